@@ -1,0 +1,286 @@
+//! File inputs and the registry that creates them lazily.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use camino::{Utf8Path, Utf8PathBuf};
+use dashmap::DashMap;
+use rustc_hash::FxBuildHasher;
+use salsa::{Durability, Setter};
+
+use crate::Db;
+
+/// Whether something exists at a file's path.
+///
+/// Resolution reads only this field, so editing a file's contents never re-runs resolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FileStatus {
+    /// A file (or a symlink to one) exists at the path.
+    Exists,
+    /// A directory exists at the path.
+    Directory,
+    /// Nothing exists at the path (or it cannot be stat'ed).
+    Missing,
+}
+
+/// One path on disk, as a salsa input. A path that does not exist is a `File` too, so that the
+/// queries that looked for it re-run when it appears.
+#[salsa::input(debug)]
+pub struct File {
+    /// Absolute, normalized path. Never changes for a given input.
+    #[returns(ref)]
+    pub path: Utf8PathBuf,
+    /// What is at the path now.
+    #[returns(copy)]
+    pub status: FileStatus,
+    /// Bumped by the host whenever the file may have changed on disk; [`source_text`] re-reads it.
+    #[returns(copy)]
+    pub revision: u64,
+    /// Unsaved editor text that takes precedence over the disk contents.
+    #[returns(ref)]
+    pub overlay: Option<Arc<str>>,
+}
+
+/// Why a file's text could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum FileError {
+    /// Nothing exists at the path.
+    NotFound,
+    /// The path is a directory.
+    IsADirectory,
+    /// The contents are not valid UTF-8; `valid_up_to` is the byte offset of the first bad byte.
+    NotUtf8 { valid_up_to: usize },
+    /// The file is larger than the parser's 4 GiB span limit.
+    TooLarge { len: u64 },
+    /// Any other I/O error, as its message.
+    Io(String),
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileError::NotFound => f.write_str("file not found"),
+            FileError::IsADirectory => f.write_str("is a directory"),
+            FileError::NotUtf8 { valid_up_to } => {
+                write!(f, "file is not valid UTF-8 (invalid byte at offset {valid_up_to})")
+            }
+            FileError::TooLarge { len } => {
+                write!(f, "file is too large ({len} bytes; the limit is 4 GiB)")
+            }
+            FileError::Io(message) => f.write_str(message),
+        }
+    }
+}
+
+/// A file's text, or why there is none (then the text is empty).
+///
+/// Compared by content, so a touched but unchanged file backdates and nothing downstream re-runs.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SourceText {
+    text: Arc<str>,
+    error: Option<FileError>,
+}
+
+impl SourceText {
+    /// The text (empty when [`SourceText::error`] is set).
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+    /// A shared handle to the text.
+    pub fn arc(&self) -> &Arc<str> {
+        &self.text
+    }
+    /// Why the text could not be read, if it could not.
+    pub fn error(&self) -> Option<&FileError> {
+        self.error.as_ref()
+    }
+    /// Text that did load.
+    pub fn from_text(text: Arc<str>) -> Self {
+        Self { text, error: None }
+    }
+    fn failed(error: FileError) -> Self {
+        Self { text: Arc::from(""), error: Some(error) }
+    }
+}
+
+/// The text of `file`: the editor overlay if there is one, else the disk contents.
+///
+/// Reads the disk inside the query; that read is covered by the `revision` field, which the host
+/// bumps on every change event for the path. A leading byte-order mark is removed.
+#[salsa::tracked(returns(ref))]
+pub fn source_text(db: &dyn Db, file: File) -> SourceText {
+    let _span = tracing::debug_span!("source_text", path = %file.path(db)).entered();
+    if let Some(text) = file.overlay(db) {
+        return SourceText::from_text(text.clone());
+    }
+    let _ = file.revision(db);
+    match file.status(db) {
+        FileStatus::Missing => return SourceText::failed(FileError::NotFound),
+        FileStatus::Directory => return SourceText::failed(FileError::IsADirectory),
+        FileStatus::Exists => {}
+    }
+    read_text(file.path(db))
+}
+
+/// The largest source the parser can address (its spans are `u32`).
+const MAX_SOURCE_LEN: u64 = u32::MAX as u64;
+
+fn read_text(path: &Utf8Path) -> SourceText {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => return SourceText::failed(FileError::IsADirectory),
+        Ok(meta) if meta.len() >= MAX_SOURCE_LEN => {
+            return SourceText::failed(FileError::TooLarge { len: meta.len() });
+        }
+        Ok(_) => {}
+        Err(err) => return SourceText::failed(io_error(&err)),
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) => return SourceText::failed(io_error(&err)),
+    };
+    match String::from_utf8(bytes) {
+        Ok(mut text) => {
+            if text.starts_with('\u{feff}') {
+                text.drain(..'\u{feff}'.len_utf8());
+            }
+            SourceText::from_text(Arc::from(text))
+        }
+        Err(err) => SourceText::failed(FileError::NotUtf8 { valid_up_to: err.utf8_error().valid_up_to() }),
+    }
+}
+
+fn io_error(err: &std::io::Error) -> FileError {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => FileError::NotFound,
+        std::io::ErrorKind::IsADirectory => FileError::IsADirectory,
+        _ => FileError::Io(err.to_string()),
+    }
+}
+
+/// Maps paths to [`File`] inputs, creating them on first use (from inside queries too).
+///
+/// Shared by every clone of the database, so a snapshot sees the files its parent created.
+#[derive(Clone, Default)]
+pub struct Files {
+    inner: Arc<FilesInner>,
+}
+
+#[derive(Default)]
+struct FilesInner {
+    by_path: DashMap<Utf8PathBuf, File, FxBuildHasher>,
+    /// Source of fresh revisions; a global counter keeps every revision distinct.
+    next_revision: AtomicU64,
+}
+
+impl Files {
+    /// The input for `path` (absolute and normalized), created on first use with the status found
+    /// on disk now.
+    ///
+    /// Durability follows ty's rule: files under `node_modules` are HIGH (they rarely change and
+    /// editing app code then never re-validates them), missing paths MEDIUM, the rest LOW.
+    pub fn file(&self, db: &dyn Db, path: &Utf8Path) -> File {
+        if let Some(file) = self.inner.by_path.get(path) {
+            return *file;
+        }
+        let status = stat(path);
+        // `entry` takes the shard lock: two threads racing on one path get the same input.
+        *self.inner.by_path.entry(path.to_owned()).or_insert_with(|| {
+            File::builder(path.to_owned(), status, self.fresh_revision(), None)
+                .durability(durability_for(path, status))
+                .new(db)
+        })
+    }
+
+    /// The input for `path` if some query or the host has asked for it.
+    pub fn get(&self, path: &Utf8Path) -> Option<File> {
+        self.inner.by_path.get(path).map(|file| *file)
+    }
+
+    /// All known paths, sorted.
+    pub fn paths(&self) -> Vec<Utf8PathBuf> {
+        let mut paths: Vec<_> = self.inner.by_path.iter().map(|e| e.key().clone()).collect();
+        paths.sort();
+        paths
+    }
+
+    /// Number of known paths.
+    pub fn len(&self) -> usize {
+        self.inner.by_path.len()
+    }
+
+    /// Whether no path is known.
+    pub fn is_empty(&self) -> bool {
+        self.inner.by_path.is_empty()
+    }
+
+    /// A revision number no file has had.
+    pub fn fresh_revision(&self) -> u64 {
+        self.inner.next_revision.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Re-reads `path`'s status from disk and marks its contents as possibly changed.
+    ///
+    /// Returns what changed, or `None` when nobody has asked for this path (so nothing can depend on
+    /// it). Setters are only called for fields that differ, because salsa treats every set as a change.
+    pub fn sync_path(db: &mut dyn Db, path: &Utf8Path) -> Option<FileChange> {
+        let file = db.files().get(path)?;
+        let old = file.status(db);
+        let new = stat(path);
+        if old != new {
+            file.set_status(db).with_durability(durability_for(path, new)).to(new);
+        }
+        let change = match (old, new) {
+            (FileStatus::Missing | FileStatus::Directory, FileStatus::Exists) => FileChange::Created,
+            (FileStatus::Exists, FileStatus::Missing | FileStatus::Directory) => FileChange::Deleted,
+            (FileStatus::Exists, FileStatus::Exists) => FileChange::Modified,
+            (a, b) if a != b => FileChange::Created,
+            _ => FileChange::Unchanged,
+        };
+        if matches!(change, FileChange::Modified | FileChange::Created) || old != new {
+            let revision = db.files().fresh_revision();
+            file.set_revision(db).with_durability(durability_for(path, new)).to(revision);
+        }
+        Some(change)
+    }
+
+    /// Sets or clears the editor overlay of `path` (creating its input if needed).
+    pub fn set_overlay(db: &mut dyn Db, path: &Utf8Path, text: Option<Arc<str>>) -> File {
+        let file = db.files().file(db, path);
+        if file.overlay(db).as_deref() != text.as_deref() {
+            file.set_overlay(db).with_durability(Durability::LOW).to(text);
+        }
+        file
+    }
+}
+
+/// What [`Files::sync_path`] observed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileChange {
+    /// The path did not exist (as a file) and now does.
+    Created,
+    /// The path existed (as a file) and now does not.
+    Deleted,
+    /// The file exists before and after; its contents may differ.
+    Modified,
+    /// Nothing changed.
+    Unchanged,
+}
+
+fn stat(path: &Utf8Path) -> FileStatus {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => FileStatus::Directory,
+        Ok(_) => FileStatus::Exists,
+        Err(_) => FileStatus::Missing,
+    }
+}
+
+/// The durability policy for a path in a given state.
+pub fn durability_for(path: &Utf8Path, status: FileStatus) -> Durability {
+    if path.components().any(|c| c.as_str() == "node_modules") {
+        Durability::HIGH
+    } else if status == FileStatus::Missing {
+        Durability::MEDIUM
+    } else {
+        Durability::LOW
+    }
+}

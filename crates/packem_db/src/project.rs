@@ -1,0 +1,62 @@
+//! The project input: what to build and how to resolve it.
+
+use camino::Utf8PathBuf;
+
+/// What the bundle runs on; decides resolution conditions, main fields and built-ins.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Platform {
+    /// Browsers (esbuild's default): `browser` condition and field.
+    #[default]
+    Browser,
+    /// Node.js: `node` condition, built-in modules are external.
+    Node,
+    /// Neither: no platform condition, no main fields.
+    Neutral,
+}
+
+impl Platform {
+    /// The flag spelling (`browser`, `node`, `neutral`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Browser => "browser",
+            Platform::Node => "node",
+            Platform::Neutral => "neutral",
+        }
+    }
+}
+
+/// Options that affect resolution and the module graph. Equal options mean equal results.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ProjectOptions {
+    /// Directory relative paths (entries, tsconfig, alias targets) are taken from.
+    pub cwd: Utf8PathBuf,
+    /// The target platform.
+    pub platform: Platform,
+    /// Extra export conditions (esbuild's `--conditions`).
+    pub conditions: Vec<String>,
+    /// Package aliases `from → to` (esbuild's `--alias:from=to`).
+    pub alias: Vec<(String, String)>,
+    /// An explicit tsconfig file; otherwise the nearest `tsconfig.json` is used.
+    pub tsconfig: Option<Utf8PathBuf>,
+    /// Modules to leave external (exact names, package subpaths, one `*` wildcard).
+    pub external: Vec<String>,
+    /// Whether every bare package import is external (`--packages=external`).
+    pub packages_external: bool,
+    /// Main fields overriding the platform's default order.
+    pub main_fields: Option<Vec<String>>,
+}
+
+/// The project being built: its entries and options.
+#[salsa::input(debug)]
+pub struct Project {
+    /// Entry files, absolute.
+    #[returns(ref)]
+    pub entries: Vec<Utf8PathBuf>,
+    /// Resolution options.
+    #[returns(ref)]
+    pub options: ProjectOptions,
+    /// Bumped by the host when a `package.json`/`tsconfig.json` or a directory changes: oxc_resolver
+    /// reports those reads only the first time it caches them, so every resolution depends on this.
+    #[returns(copy)]
+    pub resolution_epoch: u64,
+}

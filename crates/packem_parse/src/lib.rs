@@ -1,0 +1,1 @@
+//! packem_parse

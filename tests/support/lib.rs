@@ -1,0 +1,1 @@
+//! Shared helpers for packem integration tests.
