@@ -603,6 +603,12 @@ mod tests {
     }
 
     #[test]
+    fn resolvers_are_cheap_shared_handles() {
+        fn assert_traits<T: Send + Sync + Clone + Default + 'static>() {}
+        assert_traits::<Resolvers>();
+    }
+
+    #[test]
     fn normalizes() {
         assert_eq!(
             normalize(Utf8Path::new("/a/./b/../c")),
