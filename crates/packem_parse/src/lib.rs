@@ -1,1 +1,126 @@
-//! packem_parse
+//! Parsing and scanning of one module: the oxc AST as a salsa value, and the import/export facts
+//! the module graph is built from.
+//!
+//! This crate owns four queries, each keyed by a [`packem_db::File`]:
+//!
+//! - [`parsed_module`]: the owned oxc AST ([`ParsedModule`]: program, semantic scoping, parse errors).
+//!   `no_eq` and LRU-bounded: an AST changes with every edit, so comparing it would be wasted work.
+//! - [`module_scan`]: imports, exports, format and top-level `await`, **with** spans (for diagnostics and
+//!   rewriting). It re-runs on every edit and usually differs, because spans move.
+//! - [`module_summary`]: the same facts **without** spans. **This is the early-cutoff point**: an edit
+//!   inside a function body, or one that only moves code, yields an equal summary, salsa backdates it,
+//!   and the module graph, resolution and linking downstream are not re-run.
+//! - [`file_diagnostics`]: read errors and syntax errors of the file, with spans.
+//!
+//! **Architecture invariant:** no query here fails or panics on user input. Unreadable files, binary
+//! files, syntax errors and pathologically deep nesting all become [`packem_db::Diagnostic`] values.
+//! Recursive work (oxc's parser, semantic builder and our AST walk) runs on a stack sized from a cheap
+//! pre-scan of the text, and files nested deeper than [`MAX_NESTING_DEPTH`] are refused with a
+//! "nesting too deep" error (see the `nesting` module).
+//!
+//! It does not resolve specifiers and knows nothing about other modules.
+
+mod json;
+mod nesting;
+mod parsed;
+mod scan;
+
+use std::sync::Arc;
+
+use packem_db::{Db, Diagnostic, DiagnosticCode, File, FileError, source_text};
+
+pub use nesting::MAX_NESTING_DEPTH;
+pub use parsed::{ParsedModule, is_json_path, source_type_for};
+pub use scan::{
+    ExportName, ImportKind, ImportRecord, ImportRecordSummary, ModuleFormat, ModuleScan,
+    ModuleSummary,
+};
+
+/// The parsed AST of `file` (parsed as an empty file when the text could not be read).
+///
+/// `no_eq`: every edit changes the AST (spans at least), so equality would never cut off; consumers
+/// that want cutoff read [`module_summary`] instead. LRU-bounded at 256 ASTs: an AST's arena takes
+/// several times its source size, and evicted ASTs are simply re-parsed on demand. The capacity is a
+/// guess, not a measurement; one-shot builds may turn eviction off with
+/// `parsed_module::set_lru_capacity(db, 0)`.
+#[salsa::tracked(returns(ref), no_eq, lru = 256)]
+pub fn parsed_module(db: &dyn Db, file: File) -> ParsedModule {
+    let path = file.path(db);
+    let _span = tracing::debug_span!("parsed_module", path = %path).entered();
+    let text = source_text(db, file);
+    ParsedModule::parse(path, text.arc().clone())
+}
+
+/// Imports, exports, format and top-level `await` of `file`, with spans.
+#[salsa::tracked(returns(ref))]
+pub fn module_scan(db: &dyn Db, file: File) -> Arc<ModuleScan> {
+    let path = file.path(db);
+    let _span = tracing::debug_span!("module_scan", path = %path).entered();
+    let parsed = parsed_module(db, file);
+    if is_json_path(path) {
+        let exports = parsed
+            .json_keys()
+            .iter()
+            .map(|(name, span)| ExportName {
+                name: name.clone(),
+                span: *span,
+            })
+            .collect();
+        return Arc::new(ModuleScan {
+            format: ModuleFormat::Json,
+            records: Vec::new(),
+            exports,
+            has_top_level_await: false,
+        });
+    }
+    let ext = match path.extension().map(str::to_ascii_lowercase).as_deref() {
+        Some("mjs" | "mts") => scan::ExtensionFormat::Esm,
+        Some("cjs" | "cts") => scan::ExtensionFormat::CommonJs,
+        _ => scan::ExtensionFormat::Either,
+    };
+    Arc::new(scan::scan_program(
+        parsed.program(),
+        parsed.scoping(),
+        parsed.source(),
+        ext,
+    ))
+}
+
+/// The span-free projection of [`module_scan`]: the early-cutoff point for the module graph.
+#[salsa::tracked(returns(ref))]
+pub fn module_summary(db: &dyn Db, file: File) -> Arc<ModuleSummary> {
+    let _span = tracing::debug_span!("module_summary", path = %file.path(db)).entered();
+    Arc::new(module_scan(db, file).summary())
+}
+
+/// Read errors (not found, directory, not UTF-8, too large, I/O) or else parse errors of `file`.
+#[salsa::tracked(returns(ref))]
+pub fn file_diagnostics(db: &dyn Db, file: File) -> Arc<[Diagnostic]> {
+    let path = file.path(db);
+    let _span = tracing::debug_span!("file_diagnostics", path = %path).entered();
+    if let Some(error) = source_text(db, file).error() {
+        let diagnostic = match error {
+            FileError::NotFound => Diagnostic::error(DiagnosticCode::UnreadableFile, "Could not read file: not found"),
+            FileError::IsADirectory => Diagnostic::error(DiagnosticCode::UnreadableFile, "Could not read file: it is a directory"),
+            FileError::NotUtf8 { valid_up_to } => Diagnostic::error(
+                DiagnosticCode::InvalidUtf8,
+                format!("Could not read file: it is not valid UTF-8 (invalid byte at offset {valid_up_to})"),
+            )
+            .with_help("Binary files cannot be imported as code; use a loader for assets instead."),
+            FileError::TooLarge { len } => {
+                Diagnostic::error(DiagnosticCode::FileTooLarge, format!("Could not read file: it is too large ({len} bytes; the limit is 4 GiB)"))
+            }
+            FileError::Io(message) => Diagnostic::error(DiagnosticCode::UnreadableFile, format!("Could not read file: {message}")),
+        };
+        return Arc::from([diagnostic.at(path.clone(), None)]);
+    }
+    parsed_module(db, file)
+        .errors()
+        .iter()
+        .map(|d| {
+            let mut d = d.clone();
+            d.file = Some(path.clone());
+            d
+        })
+        .collect()
+}
