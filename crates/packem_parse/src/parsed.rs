@@ -138,8 +138,27 @@ impl ParsedModule {
     }
 
     /// Parses `source` as the file at `path` would be parsed. Never panics on any input.
+    ///
+    /// A panic inside oxc (a bug, not a syntax error) is caught and reported as a `ParseError` on an
+    /// empty program, so one bad file cannot take the build down.
     pub fn parse(path: &Utf8Path, source: Arc<str>) -> ParsedModule {
-        ParsedModule(Arc::new(ParsedInner::build(path, source)))
+        let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ParsedInner::build(path, source.clone(), None)
+        }));
+        let inner = attempt.unwrap_or_else(|payload| {
+            let reason = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(%path, %reason, "the parser panicked");
+            ParsedInner::build(
+                path,
+                source,
+                Some(format!("Internal parser error: {reason}")),
+            )
+        });
+        ParsedModule(Arc::new(inner))
     }
 }
 
@@ -160,19 +179,29 @@ pub fn is_json_path(path: &Utf8Path) -> bool {
 }
 
 impl ParsedInner {
-    fn build(path: &Utf8Path, source: Arc<str>) -> ParsedInner {
+    /// Parses `source`, or, when `give_up` holds a message, builds an empty program with that error.
+    fn build(path: &Utf8Path, source: Arc<str>, give_up: Option<String>) -> ParsedInner {
         let json = is_json_path(path);
-        let mut source_type = if json {
+        let source_type = if json {
             SourceType::mjs()
         } else {
             source_type_for(path)
         };
         let nesting = nesting::estimate(source.as_bytes());
         let mut errors = Vec::new();
-        let too_deep = nesting.too_deep();
-        if let Some(message) = &too_deep {
-            errors.push(parse_error(message.clone(), nesting.deepest_at));
-        }
+        let too_deep = match give_up {
+            Some(message) => {
+                errors.push(parse_error(message.clone(), (0, 0)));
+                Some(message)
+            }
+            None => {
+                let too_deep = nesting.too_deep();
+                if let Some(message) = &too_deep {
+                    errors.push(parse_error(message.clone(), nesting.deepest_at));
+                }
+                too_deep
+            }
+        };
         let mut json_keys = Vec::new();
         let mut json_ok = false;
         if json && too_deep.is_none() {
@@ -234,12 +263,11 @@ impl ParsedInner {
                 },
             )
         });
-        source_type = final_source_type;
         errors.sort_by_key(|d| d.range.map(|r| r.0));
         ParsedInner {
             cell,
             scoping: scoping.expect("built with the cell"),
-            source_type,
+            source_type: final_source_type,
             errors,
             nesting,
             json_keys,
@@ -252,7 +280,7 @@ fn convert(d: &OxcDiagnostic) -> Diagnostic {
     let range = d
         .labels
         .first()
-        .map(|l| (l.offset() as u32, (l.offset() + l.len()) as u32))
+        .map(|l| (l.offset(), l.offset() + l.len()))
         .unwrap_or((0, 0));
     let mut out = parse_error(d.message.to_string(), range);
     if let Some(help) = &d.help {
