@@ -29,6 +29,10 @@ const STACK_PER_LEVEL: usize = 4 * 1024;
 /// not see, such as `if (a) x; else if (b) y; else …` chains (0.35 KiB per level): about 10,000 levels.
 const BASE_STACK: usize = 4 * 1024 * 1024;
 
+/// Brace-less statement keywords (`if`, `else`, `for`, …) per estimated level. Each costs 0.35 to
+/// 0.41 KiB of stack (`if (a) if (b) …`, `else if` chains, labels), so four share one level.
+const STATEMENTS_PER_LEVEL: u32 = 4;
+
 /// The largest stack segment we ever ask for (virtual memory; only touched pages are committed).
 const MAX_STACK: usize = 1024 * 1024 * 1024;
 
@@ -85,10 +89,12 @@ pub(crate) fn estimate(src: &[u8]) -> Nesting {
     struct Open {
         byte: u8,
         saved_chain: u32,
+        saved_statements: u32,
     }
     let mut stack: Vec<Open> = Vec::new();
     let mut chain: u32 = 0; // operator tokens at open levels, summed
     let mut level_base: u32 = 0; // `chain` when the current level opened
+    let mut statements: u32 = 0; // brace-less nesting statement keywords at the current level
     let mut out = Nesting::default();
     // Whether a `/` here would start a regular expression (after an operator, an opening bracket, …).
     let mut regex_ok = true;
@@ -120,9 +126,15 @@ pub(crate) fn estimate(src: &[u8]) -> Nesting {
                         stack.push(Open {
                             byte: b'$',
                             saved_chain: level_base,
+                            saved_statements: std::mem::take(&mut statements),
                         });
                         level_base = chain;
-                        note(stack.len(), chain, i, &mut out);
+                        note(
+                            stack.len(),
+                            chain + statements / STATEMENTS_PER_LEVEL,
+                            i,
+                            &mut out,
+                        );
                         i += 2;
                         in_template = false;
                         regex_ok = true;
@@ -183,9 +195,15 @@ pub(crate) fn estimate(src: &[u8]) -> Nesting {
                 stack.push(Open {
                     byte: b,
                     saved_chain: level_base,
+                    saved_statements: std::mem::take(&mut statements),
                 });
                 level_base = chain;
-                note(stack.len(), chain, i, &mut out);
+                note(
+                    stack.len(),
+                    chain + statements / STATEMENTS_PER_LEVEL,
+                    i,
+                    &mut out,
+                );
                 i += 1;
                 regex_ok = true;
             }
@@ -193,6 +211,7 @@ pub(crate) fn estimate(src: &[u8]) -> Nesting {
                 if let Some(open) = stack.pop() {
                     chain = level_base;
                     level_base = open.saved_chain;
+                    statements = open.saved_statements;
                     if open.byte == b'$' {
                         in_template = true;
                     }
@@ -233,7 +252,12 @@ pub(crate) fn estimate(src: &[u8]) -> Nesting {
                     i += 1;
                 }
                 chain = chain.saturating_add(1);
-                note(stack.len(), chain, i - 1, &mut out);
+                note(
+                    stack.len(),
+                    chain + statements / STATEMENTS_PER_LEVEL,
+                    i - 1,
+                    &mut out,
+                );
                 regex_ok = true;
             }
             b'0'..=b'9' => {
@@ -260,14 +284,25 @@ pub(crate) fn estimate(src: &[u8]) -> Nesting {
                 } else {
                     // `return /re/` and friends; other identifiers are followed by a division.
                     let word = &src[start..i];
-                    // Keywords that nest the way operators do (`new new X`, `else if … else if`).
+                    // Keywords that nest the way operators do (`new new X`).
                     if matches!(
                         word,
-                        b"else" | b"new" | b"typeof" | b"void" | b"delete" | b"await" | b"yield"
+                        b"new" | b"typeof" | b"void" | b"delete" | b"await" | b"yield"
                     ) {
                         chain = chain.saturating_add(1);
-                        note(stack.len(), chain, i - 1, &mut out);
                     }
+                    // Statements that nest without braces (`if (a) if (b) x;`, `else if` chains):
+                    // counted per bracket level and not reset by `;`, since `if (a) x; else if …`
+                    // goes on nesting across it.
+                    if matches!(word, b"if" | b"else" | b"for" | b"while" | b"do" | b"with") {
+                        statements = statements.saturating_add(1);
+                    }
+                    note(
+                        stack.len(),
+                        chain + statements / STATEMENTS_PER_LEVEL,
+                        i - 1,
+                        &mut out,
+                    );
                     regex_ok = matches!(
                         word,
                         b"return"
@@ -316,5 +351,7 @@ mod tests {
         assert!(separated.deepest <= 2);
         let nested = estimate(b"f(a + b + c, d); g");
         assert!(nested.deepest <= 3);
+        let ifs = estimate("if (a) x; else ".repeat(400).as_bytes());
+        assert!(ifs.deepest >= 200, "{ifs:?}");
     }
 }

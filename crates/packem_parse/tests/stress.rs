@@ -137,3 +137,65 @@ fn fifty_megabyte_file_parses_and_scans() {
     assert_eq!(summary.exports.len(), count);
     eprintln!("50 MB: parse + scan + summary in {:?}", start.elapsed());
 }
+
+/// Every construct the stack budget was measured on, nested close to the bracket limit (or, for
+/// unbracketed chains, deeply), parses and scans on a default test thread.
+#[test]
+fn deep_nesting_of_every_measured_construct_is_safe() {
+    let d = packem_parse::MAX_NESTING_DEPTH as usize - 100;
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "objects.js",
+            format!("x = {}1{};", "{a:".repeat(d), "}".repeat(d)),
+        ),
+        (
+            "templates.js",
+            format!("x = {}1{};", "`${".repeat(d), "}`".repeat(d)),
+        ),
+        (
+            "calls.js",
+            format!("x = {}1{};", "f(".repeat(d), ")".repeat(d)),
+        ),
+        (
+            "functions.js",
+            format!("{}{}", "function f(){".repeat(d), "}".repeat(d)),
+        ),
+        (
+            "generics.ts",
+            format!("let x: {}1{};", "A<".repeat(d), ">".repeat(d)),
+        ),
+        (
+            "jsx.jsx",
+            format!("x = {}{};", "<a>".repeat(d), "</a>".repeat(d)),
+        ),
+        ("arrows.js", format!("x = {}1;", "a=>".repeat(d))),
+        ("ternaries.js", format!("x = {}1;", "a?b:".repeat(d))),
+        (
+            "else-if.js",
+            format!("if (a) {{}} {}", "else if (a) {} ".repeat(d)),
+        ),
+        (
+            "else-if-no-braces.js",
+            format!("if (a) x; {}", "else if (a) x; ".repeat(d)),
+        ),
+        ("new.js", format!("x = {}X;", "new ".repeat(d))),
+        ("labels.js", format!("{}x;", "a: ".repeat(d))),
+        ("ifs.js", format!("{}x;", "if (a) ".repeat(d))),
+        (
+            "patterns.js",
+            format!("let {}a{} = x;", "[".repeat(d), "]".repeat(d)),
+        ),
+    ];
+    for (name, src) in cases {
+        let mut fx = Fixture::new();
+        let file = fx.write(name, &src);
+        let diagnostics = packem_parse::file_diagnostics(&fx.db, file);
+        assert!(
+            diagnostics
+                .iter()
+                .all(|d| !d.message.starts_with("Nesting too deep")),
+            "{name}: {diagnostics:#?}"
+        );
+        let _ = packem_parse::module_scan(&fx.db, file);
+    }
+}
