@@ -8,11 +8,13 @@
 //! - run parse and semantic analysis on a stack sized for the estimate (via `stacker`), so that the
 //!   result does not depend on the caller's thread (a 2 MiB test thread, a rayon worker, `main`).
 //!
-//! The estimate is an over-approximation of the AST depth: bracket depth (`(`, `[`, `{`, `${`) plus,
-//! per bracket level, the number of operator tokens since the last `;` or `,` (an `a + b + c` chain or
-//! an `a.b.c` member chain is as deep as it is long). It skips strings, comments, template text and
-//! (heuristically) regular expressions, so brackets there do not count; mistakes are bounded by a
-//! line, because strings and regexes end at a newline.
+//! The estimate approximates the AST depth from above: bracket depth (`(`, `[`, `{`, `${`); plus, per
+//! bracket level, the operator tokens and prefix keywords (`new`, `typeof`, …) since the last `;` or
+//! `,` (an `a + b + c` chain or an `a.b.c` member chain is as deep as it is long); plus a quarter of
+//! the brace-less statement keywords (`if`, `else`, `for`, …) at the level. It skips strings,
+//! comments, template text and (heuristically) regular expressions, so brackets there do not count;
+//! mistakes are bounded by a line, because strings and regexes end at a newline. Recursion it does not
+//! see is covered by a 4 MiB base. Our own scan walk grows the stack on demand instead ([`guard`]).
 
 /// The deepest bracket nesting accepted. Deeper files get a "nesting too deep" `ParseError` and an
 /// empty program. 10,000 nested arrays parse; 100,000 nested parentheses are refused.

@@ -347,3 +347,16 @@ fn summary_leaves_out_spans_and_sorts_exports() {
     assert_eq!(summary.records[0].specifier, "./x");
     assert_eq!(summary.format, ModuleFormat::Esm);
 }
+
+#[test]
+fn typescript_reexported_imports_are_kept_and_typeof_uses_are_not() {
+    let scan = scan(
+        "a.ts",
+        "import { A } from './reexported';\nexport { A };\nimport { B } from './typeof-only';\nlet b: typeof B;\n",
+    );
+    assert_eq!(
+        records(&scan),
+        vec![rec("./reexported", ImportKind::Static)]
+    );
+    assert_eq!(export_names(&scan), ["A"]);
+}
