@@ -1,1 +1,118 @@
-//! Shared helpers for packem integration tests.
+//! Shared helpers for packem's integration tests: temp projects on disk driven through a
+//! [`Workspace`], with the executed queries named by file.
+
+use camino::{Utf8Path, Utf8PathBuf};
+use packem_db::{Platform, ProjectOptions};
+use packem_host::{PackemDatabase, Workspace};
+use salsa::plumbing::AsId;
+
+/// A project in a temp directory, open in a workspace whose event log records executed queries.
+pub struct TestProject {
+    root: Utf8PathBuf,
+    /// The workspace under test.
+    pub ws: Workspace,
+    _dir: tempfile::TempDir,
+}
+
+impl TestProject {
+    /// Writes `files` (relative path, contents) and opens a workspace on `entries`.
+    pub fn new(files: &[(&str, &str)], entries: &[&str]) -> Self {
+        Self::with_platform(files, entries, Platform::Browser)
+    }
+
+    /// Like [`TestProject::new`] for a given platform.
+    pub fn with_platform(files: &[(&str, &str)], entries: &[&str], platform: Platform) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8PathBuf::from_path_buf(dir.path().canonicalize().unwrap()).unwrap();
+        for (path, text) in files {
+            write_file(&root.join(path), text);
+        }
+        let options = ProjectOptions {
+            cwd: root.clone(),
+            platform,
+            ..ProjectOptions::default()
+        };
+        let db = PackemDatabase::new();
+        db.events().enable();
+        let ws =
+            Workspace::with_database(db, entries.iter().map(|e| root.join(e)).collect(), options);
+        Self {
+            root,
+            ws,
+            _dir: dir,
+        }
+    }
+
+    /// The absolute path of `rel`.
+    pub fn path(&self, rel: &str) -> Utf8PathBuf {
+        self.root.join(rel)
+    }
+
+    /// The project root.
+    pub fn root(&self) -> &Utf8Path {
+        &self.root
+    }
+
+    /// Writes a file and tells the workspace.
+    pub fn write(&mut self, rel: &str, text: &str) {
+        let path = self.path(rel);
+        write_file(&path, text);
+        self.ws.apply_changes([path]);
+    }
+
+    /// Deletes a file and tells the workspace.
+    pub fn remove(&mut self, rel: &str) {
+        let path = self.path(rel);
+        std::fs::remove_file(&path).unwrap();
+        self.ws.apply_changes([path]);
+    }
+
+    /// Renames a file or directory and tells the workspace about both paths.
+    pub fn rename(&mut self, from: &str, to: &str) {
+        let (from, to) = (self.path(from), self.path(to));
+        std::fs::rename(&from, &to).unwrap();
+        self.ws.apply_changes([from, to]);
+    }
+
+    /// Queries executed since the last call, as sorted `query(file)` strings (file relative to the
+    /// root; keys that are not files are left out, e.g. `module_graph`, `resolve`).
+    pub fn executed(&self) -> Vec<String> {
+        let db = self.ws.db();
+        let files = packem_db::Db::files(db);
+        let mut out: Vec<String> = db
+            .events()
+            .take()
+            .into_iter()
+            .map(|key| {
+                use salsa::Database as _;
+                let name = db.ingredient_debug_name(key.ingredient_index()).to_string();
+                let file = files
+                    .paths()
+                    .into_iter()
+                    .find(|p| files.get(p).is_some_and(|f| f.as_id() == key.key_index()));
+                match file {
+                    Some(path)
+                        if matches!(
+                            name.as_str(),
+                            "source_text"
+                                | "parsed_module"
+                                | "module_scan"
+                                | "module_summary"
+                                | "file_diagnostics"
+                        ) =>
+                    {
+                        format!("{name}({})", path.strip_prefix(&self.root).unwrap_or(&path))
+                    }
+                    _ => name,
+                }
+            })
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+fn write_file(path: &Utf8Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}

@@ -1,1 +1,99 @@
-fn main() {}
+//! `packem`: the command-line front end.
+//!
+//! The only crate that knows clap. It turns flags into [`ProjectOptions`], opens a
+//! [`Workspace`], and prints what the queries return: the module graph (`packem graph`) or the
+//! diagnostics (`packem check`).
+
+mod args;
+mod graph_output;
+mod report;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Parser as _;
+use packem_host::Workspace;
+
+use crate::args::{Cli, Command, GraphFormat};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse_from(args::esbuild_style_args(std::env::args_os()));
+    init_tracing();
+    // Deeply nested input recurses deeply in the parser; give the work a generous stack
+    // (virtual memory, committed only when used).
+    let result = std::thread::Builder::new()
+        .name("packem-main".into())
+        .stack_size(256 << 20)
+        .spawn(move || run(cli))
+        .expect("spawning the main thread")
+        .join();
+    match result {
+        Ok(Ok(code)) => code,
+        Ok(Err(err)) => {
+            let _ = writeln!(anstream::stderr(), "✘ [ERROR] {err:#}");
+            ExitCode::from(1)
+        }
+        Err(_) => ExitCode::from(101),
+    }
+}
+
+fn init_tracing() {
+    let filter = std::env::var("PACKEM_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok();
+    if let Some(filter) = filter {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .try_init();
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let start = std::time::Instant::now();
+    match cli.command {
+        Command::Graph(args) => {
+            let (entries, options) = args.common.project()?;
+            report::set_color(args.common.color);
+            let workspace = Workspace::new(entries, options);
+            let graph = workspace.module_graph();
+            let diagnostics = workspace.diagnostics();
+            let cwd = workspace.project().options(workspace.db()).cwd.clone();
+            let text = match args.format {
+                GraphFormat::Tree => graph_output::tree(&graph, &cwd),
+                GraphFormat::Json => graph_output::json(&graph, &cwd),
+                GraphFormat::Dot => graph_output::dot(&graph, &cwd),
+            };
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(text.as_bytes())?;
+            stdout.flush()?;
+            let counts = report::print_diagnostics(&workspace, &diagnostics, args.common.log_level);
+            Ok(if counts.errors > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Check(args) => {
+            let (entries, options) = args.common.project()?;
+            report::set_color(args.common.color);
+            let workspace = Workspace::new(entries, options);
+            let graph = workspace.module_graph();
+            let diagnostics = workspace.diagnostics();
+            let counts = report::print_diagnostics(&workspace, &diagnostics, args.common.log_level);
+            report::print_check_summary(
+                &counts,
+                graph.modules.len(),
+                start.elapsed(),
+                args.common.log_level,
+            );
+            Ok(if counts.errors > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}

@@ -62,7 +62,10 @@ impl std::fmt::Display for FileError {
             FileError::NotFound => f.write_str("file not found"),
             FileError::IsADirectory => f.write_str("is a directory"),
             FileError::NotUtf8 { valid_up_to } => {
-                write!(f, "file is not valid UTF-8 (invalid byte at offset {valid_up_to})")
+                write!(
+                    f,
+                    "file is not valid UTF-8 (invalid byte at offset {valid_up_to})"
+                )
             }
             FileError::TooLarge { len } => {
                 write!(f, "file is too large ({len} bytes; the limit is 4 GiB)")
@@ -99,7 +102,10 @@ impl SourceText {
         Self { text, error: None }
     }
     fn failed(error: FileError) -> Self {
-        Self { text: Arc::from(""), error: Some(error) }
+        Self {
+            text: Arc::from(""),
+            error: Some(error),
+        }
     }
 }
 
@@ -128,6 +134,10 @@ const MAX_SOURCE_LEN: u64 = u32::MAX as u64;
 fn read_text(path: &Utf8Path) -> SourceText {
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => return SourceText::failed(FileError::IsADirectory),
+        // FIFOs, sockets and devices would block or stream forever: only regular files are read.
+        Ok(meta) if !meta.is_file() => {
+            return SourceText::failed(FileError::Io("not a regular file".to_string()));
+        }
         Ok(meta) if meta.len() >= MAX_SOURCE_LEN => {
             return SourceText::failed(FileError::TooLarge { len: meta.len() });
         }
@@ -145,7 +155,9 @@ fn read_text(path: &Utf8Path) -> SourceText {
             }
             SourceText::from_text(Arc::from(text))
         }
-        Err(err) => SourceText::failed(FileError::NotUtf8 { valid_up_to: err.utf8_error().valid_up_to() }),
+        Err(err) => SourceText::failed(FileError::NotUtf8 {
+            valid_up_to: err.utf8_error().valid_up_to(),
+        }),
     }
 }
 
@@ -184,11 +196,15 @@ impl Files {
         }
         let status = stat(path);
         // `entry` takes the shard lock: two threads racing on one path get the same input.
-        *self.inner.by_path.entry(path.to_owned()).or_insert_with(|| {
-            File::builder(path.to_owned(), status, self.fresh_revision(), None)
-                .durability(durability_for(path, status))
-                .new(db)
-        })
+        *self
+            .inner
+            .by_path
+            .entry(path.to_owned())
+            .or_insert_with(|| {
+                File::builder(path.to_owned(), status, self.fresh_revision(), None)
+                    .durability(durability_for(path, status))
+                    .new(db)
+            })
     }
 
     /// The input for `path` if some query or the host has asked for it.
@@ -227,18 +243,26 @@ impl Files {
         let old = file.status(db);
         let new = stat(path);
         if old != new {
-            file.set_status(db).with_durability(durability_for(path, new)).to(new);
+            file.set_status(db)
+                .with_durability(durability_for(path, new))
+                .to(new);
         }
         let change = match (old, new) {
-            (FileStatus::Missing | FileStatus::Directory, FileStatus::Exists) => FileChange::Created,
-            (FileStatus::Exists, FileStatus::Missing | FileStatus::Directory) => FileChange::Deleted,
+            (FileStatus::Missing | FileStatus::Directory, FileStatus::Exists) => {
+                FileChange::Created
+            }
+            (FileStatus::Exists, FileStatus::Missing | FileStatus::Directory) => {
+                FileChange::Deleted
+            }
             (FileStatus::Exists, FileStatus::Exists) => FileChange::Modified,
             (a, b) if a != b => FileChange::Created,
             _ => FileChange::Unchanged,
         };
         if matches!(change, FileChange::Modified | FileChange::Created) || old != new {
             let revision = db.files().fresh_revision();
-            file.set_revision(db).with_durability(durability_for(path, new)).to(revision);
+            file.set_revision(db)
+                .with_durability(durability_for(path, new))
+                .to(revision);
         }
         Some(change)
     }
@@ -247,7 +271,9 @@ impl Files {
     pub fn set_overlay(db: &mut dyn Db, path: &Utf8Path, text: Option<Arc<str>>) -> File {
         let file = db.files().file(db, path);
         if file.overlay(db).as_deref() != text.as_deref() {
-            file.set_overlay(db).with_durability(Durability::LOW).to(text);
+            file.set_overlay(db)
+                .with_durability(Durability::LOW)
+                .to(text);
         }
         file
     }

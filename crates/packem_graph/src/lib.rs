@@ -1,1 +1,217 @@
-//! packem_graph
+//! The module graph: which modules a project's entries reach, and how they import each other.
+//!
+//! Sits between `packem_parse` (one module's imports, as a span-free [`ModuleSummary`]) and the
+//! linker. Owns two queries: [`module_graph`] and [`graph_diagnostics`]. The graph reads only
+//! `module_summary` and `resolve`, both `Eq`, and is `Eq` itself: an edit that keeps every
+//! module's imports and exports is cut off before it and re-runs nothing here.
+//!
+//! It does not resolve specifiers (`packem_resolve` does), parse (`packem_parse` does) or read
+//! files. The graph is built by a loop, not by recursive queries, so import cycles need no salsa
+//! cycle handling.
+//!
+//! [`ModuleSummary`]: packem_parse::ModuleSummary
+
+mod cycles;
+mod diagnostics;
+
+use std::sync::Arc;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use packem_db::{File, FileStatus, Project};
+use packem_parse::{ImportKind, ModuleFormat, module_summary};
+use packem_resolve::{Resolution, ResolveFailure, ResolveKind, ResolveRequest, resolve};
+use rustc_hash::FxHashMap;
+
+pub use diagnostics::graph_diagnostics;
+
+/// Index of a module in [`ModuleGraph::modules`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModuleId(pub u32);
+
+impl ModuleId {
+    /// The index as `usize`.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// All modules reachable from the entries, in a deterministic order (breadth-first from the
+/// entries in the order given, edges in source order).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ModuleGraph {
+    /// The modules; a [`ModuleId`] indexes this.
+    pub modules: Vec<ModuleNode>,
+    /// The entry modules, in the order given (duplicates removed).
+    pub entries: Vec<ModuleId>,
+    /// Entry paths that do not exist.
+    pub missing_entries: Vec<Utf8PathBuf>,
+    /// Import cycles through non-dynamic edges, each as the modules along the cycle.
+    pub cycles: Vec<Vec<ModuleId>>,
+}
+
+/// One module of the graph.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ModuleNode {
+    /// The module's file input.
+    pub file: File,
+    /// Its absolute path.
+    pub path: Utf8PathBuf,
+    /// ESM, CommonJS, JSON or no module syntax.
+    pub format: ModuleFormat,
+    /// Disabled by a package.json `browser` field (`false`): bundled as an empty module.
+    pub disabled: bool,
+    /// Outgoing edges, one per import record, in source order.
+    pub edges: Vec<Edge>,
+}
+
+/// One import record of a module and what it resolved to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Edge {
+    /// Index of the record in the importer's `module_scan`/`module_summary` records.
+    pub record: u32,
+    /// The specifier as written.
+    pub specifier: String,
+    /// How it is imported.
+    pub kind: ImportKind,
+    /// Whether the record is a `require()`/`import()` inside a `try` block.
+    pub in_try_block: bool,
+    /// What it resolved to.
+    pub target: EdgeTarget,
+}
+
+/// What an import record points at.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum EdgeTarget {
+    /// A module of the graph.
+    Module(ModuleId),
+    /// A file referenced but not bundled as a module (`require.resolve`, `new URL(.., import.meta.url)`).
+    Asset(Utf8PathBuf),
+    /// Left as an import in the output.
+    External(String),
+    /// Resolution failed.
+    Unresolved(ResolveFailure),
+}
+
+impl ModuleGraph {
+    /// The node of `id`.
+    pub fn module(&self, id: ModuleId) -> &ModuleNode {
+        &self.modules[id.index()]
+    }
+
+    /// The id of the module at `path`, if it is in the graph.
+    pub fn find(&self, path: &Utf8Path) -> Option<ModuleId> {
+        self.modules
+            .iter()
+            .position(|m| m.path == path)
+            .map(|i| ModuleId(i as u32))
+    }
+}
+
+/// Whether an edge of this kind pulls its target into the bundle as a module.
+pub fn kind_bundles_target(kind: ImportKind) -> bool {
+    !matches!(kind, ImportKind::RequireResolve | ImportKind::NewUrl)
+}
+
+/// The resolver conditions an import kind uses.
+pub fn resolve_kind(kind: ImportKind) -> ResolveKind {
+    match kind {
+        ImportKind::Require | ImportKind::RequireResolve => ResolveKind::Require,
+        _ => ResolveKind::Import,
+    }
+}
+
+/// The module graph of `project`: breadth-first from its entries over every import record.
+///
+/// `Eq`, and it reads only `Eq` queries, so a body edit that leaves summaries equal only
+/// validates this memo. `returns(ref)` because callers iterate it.
+#[salsa::tracked(returns(ref))]
+pub fn module_graph(db: &dyn packem_resolve::Db, project: Project) -> Arc<ModuleGraph> {
+    let _span = tracing::info_span!("module_graph").entered();
+    let mut modules: Vec<ModuleNode> = Vec::new();
+    let mut ids: FxHashMap<Utf8PathBuf, ModuleId> = FxHashMap::default();
+    let mut entries = Vec::new();
+    let mut missing_entries = Vec::new();
+
+    let mut add =
+        |modules: &mut Vec<ModuleNode>, path: &Utf8Path, disabled: bool| -> (ModuleId, bool) {
+            if let Some(&id) = ids.get(path) {
+                return (id, false);
+            }
+            let id = ModuleId(modules.len() as u32);
+            let file = db.files().file(db, path);
+            modules.push(ModuleNode {
+                file,
+                path: path.to_owned(),
+                format: ModuleFormat::None,
+                disabled,
+                edges: Vec::new(),
+            });
+            ids.insert(path.to_owned(), id);
+            (id, true)
+        };
+
+    for entry in project.entries(db) {
+        let file = db.files().file(db, entry);
+        if file.status(db) != FileStatus::Exists {
+            missing_entries.push(entry.clone());
+            continue;
+        }
+        let (id, _) = add(&mut modules, entry, false);
+        if !entries.contains(&id) {
+            entries.push(id);
+        }
+    }
+
+    // Breadth-first: `next` walks `modules` as it grows.
+    let mut next = 0;
+    while next < modules.len() {
+        let id = ModuleId(next as u32);
+        next += 1;
+        if modules[id.index()].disabled {
+            continue;
+        }
+        let file = modules[id.index()].file;
+        let summary = module_summary(db, file);
+        modules[id.index()].format = summary.format;
+        let dir = modules[id.index()]
+            .path
+            .parent()
+            .map(Utf8Path::to_owned)
+            .unwrap_or_default();
+        let mut edges = Vec::with_capacity(summary.records.len());
+        for (index, record) in summary.records.iter().enumerate() {
+            let request = ResolveRequest::new(
+                db,
+                project,
+                dir.clone(),
+                record.specifier.clone(),
+                resolve_kind(record.kind),
+            );
+            let target = match resolve(db, request) {
+                Resolution::File { path, .. } if kind_bundles_target(record.kind) => {
+                    EdgeTarget::Module(add(&mut modules, path, false).0)
+                }
+                Resolution::File { path, .. } => EdgeTarget::Asset(path.clone()),
+                Resolution::Ignored { path } => EdgeTarget::Module(add(&mut modules, path, true).0),
+                Resolution::External { path, .. } => EdgeTarget::External(path.clone()),
+                Resolution::Failed(failure) => EdgeTarget::Unresolved(failure.clone()),
+            };
+            edges.push(Edge {
+                record: index as u32,
+                specifier: record.specifier.clone(),
+                kind: record.kind,
+                in_try_block: record.in_try_block,
+                target,
+            });
+        }
+        modules[id.index()].edges = edges;
+    }
+
+    let cycles = cycles::find_cycles(&modules);
+    Arc::new(ModuleGraph {
+        modules,
+        entries,
+        missing_entries,
+        cycles,
+    })
+}

@@ -1,1 +1,154 @@
-//! packem_host
+//! The host: the one concrete salsa database and the workspace that owns it.
+//!
+//! Both front ends (the CLI and, later, the LSP server) hold a [`Workspace`]. It is the only
+//! writer of inputs: [`Workspace::apply_changes`] turns changed paths into input updates (file
+//! status and revision, the resolution epoch for `package.json`/`tsconfig.json` and directory
+//! changes) and clears oxc_resolver's cache while no query is running. Reads go through queries,
+//! warmed in parallel by [`Workspace::module_graph`] with one database clone per rayon job
+//! (salsa 0.28 has no parallel query API).
+
+mod database;
+mod prewarm;
+
+use std::sync::Arc;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use packem_db::files::FileChange;
+use packem_db::{Diagnostic, Files, Project, ProjectOptions};
+use salsa::Setter;
+
+pub use database::PackemDatabase;
+pub use packem_graph::{Edge, EdgeTarget, ModuleGraph, ModuleId, ModuleNode};
+
+/// What [`Workspace::apply_changes`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChangeSummary {
+    /// Paths whose input changed (created, deleted or modified).
+    pub changed: Vec<Utf8PathBuf>,
+    /// Whether resolution as a whole was invalidated (a package.json, tsconfig or directory changed).
+    pub resolution_invalidated: bool,
+}
+
+/// A project open in a database: the unit the CLI builds and the LSP server serves.
+pub struct Workspace {
+    project: Project,
+    // Declared last so that it is dropped after the inputs' owners (see ty's db.rs).
+    db: PackemDatabase,
+}
+
+impl Workspace {
+    /// A workspace for `entries` (absolute paths) with `options`, in a fresh database.
+    pub fn new(entries: Vec<Utf8PathBuf>, options: ProjectOptions) -> Self {
+        Self::with_database(PackemDatabase::default(), entries, options)
+    }
+
+    /// Like [`Workspace::new`], on a given database (tests pass one with an enabled event log).
+    pub fn with_database(
+        db: PackemDatabase,
+        entries: Vec<Utf8PathBuf>,
+        options: ProjectOptions,
+    ) -> Self {
+        let project = Project::builder(entries, options, 0)
+            .durability(salsa::Durability::MEDIUM)
+            .new(&db);
+        Self { project, db }
+    }
+
+    /// The database, for running queries.
+    pub fn db(&self) -> &PackemDatabase {
+        &self.db
+    }
+
+    /// The database, mutably (tests and front ends that set inputs directly).
+    pub fn db_mut(&mut self) -> &mut PackemDatabase {
+        &mut self.db
+    }
+
+    /// The project input.
+    pub fn project(&self) -> Project {
+        self.project
+    }
+
+    /// Replaces the entries (a set, so equal lists change nothing).
+    pub fn set_entries(&mut self, entries: Vec<Utf8PathBuf>) {
+        if self.project.entries(&self.db) != &entries {
+            self.project.set_entries(&mut self.db).to(entries);
+        }
+    }
+
+    /// Replaces the options.
+    pub fn set_options(&mut self, options: ProjectOptions) {
+        if self.project.options(&self.db) != &options {
+            self.project.set_options(&mut self.db).to(options);
+            self.db.resolvers_handle().clear_caches();
+        }
+    }
+
+    /// Applies changes to `paths` (created, modified, deleted or renamed files and directories).
+    ///
+    /// Takes `&mut self`: salsa cancels every running snapshot and waits for it before the first
+    /// input is set, so clearing oxc_resolver's cache afterwards cannot race a resolution.
+    pub fn apply_changes(&mut self, paths: impl IntoIterator<Item = Utf8PathBuf>) -> ChangeSummary {
+        let _span = tracing::info_span!("apply_changes").entered();
+        let mut summary = ChangeSummary::default();
+        let mut structure_changed = false;
+        for path in paths {
+            let config = is_resolution_config(&path);
+            match Files::sync_path(&mut self.db, &path) {
+                Some(FileChange::Unchanged) => {}
+                Some(change) => {
+                    structure_changed |=
+                        matches!(change, FileChange::Created | FileChange::Deleted) || config;
+                    summary.changed.push(path.clone());
+                }
+                // Nobody looked at this path, but a new package.json or tsconfig can still change
+                // how an existing import resolves, and the resolver may have cached its absence.
+                None => structure_changed |= config,
+            }
+            if config || path.is_dir() {
+                summary.resolution_invalidated = true;
+            }
+        }
+        if summary.resolution_invalidated {
+            let epoch = self.project.resolution_epoch(&self.db);
+            self.project
+                .set_resolution_epoch(&mut self.db)
+                .to(epoch + 1);
+            structure_changed = true;
+        }
+        if structure_changed {
+            self.db.resolvers_handle().clear_caches();
+        }
+        summary
+    }
+
+    /// Sets (or with `None` clears) an editor's unsaved text for `path`.
+    pub fn set_overlay(&mut self, path: &Utf8Path, text: Option<Arc<str>>) {
+        Files::set_overlay(&mut self.db, path, text);
+    }
+
+    /// The module graph, with parsing and resolution warmed up in parallel first.
+    pub fn module_graph(&self) -> Arc<ModuleGraph> {
+        prewarm::prewarm(&self.db, self.project);
+        packem_graph::module_graph(&self.db, self.project).clone()
+    }
+
+    /// Every diagnostic of the project (computes the graph if needed).
+    pub fn diagnostics(&self) -> Arc<[Diagnostic]> {
+        let _ = self.module_graph();
+        packem_graph::graph_diagnostics(&self.db, self.project).clone()
+    }
+}
+
+/// Whether a change to `path` can change how imports resolve anywhere (oxc_resolver reads these
+/// files once and caches them, so their reads are not recorded per query).
+fn is_resolution_config(path: &Utf8Path) -> bool {
+    match path.file_name() {
+        Some("package.json") => true,
+        Some(name) => {
+            (name.starts_with("tsconfig") || name.starts_with("jsconfig"))
+                && name.ends_with(".json")
+        }
+        None => false,
+    }
+}

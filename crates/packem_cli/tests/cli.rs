@@ -1,0 +1,322 @@
+//! End-to-end tests of the `packem` binary: output formats, exit codes and bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn packem(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_packem"))
+        .current_dir(cwd)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("PACKEM_LOG")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("running packem")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A temp project from `(path, contents)` pairs.
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn graph_of_the_example_app_as_a_tree() {
+    let out = packem(
+        &repo_root().join("examples/app"),
+        &["graph", "--platform=node", "src/main.ts"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let expected = "\
+src/main.ts [esm]
+├── @lib/format → src/lib/format.ts [esm]
+├── ./inventory.js → src/inventory.ts [esm]
+│   └── @lib/math → src/lib/math.ts [esm]
+├── #config → src/config.json [json]
+├── ./legacy.cjs → src/legacy.cjs [cjs]
+│   └── path (require-call) → path (external)
+└── ./lazy/summary.js (dynamic-import) → src/lazy/summary.ts [esm]
+    └── @lib/format → src/lib/format.ts [esm]
+";
+    assert_eq!(stdout(&out), expected);
+}
+
+#[test]
+fn graph_as_json_lists_modules_imports_and_cycles() {
+    let dir = project(&[
+        (
+            "a.js",
+            "import './b.js';\nimport 'fs';\nexport const a = 1;\n",
+        ),
+        ("b.js", "import { a } from './a.js';\nconsole.log(a);\n"),
+    ]);
+    let out = packem(
+        dir.path(),
+        &["graph", "--format", "json", "--platform=node", "a.js"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["entries"], serde_json::json!(["a.js"]));
+    assert_eq!(json["modules"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        json["modules"][0]["imports"][1],
+        serde_json::json!({"specifier": "fs", "kind": "import-statement", "path": "fs", "external": true})
+    );
+    assert_eq!(json["cycles"], serde_json::json!([["a.js", "b.js"]]));
+    assert!(
+        stderr(&out).contains("Circular dependency: a.js -> b.js -> a.js"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn graph_as_dot() {
+    let dir = project(&[
+        ("a.js", "import('./b.js');\nimport './nope.js';\n"),
+        ("b.js", ""),
+    ]);
+    let out = packem(dir.path(), &["graph", "--format=dot", "a.js"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an unresolved import is an error"
+    );
+    let dot = stdout(&out);
+    assert!(dot.starts_with("digraph packem {\n"), "{dot}");
+    assert!(
+        dot.contains("m0 -> m1 [label=\"./b.js\", style=dashed];"),
+        "{dot}"
+    );
+    assert!(dot.contains("color=red"), "{dot}");
+}
+
+#[test]
+fn check_passes_on_the_example_app() {
+    let out = packem(
+        &repo_root().join("examples/app"),
+        &["check", "--platform=node", "src/main.ts"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("7 modules checked: no problems"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn unresolved_import_prints_location_and_code_frame() {
+    let dir = project(&[(
+        "src/a.js",
+        "import x from \"./missing\";\nconsole.log(x);\n",
+    )]);
+    let out = packem(dir.path(), &["check", "src/a.js"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let expected = "\
+✘ [ERROR] Could not resolve \"./missing\" [UNRESOLVED_IMPORT]
+
+    src/a.js:1:15:
+      1 │ import x from \"./missing\";
+        ╵               ~~~~~~~~~~~
+";
+    assert!(err.starts_with(expected), "{err}");
+    assert!(err.contains("1 module checked: 1 error"), "{err}");
+    assert!(!err.contains('\x1b'), "NO_COLOR is respected");
+}
+
+#[test]
+fn color_flag_forces_colors() {
+    let dir = project(&[("a.js", "import './missing';\n")]);
+    let out = packem(dir.path(), &["check", "--color=true", "a.js"]);
+    assert!(stderr(&out).contains('\x1b'), "{}", stderr(&out));
+}
+
+#[test]
+fn esbuild_flag_spellings_are_accepted() {
+    let dir = project(&[
+        (
+            "a.js",
+            "import 'left-pad';\nimport 'lodash/fp';\nimport 'fs';\nimport 'old';\n",
+        ),
+        ("node_modules/new/index.js", ""),
+    ]);
+    let out = packem(
+        dir.path(),
+        &[
+            "check",
+            "--platform=node",
+            "--external:left-pad",
+            "--external:lodash",
+            "--alias:old=new",
+            "--log-level=error",
+            "a.js",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "", "log level error prints no summary");
+}
+
+#[test]
+fn missing_entry_is_an_error() {
+    let dir = project(&[]);
+    let out = packem(dir.path(), &["check", "nope.js"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("Could not resolve \"nope.js\" [MISSING_ENTRY]"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn syntax_error_is_located() {
+    let dir = project(&[("a.js", "import './b.js';\n"), ("b.js", "const x = ;\n")]);
+    let out = packem(dir.path(), &["check", "a.js"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("[PARSE_ERROR]") && err.contains("b.js:1:11:"),
+        "{err}"
+    );
+}
+
+#[test]
+fn binary_and_invalid_utf8_files_are_diagnosed() {
+    let dir = project(&[("a.js", "import './logo.png';\nimport './latin1.js';\n")]);
+    std::fs::write(
+        dir.path().join("logo.png"),
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\xff\xfe",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("latin1.js"), b"const s = '\xe9t\xe9';\n").unwrap();
+    let out = packem(dir.path(), &["check", "a.js"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.matches("[INVALID_UTF8]").count(), 2, "{err}");
+    assert!(err.contains("\".png\" files look binary"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_not_read_and_nothing_hangs() {
+    let dir = project(&[("a.js", "import './pipe.js';\n")]);
+    let status = Command::new("mkfifo")
+        .arg(dir.path().join("pipe.js"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Imported, a FIFO is not a file to the resolver.
+    let out = packem(dir.path(), &["check", "a.js"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("[UNRESOLVED_IMPORT]"),
+        "{}",
+        stderr(&out)
+    );
+    // As an entry, it exists but is never read (reading would block forever).
+    let out = packem(dir.path(), &["check", "pipe.js"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loop_is_an_unresolved_import() {
+    let dir = project(&[("a.js", "import './loop1.js';\n")]);
+    std::os::unix::fs::symlink(dir.path().join("loop2.js"), dir.path().join("loop1.js")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("loop1.js"), dir.path().join("loop2.js")).unwrap();
+    let out = packem(dir.path(), &["check", "a.js"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("[UNRESOLVED_IMPORT]"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn import_cycle_is_a_warning_not_an_error() {
+    let dir = project(&[
+        ("a.js", "import './b.js';\n"),
+        ("b.js", "import './c.js';\n"),
+        ("c.js", "import './a.js';\n"),
+    ]);
+    let out = packem(dir.path(), &["check", "a.js"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "▲ [WARNING] Circular dependency: a.js -> b.js -> c.js -> a.js [CIRCULAR_DEPENDENCY]"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("b.js imports \"./c.js\" here:"), "{err}");
+}
+
+#[test]
+fn deeply_nested_expression_does_not_crash() {
+    let depth = 100_000;
+    let source = format!(
+        "export const x = {}1{};\n",
+        "(".repeat(depth),
+        ")".repeat(depth)
+    );
+    let dir = project(&[("deep.js", &source)]);
+    let out = packem(dir.path(), &["check", "deep.js"]);
+    // Either it parses or it is a clear parse error; never a crash.
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    if out.status.code() == Some(1) {
+        assert!(stderr(&out).contains("[PARSE_ERROR]"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_50_mb_generated_file_is_checked() {
+    let mut source = String::with_capacity(51 << 20);
+    let mut i = 0;
+    while source.len() < 50 << 20 {
+        source.push_str(&format!(
+            "export function f{i}(a, b) {{ return a * {i} + b - \"{i}\".length; }}\n"
+        ));
+        i += 1;
+    }
+    let dir = project(&[(
+        "main.js",
+        "import * as big from './big.js';\nconsole.log(Object.keys(big).length);\n",
+    )]);
+    std::fs::write(dir.path().join("big.js"), source).unwrap();
+    let out = packem(dir.path(), &["check", "main.js"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("2 modules checked: no problems"),
+        "{}",
+        stderr(&out)
+    );
+}
