@@ -32,6 +32,7 @@ pub struct ChangeSummary {
 /// A project open in a database: the unit the CLI builds and the LSP server serves.
 pub struct Workspace {
     project: Project,
+    pool: Arc<rayon::ThreadPool>,
     // Declared last so that it is dropped after the inputs' owners (see ty's db.rs).
     db: PackemDatabase,
 }
@@ -51,7 +52,11 @@ impl Workspace {
         let project = Project::builder(entries, options, 0)
             .durability(salsa::Durability::MEDIUM)
             .new(&db);
-        Self { project, db }
+        Self {
+            project,
+            pool: worker_pool(),
+            db,
+        }
     }
 
     /// The database, for running queries.
@@ -129,7 +134,11 @@ impl Workspace {
 
     /// The module graph, with parsing and resolution warmed up in parallel first.
     pub fn module_graph(&self) -> Arc<ModuleGraph> {
-        prewarm::prewarm(&self.db, self.project);
+        // The database is not `Sync`: the pool works on a snapshot, dropped before this returns.
+        let snapshot = self.db.clone();
+        let project = self.project;
+        self.pool
+            .install(move || prewarm::prewarm(&snapshot, project));
         packem_graph::module_graph(&self.db, self.project).clone()
     }
 
@@ -138,6 +147,26 @@ impl Workspace {
         let _ = self.module_graph();
         packem_graph::graph_diagnostics(&self.db, self.project).clone()
     }
+}
+
+/// Stack of each worker thread. Virtual memory: only touched pages are committed. Large enough
+/// that `packem_parse`'s stack guard (which wants a few MiB of headroom per parse) never has to
+/// map a fresh segment for ordinary files; mapping one per file costs more than parsing it.
+const WORKER_STACK: usize = 256 << 20;
+
+/// The rayon pool queries run on (`RAYON_NUM_THREADS` sets its size, as for the global pool).
+fn worker_pool() -> Arc<rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Arc<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        Arc::new(
+            rayon::ThreadPoolBuilder::new()
+                .thread_name(|i| format!("packem-worker-{i}"))
+                .stack_size(WORKER_STACK)
+                .build()
+                .expect("building the worker thread pool"),
+        )
+    })
+    .clone()
 }
 
 /// Whether a change to `path` can change how imports resolve anywhere (oxc_resolver reads these
