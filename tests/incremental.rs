@@ -275,3 +275,19 @@ fn incremental_graph_equals_a_cold_graph_after_edits() {
     assert_eq!(paths(&incremental), paths(&cold_graph));
     assert_eq!(p.ws.diagnostics().len(), cold.diagnostics().len());
 }
+
+#[test]
+fn a_file_that_is_not_utf8_keeps_its_bytes() {
+    let p = TestProject::new(&[("main.js", "import './data.bin';\n")], &["main.js"]);
+    let bytes = [0x89u8, b'P', b'N', b'G', 0xff, 0xfe, 0, 1];
+    std::fs::write(p.path("data.bin"), bytes).unwrap();
+    let db = p.ws.db();
+    let file = packem_db::Db::files(db).file(db, &p.path("data.bin"));
+    let source = packem_db::source_text(db, file);
+    assert_eq!(source.bytes(), Some(&bytes[..]));
+    assert_eq!(
+        source.error(),
+        Some(&packem_db::FileError::NotUtf8 { valid_up_to: 0 })
+    );
+    assert_eq!(source.as_str(), "");
+}

@@ -120,3 +120,25 @@ fn react_dom_server_cjs_checks_clean_and_matches_esbuild() {
         esbuild_input_count(&entry, "node")
     );
 }
+
+#[test]
+fn graph_output_is_identical_whatever_the_thread_count() {
+    let entry = entry(
+        "three-src-determinism.mjs",
+        "export * from 'three/src/Three.js';\n",
+    );
+    let run = |threads: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_packem"))
+            .current_dir(fixtures())
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["graph", "--format=json", &entry])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        out.stdout
+    };
+    let one = run("1");
+    assert!(one.len() > 10_000);
+    assert_eq!(one, run("2"));
+    assert_eq!(one, run("8"));
+}

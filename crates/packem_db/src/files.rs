@@ -75,13 +75,16 @@ impl std::fmt::Display for FileError {
     }
 }
 
-/// A file's text, or why there is none (then the text is empty).
+/// A file's contents: text, or the raw bytes of a file that is not UTF-8, or why there are none
+/// (then the text is empty).
 ///
 /// Compared by content, so a touched but unchanged file backdates and nothing downstream re-runs.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SourceText {
     text: Arc<str>,
     error: Option<FileError>,
+    /// The raw contents when they are not UTF-8 (for loaders that take bytes).
+    bytes: Option<Arc<[u8]>>,
 }
 
 impl SourceText {
@@ -97,14 +100,23 @@ impl SourceText {
     pub fn error(&self) -> Option<&FileError> {
         self.error.as_ref()
     }
+    /// The raw contents of a file that is not UTF-8 (`None` for text and for unreadable files).
+    pub fn bytes(&self) -> Option<&[u8]> {
+        self.bytes.as_deref()
+    }
     /// Text that did load.
     pub fn from_text(text: Arc<str>) -> Self {
-        Self { text, error: None }
+        Self {
+            text,
+            error: None,
+            bytes: None,
+        }
     }
     fn failed(error: FileError) -> Self {
         Self {
             text: Arc::from(""),
             error: Some(error),
+            bytes: None,
         }
     }
 }
@@ -155,9 +167,13 @@ fn read_text(path: &Utf8Path) -> SourceText {
             }
             SourceText::from_text(Arc::from(text))
         }
-        Err(err) => SourceText::failed(FileError::NotUtf8 {
-            valid_up_to: err.utf8_error().valid_up_to(),
-        }),
+        Err(err) => {
+            let valid_up_to = err.utf8_error().valid_up_to();
+            SourceText {
+                bytes: Some(err.into_bytes().into()),
+                ..SourceText::failed(FileError::NotUtf8 { valid_up_to })
+            }
+        }
     }
 }
 

@@ -1,0 +1,50 @@
+//! `packem check` in process on three.js's sources (388 modules): a cold run in a fresh
+//! database, and a re-check after a body edit of one leaf module in a warm one.
+
+use packem_benches::ThreeCopy;
+use packem_db::{Platform, ProjectOptions};
+use packem_host::Workspace;
+
+fn main() {
+    divan::main();
+}
+
+fn workspace(copy: &ThreeCopy) -> Workspace {
+    let options = ProjectOptions {
+        cwd: copy.entry.parent().unwrap().to_owned(),
+        platform: Platform::Browser,
+        ..Default::default()
+    };
+    Workspace::new(vec![copy.entry.clone()], options)
+}
+
+#[divan::bench(sample_count = 10)]
+fn cold_check_three(bencher: divan::Bencher) {
+    let copy = ThreeCopy::new();
+    bencher.bench_local(|| {
+        let ws = workspace(&copy);
+        assert!(ws.diagnostics().is_empty());
+        ws.module_graph().modules.len()
+    });
+}
+
+#[divan::bench(sample_count = 50)]
+fn body_edit_recheck_three(bencher: divan::Bencher) {
+    let copy = ThreeCopy::new();
+    let mut ws = workspace(&copy);
+    assert!(ws.diagnostics().is_empty());
+    let original = std::fs::read_to_string(&copy.leaf).unwrap();
+    let mut n = 0u64;
+    bencher.bench_local(|| {
+        n += 1;
+        // A new top-level statement each time: the module's imports and exports stay equal.
+        let edited = original.replacen(
+            "const DEG2RAD",
+            &format!("const EDIT_{n} = {n};\nconst DEG2RAD"),
+            1,
+        );
+        std::fs::write(&copy.leaf, edited).unwrap();
+        ws.apply_changes([copy.leaf.clone()]);
+        assert!(ws.diagnostics().is_empty());
+    });
+}
