@@ -1,0 +1,391 @@
+//! Atomic, incremental writes against a real temporary directory.
+
+use std::time::{Duration, SystemTime};
+
+use camino::{Utf8Path, Utf8PathBuf};
+use packem_output::{OutputFile, WriteOptions, WriteReport, WrittenSet, write_outputs};
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    root: Utf8PathBuf,
+    outdir: Utf8PathBuf,
+}
+
+fn fixture() -> Fixture {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = Utf8Path::from_path(tmp.path()).unwrap().to_path_buf();
+    let outdir = root.join("out");
+    Fixture {
+        _tmp: tmp,
+        root,
+        outdir,
+    }
+}
+
+fn file(path: &str, contents: &str) -> OutputFile {
+    OutputFile::new(path, contents.as_bytes())
+}
+
+fn write(
+    fx: &Fixture,
+    files: &[OutputFile],
+    previous: Option<&WrittenSet>,
+) -> Result<WriteReport, Vec<String>> {
+    let options = WriteOptions {
+        outdir: &fx.outdir,
+        inputs: &[],
+        allow_overwrite: false,
+    };
+    write_outputs(files, &options, previous).map_err(|errors| {
+        errors
+            .iter()
+            .map(|e| format!("{} {}", e.code, e.path))
+            .collect()
+    })
+}
+
+/// Every file under `dir`, relative, sorted (directories end with `/`).
+fn tree(dir: &Utf8Path) -> Vec<String> {
+    fn walk(base: &Utf8Path, dir: &Utf8Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = Utf8PathBuf::from_path_buf(entry.path()).unwrap();
+            let rel = path.strip_prefix(base).unwrap().as_str().to_owned();
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                out.push(format!("{rel}/"));
+                walk(base, &path, out);
+            } else {
+                out.push(rel);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if dir.exists() {
+        walk(dir, dir, &mut out);
+    }
+    out.sort();
+    out
+}
+
+fn set_old_mtime(path: &Utf8Path) -> SystemTime {
+    let old = SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    std::fs::metadata(path).unwrap().modified().unwrap()
+}
+
+fn mtime(path: &Utf8Path) -> SystemTime {
+    std::fs::metadata(path).unwrap().modified().unwrap()
+}
+
+#[test]
+fn writes_files_with_their_bytes_and_leaves_no_temp_files() {
+    let fx = fixture();
+    let files = vec![
+        file("main.js", "console.log(1)\n"),
+        file("chunks/chunk-A.js", "export {}\n"),
+        file("deep/er/x.css", "a{}"),
+        OutputFile::new("bin.dat", &[0u8, 255, 10, 13][..]),
+    ];
+    let report = write(&fx, &files, None).unwrap();
+    assert_eq!(
+        report.written,
+        ["main.js", "chunks/chunk-A.js", "deep/er/x.css", "bin.dat"]
+    );
+    assert!(report.unchanged.is_empty() && report.deleted.is_empty());
+    assert_eq!(report.set.len(), 4);
+    assert_eq!(
+        std::fs::read(fx.outdir.join("main.js")).unwrap(),
+        b"console.log(1)\n"
+    );
+    assert_eq!(
+        std::fs::read(fx.outdir.join("chunks/chunk-A.js")).unwrap(),
+        b"export {}\n"
+    );
+    assert_eq!(
+        std::fs::read(fx.outdir.join("bin.dat")).unwrap(),
+        [0u8, 255, 10, 13]
+    );
+    assert_eq!(
+        tree(&fx.outdir),
+        [
+            "bin.dat",
+            "chunks/",
+            "chunks/chunk-A.js",
+            "deep/",
+            "deep/er/",
+            "deep/er/x.css",
+            "main.js"
+        ]
+    );
+}
+
+#[test]
+fn replaces_changed_files_and_keeps_their_permissions() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let fx = fixture();
+    write(&fx, &[file("cli.js", "#!/usr/bin/env node\n1")], None).unwrap();
+    let path = fx.outdir.join("cli.js");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let report = write(&fx, &[file("cli.js", "#!/usr/bin/env node\n2")], None).unwrap();
+    assert_eq!(report.written, ["cli.js"]);
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "#!/usr/bin/env node\n2"
+    );
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o755
+    );
+    assert_eq!(tree(&fx.outdir), ["cli.js"]);
+}
+
+#[test]
+fn unchanged_files_are_not_rewritten() {
+    let fx = fixture();
+    let files = vec![file("a.js", "same"), file("b.js", "old")];
+    let first = write(&fx, &files, None).unwrap();
+    let a = fx.outdir.join("a.js");
+    let b = fx.outdir.join("b.js");
+    let old_a = set_old_mtime(&a);
+    let old_b = set_old_mtime(&b);
+
+    // Without a previous set: compared against the bytes on disk.
+    let files = vec![file("a.js", "same"), file("b.js", "new")];
+    let report = write(&fx, &files, None).unwrap();
+    assert_eq!(report.unchanged, ["a.js"]);
+    assert_eq!(report.written, ["b.js"]);
+    assert_eq!(mtime(&a), old_a);
+    assert_ne!(mtime(&b), old_b);
+
+    // With a previous set whose mtime no longer matches (we changed it): falls back to bytes.
+    let report = write(&fx, &files, Some(&first.set)).unwrap();
+    assert_eq!(report.unchanged, ["a.js", "b.js"]);
+    assert_eq!(mtime(&a), old_a);
+
+    // With the current set: trusted without reading.
+    let again = write(&fx, &files, Some(&report.set)).unwrap();
+    assert_eq!(again.unchanged, ["a.js", "b.js"]);
+    assert_eq!(mtime(&a), old_a);
+    assert_eq!(tree(&fx.outdir), ["a.js", "b.js"]);
+}
+
+#[test]
+fn a_file_edited_behind_our_back_is_rewritten_even_with_a_previous_set() {
+    let fx = fixture();
+    let files = vec![file("a.js", "ours")];
+    let first = write(&fx, &files, None).unwrap();
+    // Same length; a new mtime (set explicitly so coarse timestamps cannot hide the edit).
+    std::fs::write(fx.outdir.join("a.js"), "edit").unwrap();
+    set_old_mtime(&fx.outdir.join("a.js"));
+    let report = write(&fx, &files, Some(&first.set)).unwrap();
+    assert_eq!(report.written, ["a.js"]);
+    assert_eq!(
+        std::fs::read_to_string(fx.outdir.join("a.js")).unwrap(),
+        "ours"
+    );
+    // Deleted behind our back: written again.
+    std::fs::remove_file(fx.outdir.join("a.js")).unwrap();
+    let report = write(&fx, &files, Some(&report.set)).unwrap();
+    assert_eq!(report.written, ["a.js"]);
+}
+
+#[test]
+fn stale_outputs_are_deleted_and_unrelated_files_kept() {
+    let fx = fixture();
+    std::fs::create_dir_all(fx.outdir.join("assets")).unwrap();
+    std::fs::write(fx.outdir.join("index.html"), "<html>").unwrap();
+    std::fs::write(fx.outdir.join("assets/logo.png"), "png").unwrap();
+
+    let first = write(
+        &fx,
+        &[
+            file("main.js", "1"),
+            file("chunks/chunk-OLD.js", "old"),
+            file("gone.js", "g"),
+        ],
+        None,
+    )
+    .unwrap();
+    let report = write(
+        &fx,
+        &[file("main.js", "2"), file("chunks/chunk-NEW.js", "new")],
+        Some(&first.set),
+    )
+    .unwrap();
+    assert_eq!(report.deleted, ["chunks/chunk-OLD.js", "gone.js"]);
+    assert_eq!(report.written, ["main.js", "chunks/chunk-NEW.js"]);
+    assert_eq!(
+        tree(&fx.outdir),
+        [
+            "assets/",
+            "assets/logo.png",
+            "chunks/",
+            "chunks/chunk-NEW.js",
+            "index.html",
+            "main.js"
+        ]
+    );
+    assert!(!report.set.contains("gone.js") && report.set.contains("chunks/chunk-NEW.js"));
+
+    // A stale file already removed by someone else is not reported.
+    std::fs::remove_file(fx.outdir.join("chunks/chunk-NEW.js")).unwrap();
+    let report = write(&fx, &[file("main.js", "2")], Some(&report.set)).unwrap();
+    assert!(report.deleted.is_empty());
+    assert_eq!(report.unchanged, ["main.js"]);
+}
+
+#[test]
+fn a_stale_file_in_the_way_of_a_new_directory_goes_first() {
+    let fx = fixture();
+    let first = write(&fx, &[file("a", "file")], None).unwrap();
+    let report = write(&fx, &[file("a/b.js", "nested")], Some(&first.set)).unwrap();
+    assert_eq!(report.deleted, ["a"]);
+    assert_eq!(tree(&fx.outdir), ["a/", "a/b.js"]);
+}
+
+#[test]
+fn nothing_is_written_when_validation_fails() {
+    let fx = fixture();
+    let files = vec![
+        file("ok.js", "fine"),
+        file("../escape.js", "bad"),
+        file("x/y.js", "fine"),
+    ];
+    let errors = write(&fx, &files, None).unwrap_err();
+    assert_eq!(errors, ["FILENAME_OUTSIDE_OUTPUT_DIRECTORY ../escape.js"]);
+    assert!(
+        !fx.outdir.exists(),
+        "the output directory was not even created"
+    );
+    assert!(!fx.root.join("escape.js").exists());
+
+    // Also when the outdir exists, and stale files from `previous` stay.
+    let first = write(&fx, &[file("old.js", "old")], None).unwrap();
+    let errors = write(
+        &fx,
+        &[file("new.js", "n"), file("new.js", "m")],
+        Some(&first.set),
+    );
+    assert_eq!(errors.unwrap_err(), ["DUPLICATE_OUTPUT_PATH new.js"]);
+    assert_eq!(tree(&fx.outdir), ["old.js"]);
+}
+
+#[test]
+fn refuses_to_overwrite_an_input() {
+    let fx = fixture();
+    std::fs::create_dir_all(&fx.outdir).unwrap();
+    let input = fx.outdir.join("main.js");
+    std::fs::write(&input, "source").unwrap();
+    let inputs = vec![input.clone()];
+    let files = vec![file("main.js", "bundled")];
+    let options = WriteOptions {
+        outdir: &fx.outdir,
+        inputs: &inputs,
+        allow_overwrite: false,
+    };
+    let errors = write_outputs(&files, &options, None).unwrap_err();
+    assert_eq!(errors[0].code, "OUTPUT_OVERWRITES_INPUT");
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), "source");
+
+    let options = WriteOptions {
+        allow_overwrite: true,
+        ..options
+    };
+    write_outputs(&files, &options, None).unwrap();
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), "bundled");
+}
+
+#[test]
+fn a_symlinked_directory_leading_outside_the_outdir_is_refused() {
+    let fx = fixture();
+    let elsewhere = fx.root.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::create_dir_all(&fx.outdir).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, fx.outdir.join("link")).unwrap();
+
+    for path in ["link/x.js", "link/sub/x.js", "./link/x.js"] {
+        let errors = write(&fx, &[file("ok.js", "ok"), file(path, "pwned")], None).unwrap_err();
+        assert_eq!(
+            errors,
+            [format!("FILENAME_OUTSIDE_OUTPUT_DIRECTORY {path}")]
+        );
+    }
+    assert!(tree(&elsewhere).is_empty(), "{:?}", tree(&elsewhere));
+    assert_eq!(
+        tree(&fx.outdir),
+        ["link"],
+        "nothing written, not even ok.js"
+    );
+}
+
+#[test]
+fn a_symlink_inside_the_outdir_pointing_inside_it_is_fine() {
+    let fx = fixture();
+    std::fs::create_dir_all(fx.outdir.join("real")).unwrap();
+    std::os::unix::fs::symlink(fx.outdir.join("real"), fx.outdir.join("alias")).unwrap();
+    write(&fx, &[file("alias/x.js", "x")], None).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(fx.outdir.join("real/x.js")).unwrap(),
+        "x"
+    );
+}
+
+#[test]
+fn a_symlinked_outdir_is_followed() {
+    let fx = fixture();
+    let real = fx.root.join("real-out");
+    std::fs::create_dir_all(&real).unwrap();
+    std::os::unix::fs::symlink(&real, &fx.outdir).unwrap();
+    write(&fx, &[file("sub/x.js", "x")], None).unwrap();
+    assert_eq!(std::fs::read_to_string(real.join("sub/x.js")).unwrap(), "x");
+}
+
+#[test]
+fn stale_deletion_never_follows_a_symlink_swapped_in_later() {
+    let fx = fixture();
+    let first = write(&fx, &[file("dir/old.js", "old")], None).unwrap();
+    // Between builds, `dir` becomes a symlink to a directory outside holding a precious file.
+    let elsewhere = fx.root.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("old.js"), "precious").unwrap();
+    std::fs::remove_dir_all(fx.outdir.join("dir")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, fx.outdir.join("dir")).unwrap();
+
+    let errors = write(&fx, &[file("main.js", "m")], Some(&first.set)).unwrap_err();
+    assert_eq!(errors, ["FILENAME_OUTSIDE_OUTPUT_DIRECTORY dir/old.js"]);
+    assert_eq!(
+        std::fs::read_to_string(elsewhere.join("old.js")).unwrap(),
+        "precious"
+    );
+}
+
+#[test]
+fn a_symlink_at_the_target_is_replaced_not_followed() {
+    let fx = fixture();
+    let elsewhere = fx.root.join("secret.txt");
+    std::fs::write(&elsewhere, "secret").unwrap();
+    std::fs::create_dir_all(&fx.outdir).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, fx.outdir.join("x.js")).unwrap();
+    let report = write(&fx, &[file("x.js", "bundle")], None).unwrap();
+    assert_eq!(report.written, ["x.js"]);
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "secret");
+    let meta = std::fs::symlink_metadata(fx.outdir.join("x.js")).unwrap();
+    assert!(meta.is_file());
+}
+
+#[test]
+fn write_failures_are_reported_with_write_failed() {
+    let fx = fixture();
+    std::fs::create_dir_all(fx.outdir.join("taken")).unwrap();
+    // A directory sits where the file should go: the rename fails, no temp file remains.
+    std::fs::write(fx.outdir.join("taken/keep.txt"), "k").unwrap();
+    let errors = write(&fx, &[file("taken", "x"), file("fine.js", "y")], None).unwrap_err();
+    assert_eq!(errors, ["WRITE_FAILED taken"]);
+    assert_eq!(tree(&fx.outdir), ["fine.js", "taken/", "taken/keep.txt"]);
+}
