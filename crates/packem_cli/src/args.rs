@@ -22,6 +22,39 @@ pub enum Command {
     Graph(GraphArgs),
     /// Report every diagnostic (exit 1 when there are errors).
     Check(CheckArgs),
+    /// Bundle the entries into runnable output files.
+    Build(BuildArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// Output directory (one file per entry).
+    #[arg(long, value_name = "DIR", conflicts_with = "outfile")]
+    pub outdir: Option<Utf8PathBuf>,
+    /// Output file (a single entry).
+    #[arg(long, value_name = "FILE")]
+    pub outfile: Option<Utf8PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Esm)]
+    pub format: OutputFormat,
+    /// For `--format=iife`: the global variable to assign the entry's exports to.
+    #[arg(long = "global-name", value_name = "NAME")]
+    pub global_name: Option<String>,
+    /// Write esbuild's metafile (inputs, outputs, imports, sizes) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub metafile: Option<Utf8PathBuf>,
+    /// Allow output files to overwrite input files.
+    #[arg(long = "allow-overwrite")]
+    pub allow_overwrite: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    Esm,
+    Cjs,
+    Iife,
 }
 
 #[derive(Args, Debug)]

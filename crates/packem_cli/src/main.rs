@@ -5,6 +5,7 @@
 //! diagnostics (`packem check`).
 
 mod args;
+mod build;
 mod graph_output;
 mod report;
 
@@ -76,6 +77,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+        Command::Build(args) => build::run(args, start),
         Command::Check(args) => {
             let (entries, options) = args.common.project()?;
             report::set_color(args.common.color);

@@ -95,3 +95,11 @@ pub fn print_check_summary(
         elapsed.as_millis()
     );
 }
+
+/// Whether stderr gets colors (after `--color` and `NO_COLOR`).
+pub fn stderr_has_color() -> bool {
+    !matches!(
+        anstream::AutoStream::choice(&std::io::stderr()),
+        anstream::ColorChoice::Never
+    )
+}

@@ -38,6 +38,14 @@ pub enum DiagnosticCode {
     InvalidConfig,
     /// An import attribute is not supported (only `type: "json"` is).
     UnsupportedImportAttribute,
+    /// An import names an export the module does not have. Fix the name or add the export.
+    MissingExport,
+    /// Several `export *` provide the imported name, so ESM exports none of them.
+    AmbiguousImport,
+    /// The output format cannot express the code (top-level await outside ESM output).
+    UnsupportedFeature,
+    /// An output file could not be written, or its path is invalid.
+    OutputError,
 }
 
 impl DiagnosticCode {
@@ -53,6 +61,10 @@ impl DiagnosticCode {
             DiagnosticCode::CircularDependency => "CIRCULAR_DEPENDENCY",
             DiagnosticCode::InvalidConfig => "INVALID_CONFIG",
             DiagnosticCode::UnsupportedImportAttribute => "UNSUPPORTED_IMPORT_ATTRIBUTE",
+            DiagnosticCode::MissingExport => "MISSING_EXPORT",
+            DiagnosticCode::AmbiguousImport => "AMBIGUOUS_IMPORT",
+            DiagnosticCode::UnsupportedFeature => "UNSUPPORTED_FEATURE",
+            DiagnosticCode::OutputError => "OUTPUT_ERROR",
         }
     }
 }

@@ -18,6 +18,7 @@ use packem_db::{Diagnostic, Files, Project, ProjectOptions};
 use salsa::Setter;
 
 pub use database::PackemDatabase;
+pub use packem_emit::{Bundle, ChunkOutput, Format, Target};
 pub use packem_graph::{Edge, EdgeTarget, ModuleGraph, ModuleId, ModuleNode};
 
 /// What [`Workspace::apply_changes`] did.
@@ -32,6 +33,7 @@ pub struct ChangeSummary {
 /// A project open in a database: the unit the CLI builds and the LSP server serves.
 pub struct Workspace {
     project: Project,
+    target: Option<Target>,
     pool: Arc<rayon::ThreadPool>,
     // Declared last so that it is dropped after the inputs' owners (see ty's db.rs).
     db: PackemDatabase,
@@ -54,6 +56,7 @@ impl Workspace {
             .new(&db);
         Self {
             project,
+            target: None,
             pool: worker_pool(),
             db,
         }
@@ -140,6 +143,58 @@ impl Workspace {
         self.pool
             .install(move || prewarm::prewarm(&snapshot, project));
         packem_graph::module_graph(&self.db, self.project).clone()
+    }
+
+    /// The build target for `format` (created on first use; options updated in place).
+    pub fn target(&mut self, format: Format, global_name: Option<String>) -> Target {
+        match self.target {
+            Some(target) => {
+                if target.format(&self.db) != format {
+                    target.set_format(&mut self.db).to(format);
+                }
+                if target.global_name(&self.db) != &global_name {
+                    target.set_global_name(&mut self.db).to(global_name);
+                }
+                target
+            }
+            None => {
+                let target = Target::builder(self.project, format, global_name)
+                    .durability(salsa::Durability::MEDIUM)
+                    .new(&self.db);
+                self.target = Some(target);
+                target
+            }
+        }
+    }
+
+    /// Builds `target`: the graph, linking, then every module rendered in parallel, then the
+    /// chunks. Diagnostics of every stage are in [`Workspace::build_diagnostics`].
+    pub fn build(&self, target: Target) -> Arc<Bundle> {
+        let graph = self.module_graph();
+        let _ = packem_link::link(&self.db, self.project);
+        let snapshot = self.db.clone();
+        self.pool.install(move || {
+            use rayon::prelude::*;
+            graph
+                .modules
+                .par_iter()
+                .for_each_with(snapshot, |db, module| {
+                    let _ = packem_emit::rendered_module(db, target, module.file);
+                });
+        });
+        packem_emit::bundle(&self.db, target).clone()
+    }
+
+    /// The graph's diagnostics followed by linking's and emission's for `target`.
+    pub fn build_diagnostics(&self, target: Target) -> Vec<Diagnostic> {
+        let mut all: Vec<Diagnostic> = self.diagnostics().to_vec();
+        all.extend(
+            packem_emit::bundle(&self.db, target)
+                .diagnostics
+                .iter()
+                .cloned(),
+        );
+        all
     }
 
     /// Every diagnostic of the project (computes the graph if needed).

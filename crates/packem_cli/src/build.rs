@@ -1,0 +1,222 @@
+//! `packem build`: bundle, then write the outputs (nothing when there are errors).
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use camino::{Utf8Path, Utf8PathBuf};
+use packem_db::diagnostic::display_path;
+use packem_db::{Diagnostic, DiagnosticCode};
+use packem_host::{Bundle, EdgeTarget, Format, ModuleGraph, Workspace};
+use packem_output::{
+    MetaImport, MetaInput, MetaOutput, MetaOutputInput, Metafile, OutputFile, WriteOptions,
+};
+use packem_parse::ModuleFormat;
+
+use crate::args::{BuildArgs, LogLevel, OutputFormat};
+use crate::graph_output::kind_name;
+use crate::report;
+
+pub fn run(args: BuildArgs, start: Instant) -> Result<ExitCode> {
+    let (entries, options) = args.common.project()?;
+    report::set_color(args.common.color);
+    let cwd = options.cwd.clone();
+    if entries.len() > 1 && args.outfile.is_some() {
+        bail!("--outfile cannot be used with multiple entry points (use --outdir)");
+    }
+    let format = match args.format {
+        OutputFormat::Esm => Format::Esm,
+        OutputFormat::Cjs => Format::Cjs,
+        OutputFormat::Iife => Format::Iife,
+    };
+    let mut workspace = Workspace::new(entries.clone(), options);
+    let target = workspace.target(format, args.global_name.clone());
+    let bundle = workspace.build(target);
+    let mut diagnostics = workspace.build_diagnostics(target);
+
+    // Where each output goes: the outfile, or the entry's path under the outdir relative to
+    // the entries' lowest common directory (esbuild's outbase), with a `.js` extension.
+    let (outdir, names) = output_names(&args, &entries, &cwd)?;
+    let files: Vec<OutputFile> = bundle
+        .chunks
+        .iter()
+        .zip(&names)
+        .map(|(chunk, name)| OutputFile::new(name.clone(), chunk.code.as_bytes().to_vec()))
+        .collect();
+
+    let graph = workspace.module_graph();
+    let inputs: Vec<Utf8PathBuf> = graph.modules.iter().map(|m| m.path.clone()).collect();
+    let has_errors = diagnostics.iter().any(Diagnostic::is_error);
+    let mut written = Vec::new();
+    if !has_errors {
+        let options = WriteOptions {
+            outdir: &outdir,
+            inputs: &inputs,
+            allow_overwrite: args.allow_overwrite,
+        };
+        match packem_output::write_outputs(&files, &options, None) {
+            Ok(_) => {
+                written = files
+                    .iter()
+                    .map(|f| {
+                        (
+                            display_path(&outdir.join(&f.path), &cwd),
+                            f.contents.len() as u64,
+                        )
+                    })
+                    .collect()
+            }
+            Err(errors) => {
+                for error in errors {
+                    diagnostics.push(Diagnostic::error(
+                        DiagnosticCode::OutputError,
+                        format!("{} [{}]", error.message, error.code),
+                    ));
+                }
+            }
+        }
+        if let Some(metafile) = &args.metafile
+            && written.len() == files.len()
+        {
+            let json = metafile_json(&workspace, &graph, &bundle, &outdir, &names, &cwd);
+            let path = crate::args::absolute(&cwd, metafile);
+            if let Err(err) = std::fs::write(&path, json) {
+                diagnostics.push(Diagnostic::error(
+                    DiagnosticCode::OutputError,
+                    format!("Could not write the metafile {path}: {err}"),
+                ));
+            }
+        }
+    }
+    let counts = report::print_diagnostics(&workspace, &diagnostics, args.common.log_level);
+    if counts.errors == 0 && args.common.log_level <= LogLevel::Info {
+        let text =
+            packem_output::summary(&written, start.elapsed(), report::stderr_has_color(), 20);
+        let _ = anstream::stderr().lock().write_all(text.as_bytes());
+    }
+    Ok(if counts.errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn output_names(
+    args: &BuildArgs,
+    entries: &[Utf8PathBuf],
+    cwd: &Utf8Path,
+) -> Result<(Utf8PathBuf, Vec<String>)> {
+    if let Some(outfile) = &args.outfile {
+        let outfile = crate::args::absolute(cwd, outfile);
+        let dir = outfile
+            .parent()
+            .map(Utf8Path::to_owned)
+            .unwrap_or_else(|| cwd.to_owned());
+        let name = outfile.file_name().unwrap_or("out.js").to_string();
+        return Ok((dir, vec![name]));
+    }
+    let Some(outdir) = &args.outdir else {
+        bail!("specify an output: --outfile=FILE or --outdir=DIR")
+    };
+    let outdir = crate::args::absolute(cwd, outdir);
+    let base = common_dir(entries);
+    let names = entries
+        .iter()
+        .map(|entry| {
+            let rel = entry.strip_prefix(&base).unwrap_or(entry.as_path());
+            rel.with_extension("js").as_str().replace('\\', "/")
+        })
+        .collect();
+    Ok((outdir, names))
+}
+
+/// The deepest directory containing every entry.
+fn common_dir(entries: &[Utf8PathBuf]) -> Utf8PathBuf {
+    let mut base = entries[0]
+        .parent()
+        .map(Utf8Path::to_owned)
+        .unwrap_or_default();
+    for entry in &entries[1..] {
+        while !entry.starts_with(&base) {
+            if !base.pop() {
+                break;
+            }
+        }
+    }
+    base
+}
+
+fn metafile_json(
+    workspace: &Workspace,
+    graph: &ModuleGraph,
+    bundle: &Bundle,
+    outdir: &Utf8Path,
+    names: &[String],
+    cwd: &Utf8Path,
+) -> String {
+    let db = workspace.db();
+    let mut meta = Metafile::default();
+    for module in &graph.modules {
+        let bytes = packem_db::source_text(db, module.file).as_str().len() as u64;
+        let imports = module
+            .edges
+            .iter()
+            .filter_map(|e| {
+                let (path, external) = match &e.target {
+                    EdgeTarget::Module(id) => (display_path(&graph.module(*id).path, cwd), false),
+                    EdgeTarget::External(p) => (p.clone(), true),
+                    EdgeTarget::Asset(p) => (display_path(p, cwd), false),
+                    EdgeTarget::Unresolved(_) => return None,
+                };
+                Some(MetaImport {
+                    path,
+                    kind: kind_name(e.kind).to_string(),
+                    external,
+                    original: Some(e.specifier.clone()),
+                    with: None,
+                })
+            })
+            .collect();
+        let format = match module.format {
+            ModuleFormat::Esm => Some("esm".to_string()),
+            ModuleFormat::CommonJs => Some("cjs".to_string()),
+            _ => None,
+        };
+        meta.inputs.insert(
+            display_path(&module.path, cwd),
+            MetaInput {
+                bytes,
+                format,
+                imports,
+                with: None,
+            },
+        );
+    }
+    for (chunk, name) in bundle.chunks.iter().zip(names) {
+        let inputs = chunk
+            .inputs
+            .iter()
+            .map(|(path, bytes)| {
+                (
+                    display_path(path, cwd),
+                    MetaOutputInput {
+                        bytes_in_output: *bytes,
+                    },
+                )
+            })
+            .collect();
+        meta.outputs.insert(
+            display_path(&outdir.join(name), cwd),
+            MetaOutput {
+                bytes: chunk.code.len() as u64,
+                entry_point: Some(display_path(&chunk.entry, cwd)),
+                exports: chunk.exports.clone(),
+                imports: Vec::new(),
+                inputs,
+                css_bundle: None,
+            },
+        );
+    }
+    meta.to_json()
+}

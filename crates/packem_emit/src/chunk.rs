@@ -1,0 +1,329 @@
+//! Chunk assembly: runtime helpers, wrappers, namespace objects and modules in evaluation order,
+//! framed by the output format.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use packem_db::{Diagnostic, DiagnosticCode, Platform};
+use packem_graph::module_graph;
+use packem_link::{ChunkPlan, Helpers, Imported, OrderItem, is_identifier, link, quote};
+
+use crate::{Format, Target, rendered_module};
+
+/// One output: the entry it belongs to and its code.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ChunkOutput {
+    /// The entry module's path.
+    pub entry: camino::Utf8PathBuf,
+    /// The code.
+    pub code: Arc<str>,
+    /// The modules in the chunk, with the bytes each contributed (for the metafile).
+    pub inputs: Vec<(camino::Utf8PathBuf, u64)>,
+    /// The entry's export names.
+    pub exports: Vec<String>,
+}
+
+/// Every output of a target and the diagnostics of linking and emission.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Bundle {
+    /// One output per entry, in entry order.
+    pub chunks: Vec<ChunkOutput>,
+    /// Link and emit diagnostics (missing exports, unsupported features).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// All outputs of `target`.
+#[salsa::tracked(returns(ref))]
+pub fn bundle(db: &dyn packem_resolve::Db, target: Target) -> Arc<Bundle> {
+    let _span = tracing::info_span!("bundle").entered();
+    let project = target.project(db);
+    let linked = link(db, project);
+    let mut diagnostics = linked.diagnostics.clone();
+    let graph = module_graph(db, project);
+    let mut chunks = Vec::new();
+    for index in 0..linked.chunks.len() {
+        let plan = &linked.chunks[index];
+        if plan.top_level_await && target.format(db) != Format::Esm {
+            diagnostics.push(
+                Diagnostic::error(
+                    DiagnosticCode::UnsupportedFeature,
+                    format!(
+                        "Top-level await is currently not supported with the \"{}\" output format",
+                        target.format(db).as_str()
+                    ),
+                )
+                .at(graph.module(plan.entry).path.clone(), None),
+            );
+        }
+        chunks.push(rendered_chunk(db, target, index as u32).clone());
+    }
+    Arc::new(Bundle {
+        chunks,
+        diagnostics,
+    })
+}
+
+/// The output file of entry number `index`.
+#[salsa::tracked(returns(ref))]
+pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -> ChunkOutput {
+    let _span = tracing::info_span!("rendered_chunk", index).entered();
+    let project = target.project(db);
+    let graph = module_graph(db, project);
+    let plan = &link(db, project).chunks[index as usize];
+    let format = target.format(db);
+    let platform = project.options(db).platform;
+    let mut inputs = Vec::new();
+    let mut body = String::new();
+    let mut helpers = plan.helpers;
+
+    // Wrappers first: they are lazy, so their place does not matter, and every later module may call them.
+    for (module, _) in &plan.wrappers {
+        let code = rendered_module(db, target, graph.module(*module).file);
+        inputs.push((graph.module(*module).path.clone(), code.len() as u64));
+        body.push_str(code);
+    }
+    // Namespace objects: getters are lazy, so defining them all up front is safe in cycles.
+    for (_, name, getters) in &plan.namespaces {
+        body.push_str(&namespace_object(name, getters));
+    }
+    let entry_namespace = plan
+        .namespaces
+        .iter()
+        .find(|(m, _, _)| *m == plan.entry)
+        .map(|(_, name, _)| name.clone());
+    // CommonJS output exposes the exports before the code runs, as a CommonJS module would.
+    if format == Format::Cjs {
+        if let Some(ns) = &entry_namespace {
+            helpers |= Helpers::TO_COMMON_JS;
+            let _ = writeln!(body, "module.exports = __toCommonJS({ns});");
+        }
+    }
+    for item in &plan.order {
+        match item {
+            OrderItem::Module(module) => {
+                let code = rendered_module(db, target, graph.module(*module).file);
+                inputs.push((graph.module(*module).path.clone(), code.len() as u64));
+                body.push_str(code);
+            }
+            OrderItem::Code(code) => body.push_str(code),
+        }
+    }
+
+    let uses_require = body.contains("__require(");
+    let mut out = String::new();
+    let mut prelude = String::new();
+    match format {
+        Format::Esm => {
+            if uses_require && platform == Platform::Node {
+                prelude.push_str("import { createRequire as __createRequire } from \"module\";\nvar __require = __createRequire(import.meta.url);\n");
+            } else if uses_require {
+                prelude.push_str("var __require = typeof require !== \"undefined\" ? require : (x) => { throw Error('Dynamic require of \"' + x + '\" is not supported'); };\n");
+            }
+            prelude.push_str(&esm_external_imports(plan));
+        }
+        Format::Cjs | Format::Iife => prelude.push_str(&required_externals(plan, &mut helpers)),
+    }
+    let runtime = helpers.code();
+    let footer = match format {
+        Format::Esm => esm_exports(plan),
+        Format::Cjs => match &plan.entry_wrapper {
+            Some(wrapper) => format!("module.exports = {wrapper}();\n"),
+            None => String::new(),
+        },
+        Format::Iife => match (&plan.entry_wrapper, &entry_namespace) {
+            (Some(wrapper), _) => format!("return {wrapper}();\n"),
+            (None, Some(ns)) if target.global_name(db).is_some() => {
+                helpers |= Helpers::TO_COMMON_JS;
+                format!("return __toCommonJS({ns});\n")
+            }
+            _ => String::new(),
+        },
+    };
+    // `return __toCommonJS` may have added a helper after `runtime` was computed.
+    let runtime = if helpers.code().len() != runtime.len() {
+        helpers.code()
+    } else {
+        runtime
+    };
+    match format {
+        Format::Iife => {
+            let inner = format!("{prelude}{runtime}{body}{footer}");
+            match target.global_name(db) {
+                Some(name) => {
+                    let _ = write!(
+                        out,
+                        "{} = (() => {{\n{}}})();\n",
+                        global_assignment(name),
+                        indent(&inner)
+                    );
+                }
+                None => {
+                    let _ = write!(out, "(() => {{\n{}}})();\n", indent(&inner));
+                }
+            }
+        }
+        _ => {
+            out.push_str(&prelude);
+            out.push_str(&runtime);
+            out.push_str(&body);
+            out.push_str(&footer);
+        }
+    }
+    ChunkOutput {
+        entry: graph.module(plan.entry).path.clone(),
+        code: Arc::from(out),
+        inputs,
+        exports: plan.exports.iter().map(|(name, _)| name.clone()).collect(),
+    }
+}
+
+fn indent(code: &str) -> String {
+    let mut out = String::with_capacity(code.len() + code.len() / 8);
+    for line in code.lines() {
+        if !line.is_empty() {
+            out.push_str("  ");
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// `var a` for a plain name, `a.b.c` (with `var a = a || {}` style guards) for dotted ones.
+fn global_assignment(name: &str) -> String {
+    let parts: Vec<&str> = name.split('.').collect();
+    if parts.len() == 1 {
+        return format!("var {name}");
+    }
+    let mut out = format!(
+        "var {0} = typeof {0} !== \"undefined\" ? {0} : {{}};\n",
+        parts[0]
+    );
+    let mut path = parts[0].to_string();
+    for part in &parts[1..parts.len() - 1] {
+        path = format!("{path}.{part}");
+        let _ = writeln!(out, "{path} = {path} || {{}};");
+    }
+    out.push_str(&format!("{path}.{}", parts[parts.len() - 1]));
+    out
+}
+
+fn property_key(name: &str) -> String {
+    if packem_link::is_identifier_name(name) {
+        name.to_string()
+    } else {
+        quote(name)
+    }
+}
+
+fn namespace_object(name: &str, getters: &[(String, String)]) -> String {
+    let mut out = format!("var {name} = __export({{}}, {{");
+    for (i, (export, expr)) in getters.iter().enumerate() {
+        out.push_str(if i == 0 { "\n" } else { ",\n" });
+        let _ = write!(out, "  {}: () => {expr}", property_key(export));
+    }
+    out.push_str(if getters.is_empty() {
+        "});\n"
+    } else {
+        "\n});\n"
+    });
+    out
+}
+
+fn esm_external_imports(plan: &ChunkPlan) -> String {
+    let mut out = String::new();
+    let mut done = Vec::new();
+    for binding in &plan.externals {
+        let path = quote(&binding.path);
+        let _ = match &binding.imported {
+            Imported::Namespace => writeln!(out, "import * as {} from {path};", binding.local),
+            Imported::Name(name) if name == "default" => {
+                writeln!(out, "import {} from {path};", binding.local)
+            }
+            Imported::Name(name) if *name == binding.local => {
+                writeln!(out, "import {{ {name} }} from {path};")
+            }
+            Imported::Name(name) => writeln!(
+                out,
+                "import {{ {} as {} }} from {path};",
+                property_key(name),
+                binding.local
+            ),
+        };
+        done.push(binding.path.clone());
+    }
+    for path in &plan.external_side_effects {
+        if !done.contains(path) {
+            let _ = writeln!(out, "import {};", quote(path));
+            done.push(path.clone());
+        }
+    }
+    out
+}
+
+fn required_externals(plan: &ChunkPlan, helpers: &mut Helpers) -> String {
+    let mut out = String::new();
+    let mut done = Vec::new();
+    for binding in &plan.externals {
+        let path = quote(&binding.path);
+        let _ = match &binding.imported {
+            Imported::Namespace => {
+                *helpers |= Helpers::TO_ESM;
+                writeln!(out, "var {} = __toESM(require({path}), 1);", binding.local)
+            }
+            // Node's rule: the default import of CommonJS is `module.exports`.
+            Imported::Name(name) if name == "default" => {
+                writeln!(out, "var {} = require({path});", binding.local)
+            }
+            Imported::Name(name) => writeln!(
+                out,
+                "var {} = {};",
+                binding.local,
+                packem_link::property_access(&format!("require({path})"), name)
+            ),
+        };
+        done.push(binding.path.clone());
+    }
+    for path in &plan.external_side_effects {
+        if !done.contains(path) {
+            let _ = writeln!(out, "require({});", quote(path));
+            done.push(path.clone());
+        }
+    }
+    out
+}
+
+fn esm_exports(plan: &ChunkPlan) -> String {
+    if let Some(wrapper) = &plan.entry_wrapper {
+        return format!("export default {wrapper}();\n");
+    }
+    if plan.exports.is_empty() {
+        return String::new();
+    }
+    let mut prelude = String::new();
+    let mut specifiers = Vec::new();
+    for (i, (name, expr)) in plan.exports.iter().enumerate() {
+        // An export must name a variable; other expressions get one.
+        let local = if is_identifier(expr) {
+            expr.clone()
+        } else {
+            let local = format!("__export_{i}");
+            let _ = writeln!(prelude, "var {local} = {expr};");
+            local
+        };
+        specifiers.push(if *name == local {
+            local
+        } else {
+            format!("{local} as {}", property_key_export(name))
+        });
+    }
+    format!("{prelude}export {{\n  {}\n}};\n", specifiers.join(",\n  "))
+}
+
+fn property_key_export(name: &str) -> String {
+    if is_identifier(name) || name == "default" {
+        name.to_string()
+    } else {
+        quote(name)
+    }
+}

@@ -1,0 +1,357 @@
+//! `rendered_module`: one module's code, with imports and exports rewritten and top-level names
+//! renamed, ready to be concatenated into a chunk.
+//!
+//! The parse memo is shared and immutable, so rendering parses the source again into a fresh
+//! arena it may mutate (architecture note §3.3, option b): the memo can then be evicted by its
+//! LRU, and re-parsing a module costs less than its share of a rebuild anyway.
+
+use std::sync::Arc;
+
+use oxc::allocator::Allocator;
+use oxc::ast::ast::{
+    BindingPattern, ExportDefaultDeclarationKind, Expression, Program, Statement,
+    VariableDeclarationKind, VariableDeclarator,
+};
+use oxc::ast::builder::AstBuilder;
+use oxc::ast_visit::{VisitMut, walk_mut};
+use oxc::codegen::{Codegen, CodegenOptions};
+use oxc::parser::Parser;
+use oxc::semantic::{Scoping, SemanticBuilder};
+use oxc::span::{GetSpan, SPAN};
+use oxc::transformer::{JsxRuntime, TransformOptions, Transformer};
+use packem_db::{File, source_text};
+use packem_link::{ModuleLink, RecordRewrite, module_link};
+use packem_parse::{ImportKind, ModuleFormat, module_scan, parsed_module, source_type_for};
+use rustc_hash::FxHashMap;
+
+use crate::{Format, Target};
+
+/// The code of one module as it appears in its chunk (wrapped in `__commonJS` when it is).
+#[salsa::tracked(returns(ref))]
+pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, file: File) -> Arc<str> {
+    let _span = tracing::debug_span!("rendered_module", path = %file.path(db)).entered();
+    let project = target.project(db);
+    let info = module_link(db, project, file);
+    let format = target.format(db);
+    let scan = module_scan(db, file);
+    let body = if scan.format == ModuleFormat::Json {
+        format!(
+            "module.exports = {};\n",
+            source_text(db, file).as_str().trim()
+        )
+    } else if source_text(db, file).error().is_some()
+        || file.status(db) != packem_db::FileStatus::Exists
+    {
+        // Disabled (`browser: false`) or unreadable (already an error): an empty module.
+        String::new()
+    } else {
+        let parsed = parsed_module(db, file);
+        parsed.with_stack(|| render_code(db, file, info, format))
+    };
+    let code = match &info.wrap {
+        Some(wrapper) => format!(
+            "var {wrapper} = __commonJS((exports, module) => {{\n{}}});\n",
+            indent(&body)
+        ),
+        None => body,
+    };
+    Arc::from(code)
+}
+
+fn indent(code: &str) -> String {
+    let mut out = String::with_capacity(code.len() + code.len() / 8);
+    for line in code.lines() {
+        if !line.is_empty() {
+            out.push_str("  ");
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+fn render_code(
+    db: &dyn packem_resolve::Db,
+    file: File,
+    info: &ModuleLink,
+    format: Format,
+) -> String {
+    let path = file.path(db);
+    let text = source_text(db, file).as_str();
+    let source_type = source_type_for(path);
+    let allocator = Allocator::default();
+    let parsed = Parser::new(&allocator, text, source_type).parse();
+    let mut program = parsed.program;
+    let mut scoping = SemanticBuilder::new()
+        .build(&program)
+        .semantic
+        .into_scoping();
+    if source_type.is_typescript() || source_type.is_jsx() {
+        let mut options = TransformOptions::default();
+        options.jsx.runtime = JsxRuntime::Classic;
+        let transformed = Transformer::new(&allocator, path.as_std_path(), &options)
+            .build_with_scoping(scoping, &mut program);
+        scoping = transformed.scoping;
+    }
+
+    // Records are found again by the span of their specifier string.
+    let scan = module_scan(db, file);
+    let mut record_rewrites: FxHashMap<(u32, u32), String> = FxHashMap::default();
+    for (index, rewrite) in &info.records {
+        let Some(record) = scan.records.get(*index as usize) else {
+            continue;
+        };
+        let text = match rewrite {
+            RecordRewrite::Expr(expr) => expr.clone(),
+            RecordRewrite::ExternalRequire(path) => match format {
+                Format::Esm => format!("__require({})", packem_link::quote(path)),
+                _ => format!("require({})", packem_link::quote(path)),
+            },
+            RecordRewrite::ExternalImport(path) => match format {
+                Format::Esm => format!("import({})", packem_link::quote(path)),
+                _ => format!(
+                    "Promise.resolve().then(() => __toESM(require({}), 1))",
+                    packem_link::quote(path)
+                ),
+            },
+        };
+        if matches!(record.kind, ImportKind::Require | ImportKind::DynamicImport) {
+            record_rewrites.insert(record.span, text);
+        }
+    }
+
+    let builder = AstBuilder::new(&allocator);
+    let wrapped = info.wrap.is_some();
+    if !wrapped {
+        rewrite_module_syntax(&mut program, &builder, &allocator, info);
+    }
+    let namespaces: FxHashMap<String, FxHashMap<String, String>> = info
+        .namespace_members
+        .iter()
+        .map(|(ns, props)| (ns.clone(), props.iter().cloned().collect()))
+        .collect();
+    let mut rewriter = Rewriter {
+        builder: &builder,
+        allocator: &allocator,
+        scoping: &scoping,
+        records: &record_rewrites,
+        namespaces,
+        top_level_this: !wrapped,
+        function_depth: 0,
+    };
+    rewriter.visit_program(&mut program);
+
+    if !wrapped {
+        rename(&mut scoping, &info.renames);
+    }
+    Codegen::new()
+        .with_options(CodegenOptions {
+            comments: oxc::codegen::CommentOptions::disabled(),
+            ..CodegenOptions::default()
+        })
+        .with_scoping(Some(scoping))
+        .build(&program)
+        .code
+}
+
+/// Renames module-scope bindings to their final names.
+fn rename(scoping: &mut Scoping, renames: &[(String, String)]) {
+    let root = scoping.root_scope_id();
+    let ids: Vec<_> = renames
+        .iter()
+        .filter_map(|(local, final_name)| {
+            scoping
+                .get_binding(root, local.as_str().into())
+                .map(|id| (id, final_name.clone()))
+        })
+        .collect();
+    for (id, final_name) in ids {
+        scoping.set_symbol_name(id, final_name.as_str().into());
+    }
+}
+
+/// Removes `import` and `export` syntax: declarations stay, specifier lists and `from` clauses go
+/// (the linker has bound them), `export default <expr>` becomes a variable.
+fn rewrite_module_syntax<'a>(
+    program: &mut Program<'a>,
+    builder: &AstBuilder<'a>,
+    allocator: &'a Allocator,
+    info: &ModuleLink,
+) {
+    let body = std::mem::replace(&mut program.body, oxc::allocator::Vec::new_in(&allocator));
+    for statement in body {
+        match statement {
+            Statement::ImportDeclaration(_)
+            | Statement::ExportFromDeclaration(_)
+            | Statement::ExportAllDeclaration(_)
+            | Statement::ExportNamedDeclaration(_)
+            | Statement::TSExportAssignment(_)
+            | Statement::TSNamespaceExportDeclaration(_) => {}
+            Statement::ExportDeclaration(decl) => {
+                let decl = decl.unbox();
+                program.body.push(Statement::from(decl.declaration));
+            }
+            Statement::ExportDefaultDeclaration(decl) => {
+                let decl = decl.unbox();
+                let default_name = info.default_local.as_deref().unwrap_or("__default");
+                match decl.declaration {
+                    ExportDefaultDeclarationKind::FunctionDeclaration(mut function) => {
+                        if function.id.is_none() {
+                            function.id = Some(oxc::ast::ast::BindingIdentifier::new(
+                                SPAN,
+                                allocator.alloc_str(default_name),
+                                builder,
+                            ));
+                        }
+                        program.body.push(Statement::FunctionDeclaration(function));
+                    }
+                    ExportDefaultDeclarationKind::ClassDeclaration(mut class) => {
+                        if class.id.is_none() {
+                            class.id = Some(oxc::ast::ast::BindingIdentifier::new(
+                                SPAN,
+                                allocator.alloc_str(default_name),
+                                builder,
+                            ));
+                        }
+                        program.body.push(Statement::ClassDeclaration(class));
+                    }
+                    ExportDefaultDeclarationKind::TSInterfaceDeclaration(_) => {}
+                    kind => {
+                        let expression = kind.into_expression();
+                        let id = BindingPattern::new_binding_identifier(
+                            SPAN,
+                            allocator.alloc_str(default_name),
+                            builder,
+                        );
+                        let declarator = VariableDeclarator::new(
+                            SPAN,
+                            id,
+                            None,
+                            Some(expression),
+                            false,
+                            builder,
+                        );
+                        let declarations =
+                            oxc::allocator::Vec::from_iter_in([declarator], &allocator);
+                        program.body.push(Statement::new_variable_declaration(
+                            SPAN,
+                            VariableDeclarationKind::Var,
+                            declarations,
+                            false,
+                            builder,
+                        ));
+                    }
+                }
+            }
+            other => program.body.push(other),
+        }
+    }
+}
+
+/// Expression rewrites: `require()`/`import()` of bundled modules, `ns.name` of unmaterialized
+/// namespaces, and top-level `this` (undefined in ESM).
+struct Rewriter<'a, 'r> {
+    builder: &'r AstBuilder<'a>,
+    allocator: &'a Allocator,
+    scoping: &'r Scoping,
+    records: &'r FxHashMap<(u32, u32), String>,
+    namespaces: FxHashMap<String, FxHashMap<String, String>>,
+    top_level_this: bool,
+    function_depth: u32,
+}
+
+impl<'a> Rewriter<'a, '_> {
+    /// An expression printed as `text` verbatim. Parenthesized unless it is a plain name, so it
+    /// is safe in any position.
+    fn verbatim(&self, text: &str) -> Expression<'a> {
+        let simple = text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$');
+        let text = if simple {
+            text.to_string()
+        } else {
+            format!("({text})")
+        };
+        Expression::new_identifier(SPAN, self.allocator.alloc_str(&text), self.builder)
+    }
+
+    fn namespace_member(&self, expr: &Expression<'a>) -> Option<String> {
+        let (object, property) = match expr {
+            Expression::StaticMemberExpression(m) => (&m.object, m.property.name.to_string()),
+            Expression::ComputedMemberExpression(m) => {
+                (&m.object, m.static_property_name()?.to_string())
+            }
+            _ => return None,
+        };
+        let Expression::Identifier(ident) = object else {
+            return None;
+        };
+        let symbol = self
+            .scoping
+            .get_reference(ident.reference_id.get()?)
+            .symbol_id()?;
+        if self.scoping.symbol_scope_id(symbol) != self.scoping.root_scope_id() {
+            return None;
+        }
+        let members = self.namespaces.get(self.scoping.symbol_name(symbol))?;
+        Some(
+            members
+                .get(&property)
+                .cloned()
+                .unwrap_or_else(|| "void 0".to_string()),
+        )
+    }
+
+    fn record_of(&self, expr: &Expression<'a>) -> Option<String> {
+        let argument = match expr {
+            Expression::CallExpression(call) => match (&call.callee, call.arguments.first()) {
+                (Expression::Identifier(callee), Some(arg))
+                    if callee.name == "require" && call.arguments.len() == 1 =>
+                {
+                    arg.as_expression()?
+                }
+                _ => return None,
+            },
+            Expression::ImportExpression(import) => &import.source,
+            _ => return None,
+        };
+        let (Expression::StringLiteral(_) | Expression::TemplateLiteral(_)) = argument else {
+            return None;
+        };
+        let span = argument.span();
+        self.records.get(&(span.start, span.end)).cloned()
+    }
+}
+
+impl<'a> VisitMut<'a> for Rewriter<'a, '_> {
+    fn visit_expression(&mut self, expr: &mut Expression<'a>) {
+        if let Some(text) = self.record_of(expr).or_else(|| self.namespace_member(expr)) {
+            *expr = self.verbatim(&text);
+            return;
+        }
+        if self.top_level_this
+            && self.function_depth == 0
+            && matches!(expr, Expression::ThisExpression(_))
+        {
+            *expr = self.verbatim("void 0");
+            return;
+        }
+        walk_mut::walk_expression(self, expr);
+    }
+
+    fn visit_function(
+        &mut self,
+        function: &mut oxc::ast::ast::Function<'a>,
+        flags: oxc::semantic::ScopeFlags,
+    ) {
+        self.function_depth += 1;
+        walk_mut::walk_function(self, function, flags);
+        self.function_depth -= 1;
+    }
+
+    fn visit_class(&mut self, class: &mut oxc::ast::ast::Class<'a>) {
+        self.function_depth += 1;
+        walk_mut::walk_class(self, class);
+        self.function_depth -= 1;
+    }
+}

@@ -1,0 +1,24 @@
+//! Linking: binds every import to the export it refers to, across modules.
+//!
+//! Sits between `packem_graph` (which modules import which) and `packem_emit` (code). Owns the
+//! queries [`module_symbols`] (one module's bindings, span-free), [`link`] (the whole project)
+//! and [`module_link`] (one module's part of the link, the per-module cutoff point), plus the
+//! runtime helpers.
+//!
+//! Cutoff: `link` reads only `module_graph`, `module_summary` and `module_symbols`, all `Eq` and
+//! free of spans and oxc ids, so a body edit that declares no new name re-runs nothing here; and
+//! when `link` does re-run, `module_link` compares equal for every module whose names and rewrites
+//! did not change, so their rendered code is reused.
+//!
+//! It does not print code (`packem_emit` does) and never reads files.
+
+mod linker;
+pub mod runtime;
+mod symbols;
+
+pub use linker::{
+    Binding, ChunkPlan, ExternalBinding, FileKey, LinkOutput, ModuleLink, OrderItem, RecordRewrite,
+    Wrap, is_identifier, is_identifier_name, link, module_link, property_access, quote,
+};
+pub use runtime::Helpers;
+pub use symbols::{ImportBinding, Imported, ModuleSymbols, ReExport, export_name, module_symbols};

@@ -1,0 +1,1194 @@
+//! The `link` query: binds every import to the export it refers to, decides which modules are
+//! wrapped, orders module evaluation per entry, and gives every top-level binding its final name.
+//!
+//! The steps, in order (after esbuild's `Link` and rolldown's `LinkStage::link`):
+//! 1. decide wrapping: CommonJS and JSON modules become lazy `__commonJS` closures;
+//! 2. resolve exports (`export … from`, `export *` with ESM's ambiguity rule) and bind imports;
+//!    this must come before naming because an ESM-bound import takes its target's name;
+//! 3. assign final names, fewest renames first-come in graph order, avoiding globals, runtime
+//!    helpers and the nested-scope names where a name is referenced (no capture);
+//! 4. plan each entry's chunk: evaluation order (ESM post-order), wrappers, namespace objects,
+//!    externals and runtime helpers.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use packem_db::{Diagnostic, DiagnosticCode, File, Project};
+use packem_graph::{EdgeTarget, ModuleGraph, ModuleId, module_graph};
+use packem_parse::{ImportKind, ModuleFormat, module_scan, module_summary};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::runtime::Helpers;
+use crate::symbols::{ImportBinding, Imported, ModuleSymbols, module_symbols};
+
+/// How a module is emitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Wrap {
+    /// Scope-hoisted into the chunk (ESM and scripts).
+    None,
+    /// Inside a lazy `var require_x = __commonJS((exports, module) => { … })` (CommonJS, JSON,
+    /// modules disabled by a `browser` field).
+    Cjs,
+}
+
+/// What an import or export finally refers to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Binding {
+    /// A top-level binding of a scope-hoisted module.
+    Local(ModuleId, String),
+    /// The namespace object of a scope-hoisted module.
+    Namespace(ModuleId),
+    /// A property of a CommonJS module's `module.exports` (`default` is `module.exports` itself,
+    /// as in Node).
+    CjsProperty(ModuleId, String),
+    /// A CommonJS module's namespace (`__toESM(require_x(), 1)`).
+    CjsNamespace(ModuleId),
+    /// An import of an external module.
+    External(String, Imported),
+    /// The import could not be resolved (already reported).
+    Unresolved,
+    /// No such export.
+    Missing,
+    /// Several `export *` provide the name (ESM: not exported).
+    Ambiguous,
+}
+
+/// How a `require()`/`import()` record is rewritten.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RecordRewrite {
+    /// Replace the call with this expression.
+    Expr(String),
+    /// `require("path")` of an external module (spelled per output format).
+    ExternalRequire(String),
+    /// `import("path")` of an external module (spelled per output format).
+    ExternalImport(String),
+}
+
+/// Everything rendering needs to know about one module. `Eq`, so when linking re-runs but this
+/// module's part is unchanged, its rendered code is reused.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ModuleLink {
+    /// Whether the module is wrapped.
+    pub wrap: Option<String>,
+    /// Final names of the module-scope bindings that change, as (local, final), sorted.
+    pub renames: Vec<(String, String)>,
+    /// `ns.name` rewrites: namespace local → (property, replacement expression).
+    pub namespace_members: Vec<(String, Vec<(String, String)>)>,
+    /// Replacements for `require()`/`import()` records, by record index.
+    pub records: Vec<(u32, RecordRewrite)>,
+    /// The final name of `export default <expression>`'s variable.
+    pub default_local: Option<String>,
+}
+
+/// One statement of a chunk's evaluation order.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum OrderItem {
+    /// A scope-hoisted module's code.
+    Module(ModuleId),
+    /// Glue code (a CommonJS import: `var import_x = __toESM(require_x(), 1);` and its bindings).
+    Code(String),
+}
+
+/// An external import used by a chunk: one binding per distinct (path, imported name).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ExternalBinding {
+    /// The module path, as the output imports it.
+    pub path: String,
+    /// What is imported.
+    pub imported: Imported,
+    /// The variable it is bound to.
+    pub local: String,
+}
+
+/// The plan for one entry's output.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ChunkPlan {
+    /// The entry module.
+    pub entry: ModuleId,
+    /// Wrapped modules in the chunk, with their wrapper variable.
+    pub wrappers: Vec<(ModuleId, String)>,
+    /// Namespace objects to define: module, variable, and (export name, getter expression).
+    pub namespaces: Vec<(ModuleId, String, Vec<(String, String)>)>,
+    /// Evaluation order.
+    pub order: Vec<OrderItem>,
+    /// External bindings, sorted by path.
+    pub externals: Vec<ExternalBinding>,
+    /// Side-effect-only externals (`import "x"` of an external module), in first-use order.
+    pub external_side_effects: Vec<String>,
+    /// The entry's exports as (name, expression), sorted by name (empty for a CommonJS entry).
+    pub exports: Vec<(String, String)>,
+    /// For a wrapped entry, its wrapper variable (the output evaluates `require_entry()`).
+    pub entry_wrapper: Option<String>,
+    /// Runtime helpers the chunk uses.
+    pub helpers: Helpers,
+    /// Whether any module of the chunk uses top-level await.
+    pub top_level_await: bool,
+}
+
+/// The result of linking a project.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct LinkOutput {
+    /// Per module (indexed by [`ModuleId`]).
+    pub modules: Vec<ModuleLink>,
+    /// One chunk per entry, in entry order.
+    pub chunks: Vec<ChunkPlan>,
+    /// Missing and ambiguous imports.
+    pub diagnostics: Vec<Diagnostic>,
+    /// `File` → module index, for the per-module projection.
+    pub by_file: BTreeMap<FileKey, ModuleId>,
+}
+
+/// A sortable key for a `File` input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileKey(salsa::Id);
+
+impl FileKey {
+    /// The key of `file`.
+    pub fn of(file: File) -> Self {
+        Self(salsa::plumbing::AsId::as_id(&file))
+    }
+}
+
+/// Links `project`: reads only the graph, `module_summary` and `module_symbols` (all `Eq`,
+/// span-free), so a body edit that declares no new name does not re-run it.
+#[salsa::tracked(returns(ref))]
+pub fn link(db: &dyn packem_resolve::Db, project: Project) -> Arc<LinkOutput> {
+    let _span = tracing::info_span!("link").entered();
+    let graph = module_graph(db, project);
+    let mut linker = Linker::new(db, graph, project.options(db).cwd.clone());
+    linker.bind_all();
+    linker.assign_names();
+    let chunks = graph
+        .entries
+        .iter()
+        .map(|&entry| linker.plan_chunk(entry))
+        .collect();
+    let modules = (0..graph.modules.len())
+        .map(|i| linker.module_link(ModuleId(i as u32)))
+        .collect();
+    let by_file = graph
+        .modules
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (FileKey::of(m.file), ModuleId(i as u32)))
+        .collect();
+    let mut diagnostics = std::mem::take(&mut linker.diagnostics);
+    diagnostics.sort();
+    diagnostics.dedup();
+    Arc::new(LinkOutput {
+        modules,
+        chunks,
+        diagnostics,
+        by_file,
+    })
+}
+
+/// The part of `link` that concerns `file` (a projection: `Eq`, so renders re-run only when
+/// their module's part changed).
+#[salsa::tracked(returns(ref))]
+pub fn module_link(db: &dyn packem_resolve::Db, project: Project, file: File) -> ModuleLink {
+    let linked = link(db, project);
+    linked
+        .by_file
+        .get(&FileKey::of(file))
+        .map(|id| linked.modules[id.index()].clone())
+        .unwrap_or_default()
+}
+
+/// JavaScript keywords and reserved words: never identifiers.
+const KEYWORDS: &[&str] = &[
+    "await",
+    "break",
+    "case",
+    "catch",
+    "class",
+    "const",
+    "continue",
+    "debugger",
+    "default",
+    "delete",
+    "do",
+    "else",
+    "enum",
+    "export",
+    "extends",
+    "false",
+    "finally",
+    "for",
+    "function",
+    "if",
+    "implements",
+    "import",
+    "in",
+    "instanceof",
+    "interface",
+    "let",
+    "new",
+    "null",
+    "package",
+    "private",
+    "protected",
+    "public",
+    "return",
+    "static",
+    "super",
+    "switch",
+    "this",
+    "throw",
+    "true",
+    "try",
+    "typeof",
+    "var",
+    "void",
+    "while",
+    "with",
+    "yield",
+];
+
+/// Names no top-level binding may take: keywords plus names with a meaning in some output.
+const RESERVED: &[&str] = &[
+    "arguments",
+    "await",
+    "break",
+    "case",
+    "catch",
+    "class",
+    "const",
+    "continue",
+    "debugger",
+    "default",
+    "delete",
+    "do",
+    "else",
+    "enum",
+    "eval",
+    "export",
+    "extends",
+    "false",
+    "finally",
+    "for",
+    "function",
+    "if",
+    "implements",
+    "import",
+    "in",
+    "instanceof",
+    "interface",
+    "let",
+    "new",
+    "null",
+    "package",
+    "private",
+    "protected",
+    "public",
+    "return",
+    "static",
+    "super",
+    "switch",
+    "this",
+    "throw",
+    "true",
+    "try",
+    "typeof",
+    "undefined",
+    "var",
+    "void",
+    "while",
+    "with",
+    "yield",
+    "NaN",
+    "Infinity",
+    "require",
+    "module",
+    "exports",
+    "globalThis",
+];
+
+struct Linker<'a> {
+    db: &'a dyn packem_resolve::Db,
+    cwd: camino::Utf8PathBuf,
+    graph: &'a ModuleGraph,
+    symbols: Vec<Arc<ModuleSymbols>>,
+    wrap: Vec<Wrap>,
+    /// Resolved import bindings per module: local → binding.
+    bindings: Vec<BTreeMap<String, Binding>>,
+    /// Modules whose namespace object is needed.
+    namespace_needed: BTreeSet<ModuleId>,
+    /// (module, local) → final name.
+    finals: FxHashMap<(ModuleId, String), String>,
+    taken: FxHashSet<String>,
+    reserved: FxHashSet<String>,
+    all_nested: FxHashSet<String>,
+    /// Names a binding may not take because an importer references it where a nested binding
+    /// of that name is visible.
+    avoid: FxHashMap<(ModuleId, String), FxHashSet<String>>,
+    wrapper_names: BTreeMap<ModuleId, String>,
+    namespace_names: BTreeMap<ModuleId, String>,
+    import_vars: BTreeMap<ModuleId, String>,
+    external_names: BTreeMap<(String, Imported), String>,
+    diagnostics: Vec<Diagnostic>,
+    export_names_cache: FxHashMap<ModuleId, Vec<String>>,
+}
+
+impl<'a> Linker<'a> {
+    fn new(
+        db: &'a dyn packem_resolve::Db,
+        graph: &'a ModuleGraph,
+        cwd: camino::Utf8PathBuf,
+    ) -> Self {
+        let mut symbols = Vec::new();
+        let mut wrap = Vec::new();
+        for module in &graph.modules {
+            if module.disabled {
+                symbols.push(Arc::default());
+                wrap.push(Wrap::Cjs);
+                continue;
+            }
+            let format = module_summary(db, module.file).format;
+            symbols.push(module_symbols(db, module.file).clone());
+            wrap.push(
+                if matches!(format, ModuleFormat::CommonJs | ModuleFormat::Json) {
+                    Wrap::Cjs
+                } else {
+                    Wrap::None
+                },
+            );
+        }
+        let mut reserved: FxHashSet<String> = RESERVED.iter().map(|s| s.to_string()).collect();
+        reserved.extend(crate::runtime::HELPER_NAMES.iter().map(|s| s.to_string()));
+        let mut all_nested = FxHashSet::default();
+        for (i, s) in symbols.iter().enumerate() {
+            reserved.extend(s.globals.iter().cloned());
+            all_nested.extend(s.nested.iter().cloned());
+            if wrap[i] == Wrap::Cjs {
+                all_nested.extend(s.declared.iter().cloned());
+            }
+        }
+        let n = graph.modules.len();
+        Self {
+            db,
+            cwd,
+            graph,
+            symbols,
+            wrap,
+            bindings: vec![BTreeMap::new(); n],
+            namespace_needed: BTreeSet::new(),
+            finals: FxHashMap::default(),
+            taken: FxHashSet::default(),
+            reserved,
+            all_nested,
+            avoid: FxHashMap::default(),
+            wrapper_names: BTreeMap::new(),
+            namespace_names: BTreeMap::new(),
+            import_vars: BTreeMap::new(),
+            external_names: BTreeMap::new(),
+            diagnostics: Vec::new(),
+            export_names_cache: FxHashMap::default(),
+        }
+    }
+
+    fn edge_target(&self, module: ModuleId, record: u32) -> Option<&EdgeTarget> {
+        self.graph
+            .module(module)
+            .edges
+            .iter()
+            .find(|e| e.record == record)
+            .map(|e| &e.target)
+    }
+
+    /// What `imported` of the module behind `module`'s record `record` refers to.
+    fn resolve_record(
+        &mut self,
+        module: ModuleId,
+        record: u32,
+        imported: &Imported,
+        stack: &mut Vec<(ModuleId, String)>,
+    ) -> Binding {
+        match self.edge_target(module, record).cloned() {
+            Some(EdgeTarget::Module(target)) => match imported {
+                Imported::Namespace if self.wrap[target.index()] == Wrap::Cjs => {
+                    Binding::CjsNamespace(target)
+                }
+                Imported::Namespace => Binding::Namespace(target),
+                Imported::Name(name) => self.resolve_export(target, name, stack),
+            },
+            Some(EdgeTarget::External(path)) => Binding::External(path, imported.clone()),
+            _ => Binding::Unresolved,
+        }
+    }
+
+    /// What export `name` of `module` refers to, following re-exports and `export *`.
+    fn resolve_export(
+        &mut self,
+        module: ModuleId,
+        name: &str,
+        stack: &mut Vec<(ModuleId, String)>,
+    ) -> Binding {
+        if self.wrap[module.index()] == Wrap::Cjs {
+            return Binding::CjsProperty(module, name.to_string());
+        }
+        if stack.iter().any(|(m, n)| *m == module && n == name) {
+            return Binding::Missing;
+        }
+        stack.push((module, name.to_string()));
+        let symbols = self.symbols[module.index()].clone();
+        let result = if let Some((_, local)) = symbols
+            .local_exports
+            .iter()
+            .find(|(exported, _)| exported == name)
+        {
+            match symbols.import(local) {
+                Some(import) => {
+                    self.resolve_record(module, import.record, &import.imported.clone(), stack)
+                }
+                None => Binding::Local(module, local.clone()),
+            }
+        } else if let Some(re) = symbols.reexports.iter().find(|r| r.exported == name) {
+            self.resolve_record(module, re.record, &re.imported.clone(), stack)
+        } else if name == "default" {
+            Binding::Missing
+        } else {
+            let mut found = BTreeSet::new();
+            let mut dynamic = None;
+            for &record in &symbols.star_exports {
+                match self.edge_target(module, record).cloned() {
+                    Some(EdgeTarget::Module(target)) if self.wrap[target.index()] == Wrap::Cjs => {
+                        dynamic.get_or_insert(Binding::CjsProperty(target, name.to_string()));
+                    }
+                    Some(EdgeTarget::Module(target)) => {
+                        match self.resolve_export(target, name, stack) {
+                            Binding::Missing | Binding::Unresolved => {}
+                            binding => {
+                                found.insert(binding);
+                            }
+                        }
+                    }
+                    Some(EdgeTarget::External(path)) => {
+                        dynamic.get_or_insert(Binding::External(
+                            path,
+                            Imported::Name(name.to_string()),
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+            match found.len() {
+                0 => dynamic.unwrap_or(Binding::Missing),
+                1 => found.into_iter().next().expect("one element"),
+                _ => Binding::Ambiguous,
+            }
+        };
+        stack.pop();
+        result
+    }
+
+    /// Every export name of a scope-hoisted module (own, re-exported and through `export *`,
+    /// ambiguous names excluded), sorted as a namespace object's keys are.
+    fn export_names(&mut self, module: ModuleId, visiting: &mut Vec<ModuleId>) -> Vec<String> {
+        if let Some(names) = self.export_names_cache.get(&module) {
+            return names.clone();
+        }
+        if visiting.contains(&module) {
+            return Vec::new();
+        }
+        visiting.push(module);
+        let symbols = self.symbols[module.index()].clone();
+        let mut names: BTreeSet<String> = symbols
+            .local_exports
+            .iter()
+            .map(|(e, _)| e.clone())
+            .collect();
+        names.extend(symbols.reexports.iter().map(|r| r.exported.clone()));
+        let mut star_names = BTreeSet::new();
+        for &record in &symbols.star_exports {
+            if let Some(EdgeTarget::Module(target)) = self.edge_target(module, record).cloned()
+                && self.wrap[target.index()] == Wrap::None
+            {
+                star_names.extend(
+                    self.export_names(target, visiting)
+                        .into_iter()
+                        .filter(|n| n != "default"),
+                );
+            }
+        }
+        for name in star_names {
+            if !names.contains(&name)
+                && !matches!(
+                    self.resolve_export(module, &name, &mut Vec::new()),
+                    Binding::Ambiguous | Binding::Missing
+                )
+            {
+                names.insert(name);
+            }
+        }
+        visiting.pop();
+        let names: Vec<String> = names.into_iter().collect();
+        if visiting.is_empty() {
+            self.export_names_cache.insert(module, names.clone());
+        }
+        names
+    }
+
+    /// Step 2: binds every import of every module, reporting missing and ambiguous ones.
+    fn bind_all(&mut self) {
+        for index in 0..self.graph.modules.len() {
+            let module = ModuleId(index as u32);
+            if self.wrap[index] == Wrap::Cjs {
+                continue;
+            }
+            let symbols = self.symbols[index].clone();
+            for import in &symbols.imports {
+                let binding =
+                    self.resolve_record(module, import.record, &import.imported, &mut Vec::new());
+                match &binding {
+                    Binding::Missing | Binding::Ambiguous => {
+                        self.report_import(module, import, &binding)
+                    }
+                    Binding::Namespace(target)
+                        if symbols.namespace_values.contains(&import.local) =>
+                    {
+                        self.namespace_needed.insert(*target);
+                    }
+                    Binding::Local(target, local) => {
+                        // The importer's nested names must not capture the target's final name.
+                        let nested = symbols
+                            .nested
+                            .iter()
+                            .filter(|n| **n != import.local)
+                            .cloned();
+                        self.avoid
+                            .entry((*target, local.clone()))
+                            .or_default()
+                            .extend(nested);
+                    }
+                    _ => {}
+                }
+                self.bindings[index].insert(import.local.clone(), binding);
+            }
+            // `ns.name` rewrites insert the target's name in this module's code.
+            for (ns, props) in &symbols.namespace_members {
+                if let Some(Binding::Namespace(target)) = self.bindings[index].get(ns).cloned() {
+                    for prop in props {
+                        match self.resolve_export(target, prop, &mut Vec::new()) {
+                            Binding::Local(m, local) => {
+                                self.avoid
+                                    .entry((m, local))
+                                    .or_default()
+                                    .extend(symbols.nested.iter().cloned());
+                            }
+                            Binding::Namespace(m) => {
+                                self.namespace_needed.insert(m);
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            // Dynamic imports and `require()` of scope-hoisted modules hand out their namespace.
+            for edge in &self.graph.module(module).edges {
+                if let EdgeTarget::Module(target) = edge.target
+                    && matches!(edge.kind, ImportKind::DynamicImport | ImportKind::Require)
+                    && self.wrap[target.index()] == Wrap::None
+                {
+                    self.namespace_needed.insert(target);
+                }
+            }
+        }
+        // Wrapped modules can `require()` scope-hoisted ones too.
+        for index in 0..self.graph.modules.len() {
+            if self.wrap[index] == Wrap::Cjs {
+                for edge in &self.graph.modules[index].edges {
+                    if let EdgeTarget::Module(target) = edge.target
+                        && matches!(edge.kind, ImportKind::DynamicImport | ImportKind::Require)
+                        && self.wrap[target.index()] == Wrap::None
+                    {
+                        self.namespace_needed.insert(target);
+                    }
+                }
+            }
+        }
+        // Entries expose their namespace (for cjs/iife output and `export *` re-export of it).
+        for &entry in &self.graph.entries {
+            if self.wrap[entry.index()] == Wrap::None {
+                self.namespace_needed.insert(entry);
+            }
+        }
+        // A namespace object's getters reference everything it exports.
+        let mut pending: Vec<ModuleId> = self.namespace_needed.iter().copied().collect();
+        while let Some(module) = pending.pop() {
+            for name in self.export_names(module, &mut Vec::new()) {
+                if let Binding::Namespace(inner) =
+                    self.resolve_export(module, &name, &mut Vec::new())
+                    && self.namespace_needed.insert(inner)
+                {
+                    pending.push(inner);
+                }
+            }
+        }
+    }
+
+    fn report_import(&mut self, module: ModuleId, import: &ImportBinding, binding: &Binding) {
+        let node = self.graph.module(module);
+        let span = module_scan(self.db, node.file)
+            .records
+            .get(import.record as usize)
+            .map(|r| r.span);
+        let target_path = match self.edge_target(module, import.record) {
+            Some(EdgeTarget::Module(t)) => self.graph.module(*t).path.clone(),
+            _ => return,
+        };
+        let Imported::Name(name) = &import.imported else {
+            return;
+        };
+        let shown = packem_db::diagnostic::display_path(&target_path, &self.cwd);
+        let (code, message) = match binding {
+            Binding::Ambiguous => (
+                DiagnosticCode::AmbiguousImport,
+                format!("Ambiguous import \"{name}\" has multiple matching exports"),
+            ),
+            _ => (
+                DiagnosticCode::MissingExport,
+                format!("No matching export in \"{shown}\" for import \"{name}\""),
+            ),
+        };
+        self.diagnostics
+            .push(Diagnostic::error(code, message).at(node.path.clone(), span));
+    }
+
+    /// Claims a final name for `(module, local)`.
+    fn claim(&mut self, module: ModuleId, local: &str, exempt_original: bool) -> String {
+        let nested = &self.symbols[module.index()].nested;
+        let avoid = self.avoid.get(&(module, local.to_string()));
+        let mut candidate = local.to_string();
+        let mut n = 0;
+        loop {
+            let free = !self.taken.contains(&candidate)
+                && !self.reserved.contains(&candidate)
+                && avoid.is_none_or(|a| !a.contains(&candidate))
+                && ((exempt_original && candidate == local)
+                    || nested.binary_search(&candidate).is_err());
+            if free {
+                break;
+            }
+            n += 1;
+            candidate = format!("{local}${n}");
+        }
+        self.taken.insert(candidate.clone());
+        self.finals
+            .insert((module, local.to_string()), candidate.clone());
+        candidate
+    }
+
+    /// Claims a synthetic name (wrapper, namespace object, import variable): it must avoid every
+    /// nested name in the graph, since it may be referenced from any scope.
+    fn claim_synthetic(&mut self, base: &str) -> String {
+        let mut candidate = base.to_string();
+        let mut n = 0;
+        while self.taken.contains(&candidate)
+            || self.reserved.contains(&candidate)
+            || self.all_nested.contains(&candidate)
+        {
+            n += 1;
+            candidate = format!("{base}${n}");
+        }
+        self.taken.insert(candidate.clone());
+        candidate
+    }
+
+    fn stem(&self, module: ModuleId) -> String {
+        let path = &self.graph.module(module).path;
+        let mut stem = path.file_stem().unwrap_or("module").to_string();
+        if stem == "index"
+            && let Some(dir) = path.parent().and_then(|p| p.file_name())
+        {
+            stem = dir.to_string();
+        }
+        let mut out: String = stem
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' || c == '$' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+            out.insert(0, '_');
+        }
+        out
+    }
+
+    /// Step 3: final names. First come, first served, in graph order; every name is checked
+    /// against globals, runtime helpers and the nested scopes where it is referenced.
+    fn assign_names(&mut self) {
+        for index in 0..self.graph.modules.len() {
+            let module = ModuleId(index as u32);
+            if self.wrap[index] == Wrap::Cjs {
+                let name = self.claim_synthetic(&format!("require_{}", self.stem(module)));
+                self.wrapper_names.insert(module, name);
+                continue;
+            }
+            let symbols = self.symbols[index].clone();
+            for local in &symbols.declared {
+                self.claim(module, local, true);
+            }
+            // Imports bound to variables of their own (CommonJS and external imports).
+            for import in &symbols.imports {
+                match self.bindings[index].get(&import.local) {
+                    Some(Binding::CjsProperty(..) | Binding::CjsNamespace(_)) => {
+                        self.claim(module, &import.local, true);
+                    }
+                    Some(Binding::External(path, imported)) => {
+                        let key = (path.clone(), imported.clone());
+                        if !self.external_names.contains_key(&key) {
+                            let base = match imported {
+                                Imported::Name(n) if n != "default" && is_identifier(n) => {
+                                    n.clone()
+                                }
+                                _ => format!("import_{}", sanitize(path)),
+                            };
+                            let name = self.claim_synthetic(&base);
+                            self.external_names.insert(key, name);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for module in self.namespace_needed.clone() {
+            let name = self.claim_synthetic(&format!("{}_exports", self.stem(module)));
+            self.namespace_names.insert(module, name);
+        }
+        for index in 0..self.graph.modules.len() {
+            if self.wrap[index] == Wrap::Cjs {
+                let module = ModuleId(index as u32);
+                let name = self.claim_synthetic(&format!("import_{}", self.stem(module)));
+                self.import_vars.insert(module, name);
+            }
+        }
+    }
+
+    /// The expression a binding is read through, or `None` when it has no value.
+    fn expr(&self, binding: &Binding) -> Option<String> {
+        match binding {
+            Binding::Local(m, local) => self.finals.get(&(*m, local.clone())).cloned(),
+            Binding::Namespace(m) => self.namespace_names.get(m).cloned(),
+            Binding::CjsProperty(m, name) => {
+                let var = self.import_vars.get(m)?;
+                Some(property_access(var, name))
+            }
+            Binding::CjsNamespace(m) => self.import_vars.get(m).cloned(),
+            Binding::External(path, imported) => self
+                .external_names
+                .get(&(path.clone(), imported.clone()))
+                .cloned(),
+            _ => None,
+        }
+    }
+
+    fn module_link(&mut self, module: ModuleId) -> ModuleLink {
+        let index = module.index();
+        let symbols = self.symbols[index].clone();
+        let mut out = ModuleLink {
+            wrap: self.wrapper_names.get(&module).cloned(),
+            ..ModuleLink::default()
+        };
+        if self.wrap[index] == Wrap::None {
+            let mut renames = BTreeMap::new();
+            for local in &symbols.declared {
+                if let Some(f) = self.finals.get(&(module, local.clone())) {
+                    renames.insert(local.clone(), f.clone());
+                }
+            }
+            for import in &symbols.imports {
+                let binding = self.bindings[index]
+                    .get(&import.local)
+                    .cloned()
+                    .unwrap_or(Binding::Unresolved);
+                let target = match &binding {
+                    Binding::CjsProperty(..) | Binding::CjsNamespace(_) => {
+                        self.finals.get(&(module, import.local.clone())).cloned()
+                    }
+                    Binding::Namespace(_) if !symbols.namespace_values.contains(&import.local) => {
+                        None
+                    }
+                    other => self.expr(other),
+                };
+                if let Some(target) = target {
+                    renames.insert(import.local.clone(), target);
+                }
+            }
+            renames.retain(|local, f| local != f);
+            out.renames = renames.into_iter().collect();
+            out.default_local = symbols
+                .default_local
+                .as_ref()
+                .and_then(|d| self.finals.get(&(module, d.clone())).cloned());
+            for (ns, props) in &symbols.namespace_members {
+                let Some(Binding::Namespace(target)) = self.bindings[index].get(ns).cloned() else {
+                    continue;
+                };
+                if symbols.namespace_values.contains(ns) {
+                    continue;
+                }
+                let rewrites = props
+                    .iter()
+                    .map(|prop| {
+                        let binding = self.resolve_export(target, prop, &mut Vec::new());
+                        (
+                            prop.clone(),
+                            self.expr(&binding).unwrap_or_else(|| "void 0".to_string()),
+                        )
+                    })
+                    .collect();
+                out.namespace_members.push((ns.clone(), rewrites));
+            }
+        }
+        for edge in &self.graph.module(module).edges {
+            let rewrite = match (&edge.target, edge.kind) {
+                (EdgeTarget::Module(t), ImportKind::Require) => {
+                    Some(RecordRewrite::Expr(match &self.wrapper_names.get(t) {
+                        Some(wrapper) => format!("{wrapper}()"),
+                        None => format!("__toCommonJS({})", self.namespace_names[t]),
+                    }))
+                }
+                (EdgeTarget::Module(t), ImportKind::DynamicImport) => {
+                    Some(RecordRewrite::Expr(match &self.wrapper_names.get(t) {
+                        Some(wrapper) => {
+                            format!("Promise.resolve().then(() => __toESM({wrapper}(), 1))")
+                        }
+                        None => {
+                            format!("Promise.resolve().then(() => {})", self.namespace_names[t])
+                        }
+                    }))
+                }
+                (EdgeTarget::External(path), ImportKind::Require) => {
+                    Some(RecordRewrite::ExternalRequire(path.clone()))
+                }
+                (EdgeTarget::External(path), ImportKind::DynamicImport) => {
+                    Some(RecordRewrite::ExternalImport(path.clone()))
+                }
+                _ => None,
+            };
+            if let Some(rewrite) = rewrite {
+                out.records.push((edge.record, rewrite));
+            }
+        }
+        out
+    }
+
+    /// Step 4: the chunk of one entry.
+    fn plan_chunk(&mut self, entry: ModuleId) -> ChunkPlan {
+        let mut state = OrderState::default();
+        self.visit(entry, &mut state);
+        // Dynamically imported modules evaluate after the static graph, as they would in Node
+        // (an `import()` settles after the importing code has run).
+        while let Some(next) = state
+            .dynamic
+            .iter()
+            .copied()
+            .find(|m| !state.visited.contains(m))
+        {
+            self.visit(next, &mut state);
+        }
+        let mut helpers = Helpers::default();
+        let in_chunk: BTreeSet<ModuleId> = state.visited.iter().copied().collect();
+        let wrappers: Vec<(ModuleId, String)> = in_chunk
+            .iter()
+            .filter_map(|m| self.wrapper_names.get(m).map(|w| (*m, w.clone())))
+            .collect();
+        if !wrappers.is_empty() {
+            helpers |= Helpers::COMMON_JS;
+        }
+        let mut namespaces = Vec::new();
+        let namespaced: Vec<ModuleId> = in_chunk
+            .iter()
+            .copied()
+            .filter(|m| self.namespace_needed.contains(m))
+            .collect();
+        for module in namespaced.iter() {
+            let names = self.export_names(*module, &mut Vec::new());
+            let getters = names
+                .iter()
+                .filter_map(|name| {
+                    let binding = self.resolve_export(*module, name, &mut Vec::new());
+                    self.expr(&binding).map(|e| (name.clone(), e))
+                })
+                .collect();
+            namespaces.push((*module, self.namespace_names[module].clone(), getters));
+            helpers |= Helpers::EXPORT;
+        }
+        // Externals used by the chunk's scope-hoisted modules.
+        let mut externals = BTreeSet::new();
+        let mut external_side_effects = Vec::new();
+        let mut top_level_await = false;
+        for module in &in_chunk {
+            top_level_await |= self.wrap[module.index()] == Wrap::None
+                && module_summary(self.db, self.graph.module(*module).file).has_top_level_await;
+            for binding in self.bindings[module.index()].values() {
+                if let Binding::External(path, imported) = binding {
+                    externals.insert((path.clone(), imported.clone()));
+                }
+            }
+            if self.wrap[module.index()] == Wrap::None {
+                for edge in &self.graph.module(*module).edges {
+                    if let (
+                        EdgeTarget::External(path),
+                        ImportKind::Static | ImportKind::ExportStar | ImportKind::ReExport,
+                    ) = (&edge.target, edge.kind)
+                        && !external_side_effects.contains(path)
+                    {
+                        external_side_effects.push(path.clone());
+                    }
+                }
+            }
+        }
+        let mut exports = Vec::new();
+        if self.wrap[entry.index()] == Wrap::None {
+            for name in self.export_names(entry, &mut Vec::new()) {
+                let binding = self.resolve_export(entry, &name, &mut Vec::new());
+                if let Binding::External(path, imported) = &binding {
+                    externals.insert((path.clone(), imported.clone()));
+                    self.ensure_external(path, imported);
+                }
+                if let Some(expr) = self.expr(&binding) {
+                    exports.push((name, expr));
+                }
+            }
+        }
+        let externals: Vec<ExternalBinding> = externals
+            .into_iter()
+            .filter_map(|(path, imported)| {
+                let local = self
+                    .external_names
+                    .get(&(path.clone(), imported.clone()))?
+                    .clone();
+                Some(ExternalBinding {
+                    path,
+                    imported,
+                    local,
+                })
+            })
+            .collect();
+        for item in &state.order {
+            if let OrderItem::Code(code) = item
+                && code.contains("__toESM(")
+            {
+                helpers |= Helpers::TO_ESM;
+            }
+        }
+        for module in &in_chunk {
+            for edge in &self.graph.module(*module).edges {
+                if let EdgeTarget::Module(t) = edge.target {
+                    match edge.kind {
+                        ImportKind::Require if self.wrap[t.index()] == Wrap::None => {
+                            helpers |= Helpers::TO_COMMON_JS
+                        }
+                        ImportKind::DynamicImport if self.wrap[t.index()] == Wrap::Cjs => {
+                            helpers |= Helpers::TO_ESM
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        ChunkPlan {
+            entry,
+            wrappers,
+            namespaces,
+            order: state.order,
+            externals,
+            external_side_effects,
+            exports,
+            entry_wrapper: self.wrapper_names.get(&entry).cloned(),
+            helpers,
+            top_level_await,
+        }
+    }
+
+    fn ensure_external(&mut self, path: &str, imported: &Imported) {
+        let key = (path.to_string(), imported.clone());
+        if !self.external_names.contains_key(&key) {
+            let base = match imported {
+                Imported::Name(n) if n != "default" && is_identifier(n) => n.clone(),
+                _ => format!("import_{}", sanitize(path)),
+            };
+            let name = self.claim_synthetic(&base);
+            self.external_names.insert(key, name);
+        }
+    }
+
+    /// ESM evaluation order: dependencies first, in source order, each module once. An ESM
+    /// import of a CommonJS module runs it (`require_x()`) at the import's place in that order.
+    fn visit(&mut self, module: ModuleId, state: &mut OrderState) {
+        enum Frame {
+            Visit(ModuleId, usize),
+            CjsImport(ModuleId, ModuleId),
+        }
+        if !state.visited.insert(module) {
+            return;
+        }
+        // Iterative so that long import chains cannot overflow the stack.
+        let mut stack = vec![Frame::Visit(module, 0)];
+        while let Some(frame) = stack.pop() {
+            let (current, next_edge) = match frame {
+                Frame::CjsImport(importer, target) => {
+                    // Generated when emitted (not when the edge was seen), so the first emitted
+                    // import of a module is the one that initializes its variable.
+                    let code = self.cjs_import_code(importer, Some(target), state);
+                    if !code.is_empty() {
+                        state.order.push(OrderItem::Code(code));
+                    }
+                    continue;
+                }
+                Frame::Visit(current, next_edge) => (current, next_edge),
+            };
+            let edges = &self.graph.module(current).edges;
+            let Some(edge) = edges.get(next_edge) else {
+                if self.wrap[current.index()] == Wrap::None {
+                    // Bindings that reach a CommonJS module indirectly (`export * from './x.cjs'`).
+                    let code = self.cjs_import_code(current, None, state);
+                    if !code.is_empty() {
+                        state.order.push(OrderItem::Code(code));
+                    }
+                    state.order.push(OrderItem::Module(current));
+                }
+                continue;
+            };
+            stack.push(Frame::Visit(current, next_edge + 1));
+            let EdgeTarget::Module(target) = edge.target else {
+                continue;
+            };
+            match edge.kind {
+                ImportKind::DynamicImport => {
+                    state.dynamic.push(target);
+                    continue;
+                }
+                ImportKind::RequireResolve | ImportKind::NewUrl => continue,
+                _ => {}
+            }
+            let is_static = matches!(
+                edge.kind,
+                ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar
+            );
+            if is_static
+                && self.wrap[current.index()] == Wrap::None
+                && self.wrap[target.index()] == Wrap::Cjs
+            {
+                stack.push(Frame::CjsImport(current, target));
+            }
+            if state.visited.insert(target) {
+                stack.push(Frame::Visit(target, 0));
+            }
+        }
+    }
+
+    /// `var import_x = __toESM(require_x(), 1);` (once per module) plus the importer's bindings
+    /// to it; with `target == None`, for every CommonJS module the importer is bound to.
+    fn cjs_import_code(
+        &self,
+        importer: ModuleId,
+        target: Option<ModuleId>,
+        state: &mut OrderState,
+    ) -> String {
+        let mut code = String::new();
+        let symbols = &self.symbols[importer.index()];
+        let mut targets: Vec<ModuleId> = Vec::new();
+        if let Some(t) = target {
+            targets.push(t);
+        }
+        for import in &symbols.imports {
+            if let Some(Binding::CjsProperty(m, _) | Binding::CjsNamespace(m)) =
+                self.bindings[importer.index()].get(&import.local)
+                && target.is_none_or(|t| t == *m)
+                && !targets.contains(m)
+            {
+                targets.push(*m);
+            }
+        }
+        for t in targets {
+            if !state.bound.insert((importer, t)) {
+                continue;
+            }
+            let var = &self.import_vars[&t];
+            if state.initialized.insert(t) {
+                code.push_str(&format!(
+                    "var {var} = __toESM({}(), 1);\n",
+                    self.wrapper_names[&t]
+                ));
+            }
+            for import in &symbols.imports {
+                let value = match self.bindings[importer.index()].get(&import.local) {
+                    Some(Binding::CjsProperty(m, name)) if *m == t => property_access(var, name),
+                    Some(Binding::CjsNamespace(m)) if *m == t => var.clone(),
+                    _ => continue,
+                };
+                if let Some(local) = self.finals.get(&(importer, import.local.clone())) {
+                    code.push_str(&format!("var {local} = {value};\n"));
+                }
+            }
+        }
+        code
+    }
+}
+
+#[derive(Default)]
+struct OrderState {
+    visited: BTreeSet<ModuleId>,
+    order: Vec<OrderItem>,
+    dynamic: Vec<ModuleId>,
+    /// CommonJS modules whose `import_x` variable has been assigned.
+    initialized: BTreeSet<ModuleId>,
+    /// (importer, CommonJS module) pairs whose bindings have been emitted.
+    bound: BTreeSet<(ModuleId, ModuleId)>,
+}
+
+/// `object.name`, or `object["name"]` when `name` is not an identifier name.
+pub fn property_access(object: &str, name: &str) -> String {
+    if is_identifier_name(name) {
+        format!("{object}.{name}")
+    } else {
+        format!("{object}[{}]", quote(name))
+    }
+}
+
+/// A JSON-quoted string (valid JavaScript).
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Whether `s` can be written as a JavaScript identifier (ASCII subset; others are quoted).
+pub fn is_identifier(s: &str) -> bool {
+    is_identifier_name(s) && !KEYWORDS.contains(&s)
+}
+
+/// Whether `s` can be written as a property name after a dot (keywords allowed).
+pub fn is_identifier_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+}
+
+fn sanitize(path: &str) -> String {
+    let s: String = path
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    s.trim_matches('_').to_string()
+}

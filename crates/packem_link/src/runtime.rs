@@ -1,0 +1,80 @@
+//! The runtime helpers a bundle may need, and the set of them a chunk uses.
+//!
+//! Only the helpers a chunk uses are emitted (Rspack calls this "runtime requirements"). The
+//! helpers follow Node's semantics, not Babel's: a CommonJS module's default import is
+//! `module.exports` whatever `__esModule` says, and namespace objects carry the
+//! `Symbol.toStringTag` `"Module"`.
+
+/// A set of runtime helpers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Helpers(u8);
+
+impl Helpers {
+    /// `__commonJS`: a lazy, cached CommonJS module closure.
+    pub const COMMON_JS: Helpers = Helpers(1);
+    /// `__export`: defines a namespace object's live getters.
+    pub const EXPORT: Helpers = Helpers(2);
+    /// `__toESM`: the namespace of a CommonJS module (default = `module.exports`).
+    pub const TO_ESM: Helpers = Helpers(4);
+    /// `__toCommonJS`: a namespace object as `module.exports` (with `__esModule`).
+    pub const TO_COMMON_JS: Helpers = Helpers(8);
+
+    /// Whether every helper of `other` is in `self`.
+    pub fn contains(self, other: Helpers) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// The helpers' code, in a fixed order.
+    pub fn code(self) -> String {
+        let mut out = String::new();
+        for (flag, code) in HELPERS {
+            if self.contains(*flag) {
+                out.push_str(code);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+impl std::ops::BitOr for Helpers {
+    type Output = Helpers;
+    fn bitor(self, rhs: Helpers) -> Helpers {
+        Helpers(self.0 | rhs.0)
+    }
+}
+
+impl std::ops::BitOrAssign for Helpers {
+    fn bitor_assign(&mut self, rhs: Helpers) {
+        self.0 |= rhs.0;
+    }
+}
+
+/// Names the helpers (and the `__require` of ESM output for node) occupy at the top level.
+pub const HELPER_NAMES: &[&str] = &[
+    "__commonJS",
+    "__export",
+    "__toESM",
+    "__toCommonJS",
+    "__require",
+    "__createRequire",
+];
+
+const HELPERS: &[(Helpers, &str)] = &[
+    (
+        Helpers::COMMON_JS,
+        "var __commonJS = (body) => {\n  var module;\n  return () => (module || (module = { exports: {} }, body.call(module.exports, module.exports, module)), module.exports);\n};",
+    ),
+    (
+        Helpers::EXPORT,
+        "var __export = (target, getters) => {\n  for (var name in getters) Object.defineProperty(target, name, { get: getters[name], enumerable: true });\n  return Object.defineProperty(target, Symbol.toStringTag, { value: \"Module\" });\n};",
+    ),
+    (
+        Helpers::TO_ESM,
+        "var __toESM = (mod) => {\n  var ns = {};\n  var keys = mod != null && (typeof mod == \"object\" || typeof mod == \"function\") ? Object.keys(mod).filter((k) => k != \"default\") : [];\n  for (let key of [...keys, \"default\"].sort())\n    Object.defineProperty(ns, key, key == \"default\" ? { value: mod, enumerable: true } : { get: () => mod[key], enumerable: true });\n  return Object.defineProperty(ns, Symbol.toStringTag, { value: \"Module\" });\n};",
+    ),
+    (
+        Helpers::TO_COMMON_JS,
+        "var __toCommonJS = (ns) => {\n  var out = Object.defineProperty({}, \"__esModule\", { value: true });\n  for (let key of Object.keys(ns)) Object.defineProperty(out, key, { get: () => ns[key], enumerable: true });\n  return out;\n};",
+    ),
+];

@@ -1,0 +1,368 @@
+//! `module_symbols`: what the linker needs from one module's AST, without spans or oxc ids.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use oxc::ast::ast::{
+    ExportDefaultDeclarationKind, Expression, IdentifierReference, ImportDeclarationSpecifier,
+    ModuleExportName, Statement,
+};
+use oxc::ast_visit::{Visit, walk};
+use oxc::semantic::{Scoping, SymbolId};
+use packem_db::File;
+use packem_parse::{ImportKind, ModuleFormat, module_scan, parsed_module};
+use rustc_hash::FxHashMap;
+
+/// What an import binding refers to in the imported module.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Imported {
+    /// A named export (`default` included).
+    Name(String),
+    /// The whole namespace (`import * as ns`, `export * as ns from`).
+    Namespace,
+}
+
+/// One `import` binding.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ImportBinding {
+    /// The local name.
+    pub local: String,
+    /// Index of the import record (in `module_scan`/`module_summary` order).
+    pub record: u32,
+    /// What it imports.
+    pub imported: Imported,
+}
+
+/// One `export … from` entry.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ReExport {
+    /// The exported name.
+    pub exported: String,
+    /// Index of the import record.
+    pub record: u32,
+    /// What it re-exports.
+    pub imported: Imported,
+}
+
+/// The symbol-level summary of one module: the linker's input. `Eq` and span-free, so a body edit
+/// that declares no new name compares equal and linking is not re-run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ModuleSymbols {
+    /// Module-scope bindings the module declares itself (imports excluded), sorted. Includes
+    /// [`ModuleSymbols::default_local`].
+    pub declared: Vec<String>,
+    /// Import bindings, in source order.
+    pub imports: Vec<ImportBinding>,
+    /// `export`ed local bindings as (exported name, local name), in source order.
+    pub local_exports: Vec<(String, String)>,
+    /// `export … from` entries, in source order.
+    pub reexports: Vec<ReExport>,
+    /// Records of `export * from` (without `as`), in source order.
+    pub star_exports: Vec<u32>,
+    /// The variable created for `export default <expression>` (or an anonymous function/class).
+    pub default_local: Option<String>,
+    /// Names declared in any nested scope, sorted: a renamed top-level name must avoid them.
+    pub nested: Vec<String>,
+    /// Names referenced but declared nowhere (globals), sorted: no top-level name may take them.
+    pub globals: Vec<String>,
+    /// Namespace-import locals used other than as `ns.name` (the namespace object is needed).
+    pub namespace_values: Vec<String>,
+    /// For each namespace-import local, the property names read as `ns.name`, sorted.
+    pub namespace_members: Vec<(String, Vec<String>)>,
+}
+
+impl ModuleSymbols {
+    /// The import binding with local name `local`.
+    pub fn import(&self, local: &str) -> Option<&ImportBinding> {
+        self.imports.iter().find(|i| i.local == local)
+    }
+}
+
+/// The symbol summary of `file` (empty for JSON and CommonJS internals are kept as `nested`).
+#[salsa::tracked(returns(ref))]
+pub fn module_symbols(db: &dyn packem_db::Db, file: File) -> Arc<ModuleSymbols> {
+    let _span = tracing::debug_span!("module_symbols", path = %file.path(db)).entered();
+    let scan = module_scan(db, file);
+    if scan.format == ModuleFormat::Json {
+        return Arc::default();
+    }
+    let parsed = parsed_module(db, file);
+    let program = parsed.program();
+    let scoping = parsed.scoping();
+    // Import records are matched to declarations by the span of their specifier string.
+    let record_at: FxHashMap<(u32, u32), u32> = scan
+        .records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            matches!(
+                r.kind,
+                ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar
+            )
+        })
+        .map(|(i, r)| (r.span, i as u32))
+        .collect();
+    let record_of = |span: oxc::span::Span| record_at.get(&(span.start, span.end)).copied();
+
+    let mut out = ModuleSymbols::default();
+    for statement in &program.body {
+        match statement {
+            Statement::ImportDeclaration(decl) => {
+                let Some(record) = record_of(decl.source.span) else {
+                    continue;
+                };
+                for specifier in decl.specifiers.iter().flatten() {
+                    let (local, imported) = match specifier {
+                        ImportDeclarationSpecifier::ImportSpecifier(s) => (
+                            s.local.name.to_string(),
+                            Imported::Name(export_name(&s.imported)),
+                        ),
+                        ImportDeclarationSpecifier::ImportDefaultSpecifier(s) => {
+                            (s.local.name.to_string(), Imported::Name("default".into()))
+                        }
+                        ImportDeclarationSpecifier::ImportNamespaceSpecifier(s) => {
+                            (s.local.name.to_string(), Imported::Namespace)
+                        }
+                    };
+                    // TypeScript type-only bindings have no runtime symbol.
+                    if scoping
+                        .get_root_binding(local.as_str().into())
+                        .is_some_and(|id| !scoping.symbol_flags(id).is_value())
+                    {
+                        continue;
+                    }
+                    out.imports.push(ImportBinding {
+                        local,
+                        record,
+                        imported,
+                    });
+                }
+            }
+            Statement::ExportFromDeclaration(decl) => {
+                let Some(record) = record_of(decl.source.span) else {
+                    continue;
+                };
+                if decl.export_kind.is_type() {
+                    continue;
+                }
+                for s in &decl.specifiers {
+                    if s.export_kind.is_type() {
+                        continue;
+                    }
+                    out.reexports.push(ReExport {
+                        exported: export_name(&s.exported),
+                        record,
+                        imported: Imported::Name(export_name(&s.local)),
+                    });
+                }
+            }
+            Statement::ExportDeclaration(decl) => {
+                if decl.declaration.is_type() {
+                    continue;
+                }
+                for id in declaration_names(&decl.declaration) {
+                    out.local_exports.push((id.clone(), id));
+                }
+            }
+            Statement::ExportNamedDeclaration(decl) => {
+                if decl.export_kind.is_type() {
+                    continue;
+                }
+                for s in &decl.specifiers {
+                    let local = export_name(&s.local);
+                    let is_value = scoping
+                        .get_root_binding(local.as_str().into())
+                        .is_none_or(|id| scoping.symbol_flags(id).is_value());
+                    if !s.export_kind.is_type() && is_value {
+                        out.local_exports.push((export_name(&s.exported), local));
+                    }
+                }
+            }
+            Statement::ExportAllDeclaration(decl) => {
+                let Some(record) = record_of(decl.source.span) else {
+                    continue;
+                };
+                match &decl.exported {
+                    Some(name) => out.reexports.push(ReExport {
+                        exported: export_name(name),
+                        record,
+                        imported: Imported::Namespace,
+                    }),
+                    None => out.star_exports.push(record),
+                }
+            }
+            Statement::ExportDefaultDeclaration(decl) => {
+                let named = match &decl.declaration {
+                    ExportDefaultDeclarationKind::FunctionDeclaration(f) => {
+                        f.id.as_ref().map(|id| id.name.to_string())
+                    }
+                    ExportDefaultDeclarationKind::ClassDeclaration(c) => {
+                        c.id.as_ref().map(|id| id.name.to_string())
+                    }
+                    ExportDefaultDeclarationKind::TSInterfaceDeclaration(_) => continue,
+                    _ => None,
+                };
+                let local = named.unwrap_or_else(|| {
+                    let name = default_name(file.path(db), scoping);
+                    out.default_local = Some(name.clone());
+                    name
+                });
+                out.local_exports.push(("default".into(), local));
+            }
+            _ => {}
+        }
+    }
+
+    let root = scoping.root_scope_id();
+    let import_locals: BTreeSet<&str> = out.imports.iter().map(|i| i.local.as_str()).collect();
+    let mut declared: BTreeSet<String> = scoping
+        .iter_bindings_in(root)
+        .filter(|&id| scoping.symbol_flags(id).is_value())
+        .map(|id| scoping.symbol_name(id).to_string())
+        .filter(|name| !import_locals.contains(name.as_str()))
+        .collect();
+    declared.extend(out.default_local.clone());
+    out.declared = declared.into_iter().collect();
+
+    let mut nested = BTreeSet::new();
+    for (scope, bindings) in scoping.iter_bindings() {
+        if scope != root {
+            nested.extend(bindings.keys().map(|name| name.to_string()));
+        }
+    }
+    out.nested = nested.into_iter().collect();
+    let mut globals: Vec<String> = scoping
+        .root_unresolved_references()
+        .keys()
+        .map(|k| k.to_string())
+        .collect();
+    globals.sort();
+    out.globals = globals;
+
+    let namespaces: FxHashMap<SymbolId, String> = out
+        .imports
+        .iter()
+        .filter(|i| i.imported == Imported::Namespace)
+        .filter_map(|i| {
+            scoping
+                .get_root_binding(i.local.as_str().into())
+                .map(|id| (id, i.local.clone()))
+        })
+        .collect();
+    if !namespaces.is_empty() {
+        let mut finder = NamespaceValueUses {
+            scoping,
+            namespaces: &namespaces,
+            found: BTreeSet::new(),
+            members: std::collections::BTreeMap::new(),
+        };
+        parsed.with_stack(|| finder.visit_program(program));
+        out.namespace_values = finder.found.into_iter().collect();
+        out.namespace_members = finder
+            .members
+            .into_iter()
+            .map(|(ns, props)| (ns, props.into_iter().collect()))
+            .collect();
+    }
+    Arc::new(out)
+}
+
+/// A `<file stem>_default` name free in the module.
+fn default_name(path: &camino::Utf8Path, scoping: &Scoping) -> String {
+    let stem = path.file_stem().unwrap_or("module");
+    let mut base: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '$' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if base.is_empty() || base.starts_with(|c: char| c.is_ascii_digit()) {
+        base.insert(0, '_');
+    }
+    let mut name = format!("{base}_default");
+    while scoping.symbol_names().any(|n| n == name) {
+        name.push('$');
+    }
+    name
+}
+
+/// The string value of an export/import name.
+pub fn export_name(name: &ModuleExportName) -> String {
+    name.name().to_string()
+}
+
+/// The names a declaration binds (variables, functions, classes; TypeScript enums/namespaces with values).
+fn declaration_names(declaration: &oxc::ast::ast::Declaration) -> Vec<String> {
+    use oxc::ast::ast::Declaration;
+    match declaration {
+        Declaration::VariableDeclaration(v) => v
+            .declarations
+            .iter()
+            .flat_map(|d| d.id.get_binding_identifiers())
+            .map(|id| id.name.to_string())
+            .collect(),
+        Declaration::FunctionDeclaration(f) => f.id.iter().map(|id| id.name.to_string()).collect(),
+        Declaration::ClassDeclaration(c) => c.id.iter().map(|id| id.name.to_string()).collect(),
+        Declaration::TSEnumDeclaration(e) => vec![e.id.name.to_string()],
+        Declaration::TSNamespaceDeclaration(m) if !m.declare => vec![m.id.name.to_string()],
+        _ => vec![],
+    }
+}
+
+/// Finds namespace imports used other than as `ns.name` / `ns["name"]`.
+struct NamespaceValueUses<'s> {
+    scoping: &'s Scoping,
+    namespaces: &'s FxHashMap<SymbolId, String>,
+    found: BTreeSet<String>,
+    members: std::collections::BTreeMap<String, BTreeSet<String>>,
+}
+
+impl NamespaceValueUses<'_> {
+    fn namespace_of(&self, ident: &IdentifierReference) -> Option<&String> {
+        let reference = self.scoping.get_reference(ident.reference_id.get()?);
+        if !reference.is_value() {
+            return None;
+        }
+        self.namespaces.get(&reference.symbol_id()?)
+    }
+}
+
+impl<'a> Visit<'a> for NamespaceValueUses<'_> {
+    fn visit_expression(&mut self, expr: &Expression<'a>) {
+        let object = match expr {
+            Expression::StaticMemberExpression(m) => Some(&m.object),
+            Expression::ComputedMemberExpression(m) if m.static_property_name().is_some() => {
+                Some(&m.object)
+            }
+            _ => None,
+        };
+        if let Some(Expression::Identifier(ident)) = object
+            && let Some(ns) = self.namespace_of(ident).cloned()
+        {
+            let property = match expr {
+                Expression::StaticMemberExpression(m) => m.property.name.to_string(),
+                Expression::ComputedMemberExpression(m) => m
+                    .static_property_name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default(),
+                _ => unreachable!("matched above"),
+            };
+            self.members.entry(ns).or_default().insert(property);
+            if let Expression::ComputedMemberExpression(m) = expr {
+                self.visit_expression(&m.expression);
+            }
+            return;
+        }
+        walk::walk_expression(self, expr);
+    }
+
+    fn visit_identifier_reference(&mut self, ident: &IdentifierReference<'a>) {
+        if let Some(name) = self.namespace_of(ident) {
+            self.found.insert(name.clone());
+        }
+    }
+}
