@@ -4,14 +4,8 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 /// `.fixtures/npm` at the workspace root, or a panic telling how to create it.
 pub fn npm_fixtures() -> Utf8PathBuf {
-    let dir = Utf8Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .join(".fixtures/npm");
-    assert!(
-        dir.join("node_modules/.packem-stamp").exists(),
-        "run `cargo xtask fixtures` first"
-    );
+    let dir = Utf8Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join(".fixtures/npm");
+    assert!(dir.join("node_modules/.packem-stamp").exists(), "run `cargo xtask fixtures` first");
     dir
 }
 
@@ -30,17 +24,10 @@ impl ThreeCopy {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = Utf8PathBuf::from_path_buf(dir.path().canonicalize().unwrap()).unwrap();
-        copy_dir(
-            &npm_fixtures().join("node_modules/three/src"),
-            &root.join("src"),
-        );
+        copy_dir(&npm_fixtures().join("node_modules/three/src"), &root.join("src"));
         let entry = root.join("entry.js");
         std::fs::write(&entry, "export * from './src/Three.js';\n").unwrap();
-        Self {
-            dir,
-            entry,
-            leaf: root.join("src/math/MathUtils.js"),
-        }
+        Self { dir, entry, leaf: root.join("src/math/MathUtils.js") }
     }
 }
 

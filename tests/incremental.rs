@@ -8,19 +8,10 @@ use packem_tests::TestProject;
 fn app() -> TestProject {
     let p = TestProject::new(
         &[
-            (
-                "src/main.js",
-                "import { a } from './a.js';\nimport { b } from './b.js';\nconsole.log(a, b);\n",
-            ),
-            (
-                "src/a.js",
-                "import { leaf } from './leaf.js';\nexport const a = leaf + 1;\n",
-            ),
+            ("src/main.js", "import { a } from './a.js';\nimport { b } from './b.js';\nconsole.log(a, b);\n"),
+            ("src/a.js", "import { leaf } from './leaf.js';\nexport const a = leaf + 1;\n"),
             ("src/b.js", "export const b = 2;\n"),
-            (
-                "src/leaf.js",
-                "export function helper() { return 'body'; }\nexport const leaf = 40;\n",
-            ),
+            ("src/leaf.js", "export function helper() { return 'body'; }\nexport const leaf = 40;\n"),
         ],
         &["src/main.js"],
     );
@@ -36,10 +27,7 @@ fn body_edit_of_a_leaf_reruns_only_its_parse_and_scan() {
     let mut p = app();
     // The edit moves the span of the `leaf` export below it: the spanned scan changes, the
     // span-free summary compares equal and cuts the change off.
-    p.write(
-        "src/leaf.js",
-        "export function helper() { return 'an edited body'; }\nexport const leaf = 40;\n",
-    );
+    p.write("src/leaf.js", "export function helper() { return 'an edited body'; }\nexport const leaf = 40;\n");
     let _ = p.ws.module_graph();
     let _ = p.ws.diagnostics();
     assert_eq!(
@@ -58,20 +46,12 @@ fn body_edit_of_a_leaf_reruns_only_its_parse_and_scan() {
 #[test]
 fn body_edit_below_every_import_and_export_stops_at_the_scan() {
     let mut p = app();
-    p.write(
-        "src/b.js",
-        "export const b = 2;\nconsole.log('a statement added below');\n",
-    );
+    p.write("src/b.js", "export const b = 2;\nconsole.log('a statement added below');\n");
     let _ = p.ws.module_graph();
     let _ = p.ws.diagnostics();
     assert_eq!(
         p.executed(),
-        [
-            "file_diagnostics(src/b.js)",
-            "module_scan(src/b.js)",
-            "parsed_module(src/b.js)",
-            "source_text(src/b.js)"
-        ],
+        ["file_diagnostics(src/b.js)", "module_scan(src/b.js)", "parsed_module(src/b.js)", "source_text(src/b.js)"],
     );
 }
 
@@ -89,10 +69,7 @@ fn adding_an_import_reruns_that_modules_resolution_and_the_graph_only() {
     let mut p = app();
     // './leaf' (not './leaf.js', which a.js already resolves from the same directory) is a new
     // resolve request; an identical request would be shared and not run again.
-    p.write(
-        "src/b.js",
-        "import { leaf } from './leaf';\nexport const b = leaf;\n",
-    );
+    p.write("src/b.js", "import { leaf } from './leaf';\nexport const b = leaf;\n");
     let graph = p.ws.module_graph();
     let _ = p.ws.diagnostics();
     let executed = p.executed();
@@ -118,10 +95,7 @@ fn adding_an_import_reruns_that_modules_resolution_and_the_graph_only() {
 #[test]
 fn creating_a_missing_file_resolves_the_import() {
     let mut p = app();
-    p.write(
-        "src/b.js",
-        "import { c } from './c.js';\nexport const b = c;\n",
-    );
+    p.write("src/b.js", "import { c } from './c.js';\nexport const b = c;\n");
     let diagnostics = p.ws.diagnostics();
     assert_eq!(diagnostics.len(), 1);
     assert_eq!(diagnostics[0].message, "Could not resolve \"./c.js\"");
@@ -132,18 +106,11 @@ fn creating_a_missing_file_resolves_the_import() {
     let graph = p.ws.module_graph();
     assert!(p.ws.diagnostics().is_empty());
     let b = graph.find(&p.path("src/b.js")).unwrap();
-    let c = graph
-        .find(&p.path("src/c.js"))
-        .expect("c.js joined the graph");
+    let c = graph.find(&p.path("src/c.js")).expect("c.js joined the graph");
     assert_eq!(graph.module(b).edges[0].target, EdgeTarget::Module(c));
     let executed = p.executed();
     assert!(executed.contains(&"resolve".to_string()), "{executed:?}");
-    assert!(
-        !executed
-            .iter()
-            .any(|q| q.contains("(src/a.js)") || q.contains("(src/leaf.js)")),
-        "{executed:?}"
-    );
+    assert!(!executed.iter().any(|q| q.contains("(src/a.js)") || q.contains("(src/leaf.js)")), "{executed:?}");
 }
 
 #[test]
@@ -155,18 +122,10 @@ fn deleting_a_file_produces_the_diagnostic() {
     assert_eq!(graph.modules.len(), 3);
     assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
     assert_eq!(diagnostics[0].message, "Could not resolve \"./leaf.js\"");
-    assert_eq!(
-        diagnostics[0].file.as_deref(),
-        Some(p.path("src/a.js").as_path())
-    );
+    assert_eq!(diagnostics[0].file.as_deref(), Some(p.path("src/a.js").as_path()));
     let executed = p.executed();
     assert!(executed.contains(&"resolve".to_string()), "{executed:?}");
-    assert!(
-        !executed
-            .iter()
-            .any(|q| q.contains("(src/b.js)") || q.contains("(src/main.js)")),
-        "{executed:?}"
-    );
+    assert!(!executed.iter().any(|q| q.contains("(src/b.js)") || q.contains("(src/main.js)")), "{executed:?}");
 
     // Restoring it fixes the build again.
     p.write("src/leaf.js", "export const leaf = 1;\n");
@@ -189,10 +148,7 @@ fn editing_package_exports_changes_resolution() {
     let mut p = TestProject::new(
         &[
             ("main.js", "import { v } from 'pkg';\nconsole.log(v);\n"),
-            (
-                "node_modules/pkg/package.json",
-                r#"{ "name": "pkg", "exports": { ".": "./one.js" } }"#,
-            ),
+            ("node_modules/pkg/package.json", r#"{ "name": "pkg", "exports": { ".": "./one.js" } }"#),
             ("node_modules/pkg/one.js", "export const v = 1;\n"),
             ("node_modules/pkg/two.js", "export const v = 2;\n"),
         ],
@@ -202,10 +158,7 @@ fn editing_package_exports_changes_resolution() {
     assert_eq!(graph.modules[1].path, p.path("node_modules/pkg/one.js"));
     p.executed();
 
-    p.write(
-        "node_modules/pkg/package.json",
-        r#"{ "name": "pkg", "exports": { ".": "./two.js" } }"#,
-    );
+    p.write("node_modules/pkg/package.json", r#"{ "name": "pkg", "exports": { ".": "./two.js" } }"#);
     let graph = p.ws.module_graph();
     assert_eq!(graph.modules[1].path, p.path("node_modules/pkg/two.js"));
     let executed = p.executed();
@@ -213,20 +166,14 @@ fn editing_package_exports_changes_resolution() {
         executed.contains(&"resolve".to_string()) && executed.contains(&"module_graph".to_string()),
         "{executed:?}"
     );
-    assert!(
-        !executed.contains(&"parsed_module(main.js)".to_string()),
-        "{executed:?}"
-    );
+    assert!(!executed.contains(&"parsed_module(main.js)".to_string()), "{executed:?}");
 }
 
 #[test]
 fn an_editor_overlay_overrides_the_disk() {
     let mut p = app();
     let leaf = p.path("src/leaf.js");
-    p.ws.set_overlay(
-        &leaf,
-        Some("import './gone.js';\nexport const leaf = 1;\n".into()),
-    );
+    p.ws.set_overlay(&leaf, Some("import './gone.js';\nexport const leaf = 1;\n".into()));
     let diagnostics = p.ws.diagnostics();
     assert_eq!(diagnostics.len(), 1);
     assert_eq!(diagnostics[0].message, "Could not resolve \"./gone.js\"");
@@ -237,10 +184,7 @@ fn an_editor_overlay_overrides_the_disk() {
 #[test]
 fn incremental_graph_equals_a_cold_graph_after_edits() {
     let mut p = app();
-    p.write(
-        "src/b.js",
-        "import { leaf } from './leaf.js';\nimport './c.js';\nexport const b = leaf;\n",
-    );
+    p.write("src/b.js", "import { leaf } from './leaf.js';\nimport './c.js';\nexport const b = leaf;\n");
     p.write("src/c.js", "import './a.js';\nexport default 1;\n");
     p.remove("src/a.js");
     p.write("src/a.js", "export const a = 5;\n");
@@ -285,9 +229,6 @@ fn a_file_that_is_not_utf8_keeps_its_bytes() {
     let file = packem_db::Db::files(db).file(db, &p.path("data.bin"));
     let source = packem_db::source_text(db, file);
     assert_eq!(source.bytes(), Some(&bytes[..]));
-    assert_eq!(
-        source.error(),
-        Some(&packem_db::FileError::NotUtf8 { valid_up_to: 0 })
-    );
+    assert_eq!(source.error(), Some(&packem_db::FileError::NotUtf8 { valid_up_to: 0 }));
     assert_eq!(source.as_str(), "");
 }

@@ -38,11 +38,7 @@ fn body_edit_recheck_three(bencher: divan::Bencher) {
     bencher.bench_local(|| {
         n += 1;
         // A new top-level statement each time: the module's imports and exports stay equal.
-        let edited = original.replacen(
-            "const DEG2RAD",
-            &format!("const EDIT_{n} = {n};\nconst DEG2RAD"),
-            1,
-        );
+        let edited = original.replacen("const DEG2RAD", &format!("const EDIT_{n} = {n};\nconst DEG2RAD"), 1);
         std::fs::write(&copy.leaf, edited).unwrap();
         ws.apply_changes([copy.leaf.clone()]);
         assert!(ws.diagnostics().is_empty());

@@ -27,20 +27,11 @@ impl TestProject {
         for (path, text) in files {
             write_file(&root.join(path), text);
         }
-        let options = ProjectOptions {
-            cwd: root.clone(),
-            platform,
-            ..ProjectOptions::default()
-        };
+        let options = ProjectOptions { cwd: root.clone(), platform, ..ProjectOptions::default() };
         let db = PackemDatabase::new();
         db.events().enable();
-        let ws =
-            Workspace::with_database(db, entries.iter().map(|e| root.join(e)).collect(), options);
-        Self {
-            root,
-            ws,
-            _dir: dir,
-        }
+        let ws = Workspace::with_database(db, entries.iter().map(|e| root.join(e)).collect(), options);
+        Self { root, ws, _dir: dir }
     }
 
     /// The absolute path of `rel`.
@@ -86,19 +77,13 @@ impl TestProject {
             .map(|key| {
                 use salsa::Database as _;
                 let name = db.ingredient_debug_name(key.ingredient_index()).to_string();
-                let file = files
-                    .paths()
-                    .into_iter()
-                    .find(|p| files.get(p).is_some_and(|f| f.as_id() == key.key_index()));
+                let file =
+                    files.paths().into_iter().find(|p| files.get(p).is_some_and(|f| f.as_id() == key.key_index()));
                 match file {
                     Some(path)
                         if matches!(
                             name.as_str(),
-                            "source_text"
-                                | "parsed_module"
-                                | "module_scan"
-                                | "module_summary"
-                                | "file_diagnostics"
+                            "source_text" | "parsed_module" | "module_scan" | "module_summary" | "file_diagnostics"
                         ) =>
                     {
                         format!("{name}({})", path.strip_prefix(&self.root).unwrap_or(&path))

@@ -11,12 +11,8 @@ use std::process::Command;
 use anyhow::{Context as _, Result, bail};
 
 /// npm packages the test suite uses, pinned so every machine tests the same code.
-const NPM_PACKAGES: &[(&str, &str)] = &[
-    ("three", "0.187.0"),
-    ("react", "19.3.1"),
-    ("react-dom", "19.3.1"),
-    ("esbuild", "0.28.2"),
-];
+const NPM_PACKAGES: &[(&str, &str)] =
+    &[("three", "0.187.0"), ("react", "19.3.1"), ("react-dom", "19.3.1"), ("esbuild", "0.28.2")];
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,9 +22,7 @@ fn main() -> Result<()> {
         Some("test") => {
             fixtures(&root)?;
             let cargo = env_or("CARGO", "cargo");
-            run(Command::new(&cargo)
-                .current_dir(&root)
-                .args(["fmt", "--all", "--", "--check"]))?;
+            run(Command::new(&cargo).current_dir(&root).args(["fmt", "--all", "--", "--check"]))?;
             run(Command::new(&cargo).current_dir(&root).args([
                 "clippy",
                 "--workspace",
@@ -37,10 +31,7 @@ fn main() -> Result<()> {
                 "-D",
                 "warnings",
             ]))?;
-            run(Command::new(&cargo)
-                .current_dir(&root)
-                .args(["test", "--workspace", "--all-targets"])
-                .args(&args[1..]))
+            run(Command::new(&cargo).current_dir(&root).args(["test", "--workspace", "--all-targets"]).args(&args[1..]))
         }
         _ => {
             eprintln!("usage: cargo xtask <fixtures|test> [cargo test args]");
@@ -50,10 +41,7 @@ fn main() -> Result<()> {
 }
 
 fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
 }
 
 fn env_or(key: &str, default: &str) -> String {
@@ -64,10 +52,8 @@ fn env_or(key: &str, default: &str) -> String {
 fn fixtures(root: &Path) -> Result<()> {
     let dir = root.join(".fixtures/npm");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let deps: serde_json::Map<String, serde_json::Value> = NPM_PACKAGES
-        .iter()
-        .map(|(name, version)| (name.to_string(), serde_json::Value::from(*version)))
-        .collect();
+    let deps: serde_json::Map<String, serde_json::Value> =
+        NPM_PACKAGES.iter().map(|(name, version)| (name.to_string(), serde_json::Value::from(*version))).collect();
     let manifest = serde_json::json!({
         "name": "packem-fixtures",
         "private": true,
@@ -81,11 +67,7 @@ fn fixtures(root: &Path) -> Result<()> {
         return Ok(());
     }
     std::fs::write(dir.join("package.json"), &manifest)?;
-    eprintln!(
-        "fixtures: installing {} npm packages into {}",
-        NPM_PACKAGES.len(),
-        dir.display()
-    );
+    eprintln!("fixtures: installing {} npm packages into {}", NPM_PACKAGES.len(), dir.display());
     run(Command::new("npm").current_dir(&dir).args([
         "install",
         "--no-audit",

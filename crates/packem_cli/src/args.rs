@@ -161,9 +161,7 @@ impl CommonArgs {
         let entries = self.entries.iter().map(|e| absolute(&cwd, e)).collect();
         let mut alias = Vec::new();
         for a in &self.alias {
-            let Some((from, to)) = a.split_once('=') else {
-                bail!("invalid --alias:{a} (expected --alias:from=to)")
-            };
+            let Some((from, to)) = a.split_once('=') else { bail!("invalid --alias:{a} (expected --alias:from=to)") };
             if from.is_empty() || to.is_empty() {
                 bail!("invalid --alias:{a} (expected --alias:from=to)");
             }
@@ -175,12 +173,7 @@ impl CommonArgs {
                 PlatformArg::Node => Platform::Node,
                 PlatformArg::Neutral => Platform::Neutral,
             },
-            conditions: self
-                .conditions
-                .iter()
-                .filter(|c| !c.is_empty())
-                .cloned()
-                .collect(),
+            conditions: self.conditions.iter().filter(|c| !c.is_empty()).cloned().collect(),
             alias,
             tsconfig: self.tsconfig.as_ref().map(|t| absolute(&cwd, t)),
             external: self.external.clone(),
@@ -195,11 +188,7 @@ impl CommonArgs {
 /// `path` made absolute against `cwd`, with `.` and `..` removed, and symlinks resolved when it
 /// exists (the resolver returns real paths, so entries must be real paths too).
 pub fn absolute(cwd: &Utf8Path, path: &Utf8Path) -> Utf8PathBuf {
-    let joined = if path.is_absolute() {
-        path.to_owned()
-    } else {
-        cwd.join(path)
-    };
+    let joined = if path.is_absolute() { path.to_owned() } else { cwd.join(path) };
     let mut normal = Utf8PathBuf::new();
     for component in joined.components() {
         match component {
@@ -223,9 +212,7 @@ pub fn esbuild_style_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsStr
                     || s.starts_with("--alias:") =>
             {
                 match s.split_once(':') {
-                    Some((flag, value)) if !flag.contains('=') => {
-                        OsString::from(format!("{flag}={value}"))
-                    }
+                    Some((flag, value)) if !flag.contains('=') => OsString::from(format!("{flag}={value}")),
                     _ => arg,
                 }
             }
@@ -239,41 +226,21 @@ mod tests {
     use super::*;
 
     fn rewrite(args: &[&str]) -> Vec<String> {
-        esbuild_style_args(args.iter().map(OsString::from))
-            .into_iter()
-            .map(|a| a.into_string().unwrap())
-            .collect()
+        esbuild_style_args(args.iter().map(OsString::from)).into_iter().map(|a| a.into_string().unwrap()).collect()
     }
 
     #[test]
     fn esbuild_colon_flags_become_equals() {
         assert_eq!(
-            rewrite(&[
-                "packem",
-                "check",
-                "--external:fs",
-                "--alias:a=b",
-                "--platform=node",
-                "src/a:b.js"
-            ]),
-            [
-                "packem",
-                "check",
-                "--external=fs",
-                "--alias=a=b",
-                "--platform=node",
-                "src/a:b.js"
-            ]
+            rewrite(&["packem", "check", "--external:fs", "--alias:a=b", "--platform=node", "src/a:b.js"]),
+            ["packem", "check", "--external=fs", "--alias=a=b", "--platform=node", "src/a:b.js"]
         );
     }
 
     #[test]
     fn absolute_normalizes_dots() {
         assert_eq!(
-            absolute(
-                Utf8Path::new("/nonexistent/x"),
-                Utf8Path::new("../y/./z.js")
-            ),
+            absolute(Utf8Path::new("/nonexistent/x"), Utf8Path::new("../y/./z.js")),
             Utf8PathBuf::from("/nonexistent/y/z.js")
         );
     }

@@ -9,9 +9,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use packem_db::diagnostic::display_path;
 use packem_db::{Diagnostic, DiagnosticCode};
 use packem_host::{Bundle, EdgeTarget, Format, ModuleGraph, Workspace};
-use packem_output::{
-    MetaImport, MetaInput, MetaOutput, MetaOutputInput, Metafile, OutputFile, WriteOptions,
-};
+use packem_output::{MetaImport, MetaInput, MetaOutput, MetaOutputInput, Metafile, OutputFile, WriteOptions};
 use packem_parse::ModuleFormat;
 
 use crate::args::{BuildArgs, LogLevel, OutputFormat};
@@ -50,22 +48,11 @@ pub fn run(args: BuildArgs, start: Instant) -> Result<ExitCode> {
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
     let mut written = Vec::new();
     if !has_errors {
-        let options = WriteOptions {
-            outdir: &outdir,
-            inputs: &inputs,
-            allow_overwrite: args.allow_overwrite,
-        };
+        let options = WriteOptions { outdir: &outdir, inputs: &inputs, allow_overwrite: args.allow_overwrite };
         match packem_output::write_outputs(&files, &options, None) {
             Ok(_) => {
-                written = files
-                    .iter()
-                    .map(|f| {
-                        (
-                            display_path(&outdir.join(&f.path), &cwd),
-                            f.contents.len() as u64,
-                        )
-                    })
-                    .collect()
+                written =
+                    files.iter().map(|f| (display_path(&outdir.join(&f.path), &cwd), f.contents.len() as u64)).collect()
             }
             Err(errors) => {
                 for error in errors {
@@ -91,34 +78,20 @@ pub fn run(args: BuildArgs, start: Instant) -> Result<ExitCode> {
     }
     let counts = report::print_diagnostics(&workspace, &diagnostics, args.common.log_level);
     if counts.errors == 0 && args.common.log_level <= LogLevel::Info {
-        let text =
-            packem_output::summary(&written, start.elapsed(), report::stderr_has_color(), 20);
+        let text = packem_output::summary(&written, start.elapsed(), report::stderr_has_color(), 20);
         let _ = anstream::stderr().lock().write_all(text.as_bytes());
     }
-    Ok(if counts.errors > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if counts.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-fn output_names(
-    args: &BuildArgs,
-    entries: &[Utf8PathBuf],
-    cwd: &Utf8Path,
-) -> Result<(Utf8PathBuf, Vec<String>)> {
+fn output_names(args: &BuildArgs, entries: &[Utf8PathBuf], cwd: &Utf8Path) -> Result<(Utf8PathBuf, Vec<String>)> {
     if let Some(outfile) = &args.outfile {
         let outfile = crate::args::absolute(cwd, outfile);
-        let dir = outfile
-            .parent()
-            .map(Utf8Path::to_owned)
-            .unwrap_or_else(|| cwd.to_owned());
+        let dir = outfile.parent().map(Utf8Path::to_owned).unwrap_or_else(|| cwd.to_owned());
         let name = outfile.file_name().unwrap_or("out.js").to_string();
         return Ok((dir, vec![name]));
     }
-    let Some(outdir) = &args.outdir else {
-        bail!("specify an output: --outfile=FILE or --outdir=DIR")
-    };
+    let Some(outdir) = &args.outdir else { bail!("specify an output: --outfile=FILE or --outdir=DIR") };
     let outdir = crate::args::absolute(cwd, outdir);
     let base = common_dir(entries);
     let names = entries
@@ -133,10 +106,7 @@ fn output_names(
 
 /// The deepest directory containing every entry.
 fn common_dir(entries: &[Utf8PathBuf]) -> Utf8PathBuf {
-    let mut base = entries[0]
-        .parent()
-        .map(Utf8Path::to_owned)
-        .unwrap_or_default();
+    let mut base = entries[0].parent().map(Utf8Path::to_owned).unwrap_or_default();
     for entry in &entries[1..] {
         while !entry.starts_with(&base) {
             if !base.pop() {
@@ -183,28 +153,13 @@ fn metafile_json(
             ModuleFormat::CommonJs => Some("cjs".to_string()),
             _ => None,
         };
-        meta.inputs.insert(
-            display_path(&module.path, cwd),
-            MetaInput {
-                bytes,
-                format,
-                imports,
-                with: None,
-            },
-        );
+        meta.inputs.insert(display_path(&module.path, cwd), MetaInput { bytes, format, imports, with: None });
     }
     for (chunk, name) in bundle.chunks.iter().zip(names) {
         let inputs = chunk
             .inputs
             .iter()
-            .map(|(path, bytes)| {
-                (
-                    display_path(path, cwd),
-                    MetaOutputInput {
-                        bytes_in_output: *bytes,
-                    },
-                )
-            })
+            .map(|(path, bytes)| (display_path(path, cwd), MetaOutputInput { bytes_in_output: *bytes }))
             .collect();
         meta.outputs.insert(
             display_path(&outdir.join(name), cwd),

@@ -33,12 +33,7 @@ pub fn tree(graph: &ModuleGraph, cwd: &Utf8Path) -> String {
     let mut expanded = vec![false; graph.modules.len()];
     for &entry in &graph.entries {
         let module = graph.module(entry);
-        let _ = writeln!(
-            out,
-            "{} [{}]",
-            display_path(&module.path, cwd),
-            format_name(module.format)
-        );
+        let _ = writeln!(out, "{} [{}]", display_path(&module.path, cwd), format_name(module.format));
         expanded[entry.index()] = true;
         // Iterative depth-first walk: (module, next edge index, prefix).
         let mut stack: Vec<(ModuleId, usize, String)> = vec![(entry, 0, String::new())];
@@ -49,11 +44,7 @@ pub fn tree(graph: &ModuleGraph, cwd: &Utf8Path) -> String {
             };
             stack.push((id, edge_index + 1, prefix.clone()));
             let last = edge_index + 1 == edges.len();
-            let (branch, indent) = if last {
-                ("└── ", "    ")
-            } else {
-                ("├── ", "│   ")
-            };
+            let (branch, indent) = if last { ("└── ", "    ") } else { ("├── ", "│   ") };
             let kind = match edge.kind {
                 ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar => String::new(),
                 other => format!(" ({})", kind_name(other)),
@@ -72,11 +63,7 @@ pub fn tree(graph: &ModuleGraph, cwd: &Utf8Path) -> String {
                     if !seen {
                         stack.push((*target, 0, format!("{prefix}{indent}")));
                     }
-                    format!(
-                        "{} [{}]{mark}",
-                        display_path(&m.path, cwd),
-                        format_name(m.format)
-                    )
+                    format!("{} [{}]{mark}", display_path(&m.path, cwd), format_name(m.format))
                 }
                 EdgeTarget::Asset(path) => format!("{} (asset)", display_path(path, cwd)),
                 EdgeTarget::External(path) => format!("{path} (external)"),
@@ -116,7 +103,8 @@ pub fn json(graph: &ModuleGraph, cwd: &Utf8Path) -> String {
                     v
                 })
                 .collect();
-            let mut v = json!({ "path": display_path(&m.path, cwd), "format": format_name(m.format), "imports": imports });
+            let mut v =
+                json!({ "path": display_path(&m.path, cwd), "format": format_name(m.format), "imports": imports });
             if m.disabled {
                 v["disabled"] = json!(true);
             }
@@ -138,33 +126,16 @@ pub fn dot(graph: &ModuleGraph, cwd: &Utf8Path) -> String {
     let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
     let mut out = String::from("digraph packem {\n  node [shape=box];\n");
     for (i, m) in graph.modules.iter().enumerate() {
-        let style = if graph.entries.contains(&ModuleId(i as u32)) {
-            ", style=bold"
-        } else {
-            ""
-        };
-        let _ = writeln!(
-            out,
-            "  m{i} [label={}{style}];",
-            quote(&display_path(&m.path, cwd))
-        );
+        let style = if graph.entries.contains(&ModuleId(i as u32)) { ", style=bold" } else { "" };
+        let _ = writeln!(out, "  m{i} [label={}{style}];", quote(&display_path(&m.path, cwd)));
     }
     let mut extra = 0;
     for (i, m) in graph.modules.iter().enumerate() {
         for e in &m.edges {
-            let style = if e.kind == ImportKind::DynamicImport {
-                ", style=dashed"
-            } else {
-                ""
-            };
+            let style = if e.kind == ImportKind::DynamicImport { ", style=dashed" } else { "" };
             match &e.target {
                 EdgeTarget::Module(t) => {
-                    let _ = writeln!(
-                        out,
-                        "  m{i} -> m{} [label={}{style}];",
-                        t.0,
-                        quote(&e.specifier)
-                    );
+                    let _ = writeln!(out, "  m{i} -> m{} [label={}{style}];", t.0, quote(&e.specifier));
                 }
                 target => {
                     let (label, attrs) = match target {
@@ -173,11 +144,7 @@ pub fn dot(graph: &ModuleGraph, cwd: &Utf8Path) -> String {
                         _ => (e.specifier.clone(), "color=red, fontcolor=red"),
                     };
                     let _ = writeln!(out, "  x{extra} [label={}, {attrs}];", quote(&label));
-                    let _ = writeln!(
-                        out,
-                        "  m{i} -> x{extra} [label={}{style}];",
-                        quote(&e.specifier)
-                    );
+                    let _ = writeln!(out, "  m{i} -> x{extra} [label={}{style}];", quote(&e.specifier));
                     extra += 1;
                 }
             }

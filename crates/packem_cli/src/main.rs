@@ -40,9 +40,7 @@ fn main() -> ExitCode {
 }
 
 fn init_tracing() {
-    let filter = std::env::var("PACKEM_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .ok();
+    let filter = std::env::var("PACKEM_LOG").or_else(|_| std::env::var("RUST_LOG")).ok();
     if let Some(filter) = filter {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
@@ -71,11 +69,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             stdout.write_all(text.as_bytes())?;
             stdout.flush()?;
             let counts = report::print_diagnostics(&workspace, &diagnostics, args.common.log_level);
-            Ok(if counts.errors > 0 {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
+            Ok(if counts.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
         Command::Build(args) => build::run(args, start),
         Command::Check(args) => {
@@ -85,17 +79,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let graph = workspace.module_graph();
             let diagnostics = workspace.diagnostics();
             let counts = report::print_diagnostics(&workspace, &diagnostics, args.common.log_level);
-            report::print_check_summary(
-                &counts,
-                graph.modules.len(),
-                start.elapsed(),
-                args.common.log_level,
-            );
-            Ok(if counts.errors > 0 {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
+            report::print_check_summary(&counts, graph.modules.len(), start.elapsed(), args.common.log_level);
+            Ok(if counts.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
     }
 }

@@ -28,11 +28,7 @@ pub fn set_color(choice: Option<ColorArg>) {
 }
 
 /// Prints the diagnostics the log level lets through and counts all of them.
-pub fn print_diagnostics(
-    workspace: &Workspace,
-    diagnostics: &[Diagnostic],
-    level: LogLevel,
-) -> Counts {
+pub fn print_diagnostics(workspace: &Workspace, diagnostics: &[Diagnostic], level: LogLevel) -> Counts {
     let db = workspace.db();
     let cwd = workspace.project().options(db).cwd.clone();
     let text_of = |path: &Utf8Path| -> Option<Arc<str>> {
@@ -41,10 +37,7 @@ pub fn print_diagnostics(
     };
     let mut counts = Counts::default();
     // Always render with colors; anstream strips them when the terminal or NO_COLOR says so.
-    let options = RenderOptions {
-        color: true,
-        cwd: &cwd,
-    };
+    let options = RenderOptions { color: true, cwd: &cwd };
     let mut stderr = anstream::stderr().lock();
     for diagnostic in diagnostics {
         let shown = match diagnostic.severity {
@@ -65,21 +58,12 @@ pub fn print_diagnostics(
 }
 
 /// esbuild's closing line: "2 errors and 1 warning", or a quiet success line for `check`.
-pub fn print_check_summary(
-    counts: &Counts,
-    modules: usize,
-    elapsed: std::time::Duration,
-    level: LogLevel,
-) {
+pub fn print_check_summary(counts: &Counts, modules: usize, elapsed: std::time::Duration, level: LogLevel) {
     if level > LogLevel::Info {
         return;
     }
     let plural = |n: usize, word: &str| {
-        if n == 1 {
-            format!("1 {word}")
-        } else {
-            format!("{n} {word}s")
-        }
+        if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
     };
     let mut stderr = anstream::stderr().lock();
     let problems = match (counts.errors, counts.warnings) {
@@ -88,18 +72,10 @@ pub fn print_check_summary(
         (0, w) => plural(w, "warning"),
         (e, w) => format!("{} and {}", plural(e, "error"), plural(w, "warning")),
     };
-    let _ = writeln!(
-        stderr,
-        "{} checked: {problems} ({}ms)",
-        plural(modules, "module"),
-        elapsed.as_millis()
-    );
+    let _ = writeln!(stderr, "{} checked: {problems} ({}ms)", plural(modules, "module"), elapsed.as_millis());
 }
 
 /// Whether stderr gets colors (after `--color` and `NO_COLOR`).
 pub fn stderr_has_color() -> bool {
-    !matches!(
-        anstream::AutoStream::choice(&std::io::stderr()),
-        anstream::ColorChoice::Never
-    )
+    !matches!(anstream::AutoStream::choice(&std::io::stderr()), anstream::ColorChoice::Never)
 }

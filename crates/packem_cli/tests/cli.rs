@@ -23,11 +23,7 @@ fn stderr(o: &Output) -> String {
 }
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap().to_path_buf()
 }
 
 /// A temp project from `(path, contents)` pairs.
@@ -43,10 +39,7 @@ fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
 
 #[test]
 fn graph_of_the_example_app_as_a_tree() {
-    let out = packem(
-        &repo_root().join("examples/app"),
-        &["graph", "--platform=node", "src/main.ts"],
-    );
+    let out = packem(&repo_root().join("examples/app"), &["graph", "--platform=node", "src/main.ts"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let expected = "\
 src/main.ts [esm]
@@ -65,16 +58,10 @@ src/main.ts [esm]
 #[test]
 fn graph_as_json_lists_modules_imports_and_cycles() {
     let dir = project(&[
-        (
-            "a.js",
-            "import './b.js';\nimport 'fs';\nexport const a = 1;\n",
-        ),
+        ("a.js", "import './b.js';\nimport 'fs';\nexport const a = 1;\n"),
         ("b.js", "import { a } from './a.js';\nconsole.log(a);\n"),
     ]);
-    let out = packem(
-        dir.path(),
-        &["graph", "--format", "json", "--platform=node", "a.js"],
-    );
+    let out = packem(dir.path(), &["graph", "--format", "json", "--platform=node", "a.js"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json["entries"], serde_json::json!(["a.js"]));
@@ -84,54 +71,30 @@ fn graph_as_json_lists_modules_imports_and_cycles() {
         serde_json::json!({"specifier": "fs", "kind": "import-statement", "path": "fs", "external": true})
     );
     assert_eq!(json["cycles"], serde_json::json!([["a.js", "b.js"]]));
-    assert!(
-        stderr(&out).contains("Circular dependency: a.js -> b.js -> a.js"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("Circular dependency: a.js -> b.js -> a.js"), "{}", stderr(&out));
 }
 
 #[test]
 fn graph_as_dot() {
-    let dir = project(&[
-        ("a.js", "import('./b.js');\nimport './nope.js';\n"),
-        ("b.js", ""),
-    ]);
+    let dir = project(&[("a.js", "import('./b.js');\nimport './nope.js';\n"), ("b.js", "")]);
     let out = packem(dir.path(), &["graph", "--format=dot", "a.js"]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "an unresolved import is an error"
-    );
+    assert_eq!(out.status.code(), Some(1), "an unresolved import is an error");
     let dot = stdout(&out);
     assert!(dot.starts_with("digraph packem {\n"), "{dot}");
-    assert!(
-        dot.contains("m0 -> m1 [label=\"./b.js\", style=dashed];"),
-        "{dot}"
-    );
+    assert!(dot.contains("m0 -> m1 [label=\"./b.js\", style=dashed];"), "{dot}");
     assert!(dot.contains("color=red"), "{dot}");
 }
 
 #[test]
 fn check_passes_on_the_example_app() {
-    let out = packem(
-        &repo_root().join("examples/app"),
-        &["check", "--platform=node", "src/main.ts"],
-    );
+    let out = packem(&repo_root().join("examples/app"), &["check", "--platform=node", "src/main.ts"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("7 modules checked: no problems"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("7 modules checked: no problems"), "{}", stderr(&out));
 }
 
 #[test]
 fn unresolved_import_prints_location_and_code_frame() {
-    let dir = project(&[(
-        "src/a.js",
-        "import x from \"./missing\";\nconsole.log(x);\n",
-    )]);
+    let dir = project(&[("src/a.js", "import x from \"./missing\";\nconsole.log(x);\n")]);
     let out = packem(dir.path(), &["check", "src/a.js"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
@@ -157,10 +120,7 @@ fn color_flag_forces_colors() {
 #[test]
 fn esbuild_flag_spellings_are_accepted() {
     let dir = project(&[
-        (
-            "a.js",
-            "import 'left-pad';\nimport 'lodash/fp';\nimport 'fs';\nimport 'old';\n",
-        ),
+        ("a.js", "import 'left-pad';\nimport 'lodash/fp';\nimport 'fs';\nimport 'old';\n"),
         ("node_modules/new/index.js", ""),
     ]);
     let out = packem(
@@ -184,11 +144,7 @@ fn missing_entry_is_an_error() {
     let dir = project(&[]);
     let out = packem(dir.path(), &["check", "nope.js"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("Could not resolve \"nope.js\" [MISSING_ENTRY]"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("Could not resolve \"nope.js\" [MISSING_ENTRY]"), "{}", stderr(&out));
 }
 
 #[test]
@@ -197,20 +153,13 @@ fn syntax_error_is_located() {
     let out = packem(dir.path(), &["check", "a.js"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(
-        err.contains("[PARSE_ERROR]") && err.contains("b.js:1:11:"),
-        "{err}"
-    );
+    assert!(err.contains("[PARSE_ERROR]") && err.contains("b.js:1:11:"), "{err}");
 }
 
 #[test]
 fn binary_and_invalid_utf8_files_are_diagnosed() {
     let dir = project(&[("a.js", "import './logo.png';\nimport './latin1.js';\n")]);
-    std::fs::write(
-        dir.path().join("logo.png"),
-        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\xff\xfe",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("logo.png"), b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\xff\xfe").unwrap();
     std::fs::write(dir.path().join("latin1.js"), b"const s = '\xe9t\xe9';\n").unwrap();
     let out = packem(dir.path(), &["check", "a.js"]);
     assert_eq!(out.status.code(), Some(1));
@@ -223,27 +172,16 @@ fn binary_and_invalid_utf8_files_are_diagnosed() {
 #[test]
 fn a_fifo_is_not_read_and_nothing_hangs() {
     let dir = project(&[("a.js", "import './pipe.js';\n")]);
-    let status = Command::new("mkfifo")
-        .arg(dir.path().join("pipe.js"))
-        .status()
-        .unwrap();
+    let status = Command::new("mkfifo").arg(dir.path().join("pipe.js")).status().unwrap();
     assert!(status.success());
     // Imported, a FIFO is not a file to the resolver.
     let out = packem(dir.path(), &["check", "a.js"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("[UNRESOLVED_IMPORT]"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("[UNRESOLVED_IMPORT]"), "{}", stderr(&out));
     // As an entry, it exists but is never read (reading would block forever).
     let out = packem(dir.path(), &["check", "pipe.js"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("not a regular file"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("not a regular file"), "{}", stderr(&out));
 }
 
 #[cfg(unix)]
@@ -254,27 +192,18 @@ fn symlink_loop_is_an_unresolved_import() {
     std::os::unix::fs::symlink(dir.path().join("loop1.js"), dir.path().join("loop2.js")).unwrap();
     let out = packem(dir.path(), &["check", "a.js"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("[UNRESOLVED_IMPORT]"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("[UNRESOLVED_IMPORT]"), "{}", stderr(&out));
 }
 
 #[test]
 fn import_cycle_is_a_warning_not_an_error() {
-    let dir = project(&[
-        ("a.js", "import './b.js';\n"),
-        ("b.js", "import './c.js';\n"),
-        ("c.js", "import './a.js';\n"),
-    ]);
+    let dir =
+        project(&[("a.js", "import './b.js';\n"), ("b.js", "import './c.js';\n"), ("c.js", "import './a.js';\n")]);
     let out = packem(dir.path(), &["check", "a.js"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
-        err.contains(
-            "▲ [WARNING] Circular dependency: a.js -> b.js -> c.js -> a.js [CIRCULAR_DEPENDENCY]"
-        ),
+        err.contains("▲ [WARNING] Circular dependency: a.js -> b.js -> c.js -> a.js [CIRCULAR_DEPENDENCY]"),
         "{err}"
     );
     assert!(err.contains("b.js imports \"./c.js\" here:"), "{err}");
@@ -283,11 +212,7 @@ fn import_cycle_is_a_warning_not_an_error() {
 #[test]
 fn deeply_nested_expression_does_not_crash() {
     let depth = 100_000;
-    let source = format!(
-        "export const x = {}1{};\n",
-        "(".repeat(depth),
-        ")".repeat(depth)
-    );
+    let source = format!("export const x = {}1{};\n", "(".repeat(depth), ")".repeat(depth));
     let dir = project(&[("deep.js", &source)]);
     let out = packem(dir.path(), &["check", "deep.js"]);
     // Either it parses or it is a clear parse error; never a crash.
@@ -302,21 +227,12 @@ fn a_50_mb_generated_file_is_checked() {
     let mut source = String::with_capacity(51 << 20);
     let mut i = 0;
     while source.len() < 50 << 20 {
-        source.push_str(&format!(
-            "export function f{i}(a, b) {{ return a * {i} + b - \"{i}\".length; }}\n"
-        ));
+        source.push_str(&format!("export function f{i}(a, b) {{ return a * {i} + b - \"{i}\".length; }}\n"));
         i += 1;
     }
-    let dir = project(&[(
-        "main.js",
-        "import * as big from './big.js';\nconsole.log(Object.keys(big).length);\n",
-    )]);
+    let dir = project(&[("main.js", "import * as big from './big.js';\nconsole.log(Object.keys(big).length);\n")]);
     std::fs::write(dir.path().join("big.js"), source).unwrap();
     let out = packem(dir.path(), &["check", "main.js"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("2 modules checked: no problems"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("2 modules checked: no problems"), "{}", stderr(&out));
 }

@@ -7,11 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn fixtures() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .unwrap()
-        .join(".fixtures/npm");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap().join(".fixtures/npm");
     assert!(
         dir.join("node_modules/.packem-stamp").exists(),
         "npm fixtures are missing: run `cargo xtask fixtures` (or `cargo xtask test`)"
@@ -31,12 +27,7 @@ fn entry(name: &str, source: &str) -> String {
 fn packem_module_count(entry: &str, platform: &str) -> usize {
     let out = Command::new(env!("CARGO_BIN_EXE_packem"))
         .current_dir(fixtures())
-        .args([
-            "graph",
-            "--format=json",
-            &format!("--platform={platform}"),
-            entry,
-        ])
+        .args(["graph", "--format=json", &format!("--platform={platform}"), entry])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -73,27 +64,17 @@ fn esbuild_input_count(entry: &str, platform: &str) -> usize {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "esbuild failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(meta).unwrap()).unwrap();
+    assert!(out.status.success(), "esbuild failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(meta).unwrap()).unwrap();
     json["inputs"].as_object().unwrap().len()
 }
 
 #[test]
 fn three_esm_entry_checks_clean_and_matches_esbuild() {
-    let entry = entry(
-        "three.mjs",
-        "import * as THREE from 'three';\nconsole.log(new THREE.Vector3(1, 2, 3).length());\n",
-    );
+    let entry =
+        entry("three.mjs", "import * as THREE from 'three';\nconsole.log(new THREE.Vector3(1, 2, 3).length());\n");
     packem_check(&entry, "browser");
-    assert_eq!(
-        packem_module_count(&entry, "browser"),
-        esbuild_input_count(&entry, "browser")
-    );
+    assert_eq!(packem_module_count(&entry, "browser"), esbuild_input_count(&entry, "browser"));
 }
 
 #[test]
@@ -101,10 +82,7 @@ fn three_sources_check_clean_and_match_esbuild() {
     let entry = entry("three-src.mjs", "export * from 'three/src/Three.js';\n");
     packem_check(&entry, "browser");
     let count = packem_module_count(&entry, "browser");
-    assert!(
-        count > 300,
-        "three's sources are hundreds of modules, got {count}"
-    );
+    assert!(count > 300, "three's sources are hundreds of modules, got {count}");
     assert_eq!(count, esbuild_input_count(&entry, "browser"));
 }
 
@@ -115,18 +93,12 @@ fn react_dom_server_cjs_checks_clean_and_matches_esbuild() {
         "const React = require('react');\nconst { renderToString } = require('react-dom/server');\nconsole.log(renderToString(React.createElement('p', null, 'hi')));\n",
     );
     packem_check(&entry, "node");
-    assert_eq!(
-        packem_module_count(&entry, "node"),
-        esbuild_input_count(&entry, "node")
-    );
+    assert_eq!(packem_module_count(&entry, "node"), esbuild_input_count(&entry, "node"));
 }
 
 #[test]
 fn graph_output_is_identical_whatever_the_thread_count() {
-    let entry = entry(
-        "three-src-determinism.mjs",
-        "export * from 'three/src/Three.js';\n",
-    );
+    let entry = entry("three-src-determinism.mjs", "export * from 'three/src/Three.js';\n");
     let run = |threads: &str| {
         let out = Command::new(env!("CARGO_BIN_EXE_packem"))
             .current_dir(fixtures())

@@ -111,15 +111,7 @@ impl Diagnostic {
     }
 
     fn new(severity: Severity, code: DiagnosticCode, message: impl Into<String>) -> Self {
-        Self {
-            file: None,
-            range: None,
-            severity,
-            code,
-            message: message.into(),
-            notes: Vec::new(),
-            help: None,
-        }
+        Self { file: None, range: None, severity, code, message: message.into(), notes: Vec::new(), help: None }
     }
 
     /// Sets the primary location.
@@ -136,11 +128,7 @@ impl Diagnostic {
         file: Option<Utf8PathBuf>,
         range: Option<(u32, u32)>,
     ) -> Self {
-        self.notes.push(Label {
-            message: message.into(),
-            file,
-            range,
-        });
+        self.notes.push(Label { message: message.into(), file, range });
         self
     }
 
@@ -176,10 +164,7 @@ pub fn line_col(text: &str, offset: u32) -> LineCol {
     let lc = index.line_col(line_index::TextSize::new(offset as u32));
     let line_start = offset - lc.col as usize;
     let column = text[line_start..offset].chars().count() as u32;
-    LineCol {
-        line: lc.line + 1,
-        column: column + 1,
-    }
+    LineCol { line: lc.line + 1, column: column + 1 }
 }
 
 /// How to render: colors on or off, and the directory paths are shown relative to.
@@ -200,11 +185,7 @@ pub fn render(
 ) -> String {
     use anstyle::{AnsiColor, Style};
     let paint = |style: Style, s: &str| -> String {
-        if options.color {
-            format!("{}{s}{}", style.render(), style.render_reset())
-        } else {
-            s.to_string()
-        }
+        if options.color { format!("{}{s}{}", style.render(), style.render_reset()) } else { s.to_string() }
     };
     let (icon, label, color) = match diagnostic.severity {
         Severity::Error => ("✘", "[ERROR]", AnsiColor::Red),
@@ -218,10 +199,7 @@ pub fn render(
         "{} {} {}",
         paint(badge, &format!("{icon} {label}")),
         paint(bold, &diagnostic.message),
-        paint(
-            Style::new().dimmed(),
-            &format!("[{}]", diagnostic.code.as_str())
-        ),
+        paint(Style::new().dimmed(), &format!("[{}]", diagnostic.code.as_str())),
     );
     out.push('\n');
     if let Some(file) = &diagnostic.file {
@@ -231,15 +209,7 @@ pub fn render(
         let _ = writeln!(out, "  {}", note.message);
         if let Some(file) = &note.file {
             out.push('\n');
-            render_location(
-                &mut out,
-                file,
-                note.range,
-                text_of,
-                options,
-                AnsiColor::Green,
-                4,
-            );
+            render_location(&mut out, file, note.range, text_of, options, AnsiColor::Green, 4);
         } else {
             out.push('\n');
         }
@@ -272,11 +242,7 @@ fn render_location(
 ) {
     use anstyle::Style;
     let paint = |style: Style, s: &str| -> String {
-        if options.color {
-            format!("{}{s}{}", style.render(), style.render_reset())
-        } else {
-            s.to_string()
-        }
+        if options.color { format!("{}{s}{}", style.render(), style.render_reset()) } else { s.to_string() }
     };
     let pad = " ".repeat(indent);
     let shown = display_path(file, options.cwd);
@@ -290,10 +256,7 @@ fn render_location(
     let _ = writeln!(
         out,
         "{pad}{}:",
-        paint(
-            Style::new().bold(),
-            &format!("{shown}:{}:{}", start_lc.line, start_lc.column)
-        )
+        paint(Style::new().bold(), &format!("{shown}:{}:{}", start_lc.line, start_lc.column))
     );
     // The frame shows the first line of the range; the underline stops at its end.
     let mut start = (start as usize).min(text.len());
@@ -314,20 +277,12 @@ fn render_location(
     // Keep long lines readable: cut text far from the marked range (esbuild does the same).
     let width = |s: &str| unicode_width::UnicodeWidthStr::width(s);
     if width(&before_s) > MAX_FRAME_WIDTH / 2 {
-        let keep: String = before_s
-            .chars()
-            .rev()
-            .take(MAX_FRAME_WIDTH / 2 - 3)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let keep: String =
+            before_s.chars().rev().take(MAX_FRAME_WIDTH / 2 - 3).collect::<Vec<_>>().into_iter().rev().collect();
         before_s = format!("...{keep}");
     }
     if width(&before_s) + width(&marked_s) + width(&after_s) > MAX_FRAME_WIDTH {
-        let room = MAX_FRAME_WIDTH
-            .saturating_sub(width(&before_s) + width(&marked_s))
-            .max(3);
+        let room = MAX_FRAME_WIDTH.saturating_sub(width(&before_s) + width(&marked_s)).max(3);
         after_s = format!("{}...", after_s.chars().take(room - 3).collect::<String>());
     }
     let gutter = start_lc.line.to_string();
@@ -336,18 +291,11 @@ fn render_location(
         out,
         "{pad}  {gutter} │ {}{}{}",
         before_s,
-        paint(
-            anstyle::Style::new().fg_color(Some(color.into())),
-            &marked_s
-        ),
+        paint(anstyle::Style::new().fg_color(Some(color.into())), &marked_s),
         after_s
     );
     let underline = "~".repeat(width(&marked_s).max(1));
-    let caret = if marked_s.is_empty() {
-        "^".to_string()
-    } else {
-        underline
-    };
+    let caret = if marked_s.is_empty() { "^".to_string() } else { underline };
     let _ = writeln!(
         out,
         "{pad}  {blank} ╵ {}{}",
@@ -374,20 +322,10 @@ mod tests {
     #[test]
     fn renders_location_and_code_frame() {
         let text: std::sync::Arc<str> = "import x from \"./missing\";\nfoo();\n".into();
-        let d = Diagnostic::error(
-            DiagnosticCode::UnresolvedImport,
-            "Could not resolve \"./missing\"",
-        )
-        .at("/p/src/a.js", Some((14, 25)))
-        .with_help("Mark it external.");
-        let rendered = render(
-            &d,
-            &|_| Some(text.clone()),
-            &RenderOptions {
-                color: false,
-                cwd: Utf8Path::new("/p"),
-            },
-        );
+        let d = Diagnostic::error(DiagnosticCode::UnresolvedImport, "Could not resolve \"./missing\"")
+            .at("/p/src/a.js", Some((14, 25)))
+            .with_help("Mark it external.");
+        let rendered = render(&d, &|_| Some(text.clone()), &RenderOptions { color: false, cwd: Utf8Path::new("/p") });
         let expected = "✘ [ERROR] Could not resolve \"./missing\" [UNRESOLVED_IMPORT]\n\n    src/a.js:1:15:\n      1 │ import x from \"./missing\";\n        ╵               ~~~~~~~~~~~\n\n  Mark it external.\n\n";
         assert_eq!(rendered, expected);
     }
@@ -395,22 +333,8 @@ mod tests {
     #[test]
     fn color_codes_only_when_asked() {
         let d = Diagnostic::warning(DiagnosticCode::CircularDependency, "cycle");
-        let plain = render(
-            &d,
-            &|_| None,
-            &RenderOptions {
-                color: false,
-                cwd: Utf8Path::new("/"),
-            },
-        );
-        let colored = render(
-            &d,
-            &|_| None,
-            &RenderOptions {
-                color: true,
-                cwd: Utf8Path::new("/"),
-            },
-        );
+        let plain = render(&d, &|_| None, &RenderOptions { color: false, cwd: Utf8Path::new("/") });
+        let colored = render(&d, &|_| None, &RenderOptions { color: true, cwd: Utf8Path::new("/") });
         assert!(!plain.contains('\x1b'));
         assert!(colored.contains('\x1b'));
     }

@@ -15,8 +15,7 @@ pub struct EventLog {
 impl EventLog {
     /// Starts recording (off by default so builds pay nothing).
     pub fn enable(&self) {
-        self.enabled
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.enabled.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The callback to pass to `salsa::Storage::new`.

@@ -62,10 +62,7 @@ impl std::fmt::Display for FileError {
             FileError::NotFound => f.write_str("file not found"),
             FileError::IsADirectory => f.write_str("is a directory"),
             FileError::NotUtf8 { valid_up_to } => {
-                write!(
-                    f,
-                    "file is not valid UTF-8 (invalid byte at offset {valid_up_to})"
-                )
+                write!(f, "file is not valid UTF-8 (invalid byte at offset {valid_up_to})")
             }
             FileError::TooLarge { len } => {
                 write!(f, "file is too large ({len} bytes; the limit is 4 GiB)")
@@ -106,18 +103,10 @@ impl SourceText {
     }
     /// Text that did load.
     pub fn from_text(text: Arc<str>) -> Self {
-        Self {
-            text,
-            error: None,
-            bytes: None,
-        }
+        Self { text, error: None, bytes: None }
     }
     fn failed(error: FileError) -> Self {
-        Self {
-            text: Arc::from(""),
-            error: Some(error),
-            bytes: None,
-        }
+        Self { text: Arc::from(""), error: Some(error), bytes: None }
     }
 }
 
@@ -212,15 +201,11 @@ impl Files {
         }
         let status = stat(path);
         // `entry` takes the shard lock: two threads racing on one path get the same input.
-        *self
-            .inner
-            .by_path
-            .entry(path.to_owned())
-            .or_insert_with(|| {
-                File::builder(path.to_owned(), status, self.fresh_revision(), None)
-                    .durability(durability_for(path, status))
-                    .new(db)
-            })
+        *self.inner.by_path.entry(path.to_owned()).or_insert_with(|| {
+            File::builder(path.to_owned(), status, self.fresh_revision(), None)
+                .durability(durability_for(path, status))
+                .new(db)
+        })
     }
 
     /// The input for `path` if some query or the host has asked for it.
@@ -259,26 +244,18 @@ impl Files {
         let old = file.status(db);
         let new = stat(path);
         if old != new {
-            file.set_status(db)
-                .with_durability(durability_for(path, new))
-                .to(new);
+            file.set_status(db).with_durability(durability_for(path, new)).to(new);
         }
         let change = match (old, new) {
-            (FileStatus::Missing | FileStatus::Directory, FileStatus::Exists) => {
-                FileChange::Created
-            }
-            (FileStatus::Exists, FileStatus::Missing | FileStatus::Directory) => {
-                FileChange::Deleted
-            }
+            (FileStatus::Missing | FileStatus::Directory, FileStatus::Exists) => FileChange::Created,
+            (FileStatus::Exists, FileStatus::Missing | FileStatus::Directory) => FileChange::Deleted,
             (FileStatus::Exists, FileStatus::Exists) => FileChange::Modified,
             (a, b) if a != b => FileChange::Created,
             _ => FileChange::Unchanged,
         };
         if matches!(change, FileChange::Modified | FileChange::Created) || old != new {
             let revision = db.files().fresh_revision();
-            file.set_revision(db)
-                .with_durability(durability_for(path, new))
-                .to(revision);
+            file.set_revision(db).with_durability(durability_for(path, new)).to(revision);
         }
         Some(change)
     }
@@ -287,9 +264,7 @@ impl Files {
     pub fn set_overlay(db: &mut dyn Db, path: &Utf8Path, text: Option<Arc<str>>) -> File {
         let file = db.files().file(db, path);
         if file.overlay(db).as_deref() != text.as_deref() {
-            file.set_overlay(db)
-                .with_durability(Durability::LOW)
-                .to(text);
+            file.set_overlay(db).with_durability(Durability::LOW).to(text);
         }
         file
     }

@@ -57,10 +57,7 @@ pub fn bundle(db: &dyn packem_resolve::Db, target: Target) -> Arc<Bundle> {
         }
         chunks.push(rendered_chunk(db, target, index as u32).clone());
     }
-    Arc::new(Bundle {
-        chunks,
-        diagnostics,
-    })
+    Arc::new(Bundle { chunks, diagnostics })
 }
 
 /// The output file of entry number `index`.
@@ -82,15 +79,17 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
         inputs.push((graph.module(*module).path.clone(), code.len() as u64));
         body.push_str(code);
     }
+    // Lazily evaluated modules: definitions only; they run when first required or imported.
+    for module in &plan.lazy {
+        let code = rendered_module(db, target, graph.module(*module).file);
+        inputs.push((graph.module(*module).path.clone(), code.len() as u64));
+        body.push_str(code);
+    }
     // Namespace objects: getters are lazy, so defining them all up front is safe in cycles.
     for (_, name, getters) in &plan.namespaces {
         body.push_str(&namespace_object(name, getters));
     }
-    let entry_namespace = plan
-        .namespaces
-        .iter()
-        .find(|(m, _, _)| *m == plan.entry)
-        .map(|(_, name, _)| name.clone());
+    let entry_namespace = plan.namespaces.iter().find(|(m, _, _)| *m == plan.entry).map(|(_, name, _)| name.clone());
     // CommonJS output exposes the exports before the code runs, as a CommonJS module would.
     if format == Format::Cjs {
         if let Some(ns) = &entry_namespace {
@@ -109,7 +108,8 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
         }
     }
 
-    let uses_require = body.contains("__require(");
+    let uses_require = body.contains("__require(")
+        || (helpers.contains(Helpers::COMMON_JS) && format == Format::Esm && platform == Platform::Node);
     let mut out = String::new();
     let mut prelude = String::new();
     match format {
@@ -122,6 +122,18 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
             prelude.push_str(&esm_external_imports(plan));
         }
         Format::Cjs | Format::Iife => prelude.push_str(&required_externals(plan, &mut helpers)),
+    }
+    // The `require` CommonJS modules see: Node's where there is one.
+    if helpers.contains(Helpers::COMMON_JS) {
+        prelude.push_str(match (format, platform) {
+            (Format::Esm, Platform::Node) => "var __cjsRequire = __require;\n",
+            (Format::Cjs, _) => "var __cjsRequire = require;\n",
+            _ => "var __cjsRequire = typeof require !== \"undefined\" ? require : void 0;\n",
+        });
+    }
+    // ESM is strict; without CommonJS modules (which may rely on sloppy mode) the whole output can be.
+    if format != Format::Esm && plan.wrappers.is_empty() {
+        prelude.insert_str(0, "\"use strict\";\n");
     }
     let runtime = helpers.code();
     let footer = match format {
@@ -140,22 +152,13 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
         },
     };
     // `return __toCommonJS` may have added a helper after `runtime` was computed.
-    let runtime = if helpers.code().len() != runtime.len() {
-        helpers.code()
-    } else {
-        runtime
-    };
+    let runtime = if helpers.code().len() != runtime.len() { helpers.code() } else { runtime };
     match format {
         Format::Iife => {
             let inner = format!("{prelude}{runtime}{body}{footer}");
             match target.global_name(db) {
                 Some(name) => {
-                    let _ = write!(
-                        out,
-                        "{} = (() => {{\n{}}})();\n",
-                        global_assignment(name),
-                        indent(&inner)
-                    );
+                    let _ = write!(out, "{} = (() => {{\n{}}})();\n", global_assignment(name), indent(&inner));
                 }
                 None => {
                     let _ = write!(out, "(() => {{\n{}}})();\n", indent(&inner));
@@ -195,10 +198,7 @@ fn global_assignment(name: &str) -> String {
     if parts.len() == 1 {
         return format!("var {name}");
     }
-    let mut out = format!(
-        "var {0} = typeof {0} !== \"undefined\" ? {0} : {{}};\n",
-        parts[0]
-    );
+    let mut out = format!("var {0} = typeof {0} !== \"undefined\" ? {0} : {{}};\n", parts[0]);
     let mut path = parts[0].to_string();
     for part in &parts[1..parts.len() - 1] {
         path = format!("{path}.{part}");
@@ -209,11 +209,7 @@ fn global_assignment(name: &str) -> String {
 }
 
 fn property_key(name: &str) -> String {
-    if packem_link::is_identifier_name(name) {
-        name.to_string()
-    } else {
-        quote(name)
-    }
+    if packem_link::is_identifier_name(name) { name.to_string() } else { quote(name) }
 }
 
 fn namespace_object(name: &str, getters: &[(String, String)]) -> String {
@@ -222,11 +218,7 @@ fn namespace_object(name: &str, getters: &[(String, String)]) -> String {
         out.push_str(if i == 0 { "\n" } else { ",\n" });
         let _ = write!(out, "  {}: () => {expr}", property_key(export));
     }
-    out.push_str(if getters.is_empty() {
-        "});\n"
-    } else {
-        "\n});\n"
-    });
+    out.push_str(if getters.is_empty() { "});\n" } else { "\n});\n" });
     out
 }
 
@@ -243,12 +235,9 @@ fn esm_external_imports(plan: &ChunkPlan) -> String {
             Imported::Name(name) if *name == binding.local => {
                 writeln!(out, "import {{ {name} }} from {path};")
             }
-            Imported::Name(name) => writeln!(
-                out,
-                "import {{ {} as {} }} from {path};",
-                property_key(name),
-                binding.local
-            ),
+            Imported::Name(name) => {
+                writeln!(out, "import {{ {} as {} }} from {path};", property_key(name), binding.local)
+            }
         };
         done.push(binding.path.clone());
     }
@@ -311,19 +300,11 @@ fn esm_exports(plan: &ChunkPlan) -> String {
             let _ = writeln!(prelude, "var {local} = {expr};");
             local
         };
-        specifiers.push(if *name == local {
-            local
-        } else {
-            format!("{local} as {}", property_key_export(name))
-        });
+        specifiers.push(if *name == local { local } else { format!("{local} as {}", property_key_export(name)) });
     }
     format!("{prelude}export {{\n  {}\n}};\n", specifiers.join(",\n  "))
 }
 
 fn property_key_export(name: &str) -> String {
-    if is_identifier(name) || name == "default" {
-        name.to_string()
-    } else {
-        quote(name)
-    }
+    if is_identifier(name) || name == "default" { name.to_string() } else { quote(name) }
 }

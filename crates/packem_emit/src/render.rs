@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use oxc::allocator::Allocator;
 use oxc::ast::ast::{
-    BindingPattern, ExportDefaultDeclarationKind, Expression, Program, Statement,
-    VariableDeclarationKind, VariableDeclarator,
+    BindingPattern, ExportDefaultDeclarationKind, Expression, Program, Statement, VariableDeclarationKind,
+    VariableDeclarator,
 };
 use oxc::ast::builder::AstBuilder;
 use oxc::ast_visit::{VisitMut, walk_mut};
@@ -35,25 +35,36 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, file: File) 
     let format = target.format(db);
     let scan = module_scan(db, file);
     let body = if scan.format == ModuleFormat::Json {
-        format!(
-            "module.exports = {};\n",
-            source_text(db, file).as_str().trim()
-        )
-    } else if source_text(db, file).error().is_some()
-        || file.status(db) != packem_db::FileStatus::Exists
-    {
+        format!("module.exports = {};\n", source_text(db, file).as_str().trim())
+    } else if source_text(db, file).error().is_some() || file.status(db) != packem_db::FileStatus::Exists {
         // Disabled (`browser: false`) or unreadable (already an error): an empty module.
         String::new()
     } else {
         let parsed = parsed_module(db, file);
-        parsed.with_stack(|| render_code(db, file, info, format))
+        parsed.with_stack(|| render_code(db, file, info, format, project.options(db).platform))
     };
-    let code = match &info.wrap {
-        Some(wrapper) => format!(
-            "var {wrapper} = __commonJS((exports, module) => {{\n{}}});\n",
-            indent(&body)
-        ),
-        None => body,
+    let code = match (&info.wrap, &info.lazy) {
+        (Some(wrapper), _) => {
+            format!("var {wrapper} = __commonJS(function (exports, module, require) {{\n{}}});\n", indent(&body))
+        }
+        (None, Some(lazy)) => {
+            let mut inner = format!("__export({}, {{", lazy.namespace);
+            for (i, (name, expr)) in lazy.getters.iter().enumerate() {
+                inner.push_str(if i == 0 { "\n" } else { ",\n" });
+                let key = if packem_link::is_identifier_name(name) { name.clone() } else { packem_link::quote(name) };
+                inner.push_str(&format!("  {key}: () => {expr}"));
+            }
+            inner.push_str(if lazy.getters.is_empty() { "});\n" } else { "\n});\n" });
+            inner.push_str(&lazy.prologue);
+            inner.push_str(&body);
+            format!(
+                "var {} = {{}};\nvar {} = __esm(function () {{\n{}}});\n",
+                lazy.namespace,
+                lazy.init,
+                indent(&inner)
+            )
+        }
+        (None, None) => body,
     };
     Arc::from(code)
 }
@@ -75,6 +86,7 @@ fn render_code(
     file: File,
     info: &ModuleLink,
     format: Format,
+    platform: packem_db::Platform,
 ) -> String {
     let path = file.path(db);
     let text = source_text(db, file).as_str();
@@ -82,15 +94,12 @@ fn render_code(
     let allocator = Allocator::default();
     let parsed = Parser::new(&allocator, text, source_type).parse();
     let mut program = parsed.program;
-    let mut scoping = SemanticBuilder::new()
-        .build(&program)
-        .semantic
-        .into_scoping();
+    let mut scoping = SemanticBuilder::new().build(&program).semantic.into_scoping();
     if source_type.is_typescript() || source_type.is_jsx() {
         let mut options = TransformOptions::default();
         options.jsx.runtime = JsxRuntime::Classic;
-        let transformed = Transformer::new(&allocator, path.as_std_path(), &options)
-            .build_with_scoping(scoping, &mut program);
+        let transformed =
+            Transformer::new(&allocator, path.as_std_path(), &options).build_with_scoping(scoping, &mut program);
         scoping = transformed.scoping;
     }
 
@@ -103,16 +112,16 @@ fn render_code(
         };
         let text = match rewrite {
             RecordRewrite::Expr(expr) => expr.clone(),
+            RecordRewrite::ExternalRequire(path) if info.wrap.is_some() => {
+                format!("require({})", packem_link::quote(path))
+            }
             RecordRewrite::ExternalRequire(path) => match format {
                 Format::Esm => format!("__require({})", packem_link::quote(path)),
                 _ => format!("require({})", packem_link::quote(path)),
             },
             RecordRewrite::ExternalImport(path) => match format {
                 Format::Esm => format!("import({})", packem_link::quote(path)),
-                _ => format!(
-                    "Promise.resolve().then(() => __toESM(require({}), 1))",
-                    packem_link::quote(path)
-                ),
+                _ => format!("Promise.resolve().then(() => __toESM(require({}), 1))", packem_link::quote(path)),
             },
         };
         if matches!(record.kind, ImportKind::Require | ImportKind::DynamicImport) {
@@ -125,11 +134,8 @@ fn render_code(
     if !wrapped {
         rewrite_module_syntax(&mut program, &builder, &allocator, info);
     }
-    let namespaces: FxHashMap<String, FxHashMap<String, String>> = info
-        .namespace_members
-        .iter()
-        .map(|(ns, props)| (ns.clone(), props.iter().cloned().collect()))
-        .collect();
+    let namespaces: FxHashMap<String, FxHashMap<String, String>> =
+        info.namespace_members.iter().map(|(ns, props)| (ns.clone(), props.iter().cloned().collect())).collect();
     let mut rewriter = Rewriter {
         builder: &builder,
         allocator: &allocator,
@@ -137,7 +143,13 @@ fn render_code(
         records: &record_rewrites,
         namespaces,
         top_level_this: !wrapped,
+        hide_commonjs_globals: !wrapped && scan.format == ModuleFormat::Esm && format != Format::Esm,
         function_depth: 0,
+        import_meta: match (format, platform) {
+            (Format::Esm, _) => None,
+            (_, packem_db::Platform::Node) => Some(true),
+            _ => Some(false),
+        },
     };
     rewriter.visit_program(&mut program);
 
@@ -160,9 +172,7 @@ fn rename(scoping: &mut Scoping, renames: &[(String, String)]) {
     let ids: Vec<_> = renames
         .iter()
         .filter_map(|(local, final_name)| {
-            scoping
-                .get_binding(root, local.as_str().into())
-                .map(|id| (id, final_name.clone()))
+            scoping.get_binding(root, local.as_str().into()).map(|id| (id, final_name.clone()))
         })
         .collect();
     for (id, final_name) in ids {
@@ -196,7 +206,8 @@ fn rewrite_module_syntax<'a>(
                 let default_name = info.default_local.as_deref().unwrap_or("__default");
                 match decl.declaration {
                     ExportDefaultDeclarationKind::FunctionDeclaration(mut function) => {
-                        if function.id.is_none() {
+                        let anonymous = function.id.is_none();
+                        if anonymous {
                             function.id = Some(oxc::ast::ast::BindingIdentifier::new(
                                 SPAN,
                                 allocator.alloc_str(default_name),
@@ -204,9 +215,13 @@ fn rewrite_module_syntax<'a>(
                             ));
                         }
                         program.body.push(Statement::FunctionDeclaration(function));
+                        if anonymous {
+                            program.body.push(default_name_fix(default_name, builder, allocator));
+                        }
                     }
                     ExportDefaultDeclarationKind::ClassDeclaration(mut class) => {
-                        if class.id.is_none() {
+                        let anonymous = class.id.is_none();
+                        if anonymous {
                             class.id = Some(oxc::ast::ast::BindingIdentifier::new(
                                 SPAN,
                                 allocator.alloc_str(default_name),
@@ -214,25 +229,23 @@ fn rewrite_module_syntax<'a>(
                             ));
                         }
                         program.body.push(Statement::ClassDeclaration(class));
+                        if anonymous {
+                            program.body.push(default_name_fix(default_name, builder, allocator));
+                        }
                     }
                     ExportDefaultDeclarationKind::TSInterfaceDeclaration(_) => {}
                     kind => {
                         let expression = kind.into_expression();
-                        let id = BindingPattern::new_binding_identifier(
-                            SPAN,
-                            allocator.alloc_str(default_name),
-                            builder,
-                        );
-                        let declarator = VariableDeclarator::new(
-                            SPAN,
-                            id,
-                            None,
-                            Some(expression),
-                            false,
-                            builder,
-                        );
-                        let declarations =
-                            oxc::allocator::Vec::from_iter_in([declarator], &allocator);
+                        let anonymous = match expression.without_parentheses() {
+                            Expression::FunctionExpression(f) => f.id.is_none(),
+                            Expression::ClassExpression(c) => c.id.is_none(),
+                            Expression::ArrowFunctionExpression(_) => true,
+                            _ => false,
+                        };
+                        let id =
+                            BindingPattern::new_binding_identifier(SPAN, allocator.alloc_str(default_name), builder);
+                        let declarator = VariableDeclarator::new(SPAN, id, None, Some(expression), false, builder);
+                        let declarations = oxc::allocator::Vec::from_iter_in([declarator], &allocator);
                         program.body.push(Statement::new_variable_declaration(
                             SPAN,
                             VariableDeclarationKind::Var,
@@ -240,12 +253,23 @@ fn rewrite_module_syntax<'a>(
                             false,
                             builder,
                         ));
+                        if anonymous {
+                            program.body.push(default_name_fix(default_name, builder, allocator));
+                        }
                     }
                 }
             }
             other => program.body.push(other),
         }
     }
+}
+
+/// `Object.defineProperty(f, "name", …)`: an anonymous `export default` function or class is
+/// named `default`, as ESM names it, not after the variable packem gives it.
+fn default_name_fix<'a>(name: &str, builder: &AstBuilder<'a>, allocator: &'a Allocator) -> Statement<'a> {
+    let text = format!("Object.defineProperty({name}, \"name\", {{ value: \"default\", configurable: true }})");
+    let expression = Expression::new_identifier(SPAN, allocator.alloc_str(&text), builder);
+    Statement::new_expression_statement(SPAN, expression, builder)
 }
 
 /// Expression rewrites: `require()`/`import()` of bundled modules, `ns.name` of unmaterialized
@@ -257,49 +281,59 @@ struct Rewriter<'a, 'r> {
     records: &'r FxHashMap<(u32, u32), String>,
     namespaces: FxHashMap<String, FxHashMap<String, String>>,
     top_level_this: bool,
+    /// ESM code sees no `require`/`module`/`exports` (CommonJS output has them in scope).
+    hide_commonjs_globals: bool,
     function_depth: u32,
+    /// How to replace `import.meta` outside ESM output: `Some(true)` with the output file's
+    /// location (CommonJS for node), `Some(false)` with an empty object, `None` keep it.
+    import_meta: Option<bool>,
 }
 
 impl<'a> Rewriter<'a, '_> {
     /// An expression printed as `text` verbatim. Parenthesized unless it is a plain name, so it
     /// is safe in any position.
     fn verbatim(&self, text: &str) -> Expression<'a> {
-        let simple = text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$');
-        let text = if simple {
-            text.to_string()
-        } else {
-            format!("({text})")
-        };
+        let simple = text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$');
+        let text = if simple { text.to_string() } else { format!("({text})") };
         Expression::new_identifier(SPAN, self.allocator.alloc_str(&text), self.builder)
     }
 
     fn namespace_member(&self, expr: &Expression<'a>) -> Option<String> {
         let (object, property) = match expr {
             Expression::StaticMemberExpression(m) => (&m.object, m.property.name.to_string()),
-            Expression::ComputedMemberExpression(m) => {
-                (&m.object, m.static_property_name()?.to_string())
-            }
+            Expression::ComputedMemberExpression(m) => (&m.object, m.static_property_name()?.to_string()),
             _ => return None,
         };
         let Expression::Identifier(ident) = object else {
             return None;
         };
-        let symbol = self
-            .scoping
-            .get_reference(ident.reference_id.get()?)
-            .symbol_id()?;
+        let symbol = self.scoping.get_reference(ident.reference_id.get()?).symbol_id()?;
         if self.scoping.symbol_scope_id(symbol) != self.scoping.root_scope_id() {
             return None;
         }
         let members = self.namespaces.get(self.scoping.symbol_name(symbol))?;
-        Some(
-            members
-                .get(&property)
-                .cloned()
-                .unwrap_or_else(|| "void 0".to_string()),
-        )
+        Some(members.get(&property).cloned().unwrap_or_else(|| "void 0".to_string()))
+    }
+
+    /// `import.meta` and `import.meta.{url,dirname,filename}` outside ESM output.
+    fn import_meta(&self, expr: &Expression<'a>) -> Option<String> {
+        let node = self.import_meta?;
+        let is_meta = |e: &Expression<'a>| matches!(e, Expression::ImportMeta(_));
+        const URL: &str = "require(\"url\").pathToFileURL(__filename).href";
+        match expr {
+            Expression::StaticMemberExpression(m) if is_meta(&m.object) && node => match m.property.name.as_str() {
+                "url" => Some(URL.to_string()),
+                "dirname" => Some("__dirname".to_string()),
+                "filename" => Some("__filename".to_string()),
+                _ => Some("void 0".to_string()),
+            },
+            e if is_meta(e) => Some(if node {
+                format!("{{ url: {URL}, dirname: __dirname, filename: __filename }}")
+            } else {
+                "{}".to_string()
+            }),
+            _ => None,
+        }
     }
 
     fn record_of(&self, expr: &Expression<'a>) -> Option<String> {
@@ -329,21 +363,26 @@ impl<'a> VisitMut<'a> for Rewriter<'a, '_> {
             *expr = self.verbatim(&text);
             return;
         }
-        if self.top_level_this
-            && self.function_depth == 0
-            && matches!(expr, Expression::ThisExpression(_))
+        if let Some(text) = self.import_meta(expr) {
+            *expr = self.verbatim(&text);
+            return;
+        }
+        if self.hide_commonjs_globals
+            && let Expression::Identifier(ident) = expr
+            && matches!(ident.name.as_str(), "require" | "module" | "exports")
+            && ident.reference_id.get().is_some_and(|r| self.scoping.get_reference(r).symbol_id().is_none())
         {
+            *expr = self.verbatim("void 0");
+            return;
+        }
+        if self.top_level_this && self.function_depth == 0 && matches!(expr, Expression::ThisExpression(_)) {
             *expr = self.verbatim("void 0");
             return;
         }
         walk_mut::walk_expression(self, expr);
     }
 
-    fn visit_function(
-        &mut self,
-        function: &mut oxc::ast::ast::Function<'a>,
-        flags: oxc::semantic::ScopeFlags,
-    ) {
+    fn visit_function(&mut self, function: &mut oxc::ast::ast::Function<'a>, flags: oxc::semantic::ScopeFlags) {
         self.function_depth += 1;
         walk_mut::walk_function(self, function, flags);
         self.function_depth -= 1;

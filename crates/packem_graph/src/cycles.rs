@@ -5,21 +5,14 @@ use packem_parse::ImportKind;
 
 /// Whether an edge takes part in evaluation order (dynamic imports run later; assets never).
 fn is_eager(kind: ImportKind) -> bool {
-    matches!(
-        kind,
-        ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar | ImportKind::Require
-    )
+    matches!(kind, ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar | ImportKind::Require)
 }
 
 fn successors(module: &ModuleNode) -> impl Iterator<Item = ModuleId> + '_ {
-    module
-        .edges
-        .iter()
-        .filter(|e| is_eager(e.kind))
-        .filter_map(|e| match e.target {
-            EdgeTarget::Module(id) => Some(id),
-            _ => None,
-        })
+    module.edges.iter().filter(|e| is_eager(e.kind)).filter_map(|e| match e.target {
+        EdgeTarget::Module(id) => Some(id),
+        _ => None,
+    })
 }
 
 /// Each cycle once, as a concrete path of modules through its strongly connected component,

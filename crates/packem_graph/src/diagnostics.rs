@@ -22,13 +22,8 @@ pub fn graph_diagnostics(db: &dyn packem_resolve::Db, project: Project) -> Arc<[
     for entry in &graph.missing_entries {
         let shown = packem_db::diagnostic::display_path(entry, cwd);
         out.push(
-            Diagnostic::error(
-                DiagnosticCode::MissingEntry,
-                format!("Could not resolve \"{shown}\""),
-            )
-            .with_help(
-                "Entry points must be existing files; check the path and the working directory.",
-            ),
+            Diagnostic::error(DiagnosticCode::MissingEntry, format!("Could not resolve \"{shown}\""))
+                .with_help("Entry points must be existing files; check the path and the working directory."),
         );
     }
 
@@ -38,25 +33,15 @@ pub fn graph_diagnostics(db: &dyn packem_resolve::Db, project: Project) -> Arc<[
         }
         for diagnostic in file_diagnostics(db, module.file).iter() {
             let mut diagnostic = diagnostic.clone();
-            if matches!(
-                source_text(db, module.file).error(),
-                Some(FileError::NotUtf8 { .. })
-            ) {
-                let ext = module
-                    .path
-                    .extension()
-                    .map(|e| format!(".{e}"))
-                    .unwrap_or_default();
+            if matches!(source_text(db, module.file).error(), Some(FileError::NotUtf8 { .. })) {
+                let ext = module.path.extension().map(|e| format!(".{e}")).unwrap_or_default();
                 diagnostic.help = Some(format!(
                     "Only JavaScript, TypeScript and JSON can be imported; \"{ext}\" files look binary. Remove the import or mark it external."
                 ));
             }
             out.push(diagnostic);
         }
-        let unresolved = module
-            .edges
-            .iter()
-            .any(|e| matches!(e.target, EdgeTarget::Unresolved(_)));
+        let unresolved = module.edges.iter().any(|e| matches!(e.target, EdgeTarget::Unresolved(_)));
         if !unresolved {
             continue;
         }
@@ -68,8 +53,7 @@ pub fn graph_diagnostics(db: &dyn packem_resolve::Db, project: Project) -> Arc<[
             let span = scan.records.get(edge.record as usize).map(|r| r.span);
             // esbuild's rule: a failed require()/import() guarded by try/catch, or a
             // require.resolve/new URL that is only a reference, may fail at run time on purpose.
-            let soft = edge.in_try_block
-                || matches!(edge.kind, ImportKind::RequireResolve | ImportKind::NewUrl);
+            let soft = edge.in_try_block || matches!(edge.kind, ImportKind::RequireResolve | ImportKind::NewUrl);
             let diagnostic = if soft {
                 Diagnostic::warning(failure.code, failure.message.clone())
             } else {
@@ -94,11 +78,7 @@ pub fn graph_diagnostics(db: &dyn packem_resolve::Db, project: Project) -> Arc<[
     out.into()
 }
 
-fn cycle_diagnostics(
-    db: &dyn packem_resolve::Db,
-    graph: &ModuleGraph,
-    cwd: &camino::Utf8Path,
-) -> Vec<Diagnostic> {
+fn cycle_diagnostics(db: &dyn packem_resolve::Db, graph: &ModuleGraph, cwd: &camino::Utf8Path) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for cycle in &graph.cycles {
         let names: Vec<String> = cycle
@@ -115,17 +95,10 @@ fn cycle_diagnostics(
         for (i, id) in cycle.iter().enumerate() {
             let from = graph.module(*id);
             let to = cycle[(i + 1) % cycle.len()];
-            let Some(edge) = from
-                .edges
-                .iter()
-                .find(|e| e.target == EdgeTarget::Module(to))
-            else {
+            let Some(edge) = from.edges.iter().find(|e| e.target == EdgeTarget::Module(to)) else {
                 continue;
             };
-            let span = module_scan(db, from.file)
-                .records
-                .get(edge.record as usize)
-                .map(|r| r.span);
+            let span = module_scan(db, from.file).records.get(edge.record as usize).map(|r| r.span);
             if i == 0 {
                 diagnostic = diagnostic.at(first.path.clone(), span);
             } else {

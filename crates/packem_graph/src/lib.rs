@@ -100,10 +100,7 @@ impl ModuleGraph {
 
     /// The id of the module at `path`, if it is in the graph.
     pub fn find(&self, path: &Utf8Path) -> Option<ModuleId> {
-        self.modules
-            .iter()
-            .position(|m| m.path == path)
-            .map(|i| ModuleId(i as u32))
+        self.modules.iter().position(|m| m.path == path).map(|i| ModuleId(i as u32))
     }
 }
 
@@ -132,23 +129,22 @@ pub fn module_graph(db: &dyn packem_resolve::Db, project: Project) -> Arc<Module
     let mut entries = Vec::new();
     let mut missing_entries = Vec::new();
 
-    let mut add =
-        |modules: &mut Vec<ModuleNode>, path: &Utf8Path, disabled: bool| -> (ModuleId, bool) {
-            if let Some(&id) = ids.get(path) {
-                return (id, false);
-            }
-            let id = ModuleId(modules.len() as u32);
-            let file = db.files().file(db, path);
-            modules.push(ModuleNode {
-                file,
-                path: path.to_owned(),
-                format: ModuleFormat::None,
-                disabled,
-                edges: Vec::new(),
-            });
-            ids.insert(path.to_owned(), id);
-            (id, true)
-        };
+    let mut add = |modules: &mut Vec<ModuleNode>, path: &Utf8Path, disabled: bool| -> (ModuleId, bool) {
+        if let Some(&id) = ids.get(path) {
+            return (id, false);
+        }
+        let id = ModuleId(modules.len() as u32);
+        let file = db.files().file(db, path);
+        modules.push(ModuleNode {
+            file,
+            path: path.to_owned(),
+            format: ModuleFormat::None,
+            disabled,
+            edges: Vec::new(),
+        });
+        ids.insert(path.to_owned(), id);
+        (id, true)
+    };
 
     for entry in project.entries(db) {
         let file = db.files().file(db, entry);
@@ -173,20 +169,11 @@ pub fn module_graph(db: &dyn packem_resolve::Db, project: Project) -> Arc<Module
         let file = modules[id.index()].file;
         let summary = module_summary(db, file);
         modules[id.index()].format = summary.format;
-        let dir = modules[id.index()]
-            .path
-            .parent()
-            .map(Utf8Path::to_owned)
-            .unwrap_or_default();
+        let dir = modules[id.index()].path.parent().map(Utf8Path::to_owned).unwrap_or_default();
         let mut edges = Vec::with_capacity(summary.records.len());
         for (index, record) in summary.records.iter().enumerate() {
-            let request = ResolveRequest::new(
-                db,
-                project,
-                dir.clone(),
-                record.specifier.clone(),
-                resolve_kind(record.kind),
-            );
+            let request =
+                ResolveRequest::new(db, project, dir.clone(), record.specifier.clone(), resolve_kind(record.kind));
             let target = match resolve(db, request) {
                 Resolution::File { path, .. } if kind_bundles_target(record.kind) => {
                     EdgeTarget::Module(add(&mut modules, path, false).0)
@@ -208,10 +195,5 @@ pub fn module_graph(db: &dyn packem_resolve::Db, project: Project) -> Arc<Module
     }
 
     let cycles = cycles::find_cycles(&modules);
-    Arc::new(ModuleGraph {
-        modules,
-        entries,
-        missing_entries,
-        cycles,
-    })
+    Arc::new(ModuleGraph { modules, entries, missing_entries, cycles })
 }

@@ -43,13 +43,7 @@ impl PackemDatabase {
         self.events
             .take()
             .into_iter()
-            .map(|key| {
-                format!(
-                    "{}({:?})",
-                    self.ingredient_debug_name(key.ingredient_index()),
-                    key.key_index()
-                )
-            })
+            .map(|key| format!("{}({:?})", self.ingredient_debug_name(key.ingredient_index()), key.key_index()))
             .collect()
     }
 

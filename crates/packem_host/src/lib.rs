@@ -46,20 +46,9 @@ impl Workspace {
     }
 
     /// Like [`Workspace::new`], on a given database (tests pass one with an enabled event log).
-    pub fn with_database(
-        db: PackemDatabase,
-        entries: Vec<Utf8PathBuf>,
-        options: ProjectOptions,
-    ) -> Self {
-        let project = Project::builder(entries, options, 0)
-            .durability(salsa::Durability::MEDIUM)
-            .new(&db);
-        Self {
-            project,
-            target: None,
-            pool: worker_pool(),
-            db,
-        }
+    pub fn with_database(db: PackemDatabase, entries: Vec<Utf8PathBuf>, options: ProjectOptions) -> Self {
+        let project = Project::builder(entries, options, 0).durability(salsa::Durability::MEDIUM).new(&db);
+        Self { project, target: None, pool: worker_pool(), db }
     }
 
     /// The database, for running queries.
@@ -105,8 +94,7 @@ impl Workspace {
             match Files::sync_path(&mut self.db, &path) {
                 Some(FileChange::Unchanged) => {}
                 Some(change) => {
-                    structure_changed |=
-                        matches!(change, FileChange::Created | FileChange::Deleted) || config;
+                    structure_changed |= matches!(change, FileChange::Created | FileChange::Deleted) || config;
                     summary.changed.push(path.clone());
                 }
                 // Nobody looked at this path, but a new package.json or tsconfig can still change
@@ -119,9 +107,7 @@ impl Workspace {
         }
         if summary.resolution_invalidated {
             let epoch = self.project.resolution_epoch(&self.db);
-            self.project
-                .set_resolution_epoch(&mut self.db)
-                .to(epoch + 1);
+            self.project.set_resolution_epoch(&mut self.db).to(epoch + 1);
             structure_changed = true;
         }
         if structure_changed {
@@ -140,8 +126,7 @@ impl Workspace {
         // The database is not `Sync`: the pool works on a snapshot, dropped before this returns.
         let snapshot = self.db.clone();
         let project = self.project;
-        self.pool
-            .install(move || prewarm::prewarm(&snapshot, project));
+        self.pool.install(move || prewarm::prewarm(&snapshot, project));
         packem_graph::module_graph(&self.db, self.project).clone()
     }
 
@@ -175,12 +160,9 @@ impl Workspace {
         let snapshot = self.db.clone();
         self.pool.install(move || {
             use rayon::prelude::*;
-            graph
-                .modules
-                .par_iter()
-                .for_each_with(snapshot, |db, module| {
-                    let _ = packem_emit::rendered_module(db, target, module.file);
-                });
+            graph.modules.par_iter().for_each_with(snapshot, |db, module| {
+                let _ = packem_emit::rendered_module(db, target, module.file);
+            });
         });
         packem_emit::bundle(&self.db, target).clone()
     }
@@ -188,12 +170,7 @@ impl Workspace {
     /// The graph's diagnostics followed by linking's and emission's for `target`.
     pub fn build_diagnostics(&self, target: Target) -> Vec<Diagnostic> {
         let mut all: Vec<Diagnostic> = self.diagnostics().to_vec();
-        all.extend(
-            packem_emit::bundle(&self.db, target)
-                .diagnostics
-                .iter()
-                .cloned(),
-        );
+        all.extend(packem_emit::bundle(&self.db, target).diagnostics.iter().cloned());
         all
     }
 
@@ -229,10 +206,7 @@ fn worker_pool() -> Arc<rayon::ThreadPool> {
 fn is_resolution_config(path: &Utf8Path) -> bool {
     match path.file_name() {
         Some("package.json") => true,
-        Some(name) => {
-            (name.starts_with("tsconfig") || name.starts_with("jsconfig"))
-                && name.ends_with(".json")
-        }
+        Some(name) => (name.starts_with("tsconfig") || name.starts_with("jsconfig")) && name.ends_with(".json"),
         None => false,
     }
 }

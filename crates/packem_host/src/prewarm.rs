@@ -29,10 +29,7 @@ pub(crate) fn prewarm(db: &PackemDatabase, project: Project) {
             .map_with(db.clone(), |db, path| {
                 let file = packem_db::Db::files(db).file(db, path);
                 let summary = module_summary(db, file);
-                let dir = path
-                    .parent()
-                    .map(camino::Utf8Path::to_owned)
-                    .unwrap_or_default();
+                let dir = path.parent().map(camino::Utf8Path::to_owned).unwrap_or_default();
                 let mut out = Vec::new();
                 for record in &summary.records {
                     let request = ResolveRequest::new(
@@ -51,10 +48,6 @@ pub(crate) fn prewarm(db: &PackemDatabase, project: Project) {
                 out
             })
             .collect();
-        frontier = found
-            .into_iter()
-            .flatten()
-            .filter(|p| seen.insert(p.clone()))
-            .collect();
+        frontier = found.into_iter().flatten().filter(|p| seen.insert(p.clone())).collect();
     }
 }

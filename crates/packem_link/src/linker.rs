@@ -78,6 +78,22 @@ pub struct ModuleLink {
     pub records: Vec<(u32, RecordRewrite)>,
     /// The final name of `export default <expression>`'s variable.
     pub default_local: Option<String>,
+    /// Set when the module is evaluated lazily (`var init_x = __esm(…)`): it is reached only
+    /// through `require()` or `import()`, so it must run when those run, not up front.
+    pub lazy: Option<LazyModule>,
+}
+
+/// How a lazily evaluated ESM module is framed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct LazyModule {
+    /// The `init_x` function.
+    pub init: String,
+    /// Its namespace object (declared up front; filled in when it runs).
+    pub namespace: String,
+    /// The namespace's getters.
+    pub getters: Vec<(String, String)>,
+    /// Code run first: initializing lazy dependencies and binding CommonJS imports.
+    pub prologue: String,
 }
 
 /// One statement of a chunk's evaluation order.
@@ -107,6 +123,8 @@ pub struct ChunkPlan {
     pub entry: ModuleId,
     /// Wrapped modules in the chunk, with their wrapper variable.
     pub wrappers: Vec<(ModuleId, String)>,
+    /// Lazily evaluated modules in the chunk (their code defines `init_x`).
+    pub lazy: Vec<ModuleId>,
     /// Namespace objects to define: module, variable, and (export name, getter expression).
     pub namespaces: Vec<(ModuleId, String, Vec<(String, String)>)>,
     /// Evaluation order.
@@ -158,29 +176,13 @@ pub fn link(db: &dyn packem_resolve::Db, project: Project) -> Arc<LinkOutput> {
     let mut linker = Linker::new(db, graph, project.options(db).cwd.clone());
     linker.bind_all();
     linker.assign_names();
-    let chunks = graph
-        .entries
-        .iter()
-        .map(|&entry| linker.plan_chunk(entry))
-        .collect();
-    let modules = (0..graph.modules.len())
-        .map(|i| linker.module_link(ModuleId(i as u32)))
-        .collect();
-    let by_file = graph
-        .modules
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (FileKey::of(m.file), ModuleId(i as u32)))
-        .collect();
+    let chunks = graph.entries.iter().map(|&entry| linker.plan_chunk(entry)).collect();
+    let modules = (0..graph.modules.len()).map(|i| linker.module_link(ModuleId(i as u32))).collect();
+    let by_file = graph.modules.iter().enumerate().map(|(i, m)| (FileKey::of(m.file), ModuleId(i as u32))).collect();
     let mut diagnostics = std::mem::take(&mut linker.diagnostics);
     diagnostics.sort();
     diagnostics.dedup();
-    Arc::new(LinkOutput {
-        modules,
-        chunks,
-        diagnostics,
-        by_file,
-    })
+    Arc::new(LinkOutput { modules, chunks, diagnostics, by_file })
 }
 
 /// The part of `link` that concerns `file` (a projection: `Eq`, so renders re-run only when
@@ -188,11 +190,7 @@ pub fn link(db: &dyn packem_resolve::Db, project: Project) -> Arc<LinkOutput> {
 #[salsa::tracked(returns(ref))]
 pub fn module_link(db: &dyn packem_resolve::Db, project: Project, file: File) -> ModuleLink {
     let linked = link(db, project);
-    linked
-        .by_file
-        .get(&FileKey::of(file))
-        .map(|id| linked.modules[id.index()].clone())
-        .unwrap_or_default()
+    linked.by_file.get(&FileKey::of(file)).map(|id| linked.modules[id.index()].clone()).unwrap_or_default()
 }
 
 /// JavaScript keywords and reserved words: never identifiers.
@@ -302,6 +300,8 @@ const RESERVED: &[&str] = &[
     "module",
     "exports",
     "globalThis",
+    "__filename",
+    "__dirname",
 ];
 
 struct Linker<'a> {
@@ -323,6 +323,9 @@ struct Linker<'a> {
     /// of that name is visible.
     avoid: FxHashMap<(ModuleId, String), FxHashSet<String>>,
     wrapper_names: BTreeMap<ModuleId, String>,
+    /// Scope-hoisted modules no entry reaches through static imports: evaluated lazily.
+    lazy: Vec<bool>,
+    init_names: BTreeMap<ModuleId, String>,
     namespace_names: BTreeMap<ModuleId, String>,
     import_vars: BTreeMap<ModuleId, String>,
     external_names: BTreeMap<(String, Imported), String>,
@@ -331,11 +334,7 @@ struct Linker<'a> {
 }
 
 impl<'a> Linker<'a> {
-    fn new(
-        db: &'a dyn packem_resolve::Db,
-        graph: &'a ModuleGraph,
-        cwd: camino::Utf8PathBuf,
-    ) -> Self {
+    fn new(db: &'a dyn packem_resolve::Db, graph: &'a ModuleGraph, cwd: camino::Utf8PathBuf) -> Self {
         let mut symbols = Vec::new();
         let mut wrap = Vec::new();
         for module in &graph.modules {
@@ -346,13 +345,11 @@ impl<'a> Linker<'a> {
             }
             let format = module_summary(db, module.file).format;
             symbols.push(module_symbols(db, module.file).clone());
-            wrap.push(
-                if matches!(format, ModuleFormat::CommonJs | ModuleFormat::Json) {
-                    Wrap::Cjs
-                } else {
-                    Wrap::None
-                },
-            );
+            wrap.push(if matches!(format, ModuleFormat::CommonJs | ModuleFormat::Json) {
+                Wrap::Cjs
+            } else {
+                Wrap::None
+            });
         }
         let mut reserved: FxHashSet<String> = RESERVED.iter().map(|s| s.to_string()).collect();
         reserved.extend(crate::runtime::HELPER_NAMES.iter().map(|s| s.to_string()));
@@ -365,6 +362,7 @@ impl<'a> Linker<'a> {
             }
         }
         let n = graph.modules.len();
+        let lazy = lazy_modules(graph, &wrap);
         Self {
             db,
             cwd,
@@ -379,6 +377,8 @@ impl<'a> Linker<'a> {
             all_nested,
             avoid: FxHashMap::default(),
             wrapper_names: BTreeMap::new(),
+            lazy,
+            init_names: BTreeMap::new(),
             namespace_names: BTreeMap::new(),
             import_vars: BTreeMap::new(),
             external_names: BTreeMap::new(),
@@ -388,12 +388,7 @@ impl<'a> Linker<'a> {
     }
 
     fn edge_target(&self, module: ModuleId, record: u32) -> Option<&EdgeTarget> {
-        self.graph
-            .module(module)
-            .edges
-            .iter()
-            .find(|e| e.record == record)
-            .map(|e| &e.target)
+        self.graph.module(module).edges.iter().find(|e| e.record == record).map(|e| &e.target)
     }
 
     /// What `imported` of the module behind `module`'s record `record` refers to.
@@ -406,9 +401,7 @@ impl<'a> Linker<'a> {
     ) -> Binding {
         match self.edge_target(module, record).cloned() {
             Some(EdgeTarget::Module(target)) => match imported {
-                Imported::Namespace if self.wrap[target.index()] == Wrap::Cjs => {
-                    Binding::CjsNamespace(target)
-                }
+                Imported::Namespace if self.wrap[target.index()] == Wrap::Cjs => Binding::CjsNamespace(target),
                 Imported::Namespace => Binding::Namespace(target),
                 Imported::Name(name) => self.resolve_export(target, name, stack),
             },
@@ -418,12 +411,7 @@ impl<'a> Linker<'a> {
     }
 
     /// What export `name` of `module` refers to, following re-exports and `export *`.
-    fn resolve_export(
-        &mut self,
-        module: ModuleId,
-        name: &str,
-        stack: &mut Vec<(ModuleId, String)>,
-    ) -> Binding {
+    fn resolve_export(&mut self, module: ModuleId, name: &str, stack: &mut Vec<(ModuleId, String)>) -> Binding {
         if self.wrap[module.index()] == Wrap::Cjs {
             return Binding::CjsProperty(module, name.to_string());
         }
@@ -432,15 +420,9 @@ impl<'a> Linker<'a> {
         }
         stack.push((module, name.to_string()));
         let symbols = self.symbols[module.index()].clone();
-        let result = if let Some((_, local)) = symbols
-            .local_exports
-            .iter()
-            .find(|(exported, _)| exported == name)
-        {
+        let result = if let Some((_, local)) = symbols.local_exports.iter().find(|(exported, _)| exported == name) {
             match symbols.import(local) {
-                Some(import) => {
-                    self.resolve_record(module, import.record, &import.imported.clone(), stack)
-                }
+                Some(import) => self.resolve_record(module, import.record, &import.imported.clone(), stack),
                 None => Binding::Local(module, local.clone()),
             }
         } else if let Some(re) = symbols.reexports.iter().find(|r| r.exported == name) {
@@ -455,19 +437,14 @@ impl<'a> Linker<'a> {
                     Some(EdgeTarget::Module(target)) if self.wrap[target.index()] == Wrap::Cjs => {
                         dynamic.get_or_insert(Binding::CjsProperty(target, name.to_string()));
                     }
-                    Some(EdgeTarget::Module(target)) => {
-                        match self.resolve_export(target, name, stack) {
-                            Binding::Missing | Binding::Unresolved => {}
-                            binding => {
-                                found.insert(binding);
-                            }
+                    Some(EdgeTarget::Module(target)) => match self.resolve_export(target, name, stack) {
+                        Binding::Missing | Binding::Unresolved => {}
+                        binding => {
+                            found.insert(binding);
                         }
-                    }
+                    },
                     Some(EdgeTarget::External(path)) => {
-                        dynamic.get_or_insert(Binding::External(
-                            path,
-                            Imported::Name(name.to_string()),
-                        ));
+                        dynamic.get_or_insert(Binding::External(path, Imported::Name(name.to_string())));
                     }
                     _ => {}
                 }
@@ -493,30 +470,19 @@ impl<'a> Linker<'a> {
         }
         visiting.push(module);
         let symbols = self.symbols[module.index()].clone();
-        let mut names: BTreeSet<String> = symbols
-            .local_exports
-            .iter()
-            .map(|(e, _)| e.clone())
-            .collect();
+        let mut names: BTreeSet<String> = symbols.local_exports.iter().map(|(e, _)| e.clone()).collect();
         names.extend(symbols.reexports.iter().map(|r| r.exported.clone()));
         let mut star_names = BTreeSet::new();
         for &record in &symbols.star_exports {
             if let Some(EdgeTarget::Module(target)) = self.edge_target(module, record).cloned()
                 && self.wrap[target.index()] == Wrap::None
             {
-                star_names.extend(
-                    self.export_names(target, visiting)
-                        .into_iter()
-                        .filter(|n| n != "default"),
-                );
+                star_names.extend(self.export_names(target, visiting).into_iter().filter(|n| n != "default"));
             }
         }
         for name in star_names {
             if !names.contains(&name)
-                && !matches!(
-                    self.resolve_export(module, &name, &mut Vec::new()),
-                    Binding::Ambiguous | Binding::Missing
-                )
+                && !matches!(self.resolve_export(module, &name, &mut Vec::new()), Binding::Ambiguous | Binding::Missing)
             {
                 names.insert(name);
             }
@@ -538,28 +504,19 @@ impl<'a> Linker<'a> {
             }
             let symbols = self.symbols[index].clone();
             for import in &symbols.imports {
-                let binding =
-                    self.resolve_record(module, import.record, &import.imported, &mut Vec::new());
+                let binding = self.resolve_record(module, import.record, &import.imported, &mut Vec::new());
                 match &binding {
-                    Binding::Missing | Binding::Ambiguous => {
-                        self.report_import(module, import, &binding)
-                    }
+                    Binding::Missing | Binding::Ambiguous => self.report_import(module, import, &binding),
                     Binding::Namespace(target)
-                        if symbols.namespace_values.contains(&import.local) =>
+                        if import.imported != Imported::Namespace
+                            || symbols.namespace_values.contains(&import.local) =>
                     {
                         self.namespace_needed.insert(*target);
                     }
                     Binding::Local(target, local) => {
                         // The importer's nested names must not capture the target's final name.
-                        let nested = symbols
-                            .nested
-                            .iter()
-                            .filter(|n| **n != import.local)
-                            .cloned();
-                        self.avoid
-                            .entry((*target, local.clone()))
-                            .or_default()
-                            .extend(nested);
+                        let nested = symbols.nested.iter().filter(|n| **n != import.local).cloned();
+                        self.avoid.entry((*target, local.clone())).or_default().extend(nested);
                     }
                     _ => {}
                 }
@@ -571,10 +528,7 @@ impl<'a> Linker<'a> {
                     for prop in props {
                         match self.resolve_export(target, prop, &mut Vec::new()) {
                             Binding::Local(m, local) => {
-                                self.avoid
-                                    .entry((m, local))
-                                    .or_default()
-                                    .extend(symbols.nested.iter().cloned());
+                                self.avoid.entry((m, local)).or_default().extend(symbols.nested.iter().cloned());
                             }
                             Binding::Namespace(m) => {
                                 self.namespace_needed.insert(m);
@@ -607,6 +561,11 @@ impl<'a> Linker<'a> {
                 }
             }
         }
+        for index in 0..self.graph.modules.len() {
+            if self.lazy[index] {
+                self.namespace_needed.insert(ModuleId(index as u32));
+            }
+        }
         // Entries expose their namespace (for cjs/iife output and `export *` re-export of it).
         for &entry in &self.graph.entries {
             if self.wrap[entry.index()] == Wrap::None {
@@ -617,8 +576,7 @@ impl<'a> Linker<'a> {
         let mut pending: Vec<ModuleId> = self.namespace_needed.iter().copied().collect();
         while let Some(module) = pending.pop() {
             for name in self.export_names(module, &mut Vec::new()) {
-                if let Binding::Namespace(inner) =
-                    self.resolve_export(module, &name, &mut Vec::new())
+                if let Binding::Namespace(inner) = self.resolve_export(module, &name, &mut Vec::new())
                     && self.namespace_needed.insert(inner)
                 {
                     pending.push(inner);
@@ -629,10 +587,7 @@ impl<'a> Linker<'a> {
 
     fn report_import(&mut self, module: ModuleId, import: &ImportBinding, binding: &Binding) {
         let node = self.graph.module(module);
-        let span = module_scan(self.db, node.file)
-            .records
-            .get(import.record as usize)
-            .map(|r| r.span);
+        let span = module_scan(self.db, node.file).records.get(import.record as usize).map(|r| r.span);
         let target_path = match self.edge_target(module, import.record) {
             Some(EdgeTarget::Module(t)) => self.graph.module(*t).path.clone(),
             _ => return,
@@ -642,17 +597,12 @@ impl<'a> Linker<'a> {
         };
         let shown = packem_db::diagnostic::display_path(&target_path, &self.cwd);
         let (code, message) = match binding {
-            Binding::Ambiguous => (
-                DiagnosticCode::AmbiguousImport,
-                format!("Ambiguous import \"{name}\" has multiple matching exports"),
-            ),
-            _ => (
-                DiagnosticCode::MissingExport,
-                format!("No matching export in \"{shown}\" for import \"{name}\""),
-            ),
+            Binding::Ambiguous => {
+                (DiagnosticCode::AmbiguousImport, format!("Ambiguous import \"{name}\" has multiple matching exports"))
+            }
+            _ => (DiagnosticCode::MissingExport, format!("No matching export in \"{shown}\" for import \"{name}\"")),
         };
-        self.diagnostics
-            .push(Diagnostic::error(code, message).at(node.path.clone(), span));
+        self.diagnostics.push(Diagnostic::error(code, message).at(node.path.clone(), span));
     }
 
     /// Claims a final name for `(module, local)`.
@@ -665,8 +615,7 @@ impl<'a> Linker<'a> {
             let free = !self.taken.contains(&candidate)
                 && !self.reserved.contains(&candidate)
                 && avoid.is_none_or(|a| !a.contains(&candidate))
-                && ((exempt_original && candidate == local)
-                    || nested.binary_search(&candidate).is_err());
+                && ((exempt_original && candidate == local) || nested.binary_search(&candidate).is_err());
             if free {
                 break;
             }
@@ -674,8 +623,7 @@ impl<'a> Linker<'a> {
             candidate = format!("{local}${n}");
         }
         self.taken.insert(candidate.clone());
-        self.finals
-            .insert((module, local.to_string()), candidate.clone());
+        self.finals.insert((module, local.to_string()), candidate.clone());
         candidate
     }
 
@@ -703,16 +651,8 @@ impl<'a> Linker<'a> {
         {
             stem = dir.to_string();
         }
-        let mut out: String = stem
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '_' || c == '$' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let mut out: String =
+            stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '$' { c } else { '_' }).collect();
         if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
             out.insert(0, '_');
         }
@@ -743,9 +683,7 @@ impl<'a> Linker<'a> {
                         let key = (path.clone(), imported.clone());
                         if !self.external_names.contains_key(&key) {
                             let base = match imported {
-                                Imported::Name(n) if n != "default" && is_identifier(n) => {
-                                    n.clone()
-                                }
+                                Imported::Name(n) if n != "default" && is_identifier(n) => n.clone(),
                                 _ => format!("import_{}", sanitize(path)),
                             };
                             let name = self.claim_synthetic(&base);
@@ -759,6 +697,13 @@ impl<'a> Linker<'a> {
         for module in self.namespace_needed.clone() {
             let name = self.claim_synthetic(&format!("{}_exports", self.stem(module)));
             self.namespace_names.insert(module, name);
+        }
+        for index in 0..self.graph.modules.len() {
+            if self.lazy[index] {
+                let module = ModuleId(index as u32);
+                let name = self.claim_synthetic(&format!("init_{}", self.stem(module)));
+                self.init_names.insert(module, name);
+            }
         }
         for index in 0..self.graph.modules.len() {
             if self.wrap[index] == Wrap::Cjs {
@@ -779,10 +724,7 @@ impl<'a> Linker<'a> {
                 Some(property_access(var, name))
             }
             Binding::CjsNamespace(m) => self.import_vars.get(m).cloned(),
-            Binding::External(path, imported) => self
-                .external_names
-                .get(&(path.clone(), imported.clone()))
-                .cloned(),
+            Binding::External(path, imported) => self.external_names.get(&(path.clone(), imported.clone())).cloned(),
             _ => None,
         }
     }
@@ -790,10 +732,7 @@ impl<'a> Linker<'a> {
     fn module_link(&mut self, module: ModuleId) -> ModuleLink {
         let index = module.index();
         let symbols = self.symbols[index].clone();
-        let mut out = ModuleLink {
-            wrap: self.wrapper_names.get(&module).cloned(),
-            ..ModuleLink::default()
-        };
+        let mut out = ModuleLink { wrap: self.wrapper_names.get(&module).cloned(), ..ModuleLink::default() };
         if self.wrap[index] == Wrap::None {
             let mut renames = BTreeMap::new();
             for local in &symbols.declared {
@@ -802,15 +741,15 @@ impl<'a> Linker<'a> {
                 }
             }
             for import in &symbols.imports {
-                let binding = self.bindings[index]
-                    .get(&import.local)
-                    .cloned()
-                    .unwrap_or(Binding::Unresolved);
+                let binding = self.bindings[index].get(&import.local).cloned().unwrap_or(Binding::Unresolved);
                 let target = match &binding {
                     Binding::CjsProperty(..) | Binding::CjsNamespace(_) => {
                         self.finals.get(&(module, import.local.clone())).cloned()
                     }
-                    Binding::Namespace(_) if !symbols.namespace_values.contains(&import.local) => {
+                    Binding::Namespace(_)
+                        if import.imported == Imported::Namespace
+                            && !symbols.namespace_values.contains(&import.local) =>
+                    {
                         None
                     }
                     other => self.expr(other),
@@ -821,10 +760,8 @@ impl<'a> Linker<'a> {
             }
             renames.retain(|local, f| local != f);
             out.renames = renames.into_iter().collect();
-            out.default_local = symbols
-                .default_local
-                .as_ref()
-                .and_then(|d| self.finals.get(&(module, d.clone())).cloned());
+            out.default_local =
+                symbols.default_local.as_ref().and_then(|d| self.finals.get(&(module, d.clone())).cloned());
             for (ns, props) in &symbols.namespace_members {
                 let Some(Binding::Namespace(target)) = self.bindings[index].get(ns).cloned() else {
                     continue;
@@ -836,46 +773,82 @@ impl<'a> Linker<'a> {
                     .iter()
                     .map(|prop| {
                         let binding = self.resolve_export(target, prop, &mut Vec::new());
-                        (
-                            prop.clone(),
-                            self.expr(&binding).unwrap_or_else(|| "void 0".to_string()),
-                        )
+                        (prop.clone(), self.expr(&binding).unwrap_or_else(|| "void 0".to_string()))
                     })
                     .collect();
                 out.namespace_members.push((ns.clone(), rewrites));
             }
         }
         for edge in &self.graph.module(module).edges {
-            let rewrite = match (&edge.target, edge.kind) {
-                (EdgeTarget::Module(t), ImportKind::Require) => {
-                    Some(RecordRewrite::Expr(match &self.wrapper_names.get(t) {
-                        Some(wrapper) => format!("{wrapper}()"),
-                        None => format!("__toCommonJS({})", self.namespace_names[t]),
-                    }))
-                }
-                (EdgeTarget::Module(t), ImportKind::DynamicImport) => {
-                    Some(RecordRewrite::Expr(match &self.wrapper_names.get(t) {
-                        Some(wrapper) => {
-                            format!("Promise.resolve().then(() => __toESM({wrapper}(), 1))")
-                        }
-                        None => {
-                            format!("Promise.resolve().then(() => {})", self.namespace_names[t])
-                        }
-                    }))
-                }
-                (EdgeTarget::External(path), ImportKind::Require) => {
-                    Some(RecordRewrite::ExternalRequire(path.clone()))
-                }
-                (EdgeTarget::External(path), ImportKind::DynamicImport) => {
-                    Some(RecordRewrite::ExternalImport(path.clone()))
-                }
-                _ => None,
-            };
-            if let Some(rewrite) = rewrite {
+            if let Some(rewrite) = self.record_rewrite(&edge.target, edge.kind) {
                 out.records.push((edge.record, rewrite));
             }
         }
+        if self.lazy[index] {
+            out.lazy = Some(self.lazy_module(module));
+        }
         out
+    }
+
+    /// How a `require()`/`import()` of `target` is written.
+    fn record_rewrite(&self, target: &EdgeTarget, kind: ImportKind) -> Option<RecordRewrite> {
+        let expr = match (target, kind) {
+            (EdgeTarget::Module(t), ImportKind::Require) => match (self.wrapper_names.get(t), self.init_names.get(t)) {
+                (Some(wrapper), _) => format!("{wrapper}()"),
+                (None, Some(init)) => format!("({init}(), __toCommonJS({}))", self.namespace_names[t]),
+                (None, None) => format!("__toCommonJS({})", self.namespace_names[t]),
+            },
+            (EdgeTarget::Module(t), ImportKind::DynamicImport) => {
+                match (self.wrapper_names.get(t), self.init_names.get(t)) {
+                    (Some(wrapper), _) => format!("Promise.resolve().then(() => __toESM({wrapper}(), 1))"),
+                    (None, Some(init)) => {
+                        format!("Promise.resolve().then(() => ({init}(), {}))", self.namespace_names[t])
+                    }
+                    (None, None) => format!("Promise.resolve().then(() => {})", self.namespace_names[t]),
+                }
+            }
+            (EdgeTarget::External(path), ImportKind::Require) => {
+                return Some(RecordRewrite::ExternalRequire(path.clone()));
+            }
+            (EdgeTarget::External(path), ImportKind::DynamicImport) => {
+                return Some(RecordRewrite::ExternalImport(path.clone()));
+            }
+            _ => return None,
+        };
+        Some(RecordRewrite::Expr(expr))
+    }
+
+    /// The frame of a lazily evaluated module: its namespace getters and a prologue that runs its
+    /// static dependencies (lazy ones and CommonJS ones) in source order.
+    fn lazy_module(&mut self, module: ModuleId) -> LazyModule {
+        let names = self.export_names(module, &mut Vec::new());
+        let getters = names
+            .iter()
+            .filter_map(|name| {
+                let binding = self.resolve_export(module, name, &mut Vec::new());
+                self.expr(&binding).map(|e| (name.clone(), e))
+            })
+            .collect();
+        let mut prologue = String::new();
+        let mut state = OrderState::default();
+        for edge in &self.graph.module(module).edges {
+            let EdgeTarget::Module(target) = edge.target else { continue };
+            if !matches!(edge.kind, ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar) {
+                continue;
+            }
+            if let Some(init) = self.init_names.get(&target) {
+                prologue.push_str(&format!("{init}();\n"));
+            } else if self.wrap[target.index()] == Wrap::Cjs {
+                prologue.push_str(&self.cjs_import_code(module, Some(target), &mut state));
+            }
+        }
+        prologue.push_str(&self.cjs_import_code(module, None, &mut state));
+        LazyModule {
+            init: self.init_names[&module].clone(),
+            namespace: self.namespace_names[&module].clone(),
+            getters,
+            prologue,
+        }
     }
 
     /// Step 4: the chunk of one entry.
@@ -884,29 +857,24 @@ impl<'a> Linker<'a> {
         self.visit(entry, &mut state);
         // Dynamically imported modules evaluate after the static graph, as they would in Node
         // (an `import()` settles after the importing code has run).
-        while let Some(next) = state
-            .dynamic
-            .iter()
-            .copied()
-            .find(|m| !state.visited.contains(m))
-        {
+        while let Some(next) = state.dynamic.iter().copied().find(|m| !state.visited.contains(m)) {
             self.visit(next, &mut state);
         }
         let mut helpers = Helpers::default();
         let in_chunk: BTreeSet<ModuleId> = state.visited.iter().copied().collect();
-        let wrappers: Vec<(ModuleId, String)> = in_chunk
-            .iter()
-            .filter_map(|m| self.wrapper_names.get(m).map(|w| (*m, w.clone())))
-            .collect();
+        let wrappers: Vec<(ModuleId, String)> =
+            in_chunk.iter().filter_map(|m| self.wrapper_names.get(m).map(|w| (*m, w.clone()))).collect();
         if !wrappers.is_empty() {
             helpers |= Helpers::COMMON_JS;
         }
         let mut namespaces = Vec::new();
-        let namespaced: Vec<ModuleId> = in_chunk
-            .iter()
-            .copied()
-            .filter(|m| self.namespace_needed.contains(m))
-            .collect();
+        // Lazy modules define their namespace themselves, when they run.
+        let namespaced: Vec<ModuleId> =
+            in_chunk.iter().copied().filter(|m| self.namespace_needed.contains(m) && !self.lazy[m.index()]).collect();
+        let lazy: Vec<ModuleId> = in_chunk.iter().copied().filter(|m| self.lazy[m.index()]).collect();
+        if !lazy.is_empty() {
+            helpers |= Helpers::ESM | Helpers::EXPORT;
+        }
         for module in namespaced.iter() {
             let names = self.export_names(*module, &mut Vec::new());
             let getters = names
@@ -960,15 +928,8 @@ impl<'a> Linker<'a> {
         let externals: Vec<ExternalBinding> = externals
             .into_iter()
             .filter_map(|(path, imported)| {
-                let local = self
-                    .external_names
-                    .get(&(path.clone(), imported.clone()))?
-                    .clone();
-                Some(ExternalBinding {
-                    path,
-                    imported,
-                    local,
-                })
+                let local = self.external_names.get(&(path.clone(), imported.clone()))?.clone();
+                Some(ExternalBinding { path, imported, local })
             })
             .collect();
         for item in &state.order {
@@ -982,12 +943,8 @@ impl<'a> Linker<'a> {
             for edge in &self.graph.module(*module).edges {
                 if let EdgeTarget::Module(t) = edge.target {
                     match edge.kind {
-                        ImportKind::Require if self.wrap[t.index()] == Wrap::None => {
-                            helpers |= Helpers::TO_COMMON_JS
-                        }
-                        ImportKind::DynamicImport if self.wrap[t.index()] == Wrap::Cjs => {
-                            helpers |= Helpers::TO_ESM
-                        }
+                        ImportKind::Require if self.wrap[t.index()] == Wrap::None => helpers |= Helpers::TO_COMMON_JS,
+                        ImportKind::DynamicImport if self.wrap[t.index()] == Wrap::Cjs => helpers |= Helpers::TO_ESM,
                         _ => {}
                     }
                 }
@@ -995,6 +952,7 @@ impl<'a> Linker<'a> {
         }
         ChunkPlan {
             entry,
+            lazy,
             wrappers,
             namespaces,
             order: state.order,
@@ -1046,7 +1004,7 @@ impl<'a> Linker<'a> {
             };
             let edges = &self.graph.module(current).edges;
             let Some(edge) = edges.get(next_edge) else {
-                if self.wrap[current.index()] == Wrap::None {
+                if self.wrap[current.index()] == Wrap::None && !self.lazy[current.index()] {
                     // Bindings that reach a CommonJS module indirectly (`export * from './x.cjs'`).
                     let code = self.cjs_import_code(current, None, state);
                     if !code.is_empty() {
@@ -1068,12 +1026,10 @@ impl<'a> Linker<'a> {
                 ImportKind::RequireResolve | ImportKind::NewUrl => continue,
                 _ => {}
             }
-            let is_static = matches!(
-                edge.kind,
-                ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar
-            );
+            let is_static = matches!(edge.kind, ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar);
             if is_static
                 && self.wrap[current.index()] == Wrap::None
+                && !self.lazy[current.index()]
                 && self.wrap[target.index()] == Wrap::Cjs
             {
                 stack.push(Frame::CjsImport(current, target));
@@ -1086,12 +1042,7 @@ impl<'a> Linker<'a> {
 
     /// `var import_x = __toESM(require_x(), 1);` (once per module) plus the importer's bindings
     /// to it; with `target == None`, for every CommonJS module the importer is bound to.
-    fn cjs_import_code(
-        &self,
-        importer: ModuleId,
-        target: Option<ModuleId>,
-        state: &mut OrderState,
-    ) -> String {
+    fn cjs_import_code(&self, importer: ModuleId, target: Option<ModuleId>, state: &mut OrderState) -> String {
         let mut code = String::new();
         let symbols = &self.symbols[importer.index()];
         let mut targets: Vec<ModuleId> = Vec::new();
@@ -1113,10 +1064,7 @@ impl<'a> Linker<'a> {
             }
             let var = &self.import_vars[&t];
             if state.initialized.insert(t) {
-                code.push_str(&format!(
-                    "var {var} = __toESM({}(), 1);\n",
-                    self.wrapper_names[&t]
-                ));
+                code.push_str(&format!("var {var} = __toESM({}(), 1);\n", self.wrapper_names[&t]));
             }
             for import in &symbols.imports {
                 let value = match self.bindings[importer.index()].get(&import.local) {
@@ -1146,11 +1094,7 @@ struct OrderState {
 
 /// `object.name`, or `object["name"]` when `name` is not an identifier name.
 pub fn property_access(object: &str, name: &str) -> String {
-    if is_identifier_name(name) {
-        format!("{object}.{name}")
-    } else {
-        format!("{object}[{}]", quote(name))
-    }
+    if is_identifier_name(name) { format!("{object}.{name}") } else { format!("{object}[{}]", quote(name)) }
 }
 
 /// A JSON-quoted string (valid JavaScript).
@@ -1186,9 +1130,28 @@ pub fn is_identifier_name(s: &str) -> bool {
 }
 
 fn sanitize(path: &str) -> String {
-    let s: String = path
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
+    let s: String = path.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
     s.trim_matches('_').to_string()
+}
+
+/// Scope-hoisted modules that no entry reaches through static imports of scope-hoisted modules.
+fn lazy_modules(graph: &ModuleGraph, wrap: &[Wrap]) -> Vec<bool> {
+    let mut eager = vec![false; graph.modules.len()];
+    let mut stack: Vec<ModuleId> = graph.entries.iter().copied().filter(|e| wrap[e.index()] == Wrap::None).collect();
+    for entry in &stack {
+        eager[entry.index()] = true;
+    }
+    while let Some(module) = stack.pop() {
+        for edge in &graph.module(module).edges {
+            if let EdgeTarget::Module(target) = edge.target
+                && matches!(edge.kind, ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar)
+                && wrap[target.index()] == Wrap::None
+                && !eager[target.index()]
+            {
+                eager[target.index()] = true;
+                stack.push(target);
+            }
+        }
+    }
+    (0..graph.modules.len()).map(|i| wrap[i] == Wrap::None && !eager[i]).collect()
 }

@@ -18,6 +18,8 @@ impl Helpers {
     pub const TO_ESM: Helpers = Helpers(4);
     /// `__toCommonJS`: a namespace object as `module.exports` (with `__esModule`).
     pub const TO_COMMON_JS: Helpers = Helpers(8);
+    /// `__esm`: a lazily evaluated ES module (runs once, when first initialized).
+    pub const ESM: Helpers = Helpers(16);
 
     /// Whether every helper of `other` is in `self`.
     pub fn contains(self, other: Helpers) -> bool {
@@ -51,23 +53,21 @@ impl std::ops::BitOrAssign for Helpers {
 }
 
 /// Names the helpers (and the `__require` of ESM output for node) occupy at the top level.
-pub const HELPER_NAMES: &[&str] = &[
-    "__commonJS",
-    "__export",
-    "__toESM",
-    "__toCommonJS",
-    "__require",
-    "__createRequire",
-];
+pub const HELPER_NAMES: &[&str] =
+    &["__commonJS", "__cjsRequire", "__export", "__toESM", "__toCommonJS", "__require", "__createRequire", "__esm"];
 
 const HELPERS: &[(Helpers, &str)] = &[
     (
+        Helpers::ESM,
+        "var __esm = (body) => {\n  var done = false;\n  return () => {\n    if (!done) {\n      done = true;\n      body();\n    }\n  };\n};",
+    ),
+    (
         Helpers::COMMON_JS,
-        "var __commonJS = (body) => {\n  var module;\n  return () => (module || (module = { exports: {} }, body.call(module.exports, module.exports, module)), module.exports);\n};",
+        "var __commonJS = (body) => {\n  var module;\n  return () => (module || (module = { exports: {} }, body.call(module.exports, module.exports, module, __cjsRequire)), module.exports);\n};",
     ),
     (
         Helpers::EXPORT,
-        "var __export = (target, getters) => {\n  for (var name in getters) Object.defineProperty(target, name, { get: getters[name], enumerable: true });\n  return Object.defineProperty(target, Symbol.toStringTag, { value: \"Module\" });\n};",
+        "var __export = (target, getters) => {\n  for (var name in getters) Object.defineProperty(target, name, { get: getters[name], enumerable: true });\n  return Object.preventExtensions(Object.defineProperty(target, Symbol.toStringTag, { value: \"Module\" }));\n};",
     ),
     (
         Helpers::TO_ESM,

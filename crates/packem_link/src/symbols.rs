@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use oxc::ast::ast::{
-    ExportDefaultDeclarationKind, Expression, IdentifierReference, ImportDeclarationSpecifier,
-    ModuleExportName, Statement,
+    ExportDefaultDeclarationKind, Expression, IdentifierReference, ImportDeclarationSpecifier, ModuleExportName,
+    Statement,
 };
 use oxc::ast_visit::{Visit, walk};
 use oxc::semantic::{Scoping, SymbolId};
@@ -94,12 +94,7 @@ pub fn module_symbols(db: &dyn packem_db::Db, file: File) -> Arc<ModuleSymbols> 
         .records
         .iter()
         .enumerate()
-        .filter(|(_, r)| {
-            matches!(
-                r.kind,
-                ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar
-            )
-        })
+        .filter(|(_, r)| matches!(r.kind, ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar))
         .map(|(i, r)| (r.span, i as u32))
         .collect();
     let record_of = |span: oxc::span::Span| record_at.get(&(span.start, span.end)).copied();
@@ -113,10 +108,9 @@ pub fn module_symbols(db: &dyn packem_db::Db, file: File) -> Arc<ModuleSymbols> 
                 };
                 for specifier in decl.specifiers.iter().flatten() {
                     let (local, imported) = match specifier {
-                        ImportDeclarationSpecifier::ImportSpecifier(s) => (
-                            s.local.name.to_string(),
-                            Imported::Name(export_name(&s.imported)),
-                        ),
+                        ImportDeclarationSpecifier::ImportSpecifier(s) => {
+                            (s.local.name.to_string(), Imported::Name(export_name(&s.imported)))
+                        }
                         ImportDeclarationSpecifier::ImportDefaultSpecifier(s) => {
                             (s.local.name.to_string(), Imported::Name("default".into()))
                         }
@@ -131,11 +125,7 @@ pub fn module_symbols(db: &dyn packem_db::Db, file: File) -> Arc<ModuleSymbols> 
                     {
                         continue;
                     }
-                    out.imports.push(ImportBinding {
-                        local,
-                        record,
-                        imported,
-                    });
+                    out.imports.push(ImportBinding { local, record, imported });
                 }
             }
             Statement::ExportFromDeclaration(decl) => {
@@ -193,12 +183,8 @@ pub fn module_symbols(db: &dyn packem_db::Db, file: File) -> Arc<ModuleSymbols> 
             }
             Statement::ExportDefaultDeclaration(decl) => {
                 let named = match &decl.declaration {
-                    ExportDefaultDeclarationKind::FunctionDeclaration(f) => {
-                        f.id.as_ref().map(|id| id.name.to_string())
-                    }
-                    ExportDefaultDeclarationKind::ClassDeclaration(c) => {
-                        c.id.as_ref().map(|id| id.name.to_string())
-                    }
+                    ExportDefaultDeclarationKind::FunctionDeclaration(f) => f.id.as_ref().map(|id| id.name.to_string()),
+                    ExportDefaultDeclarationKind::ClassDeclaration(c) => c.id.as_ref().map(|id| id.name.to_string()),
                     ExportDefaultDeclarationKind::TSInterfaceDeclaration(_) => continue,
                     _ => None,
                 };
@@ -231,11 +217,7 @@ pub fn module_symbols(db: &dyn packem_db::Db, file: File) -> Arc<ModuleSymbols> 
         }
     }
     out.nested = nested.into_iter().collect();
-    let mut globals: Vec<String> = scoping
-        .root_unresolved_references()
-        .keys()
-        .map(|k| k.to_string())
-        .collect();
+    let mut globals: Vec<String> = scoping.root_unresolved_references().keys().map(|k| k.to_string()).collect();
     globals.sort();
     out.globals = globals;
 
@@ -243,11 +225,7 @@ pub fn module_symbols(db: &dyn packem_db::Db, file: File) -> Arc<ModuleSymbols> 
         .imports
         .iter()
         .filter(|i| i.imported == Imported::Namespace)
-        .filter_map(|i| {
-            scoping
-                .get_root_binding(i.local.as_str().into())
-                .map(|id| (id, i.local.clone()))
-        })
+        .filter_map(|i| scoping.get_root_binding(i.local.as_str().into()).map(|id| (id, i.local.clone())))
         .collect();
     if !namespaces.is_empty() {
         let mut finder = NamespaceValueUses {
@@ -258,11 +236,8 @@ pub fn module_symbols(db: &dyn packem_db::Db, file: File) -> Arc<ModuleSymbols> 
         };
         parsed.with_stack(|| finder.visit_program(program));
         out.namespace_values = finder.found.into_iter().collect();
-        out.namespace_members = finder
-            .members
-            .into_iter()
-            .map(|(ns, props)| (ns, props.into_iter().collect()))
-            .collect();
+        out.namespace_members =
+            finder.members.into_iter().map(|(ns, props)| (ns, props.into_iter().collect())).collect();
     }
     Arc::new(out)
 }
@@ -270,16 +245,8 @@ pub fn module_symbols(db: &dyn packem_db::Db, file: File) -> Arc<ModuleSymbols> 
 /// A `<file stem>_default` name free in the module.
 fn default_name(path: &camino::Utf8Path, scoping: &Scoping) -> String {
     let stem = path.file_stem().unwrap_or("module");
-    let mut base: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '$' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let mut base: String =
+        stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '$' { c } else { '_' }).collect();
     if base.is_empty() || base.starts_with(|c: char| c.is_ascii_digit()) {
         base.insert(0, '_');
     }
@@ -299,12 +266,9 @@ pub fn export_name(name: &ModuleExportName) -> String {
 fn declaration_names(declaration: &oxc::ast::ast::Declaration) -> Vec<String> {
     use oxc::ast::ast::Declaration;
     match declaration {
-        Declaration::VariableDeclaration(v) => v
-            .declarations
-            .iter()
-            .flat_map(|d| d.id.get_binding_identifiers())
-            .map(|id| id.name.to_string())
-            .collect(),
+        Declaration::VariableDeclaration(v) => {
+            v.declarations.iter().flat_map(|d| d.id.get_binding_identifiers()).map(|id| id.name.to_string()).collect()
+        }
         Declaration::FunctionDeclaration(f) => f.id.iter().map(|id| id.name.to_string()).collect(),
         Declaration::ClassDeclaration(c) => c.id.iter().map(|id| id.name.to_string()).collect(),
         Declaration::TSEnumDeclaration(e) => vec![e.id.name.to_string()],
@@ -335,9 +299,7 @@ impl<'a> Visit<'a> for NamespaceValueUses<'_> {
     fn visit_expression(&mut self, expr: &Expression<'a>) {
         let object = match expr {
             Expression::StaticMemberExpression(m) => Some(&m.object),
-            Expression::ComputedMemberExpression(m) if m.static_property_name().is_some() => {
-                Some(&m.object)
-            }
+            Expression::ComputedMemberExpression(m) if m.static_property_name().is_some() => Some(&m.object),
             _ => None,
         };
         if let Some(Expression::Identifier(ident)) = object
@@ -345,10 +307,9 @@ impl<'a> Visit<'a> for NamespaceValueUses<'_> {
         {
             let property = match expr {
                 Expression::StaticMemberExpression(m) => m.property.name.to_string(),
-                Expression::ComputedMemberExpression(m) => m
-                    .static_property_name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default(),
+                Expression::ComputedMemberExpression(m) => {
+                    m.static_property_name().map(|n| n.to_string()).unwrap_or_default()
+                }
                 _ => unreachable!("matched above"),
             };
             self.members.entry(ns).or_default().insert(property);

@@ -55,12 +55,7 @@ pub struct OutputError {
 impl OutputError {
     /// An error of `kind` about `path`.
     pub fn new(kind: OutputErrorCode, path: impl Into<String>, message: impl Into<String>) -> Self {
-        OutputError {
-            code: kind.as_str(),
-            kind,
-            message: message.into(),
-            path: path.into(),
-        }
+        OutputError { code: kind.as_str(), kind, message: message.into(), path: path.into() }
     }
 }
 

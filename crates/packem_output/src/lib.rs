@@ -29,7 +29,6 @@ pub use error::{OutputError, OutputErrorCode};
 pub use metafile::{MetaImport, MetaInput, MetaOutput, MetaOutputInput, Metafile};
 pub use paths::{normalize_output_path, validate_paths};
 pub use summary::{
-    DEFAULT_TERMINAL_WIDTH, SIZE_WARNING_THRESHOLD, format_size, sort_like_esbuild, summary,
-    summary_with_width,
+    DEFAULT_TERMINAL_WIDTH, SIZE_WARNING_THRESHOLD, format_size, sort_like_esbuild, summary, summary_with_width,
 };
 pub use write::{OutputFile, WriteOptions, WriteReport, WrittenSet, write_outputs};

@@ -67,11 +67,7 @@ pub struct MetaOutput {
     #[serde(default, rename = "cssBundle", skip_serializing_if = "Option::is_none")]
     pub css_bundle: Option<String>,
     /// The input path of the entry point this output is for; omitted for shared chunks.
-    #[serde(
-        default,
-        rename = "entryPoint",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "entryPoint", skip_serializing_if = "Option::is_none")]
     pub entry_point: Option<String>,
     /// Names exported by the output (always present, possibly empty).
     pub exports: Vec<String>,

@@ -18,36 +18,26 @@ use crate::write::{OutputFile, WriteOptions};
 /// (`/x`, `\x`, `\\server\x`, `C:\x`, `C:x`), `..` escaping the output directory, and paths that
 /// normalize to the output directory itself.
 pub fn normalize_output_path(path: &str) -> Result<String, OutputError> {
-    use OutputErrorCode::{
-        FilenameOutsideOutputDirectory as Outside, InvalidOutputPath as Invalid,
-    };
+    use OutputErrorCode::{FilenameOutsideOutputDirectory as Outside, InvalidOutputPath as Invalid};
     if path.is_empty() {
         return Err(OutputError::new(Invalid, path, "Output path is empty"));
     }
     if path.contains('\0') {
-        return Err(OutputError::new(
-            Invalid,
-            path,
-            format!("Output path {path:?} contains a NUL byte"),
-        ));
+        return Err(OutputError::new(Invalid, path, format!("Output path {path:?} contains a NUL byte")));
     }
     let bytes = path.as_bytes();
     if bytes[0] == b'/' || bytes[0] == b'\\' {
         return Err(OutputError::new(
             Outside,
             path,
-            format!(
-                "Output path {path:?} is absolute; it must be relative to the output directory"
-            ),
+            format!("Output path {path:?} is absolute; it must be relative to the output directory"),
         ));
     }
     if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
         return Err(OutputError::new(
             Outside,
             path,
-            format!(
-                "Output path {path:?} has a drive prefix; it must be relative to the output directory"
-            ),
+            format!("Output path {path:?} has a drive prefix; it must be relative to the output directory"),
         ));
     }
     if path.ends_with(['/', '\\']) {
@@ -98,17 +88,11 @@ pub(crate) struct Validated {
 /// directory of another, an output equal to or inside an input file (unless
 /// `options.allow_overwrite`), a directory component inside the output directory that is a
 /// symlink leading outside it, and a relative `options.outdir`.
-pub fn validate_paths(
-    files: &[OutputFile],
-    options: &WriteOptions,
-) -> Result<(), Vec<OutputError>> {
+pub fn validate_paths(files: &[OutputFile], options: &WriteOptions) -> Result<(), Vec<OutputError>> {
     validate(files, options).map(|_| ())
 }
 
-pub(crate) fn validate(
-    files: &[OutputFile],
-    options: &WriteOptions,
-) -> Result<Validated, Vec<OutputError>> {
+pub(crate) fn validate(files: &[OutputFile], options: &WriteOptions) -> Result<Validated, Vec<OutputError>> {
     let outdir = options.outdir;
     if !outdir.is_absolute() {
         return Err(vec![OutputError::new(
@@ -131,10 +115,7 @@ pub(crate) fn validate(
                     errors.push(OutputError::new(
                         OutputErrorCode::DuplicateOutputPath,
                         &file.path,
-                        format!(
-                            "Two output files share the same path {norm:?} (from {first:?} and {:?})",
-                            file.path
-                        ),
+                        format!("Two output files share the same path {norm:?} (from {first:?} and {:?})", file.path),
                     ));
                 } else {
                     seen.insert(norm.clone(), &file.path);
@@ -163,19 +144,11 @@ pub(crate) fn validate(
         }
     }
 
-    let input_lexical: HashSet<Utf8PathBuf> = options
-        .inputs
-        .iter()
-        .map(|p| lexical_normalize(p))
-        .collect();
+    let input_lexical: HashSet<Utf8PathBuf> = options.inputs.iter().map(|p| lexical_normalize(p)).collect();
     let input_canonical: HashSet<PathBuf> = if options.allow_overwrite {
         HashSet::new()
     } else {
-        options
-            .inputs
-            .iter()
-            .filter_map(|p| std::fs::canonicalize(p).ok())
-            .collect()
+        options.inputs.iter().filter_map(|p| std::fs::canonicalize(p).ok()).collect()
     };
 
     for (file, norm) in files.iter().zip(&normalized) {
@@ -203,9 +176,7 @@ pub(crate) fn validate(
             continue;
         }
         let hits_input = input_lexical.iter().any(|input| target.starts_with(input))
-            || resolved
-                .as_ref()
-                .is_some_and(|r| input_canonical.iter().any(|input| r.starts_with(input)));
+            || resolved.as_ref().is_some_and(|r| input_canonical.iter().any(|input| r.starts_with(input)));
         if hits_input {
             errors.push(OutputError::new(
                 OutputErrorCode::OutputOverwritesInput,
@@ -218,14 +189,7 @@ pub(crate) fn validate(
         }
     }
 
-    if errors.is_empty() {
-        Ok(Validated {
-            normalized,
-            canonical_outdir,
-        })
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(Validated { normalized, canonical_outdir }) } else { Err(errors) }
 }
 
 /// Resolves where `outdir/rel` would really be written: the deepest existing ancestor of its
@@ -243,9 +207,7 @@ pub(crate) fn resolve_parent(
         return Ok(None);
     };
     let components: Vec<&str> = rel.split('/').collect();
-    let (file_name, dirs) = components
-        .split_last()
-        .expect("normalized paths are non-empty");
+    let (file_name, dirs) = components.split_last().expect("normalized paths are non-empty");
     // Walk down from the output directory while the directories exist.
     let mut existing = outdir.to_path_buf();
     let mut depth = 0;

@@ -57,12 +57,7 @@ pub fn sort_like_esbuild(files: &mut [(String, u64)]) {
 /// Files are printed in the order given (see [`sort_like_esbuild`]). Laid out for an 80-column
 /// terminal like esbuild when not on a TTY; see [`summary_with_width`]. With `color` false the
 /// text contains no escape sequences.
-pub fn summary(
-    files: &[(String, u64)],
-    elapsed: Duration,
-    color: bool,
-    max_lines: usize,
-) -> String {
+pub fn summary(files: &[(String, u64)], elapsed: Duration, color: bool, max_lines: usize) -> String {
     summary_with_width(files, elapsed, color, max_lines, DEFAULT_TERMINAL_WIDTH)
 }
 
@@ -94,16 +89,8 @@ pub fn summary_with_width(
 
         const SPACING: usize = 2;
         const MARGIN: &str = "  ";
-        let max_path = rows
-            .iter()
-            .map(|r| r.dir.len() + r.base.len())
-            .max()
-            .unwrap_or(0);
-        let max_size = rows
-            .iter()
-            .map(|r| r.size.len() + SPACING)
-            .max()
-            .unwrap_or(0);
+        let max_path = rows.iter().map(|r| r.dir.len() + r.base.len()).max().unwrap_or(0);
+        let max_size = rows.iter().map(|r| r.size.len() + SPACING).max().unwrap_or(0);
         let has_warning = rows.iter().any(|r| r.warn);
         let mut layout = width.max(1) as isize - 2 * MARGIN.len() as isize;
         if has_warning {
@@ -132,16 +119,8 @@ pub fn summary_with_width(
                     base.extend("...".chars());
                 }
             }
-            let spacer = (layout
-                - row.size.len() as isize
-                - dir.len() as isize
-                - base.len() as isize)
-                .max(0) as usize;
-            let (size_color, warning) = if row.warn {
-                (style(YELLOW), " ⚠️")
-            } else {
-                (style(CYAN), "")
-            };
+            let spacer = (layout - row.size.len() as isize - dir.len() as isize - base.len() as isize).max(0) as usize;
+            let (size_color, warning) = if row.warn { (style(YELLOW), " ⚠️") } else { (style(CYAN), "") };
             let _ = writeln!(
                 out,
                 "{MARGIN}{}{}{}{}{}{}{}{}{}{}{}",
@@ -162,22 +141,11 @@ pub fn summary_with_width(
         if files.len() > shown.len() {
             let more = files.len() - shown.len();
             let plural = if more == 1 { "" } else { "s" };
-            let _ = writeln!(
-                out,
-                "{MARGIN}{}...and {more} more output file{plural}...{}",
-                style(DIM),
-                style(RESET)
-            );
+            let _ = writeln!(out, "{MARGIN}{}...and {more} more output file{plural}...{}", style(DIM), style(RESET));
         }
     }
     out.push('\n');
-    let _ = writeln!(
-        out,
-        "⚡ {}Done in {}ms{}",
-        style(GREEN),
-        elapsed.as_millis(),
-        style(RESET)
-    );
+    let _ = writeln!(out, "⚡ {}Done in {}ms{}", style(GREEN), elapsed.as_millis(), style(RESET));
     out
 }
 

@@ -25,10 +25,7 @@ pub struct OutputFile {
 impl OutputFile {
     /// An output file at `path` with `contents`.
     pub fn new(path: impl Into<String>, contents: impl Into<Arc<[u8]>>) -> Self {
-        OutputFile {
-            path: path.into(),
-            contents: contents.into(),
-        }
+        OutputFile { path: path.into(), contents: contents.into() }
     }
 }
 
@@ -146,23 +143,13 @@ pub fn write_outputs(
             }
         },
     };
-    let mut dirs = DirCache {
-        canonical_outdir: &canonical_outdir,
-        known: HashMap::new(),
-    };
+    let mut dirs = DirCache { canonical_outdir: &canonical_outdir, known: HashMap::new() };
 
     let current: HashSet<&str> = validated.normalized.iter().map(String::as_str).collect();
-    let new_dirs: HashSet<&str> = validated
-        .normalized
-        .iter()
-        .flat_map(|norm| norm.match_indices('/').map(move |(i, _)| &norm[..i]))
-        .collect();
+    let new_dirs: HashSet<&str> =
+        validated.normalized.iter().flat_map(|norm| norm.match_indices('/').map(move |(i, _)| &norm[..i])).collect();
     let (stale_first, stale_later): (Vec<&str>, Vec<&str>) = previous
-        .map(|prev| {
-            prev.paths()
-                .filter(|p| !current.contains(p))
-                .collect::<Vec<_>>()
-        })
+        .map(|prev| prev.paths().filter(|p| !current.contains(p)).collect::<Vec<_>>())
         .unwrap_or_default()
         .into_iter()
         .partition(|p| new_dirs.contains(p));
@@ -250,12 +237,8 @@ impl DirCache<'_> {
                 }
             }
         }
-        let canonical = std::fs::canonicalize(&dir).map_err(|err| {
-            (
-                OutputErrorCode::WriteFailed,
-                format!("Could not resolve {}: {err}", dir.display()),
-            )
-        })?;
+        let canonical = std::fs::canonicalize(&dir)
+            .map_err(|err| (OutputErrorCode::WriteFailed, format!("Could not resolve {}: {err}", dir.display())))?;
         if !canonical.starts_with(self.canonical_outdir) {
             return Err((
                 OutputErrorCode::FilenameOutsideOutputDirectory,
@@ -268,10 +251,7 @@ impl DirCache<'_> {
             ));
         }
         if !canonical.is_dir() {
-            return Err((
-                OutputErrorCode::WriteFailed,
-                format!("{} exists and is not a directory", dir.display()),
-            ));
+            return Err((OutputErrorCode::WriteFailed, format!("{} exists and is not a directory", dir.display())));
         }
         self.known.insert(rel_dir.to_owned(), canonical.clone());
         Ok(Some(canonical))
@@ -302,39 +282,18 @@ fn write_one(
         && meta.len() == len
     {
         let modified = meta.modified().ok();
-        let trusted = prev.is_some_and(|p| {
-            p.hash == hash && p.len == len && p.modified.is_some() && p.modified == modified
-        });
+        let trusted =
+            prev.is_some_and(|p| p.hash == hash && p.len == len && p.modified.is_some() && p.modified == modified);
         if trusted || std::fs::read(&target).is_ok_and(|on_disk| on_disk == contents) {
-            return Ok((
-                Written {
-                    hash,
-                    len,
-                    modified,
-                },
-                false,
-            ));
+            return Ok((Written { hash, len, modified }, false));
         }
     }
 
     let keep_permissions = existing.filter(|m| m.is_file()).map(|m| m.permissions());
-    write_atomically(&dir, file_name, &target, contents, keep_permissions).map_err(|err| {
-        (
-            OutputErrorCode::WriteFailed,
-            format!("Could not write {}: {err}", target.display()),
-        )
-    })?;
-    let modified = std::fs::symlink_metadata(&target)
-        .and_then(|m| m.modified())
-        .ok();
-    Ok((
-        Written {
-            hash,
-            len,
-            modified,
-        },
-        true,
-    ))
+    write_atomically(&dir, file_name, &target, contents, keep_permissions)
+        .map_err(|err| (OutputErrorCode::WriteFailed, format!("Could not write {}: {err}", target.display())))?;
+    let modified = std::fs::symlink_metadata(&target).and_then(|m| m.modified()).ok();
+    Ok((Written { hash, len, modified }, true))
 }
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -357,11 +316,7 @@ fn write_atomically(
     let (temp, mut file) = loop {
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let temp = dir.join(format!(".{stem}.packem-{pid}-{n}.tmp"));
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-        {
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&temp) {
             Ok(file) => break (temp, file),
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(err) => return Err(err),
@@ -382,22 +337,13 @@ fn write_atomically(
 }
 
 /// Deletes one stale output (a file or symlink, never a directory) if it is still there.
-fn delete_stale(
-    dirs: &mut DirCache,
-    rel: &str,
-    report: &mut WriteReport,
-    errors: &mut Vec<OutputError>,
-) {
+fn delete_stale(dirs: &mut DirCache, rel: &str, report: &mut WriteReport, errors: &mut Vec<OutputError>) {
     let (rel_dir, file_name) = split_rel(rel);
     let dir = match dirs.resolve(rel_dir, false) {
         Ok(Some(dir)) => dir,
         Ok(None) => return, // already gone with its directory
         Err((kind, message)) => {
-            errors.push(OutputError::new(
-                kind,
-                rel,
-                format!("Not deleting stale output: {message}"),
-            ));
+            errors.push(OutputError::new(kind, rel, format!("Not deleting stale output: {message}")));
             return;
         }
     };

@@ -104,15 +104,8 @@ const ESBUILD_METAFILE: &str = r#"{
 
 fn small() -> Metafile {
     let mut meta = Metafile::default();
-    meta.inputs.insert(
-        "src/b.js".into(),
-        MetaInput {
-            bytes: 20,
-            format: Some("esm".into()),
-            imports: vec![],
-            with: None,
-        },
-    );
+    meta.inputs
+        .insert("src/b.js".into(), MetaInput { bytes: 20, format: Some("esm".into()), imports: vec![], with: None });
     meta.inputs.insert(
         "src/a.js".into(),
         MetaInput {
@@ -125,12 +118,7 @@ fn small() -> Metafile {
                     original: Some("./b.js".into()),
                     ..Default::default()
                 },
-                MetaImport {
-                    path: "fs".into(),
-                    kind: "require-call".into(),
-                    external: true,
-                    ..Default::default()
-                },
+                MetaImport { path: "fs".into(), kind: "require-call".into(), external: true, ..Default::default() },
             ],
             with: None,
         },
@@ -157,18 +145,8 @@ fn small() -> Metafile {
                 ..Default::default()
             }],
             inputs: BTreeMap::from([
-                (
-                    "src/b.js".into(),
-                    MetaOutputInput {
-                        bytes_in_output: 11,
-                    },
-                ),
-                (
-                    "src/a.js".into(),
-                    MetaOutputInput {
-                        bytes_in_output: 58,
-                    },
-                ),
+                ("src/b.js".into(), MetaOutputInput { bytes_in_output: 11 }),
+                ("src/a.js".into(), MetaOutputInput { bytes_in_output: 58 }),
             ]),
             ..Default::default()
         },
@@ -240,10 +218,7 @@ fn small_metafile_exact_json() {
 
 #[test]
 fn empty_metafile() {
-    assert_eq!(
-        Metafile::default().to_json(),
-        "{\n  \"inputs\": {},\n  \"outputs\": {}\n}"
-    );
+    assert_eq!(Metafile::default().to_json(), "{\n  \"inputs\": {},\n  \"outputs\": {}\n}");
 }
 
 #[test]

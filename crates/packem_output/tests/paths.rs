@@ -8,21 +8,9 @@ fn outdir() -> &'static Utf8Path {
 }
 
 fn check(paths: &[&str], inputs: &[Utf8PathBuf], allow_overwrite: bool) -> Result<(), Vec<String>> {
-    let files: Vec<OutputFile> = paths
-        .iter()
-        .map(|p| OutputFile::new(*p, &b"x"[..]))
-        .collect();
-    let options = WriteOptions {
-        outdir: outdir(),
-        inputs,
-        allow_overwrite,
-    };
-    validate_paths(&files, &options).map_err(|errors| {
-        errors
-            .iter()
-            .map(|e| format!("{} {}", e.code, e.path))
-            .collect()
-    })
+    let files: Vec<OutputFile> = paths.iter().map(|p| OutputFile::new(*p, &b"x"[..])).collect();
+    let options = WriteOptions { outdir: outdir(), inputs, allow_overwrite };
+    validate_paths(&files, &options).map_err(|errors| errors.iter().map(|e| format!("{} {}", e.code, e.path)).collect())
 }
 
 fn rejected(path: &str) -> String {
@@ -47,11 +35,7 @@ fn rejects_escaping_and_absolute_paths() {
         "..",
         "./../x.js",
     ] {
-        assert_eq!(
-            rejected(path),
-            "FILENAME_OUTSIDE_OUTPUT_DIRECTORY",
-            "{path:?}"
-        );
+        assert_eq!(rejected(path), "FILENAME_OUTSIDE_OUTPUT_DIRECTORY", "{path:?}");
     }
 }
 
@@ -64,10 +48,7 @@ fn rejects_malformed_paths() {
 
 #[test]
 fn accepts_relative_paths_and_normalizes_them() {
-    assert_eq!(
-        check(&["a/b/c.js", "./x.js", "a/../b.js", "a\\d.js"], &[], false),
-        Ok(())
-    );
+    assert_eq!(check(&["a/b/c.js", "./x.js", "a/../b.js", "a\\d.js"], &[], false), Ok(()));
     assert_eq!(normalize_output_path("a/b/c.js").unwrap(), "a/b/c.js");
     assert_eq!(normalize_output_path("./x.js").unwrap(), "x.js");
     assert_eq!(normalize_output_path("a/../b.js").unwrap(), "b.js");
@@ -92,11 +73,7 @@ fn reports_every_problem_at_once() {
     let errors = check(&["../a.js", "", "ok.js", "ok.js"], &[], false).unwrap_err();
     assert_eq!(
         errors,
-        vec![
-            "FILENAME_OUTSIDE_OUTPUT_DIRECTORY ../a.js",
-            "INVALID_OUTPUT_PATH ",
-            "DUPLICATE_OUTPUT_PATH ok.js"
-        ]
+        vec!["FILENAME_OUTSIDE_OUTPUT_DIRECTORY ../a.js", "INVALID_OUTPUT_PATH ", "DUPLICATE_OUTPUT_PATH ok.js"]
     );
 }
 
@@ -130,11 +107,7 @@ fn refuses_to_overwrite_an_input_reached_through_a_symlinked_outdir() {
     let outdir = root.join("out");
     let inputs = vec![root.join("src/main.js")];
     let files = vec![OutputFile::new("main.js", &b"y"[..])];
-    let options = WriteOptions {
-        outdir: &outdir,
-        inputs: &inputs,
-        allow_overwrite: false,
-    };
+    let options = WriteOptions { outdir: &outdir, inputs: &inputs, allow_overwrite: false };
     let errors = validate_paths(&files, &options).unwrap_err();
     assert_eq!(errors[0].code, "OUTPUT_OVERWRITES_INPUT");
 }
@@ -142,11 +115,7 @@ fn refuses_to_overwrite_an_input_reached_through_a_symlinked_outdir() {
 #[test]
 fn rejects_a_relative_outdir() {
     let files = vec![OutputFile::new("a.js", &b"x"[..])];
-    let options = WriteOptions {
-        outdir: Utf8Path::new("out"),
-        inputs: &[],
-        allow_overwrite: false,
-    };
+    let options = WriteOptions { outdir: Utf8Path::new("out"), inputs: &[], allow_overwrite: false };
     let errors = validate_paths(&files, &options).unwrap_err();
     assert_eq!(errors[0].code, "INVALID_OUTPUT_PATH");
 }

@@ -98,10 +98,7 @@ fn long_paths_are_shortened_to_80_columns_like_esbuild() {
     assert_eq!(text, expected);
     // A wide terminal shows everything.
     let wide = summary_with_width(&files, Duration::from_millis(7), false, 20, 200);
-    assert!(
-        wide.contains(&format!("  {dir}big.js      1.5mb ⚠️\n")),
-        "{wide}"
-    );
+    assert!(wide.contains(&format!("  {dir}big.js      1.5mb ⚠️\n")), "{wide}");
 }
 
 #[test]
@@ -116,10 +113,7 @@ fn truncates_after_max_lines() {
     let text = summary(&files[..6], Duration::from_millis(1), false, 5);
     assert!(text.contains("  ...and 1 more output file...\n"), "{text}");
     let colored = summary(&files, Duration::from_millis(1), true, 5);
-    assert!(
-        colored.contains("  \x1b[37m...and 2 more output files...\x1b[0m\n"),
-        "{colored}"
-    );
+    assert!(colored.contains("  \x1b[37m...and 2 more output files...\x1b[0m\n"), "{colored}");
 }
 
 #[test]
@@ -129,8 +123,5 @@ fn files_without_a_directory_and_no_files() {
         summary(&files, Duration::from_millis(5), false, 20),
         "\n  main.js      2.0kb\n  dist\\win.js   10b \n\n⚡ Done in 5ms\n"
     );
-    assert_eq!(
-        summary(&[], Duration::from_millis(5), false, 20),
-        "\n⚡ Done in 5ms\n"
-    );
+    assert_eq!(summary(&[], Duration::from_millis(5), false, 20), "\n⚡ Done in 5ms\n");
 }

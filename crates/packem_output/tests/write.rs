@@ -15,33 +15,17 @@ fn fixture() -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let root = Utf8Path::from_path(tmp.path()).unwrap().to_path_buf();
     let outdir = root.join("out");
-    Fixture {
-        _tmp: tmp,
-        root,
-        outdir,
-    }
+    Fixture { _tmp: tmp, root, outdir }
 }
 
 fn file(path: &str, contents: &str) -> OutputFile {
     OutputFile::new(path, contents.as_bytes())
 }
 
-fn write(
-    fx: &Fixture,
-    files: &[OutputFile],
-    previous: Option<&WrittenSet>,
-) -> Result<WriteReport, Vec<String>> {
-    let options = WriteOptions {
-        outdir: &fx.outdir,
-        inputs: &[],
-        allow_overwrite: false,
-    };
-    write_outputs(files, &options, previous).map_err(|errors| {
-        errors
-            .iter()
-            .map(|e| format!("{} {}", e.code, e.path))
-            .collect()
-    })
+fn write(fx: &Fixture, files: &[OutputFile], previous: Option<&WrittenSet>) -> Result<WriteReport, Vec<String>> {
+    let options = WriteOptions { outdir: &fx.outdir, inputs: &[], allow_overwrite: false };
+    write_outputs(files, &options, previous)
+        .map_err(|errors| errors.iter().map(|e| format!("{} {}", e.code, e.path)).collect())
 }
 
 /// Every file under `dir`, relative, sorted (directories end with `/`).
@@ -70,12 +54,7 @@ fn tree(dir: &Utf8Path) -> Vec<String> {
 
 fn set_old_mtime(path: &Utf8Path) -> SystemTime {
     let old = SystemTime::now() - Duration::from_secs(3600);
-    std::fs::File::options()
-        .write(true)
-        .open(path)
-        .unwrap()
-        .set_modified(old)
-        .unwrap();
+    std::fs::File::options().write(true).open(path).unwrap().set_modified(old).unwrap();
     std::fs::metadata(path).unwrap().modified().unwrap()
 }
 
@@ -93,35 +72,15 @@ fn writes_files_with_their_bytes_and_leaves_no_temp_files() {
         OutputFile::new("bin.dat", &[0u8, 255, 10, 13][..]),
     ];
     let report = write(&fx, &files, None).unwrap();
-    assert_eq!(
-        report.written,
-        ["main.js", "chunks/chunk-A.js", "deep/er/x.css", "bin.dat"]
-    );
+    assert_eq!(report.written, ["main.js", "chunks/chunk-A.js", "deep/er/x.css", "bin.dat"]);
     assert!(report.unchanged.is_empty() && report.deleted.is_empty());
     assert_eq!(report.set.len(), 4);
-    assert_eq!(
-        std::fs::read(fx.outdir.join("main.js")).unwrap(),
-        b"console.log(1)\n"
-    );
-    assert_eq!(
-        std::fs::read(fx.outdir.join("chunks/chunk-A.js")).unwrap(),
-        b"export {}\n"
-    );
-    assert_eq!(
-        std::fs::read(fx.outdir.join("bin.dat")).unwrap(),
-        [0u8, 255, 10, 13]
-    );
+    assert_eq!(std::fs::read(fx.outdir.join("main.js")).unwrap(), b"console.log(1)\n");
+    assert_eq!(std::fs::read(fx.outdir.join("chunks/chunk-A.js")).unwrap(), b"export {}\n");
+    assert_eq!(std::fs::read(fx.outdir.join("bin.dat")).unwrap(), [0u8, 255, 10, 13]);
     assert_eq!(
         tree(&fx.outdir),
-        [
-            "bin.dat",
-            "chunks/",
-            "chunks/chunk-A.js",
-            "deep/",
-            "deep/er/",
-            "deep/er/x.css",
-            "main.js"
-        ]
+        ["bin.dat", "chunks/", "chunks/chunk-A.js", "deep/", "deep/er/", "deep/er/x.css", "main.js"]
     );
 }
 
@@ -134,14 +93,8 @@ fn replaces_changed_files_and_keeps_their_permissions() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     let report = write(&fx, &[file("cli.js", "#!/usr/bin/env node\n2")], None).unwrap();
     assert_eq!(report.written, ["cli.js"]);
-    assert_eq!(
-        std::fs::read_to_string(&path).unwrap(),
-        "#!/usr/bin/env node\n2"
-    );
-    assert_eq!(
-        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-        0o755
-    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "#!/usr/bin/env node\n2");
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o755);
     assert_eq!(tree(&fx.outdir), ["cli.js"]);
 }
 
@@ -185,10 +138,7 @@ fn a_file_edited_behind_our_back_is_rewritten_even_with_a_previous_set() {
     set_old_mtime(&fx.outdir.join("a.js"));
     let report = write(&fx, &files, Some(&first.set)).unwrap();
     assert_eq!(report.written, ["a.js"]);
-    assert_eq!(
-        std::fs::read_to_string(fx.outdir.join("a.js")).unwrap(),
-        "ours"
-    );
+    assert_eq!(std::fs::read_to_string(fx.outdir.join("a.js")).unwrap(), "ours");
     // Deleted behind our back: written again.
     std::fs::remove_file(fx.outdir.join("a.js")).unwrap();
     let report = write(&fx, &files, Some(&report.set)).unwrap();
@@ -202,34 +152,14 @@ fn stale_outputs_are_deleted_and_unrelated_files_kept() {
     std::fs::write(fx.outdir.join("index.html"), "<html>").unwrap();
     std::fs::write(fx.outdir.join("assets/logo.png"), "png").unwrap();
 
-    let first = write(
-        &fx,
-        &[
-            file("main.js", "1"),
-            file("chunks/chunk-OLD.js", "old"),
-            file("gone.js", "g"),
-        ],
-        None,
-    )
-    .unwrap();
-    let report = write(
-        &fx,
-        &[file("main.js", "2"), file("chunks/chunk-NEW.js", "new")],
-        Some(&first.set),
-    )
-    .unwrap();
+    let first =
+        write(&fx, &[file("main.js", "1"), file("chunks/chunk-OLD.js", "old"), file("gone.js", "g")], None).unwrap();
+    let report = write(&fx, &[file("main.js", "2"), file("chunks/chunk-NEW.js", "new")], Some(&first.set)).unwrap();
     assert_eq!(report.deleted, ["chunks/chunk-OLD.js", "gone.js"]);
     assert_eq!(report.written, ["main.js", "chunks/chunk-NEW.js"]);
     assert_eq!(
         tree(&fx.outdir),
-        [
-            "assets/",
-            "assets/logo.png",
-            "chunks/",
-            "chunks/chunk-NEW.js",
-            "index.html",
-            "main.js"
-        ]
+        ["assets/", "assets/logo.png", "chunks/", "chunks/chunk-NEW.js", "index.html", "main.js"]
     );
     assert!(!report.set.contains("gone.js") && report.set.contains("chunks/chunk-NEW.js"));
 
@@ -252,26 +182,15 @@ fn a_stale_file_in_the_way_of_a_new_directory_goes_first() {
 #[test]
 fn nothing_is_written_when_validation_fails() {
     let fx = fixture();
-    let files = vec![
-        file("ok.js", "fine"),
-        file("../escape.js", "bad"),
-        file("x/y.js", "fine"),
-    ];
+    let files = vec![file("ok.js", "fine"), file("../escape.js", "bad"), file("x/y.js", "fine")];
     let errors = write(&fx, &files, None).unwrap_err();
     assert_eq!(errors, ["FILENAME_OUTSIDE_OUTPUT_DIRECTORY ../escape.js"]);
-    assert!(
-        !fx.outdir.exists(),
-        "the output directory was not even created"
-    );
+    assert!(!fx.outdir.exists(), "the output directory was not even created");
     assert!(!fx.root.join("escape.js").exists());
 
     // Also when the outdir exists, and stale files from `previous` stay.
     let first = write(&fx, &[file("old.js", "old")], None).unwrap();
-    let errors = write(
-        &fx,
-        &[file("new.js", "n"), file("new.js", "m")],
-        Some(&first.set),
-    );
+    let errors = write(&fx, &[file("new.js", "n"), file("new.js", "m")], Some(&first.set));
     assert_eq!(errors.unwrap_err(), ["DUPLICATE_OUTPUT_PATH new.js"]);
     assert_eq!(tree(&fx.outdir), ["old.js"]);
 }
@@ -284,19 +203,12 @@ fn refuses_to_overwrite_an_input() {
     std::fs::write(&input, "source").unwrap();
     let inputs = vec![input.clone()];
     let files = vec![file("main.js", "bundled")];
-    let options = WriteOptions {
-        outdir: &fx.outdir,
-        inputs: &inputs,
-        allow_overwrite: false,
-    };
+    let options = WriteOptions { outdir: &fx.outdir, inputs: &inputs, allow_overwrite: false };
     let errors = write_outputs(&files, &options, None).unwrap_err();
     assert_eq!(errors[0].code, "OUTPUT_OVERWRITES_INPUT");
     assert_eq!(std::fs::read_to_string(&input).unwrap(), "source");
 
-    let options = WriteOptions {
-        allow_overwrite: true,
-        ..options
-    };
+    let options = WriteOptions { allow_overwrite: true, ..options };
     write_outputs(&files, &options, None).unwrap();
     assert_eq!(std::fs::read_to_string(&input).unwrap(), "bundled");
 }
@@ -311,17 +223,10 @@ fn a_symlinked_directory_leading_outside_the_outdir_is_refused() {
 
     for path in ["link/x.js", "link/sub/x.js", "./link/x.js"] {
         let errors = write(&fx, &[file("ok.js", "ok"), file(path, "pwned")], None).unwrap_err();
-        assert_eq!(
-            errors,
-            [format!("FILENAME_OUTSIDE_OUTPUT_DIRECTORY {path}")]
-        );
+        assert_eq!(errors, [format!("FILENAME_OUTSIDE_OUTPUT_DIRECTORY {path}")]);
     }
     assert!(tree(&elsewhere).is_empty(), "{:?}", tree(&elsewhere));
-    assert_eq!(
-        tree(&fx.outdir),
-        ["link"],
-        "nothing written, not even ok.js"
-    );
+    assert_eq!(tree(&fx.outdir), ["link"], "nothing written, not even ok.js");
 }
 
 #[test]
@@ -330,10 +235,7 @@ fn a_symlink_inside_the_outdir_pointing_inside_it_is_fine() {
     std::fs::create_dir_all(fx.outdir.join("real")).unwrap();
     std::os::unix::fs::symlink(fx.outdir.join("real"), fx.outdir.join("alias")).unwrap();
     write(&fx, &[file("alias/x.js", "x")], None).unwrap();
-    assert_eq!(
-        std::fs::read_to_string(fx.outdir.join("real/x.js")).unwrap(),
-        "x"
-    );
+    assert_eq!(std::fs::read_to_string(fx.outdir.join("real/x.js")).unwrap(), "x");
 }
 
 #[test]
@@ -359,10 +261,7 @@ fn stale_deletion_never_follows_a_symlink_swapped_in_later() {
 
     let errors = write(&fx, &[file("main.js", "m")], Some(&first.set)).unwrap_err();
     assert_eq!(errors, ["FILENAME_OUTSIDE_OUTPUT_DIRECTORY dir/old.js"]);
-    assert_eq!(
-        std::fs::read_to_string(elsewhere.join("old.js")).unwrap(),
-        "precious"
-    );
+    assert_eq!(std::fs::read_to_string(elsewhere.join("old.js")).unwrap(), "precious");
 }
 
 #[test]

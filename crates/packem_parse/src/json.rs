@@ -11,12 +11,7 @@ pub(crate) type Key = (String, (u32, u32));
 /// Checks that `text` is one JSON value; returns the keys of the top-level object (empty for other
 /// values), in source order.
 pub(crate) fn validate(text: &str) -> Result<Vec<Key>, Diagnostic> {
-    Checker {
-        src: text.as_bytes(),
-        text,
-        i: 0,
-    }
-    .run()
+    Checker { src: text.as_bytes(), text, i: 0 }.run()
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -45,10 +40,7 @@ impl Checker<'_> {
             Some(c) => format!("\"{c}\""),
         };
         let end = at + self.text[at..].chars().next().map_or(0, char::len_utf8);
-        parse_error(
-            format!("Expected {expected} but found {found}"),
-            (at as u32, end as u32),
-        )
+        parse_error(format!("Expected {expected} but found {found}"), (at as u32, end as u32))
     }
 
     fn run(mut self) -> Result<Vec<Key>, Diagnostic> {
@@ -98,11 +90,7 @@ impl Checker<'_> {
                     }
                     return Ok(keys);
                 };
-                let close = if container == Container::Object {
-                    b'}'
-                } else {
-                    b']'
-                };
+                let close = if container == Container::Object { b'}' } else { b']' };
                 match self.src.get(self.i) {
                     Some(b',') => {
                         self.i += 1;
@@ -248,10 +236,7 @@ mod tests {
 
     #[test]
     fn accepts_json_and_collects_top_level_keys() {
-        let keys = validate(
-            r#" { "a": 1, "b\u0041": [true, false, null, {"nested": -1.5e3}], "c": {} } "#,
-        )
-        .unwrap();
+        let keys = validate(r#" { "a": 1, "b\u0041": [true, false, null, {"nested": -1.5e3}], "c": {} } "#).unwrap();
         let names: Vec<_> = keys.iter().map(|k| k.0.as_str()).collect();
         assert_eq!(names, ["a", "bA", "c"]);
         assert_eq!(keys[0].1, (3, 6));

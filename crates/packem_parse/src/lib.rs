@@ -31,10 +31,7 @@ use packem_db::{Db, Diagnostic, DiagnosticCode, File, FileError, source_text};
 
 pub use nesting::MAX_NESTING_DEPTH;
 pub use parsed::{ParsedModule, is_json_path, source_type_for};
-pub use scan::{
-    ExportName, ImportKind, ImportRecord, ImportRecordSummary, ModuleFormat, ModuleScan,
-    ModuleSummary,
-};
+pub use scan::{ExportName, ImportKind, ImportRecord, ImportRecordSummary, ModuleFormat, ModuleScan, ModuleSummary};
 
 /// The parsed AST of `file` (parsed as an empty file when the text could not be read).
 ///
@@ -58,14 +55,8 @@ pub fn module_scan(db: &dyn Db, file: File) -> Arc<ModuleScan> {
     let _span = tracing::debug_span!("module_scan", path = %path).entered();
     let parsed = parsed_module(db, file);
     if is_json_path(path) {
-        let exports = parsed
-            .json_keys()
-            .iter()
-            .map(|(name, span)| ExportName {
-                name: name.clone(),
-                span: *span,
-            })
-            .collect();
+        let exports =
+            parsed.json_keys().iter().map(|(name, span)| ExportName { name: name.clone(), span: *span }).collect();
         return Arc::new(ModuleScan {
             format: ModuleFormat::Json,
             records: Vec::new(),
@@ -78,12 +69,7 @@ pub fn module_scan(db: &dyn Db, file: File) -> Arc<ModuleScan> {
         Some("cjs" | "cts") => scan::ExtensionFormat::CommonJs,
         _ => scan::ExtensionFormat::Either,
     };
-    Arc::new(scan::scan_program(
-        parsed.program(),
-        parsed.scoping(),
-        parsed.source(),
-        ext,
-    ))
+    Arc::new(scan::scan_program(parsed.program(), parsed.scoping(), parsed.source(), ext))
 }
 
 /// The span-free projection of [`module_scan`]: the early-cutoff point for the module graph.
@@ -101,16 +87,21 @@ pub fn file_diagnostics(db: &dyn Db, file: File) -> Arc<[Diagnostic]> {
     if let Some(error) = source_text(db, file).error() {
         let diagnostic = match error {
             FileError::NotFound => Diagnostic::error(DiagnosticCode::UnreadableFile, "Could not read file: not found"),
-            FileError::IsADirectory => Diagnostic::error(DiagnosticCode::UnreadableFile, "Could not read file: it is a directory"),
+            FileError::IsADirectory => {
+                Diagnostic::error(DiagnosticCode::UnreadableFile, "Could not read file: it is a directory")
+            }
             FileError::NotUtf8 { valid_up_to } => Diagnostic::error(
                 DiagnosticCode::InvalidUtf8,
                 format!("Could not read file: it is not valid UTF-8 (invalid byte at offset {valid_up_to})"),
             )
             .with_help("Binary files cannot be imported as code; use a loader for assets instead."),
-            FileError::TooLarge { len } => {
-                Diagnostic::error(DiagnosticCode::FileTooLarge, format!("Could not read file: it is too large ({len} bytes; the limit is 4 GiB)"))
+            FileError::TooLarge { len } => Diagnostic::error(
+                DiagnosticCode::FileTooLarge,
+                format!("Could not read file: it is too large ({len} bytes; the limit is 4 GiB)"),
+            ),
+            FileError::Io(message) => {
+                Diagnostic::error(DiagnosticCode::UnreadableFile, format!("Could not read file: {message}"))
             }
-            FileError::Io(message) => Diagnostic::error(DiagnosticCode::UnreadableFile, format!("Could not read file: {message}")),
         };
         return Arc::from([diagnostic.at(path.clone(), None)]);
     }

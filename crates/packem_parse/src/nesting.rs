@@ -131,12 +131,7 @@ pub(crate) fn estimate(src: &[u8]) -> Nesting {
                             saved_statements: std::mem::take(&mut statements),
                         });
                         level_base = chain;
-                        note(
-                            stack.len(),
-                            chain + statements / STATEMENTS_PER_LEVEL,
-                            i,
-                            &mut out,
-                        );
+                        note(stack.len(), chain + statements / STATEMENTS_PER_LEVEL, i, &mut out);
                         i += 2;
                         in_template = false;
                         regex_ok = true;
@@ -200,12 +195,7 @@ pub(crate) fn estimate(src: &[u8]) -> Nesting {
                     saved_statements: std::mem::take(&mut statements),
                 });
                 level_base = chain;
-                note(
-                    stack.len(),
-                    chain + statements / STATEMENTS_PER_LEVEL,
-                    i,
-                    &mut out,
-                );
+                note(stack.len(), chain + statements / STATEMENTS_PER_LEVEL, i, &mut out);
                 i += 1;
                 regex_ok = true;
             }
@@ -226,8 +216,8 @@ pub(crate) fn estimate(src: &[u8]) -> Nesting {
                 i += 1;
                 regex_ok = true;
             }
-            b'=' | b'+' | b'-' | b'*' | b'/' | b'%' | b'&' | b'|' | b'^' | b'!' | b'~' | b'?'
-            | b'<' | b'>' | b':' | b'.' => {
+            b'=' | b'+' | b'-' | b'*' | b'/' | b'%' | b'&' | b'|' | b'^' | b'!' | b'~' | b'?' | b'<' | b'>' | b':'
+            | b'.' => {
                 // One operator token: the longest run of operator characters.
                 while i < n
                     && matches!(
@@ -254,17 +244,11 @@ pub(crate) fn estimate(src: &[u8]) -> Nesting {
                     i += 1;
                 }
                 chain = chain.saturating_add(1);
-                note(
-                    stack.len(),
-                    chain + statements / STATEMENTS_PER_LEVEL,
-                    i - 1,
-                    &mut out,
-                );
+                note(stack.len(), chain + statements / STATEMENTS_PER_LEVEL, i - 1, &mut out);
                 regex_ok = true;
             }
             b'0'..=b'9' => {
-                while i < n && (src[i].is_ascii_alphanumeric() || src[i] == b'.' || src[i] == b'_')
-                {
+                while i < n && (src[i].is_ascii_alphanumeric() || src[i] == b'.' || src[i] == b'_') {
                     i += 1;
                 }
                 regex_ok = false;
@@ -272,12 +256,7 @@ pub(crate) fn estimate(src: &[u8]) -> Nesting {
             _ => {
                 // Identifiers, keywords, and anything else (non-ASCII bytes, `#`, `@`, `\`).
                 let start = i;
-                while i < n
-                    && (src[i].is_ascii_alphanumeric()
-                        || src[i] == b'_'
-                        || src[i] == b'$'
-                        || src[i] >= 0x80)
-                {
+                while i < n && (src[i].is_ascii_alphanumeric() || src[i] == b'_' || src[i] == b'$' || src[i] >= 0x80) {
                     i += 1;
                 }
                 if i == start {
@@ -287,10 +266,7 @@ pub(crate) fn estimate(src: &[u8]) -> Nesting {
                     // `return /re/` and friends; other identifiers are followed by a division.
                     let word = &src[start..i];
                     // Keywords that nest the way operators do (`new new X`).
-                    if matches!(
-                        word,
-                        b"new" | b"typeof" | b"void" | b"delete" | b"await" | b"yield"
-                    ) {
+                    if matches!(word, b"new" | b"typeof" | b"void" | b"delete" | b"await" | b"yield") {
                         chain = chain.saturating_add(1);
                     }
                     // Statements that nest without braces (`if (a) if (b) x;`, `else if` chains):
@@ -299,12 +275,7 @@ pub(crate) fn estimate(src: &[u8]) -> Nesting {
                     if matches!(word, b"if" | b"else" | b"for" | b"while" | b"do" | b"with") {
                         statements = statements.saturating_add(1);
                     }
-                    note(
-                        stack.len(),
-                        chain + statements / STATEMENTS_PER_LEVEL,
-                        i - 1,
-                        &mut out,
-                    );
+                    note(stack.len(), chain + statements / STATEMENTS_PER_LEVEL, i - 1, &mut out);
                     regex_ok = matches!(
                         word,
                         b"return"
@@ -336,10 +307,7 @@ mod tests {
     #[test]
     fn counts_brackets_and_skips_strings_comments_and_regexes() {
         assert_eq!(estimate(b"((a))").brackets, 2);
-        assert_eq!(
-            estimate(b"'((((' + \"[[[[\" // ((((\n /* (((( */ x").brackets,
-            0
-        );
+        assert_eq!(estimate(b"'((((' + \"[[[[\" // ((((\n /* (((( */ x").brackets, 0);
         assert_eq!(estimate(b"x = /[(]((/; y").brackets, 0);
         assert_eq!(estimate(b"`a ${ (b) } ( c`").brackets, 2);
         assert_eq!(estimate(b"a / (b) / c").brackets, 1);

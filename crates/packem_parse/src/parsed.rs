@@ -142,9 +142,8 @@ impl ParsedModule {
     /// A panic inside oxc (a bug, not a syntax error) is caught and reported as a `ParseError` on an
     /// empty program, so one bad file cannot take the build down.
     pub fn parse(path: &Utf8Path, source: Arc<str>) -> ParsedModule {
-        let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            ParsedInner::build(path, source.clone(), None)
-        }));
+        let attempt =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ParsedInner::build(path, source.clone(), None)));
         let inner = attempt.unwrap_or_else(|payload| {
             let reason = payload
                 .downcast_ref::<&str>()
@@ -152,11 +151,7 @@ impl ParsedModule {
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
             tracing::error!(%path, %reason, "the parser panicked");
-            ParsedInner::build(
-                path,
-                source,
-                Some(format!("Internal parser error: {reason}")),
-            )
+            ParsedInner::build(path, source, Some(format!("Internal parser error: {reason}")))
         });
         ParsedModule(Arc::new(inner))
     }
@@ -174,19 +169,14 @@ pub fn source_type_for(path: &Utf8Path) -> SourceType {
 
 /// Whether `path` is loaded as JSON.
 pub fn is_json_path(path: &Utf8Path) -> bool {
-    path.extension()
-        .is_some_and(|ext| ext.eq_ignore_ascii_case("json"))
+    path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("json"))
 }
 
 impl ParsedInner {
     /// Parses `source`, or, when `give_up` holds a message, builds an empty program with that error.
     fn build(path: &Utf8Path, source: Arc<str>, give_up: Option<String>) -> ParsedInner {
         let json = is_json_path(path);
-        let source_type = if json {
-            SourceType::mjs()
-        } else {
-            source_type_for(path)
-        };
+        let source_type = if json { SourceType::mjs() } else { source_type_for(path) };
         let nesting = nesting::estimate(source.as_bytes());
         let mut errors = Vec::new();
         let too_deep = match give_up {
@@ -217,51 +207,35 @@ impl ParsedInner {
         let mut scoping = None;
         let mut final_source_type = source_type;
         let cell = nesting::with_stack_for(nesting, || {
-            AstCell::new(
-                AstOwner {
-                    source,
-                    allocator: Allocator::default(),
-                },
-                |owner| {
-                    let allocator = &owner.allocator;
-                    // Code is parsed in full unless it is too deep; JSON is parsed as an expression and the
-                    // program is left empty.
-                    let code: &str = if json || too_deep.is_some() {
-                        &owner.source[..0]
-                    } else {
-                        &owner.source
-                    };
-                    let options = ParseOptions {
-                        allow_return_outside_function: source_type.is_commonjs(),
-                        ..ParseOptions::default()
-                    };
-                    let ret = Parser::new(allocator, code, source_type)
-                        .with_options(options)
-                        .parse();
-                    let parse_failed = !ret.diagnostics.is_empty() || ret.panicked;
-                    if ret.panicked && ret.diagnostics.is_empty() {
-                        errors.push(parse_error("The parser gave up on this file", (0, 0)));
-                    }
-                    errors.extend(ret.diagnostics.iter().map(convert));
-                    let program: &Program<'_> = allocator.alloc(ret.program);
-                    final_source_type = program.source_type;
-                    let semantic = SemanticBuilder::new()
-                        .with_check_syntax_error(true)
-                        .build(program);
-                    if !parse_failed {
-                        errors.extend(semantic.diagnostics.iter().map(convert));
-                    }
-                    scoping = Some(semantic.semantic.into_scoping());
-                    let json = if json_ok {
-                        Parser::new(allocator, &owner.source, source_type)
-                            .parse_expression()
-                            .ok()
-                    } else {
-                        None
-                    };
-                    AstParts { program, json }
-                },
-            )
+            AstCell::new(AstOwner { source, allocator: Allocator::default() }, |owner| {
+                let allocator = &owner.allocator;
+                // Code is parsed in full unless it is too deep; JSON is parsed as an expression and the
+                // program is left empty.
+                let code: &str = if json || too_deep.is_some() { &owner.source[..0] } else { &owner.source };
+                let options = ParseOptions {
+                    allow_return_outside_function: source_type.is_commonjs(),
+                    ..ParseOptions::default()
+                };
+                let ret = Parser::new(allocator, code, source_type).with_options(options).parse();
+                let parse_failed = !ret.diagnostics.is_empty() || ret.panicked;
+                if ret.panicked && ret.diagnostics.is_empty() {
+                    errors.push(parse_error("The parser gave up on this file", (0, 0)));
+                }
+                errors.extend(ret.diagnostics.iter().map(convert));
+                let program: &Program<'_> = allocator.alloc(ret.program);
+                final_source_type = program.source_type;
+                let semantic = SemanticBuilder::new().with_check_syntax_error(true).build(program);
+                if !parse_failed {
+                    errors.extend(semantic.diagnostics.iter().map(convert));
+                }
+                scoping = Some(semantic.semantic.into_scoping());
+                let json = if json_ok {
+                    Parser::new(allocator, &owner.source, source_type).parse_expression().ok()
+                } else {
+                    None
+                };
+                AstParts { program, json }
+            })
         });
         errors.sort_by_key(|d| d.range.map(|r| r.0));
         ParsedInner {
@@ -277,11 +251,7 @@ impl ParsedInner {
 
 /// An oxc diagnostic as a packem `ParseError` at its first label (no file yet).
 fn convert(d: &OxcDiagnostic) -> Diagnostic {
-    let range = d
-        .labels
-        .first()
-        .map(|l| (l.offset(), l.offset() + l.len()))
-        .unwrap_or((0, 0));
+    let range = d.labels.first().map(|l| (l.offset(), l.offset() + l.len())).unwrap_or((0, 0));
     let mut out = parse_error(d.message.to_string(), range);
     if let Some(help) = &d.help {
         out = out.with_help(help.to_string());

@@ -61,9 +61,7 @@ impl ImportKind {
     /// The kind as esbuild's metafile spells it.
     pub fn as_str(self) -> &'static str {
         match self {
-            ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar => {
-                "import-statement"
-            }
+            ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar => "import-statement",
             ImportKind::DynamicImport => "dynamic-import",
             ImportKind::Require => "require-call",
             ImportKind::RequireResolve => "require-resolve",
@@ -73,10 +71,7 @@ impl ImportKind {
 
     /// Whether the dependency is part of the module's static ESM graph (linked, not loaded at run time).
     pub fn is_static(self) -> bool {
-        matches!(
-            self,
-            ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar
-        )
+        matches!(self, ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar)
     }
 }
 
@@ -161,12 +156,7 @@ pub(crate) enum ExtensionFormat {
 }
 
 /// Scans a parsed program.
-pub(crate) fn scan_program(
-    program: &Program<'_>,
-    scoping: &Scoping,
-    source: &str,
-    ext: ExtensionFormat,
-) -> ModuleScan {
+pub(crate) fn scan_program(program: &Program<'_>, scoping: &Scoping, source: &str, ext: ExtensionFormat) -> ModuleScan {
     let mut scanner = Scanner {
         scoping,
         source,
@@ -182,14 +172,13 @@ pub(crate) fn scan_program(
         namespace_depth: 0,
     };
     guard(|| scanner.visit_program(program));
-    let format =
-        if scanner.has_esm_syntax || scanner.has_top_level_await || ext == ExtensionFormat::Esm {
-            ModuleFormat::Esm
-        } else if scanner.uses_commonjs || ext == ExtensionFormat::CommonJs {
-            ModuleFormat::CommonJs
-        } else {
-            ModuleFormat::None
-        };
+    let format = if scanner.has_esm_syntax || scanner.has_top_level_await || ext == ExtensionFormat::Esm {
+        ModuleFormat::Esm
+    } else if scanner.uses_commonjs || ext == ExtensionFormat::CommonJs {
+        ModuleFormat::CommonJs
+    } else {
+        ModuleFormat::None
+    };
     ModuleScan {
         format,
         records: scanner.records,
@@ -225,11 +214,9 @@ fn span_pair(span: Span) -> (u32, u32) {
 fn static_string(expr: &Expression<'_>) -> Option<(String, Span)> {
     match expr {
         Expression::StringLiteral(s) => Some((s.value.to_string(), s.span)),
-        Expression::TemplateLiteral(t) if t.expressions.is_empty() => t
-            .quasis
-            .first()
-            .and_then(|q| q.value.cooked)
-            .map(|cooked| (cooked.to_string(), t.span)),
+        Expression::TemplateLiteral(t) if t.expressions.is_empty() => {
+            t.quasis.first().and_then(|q| q.value.cooked).map(|cooked| (cooked.to_string(), t.span))
+        }
         _ => None,
     }
 }
@@ -243,12 +230,7 @@ fn attribute_key(key: &ImportAttributeKey<'_>) -> String {
 
 fn with_clause_attributes(clause: Option<&WithClause<'_>>) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = clause
-        .map(|c| {
-            c.with_entries
-                .iter()
-                .map(|e| (attribute_key(&e.key), e.value.value.to_string()))
-                .collect()
-        })
+        .map(|c| c.with_entries.iter().map(|e| (attribute_key(&e.key), e.value.value.to_string())).collect())
         .unwrap_or_default();
     out.sort();
     out
@@ -266,9 +248,7 @@ fn property_key_name(key: &PropertyKey<'_>) -> Option<(String, Span)> {
 impl<'s> Scanner<'s> {
     /// Whether `id` refers to no binding in the module (a global such as `require`).
     fn is_free(&self, id: &IdentifierReference<'_>) -> bool {
-        id.reference_id
-            .get()
-            .is_none_or(|r| self.scoping.get_reference(r).symbol_id().is_none())
+        id.reference_id.get().is_none_or(|r| self.scoping.get_reference(r).symbol_id().is_none())
     }
 
     fn is_free_named(&self, expr: &Expression<'_>, name: &str) -> bool {
@@ -284,9 +264,7 @@ impl<'s> Scanner<'s> {
         let Some(symbol) = id.symbol_id.get() else {
             return true;
         };
-        self.scoping
-            .get_resolved_references(symbol)
-            .any(|r| r.is_value())
+        self.scoping.get_resolved_references(symbol).any(|r| r.is_value())
     }
 
     /// Whether a TypeScript import declaration survives type elision.
@@ -304,40 +282,20 @@ impl<'s> Scanner<'s> {
             return true;
         }
         specifiers.iter().any(|s| match s {
-            ImportDeclarationSpecifier::ImportSpecifier(s) => {
-                !s.import_kind.is_type() && self.used_as_value(&s.local)
-            }
+            ImportDeclarationSpecifier::ImportSpecifier(s) => !s.import_kind.is_type() && self.used_as_value(&s.local),
             ImportDeclarationSpecifier::ImportDefaultSpecifier(s) => self.used_as_value(&s.local),
             ImportDeclarationSpecifier::ImportNamespaceSpecifier(s) => self.used_as_value(&s.local),
         })
     }
 
-    fn push_record(
-        &mut self,
-        specifier: String,
-        kind: ImportKind,
-        span: Span,
-        attributes: Vec<(String, String)>,
-    ) {
+    fn push_record(&mut self, specifier: String, kind: ImportKind, span: Span, attributes: Vec<(String, String)>) {
         let in_try_block = self.try_depth > 0
-            && matches!(
-                kind,
-                ImportKind::Require | ImportKind::RequireResolve | ImportKind::DynamicImport
-            );
-        self.records.push(ImportRecord {
-            specifier,
-            kind,
-            span: span_pair(span),
-            attributes,
-            in_try_block,
-        });
+            && matches!(kind, ImportKind::Require | ImportKind::RequireResolve | ImportKind::DynamicImport);
+        self.records.push(ImportRecord { specifier, kind, span: span_pair(span), attributes, in_try_block });
     }
 
     fn push_export(&mut self, name: impl Into<String>, span: Span) {
-        self.exports.push(ExportName {
-            name: name.into(),
-            span: span_pair(span),
-        });
+        self.exports.push(ExportName { name: name.into(), span: span_pair(span) });
     }
 
     fn push_declaration_exports(&mut self, decl: &Declaration<'_>) {
@@ -363,12 +321,8 @@ impl<'s> Scanner<'s> {
                 }
             }
             Declaration::TSEnumDeclaration(e) => self.push_export(e.id.name.as_str(), e.id.span),
-            Declaration::TSNamespaceDeclaration(ns) => {
-                self.push_export(ns.id.name.as_str(), ns.id.span)
-            }
-            Declaration::TSImportEqualsDeclaration(ie) => {
-                self.push_export(ie.id.name.as_str(), ie.id.span)
-            }
+            Declaration::TSNamespaceDeclaration(ns) => self.push_export(ns.id.name.as_str(), ns.id.span),
+            Declaration::TSImportEqualsDeclaration(ie) => self.push_export(ie.id.name.as_str(), ie.id.span),
             Declaration::TSTypeAliasDeclaration(_)
             | Declaration::TSInterfaceDeclaration(_)
             | Declaration::TSExternalModuleDeclaration(_)
@@ -381,11 +335,7 @@ impl<'s> Scanner<'s> {
         let ModuleExportName::IdentifierReference(id) = local else {
             return false;
         };
-        let Some(symbol) = id
-            .reference_id
-            .get()
-            .and_then(|r| self.scoping.get_reference(r).symbol_id())
-        else {
+        let Some(symbol) = id.reference_id.get().and_then(|r| self.scoping.get_reference(r).symbol_id()) else {
             return false;
         };
         let flags = self.scoping.symbol_flags(symbol);
@@ -501,8 +451,7 @@ impl<'a> Visit<'a> for Scanner<'_> {
             return;
         }
         for spec in &it.specifiers {
-            if spec.export_kind.is_type() || (self.is_ts && self.local_export_is_type(&spec.local))
-            {
+            if spec.export_kind.is_type() || (self.is_ts && self.local_export_is_type(&spec.local)) {
                 continue;
             }
             self.push_export(spec.exported.name().as_str(), spec.exported.span());
@@ -556,19 +505,14 @@ impl<'a> Visit<'a> for Scanner<'_> {
             return walk::walk_export_default_declaration(self, it);
         }
         self.has_esm_syntax = true;
-        if !matches!(
-            it.declaration,
-            ExportDefaultDeclarationKind::TSInterfaceDeclaration(_)
-        ) {
+        if !matches!(it.declaration, ExportDefaultDeclarationKind::TSInterfaceDeclaration(_)) {
             let start = it.span.start as usize;
             let keyword = self
                 .source
                 .get(start..it.span.end as usize)
                 .and_then(|text| text.find("default"))
                 .map(|offset| start + offset);
-            let span = keyword.map_or(it.span, |k| {
-                Span::new(k as u32, (k + "default".len()) as u32)
-            });
+            let span = keyword.map_or(it.span, |k| Span::new(k as u32, (k + "default".len()) as u32));
             self.push_export("default", span);
         }
         walk::walk_export_default_declaration(self, it);
@@ -580,12 +524,7 @@ impl<'a> Visit<'a> for Scanner<'_> {
             && self.used_as_value(&it.id)
         {
             self.uses_commonjs = true;
-            self.push_record(
-                ext.expression.value.to_string(),
-                ImportKind::Require,
-                ext.expression.span,
-                Vec::new(),
-            );
+            self.push_record(ext.expression.value.to_string(), ImportKind::Require, ext.expression.span, Vec::new());
         }
     }
 
@@ -601,11 +540,7 @@ impl<'a> Visit<'a> for Scanner<'_> {
 
     fn visit_import_expression(&mut self, it: &ImportExpression<'a>) {
         if let Some((specifier, span)) = static_string(&it.source) {
-            let attributes = it
-                .options
-                .as_ref()
-                .map(dynamic_import_attributes)
-                .unwrap_or_default();
+            let attributes = it.options.as_ref().map(dynamic_import_attributes).unwrap_or_default();
             self.push_record(specifier, ImportKind::DynamicImport, span, attributes);
         }
         walk::walk_import_expression(self, it);
@@ -631,8 +566,7 @@ impl<'a> Visit<'a> for Scanner<'_> {
             && matches!(&m.object, Expression::Identifier(o) if o.name == "Object")
             && it.arguments.len() == 3
             && first.is_some_and(|e| self.is_free_named(e, "exports"))
-            && let Some(Expression::StringLiteral(name)) =
-                it.arguments.get(1).and_then(Argument::as_expression)
+            && let Some(Expression::StringLiteral(name)) = it.arguments.get(1).and_then(Argument::as_expression)
             && name.value != "__esModule"
         {
             self.push_export(name.value.as_str(), name.span);
@@ -647,11 +581,8 @@ impl<'a> Visit<'a> for Scanner<'_> {
                 it.arguments.get(1).and_then(Argument::as_expression)
             && base.property.name == "url"
             && matches!(base.object, Expression::ImportMeta(_))
-            && let Some((specifier, span)) = it
-                .arguments
-                .first()
-                .and_then(Argument::as_expression)
-                .and_then(static_string)
+            && let Some((specifier, span)) =
+                it.arguments.first().and_then(Argument::as_expression).and_then(static_string)
         {
             self.push_record(specifier, ImportKind::NewUrl, span, Vec::new());
         }
@@ -660,10 +591,7 @@ impl<'a> Visit<'a> for Scanner<'_> {
 
     fn visit_identifier_reference(&mut self, it: &IdentifierReference<'a>) {
         if matches!(it.name.as_str(), "require" | "module" | "exports") && self.is_free(it) {
-            let is_value = it
-                .reference_id
-                .get()
-                .is_none_or(|r| self.scoping.get_reference(r).is_value());
+            let is_value = it.reference_id.get().is_none_or(|r| self.scoping.get_reference(r).is_value());
             if is_value {
                 self.uses_commonjs = true;
             }

@@ -29,11 +29,7 @@ fn semantic_errors_are_reported_too() {
     let file = fx.write("redeclare.mjs", "let a = 1;\nlet a = 2;\n");
     let diagnostics = packem_parse::file_diagnostics(&fx.db, file);
     assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
-    assert!(
-        diagnostics[0].message.contains("already been declared"),
-        "{}",
-        diagnostics[0].message
-    );
+    assert!(diagnostics[0].message.contains("already been declared"), "{}", diagnostics[0].message);
 }
 
 #[test]
@@ -58,11 +54,7 @@ fn invalid_json_is_a_parse_error_with_a_span() {
     assert!(scan.exports.is_empty());
     let valid = fx.write("ok.json", "{\"a\": [1, 2]}");
     assert!(packem_parse::file_diagnostics(&fx.db, valid).is_empty());
-    assert!(
-        packem_parse::parsed_module(&fx.db, valid)
-            .json_value()
-            .is_some()
-    );
+    assert!(packem_parse::parsed_module(&fx.db, valid).json_value().is_some());
 }
 
 #[test]
@@ -72,11 +64,7 @@ fn invalid_utf8() {
     let diagnostics = packem_parse::file_diagnostics(&fx.db, file);
     assert_eq!(diagnostics.len(), 1);
     assert_eq!(diagnostics[0].code, DiagnosticCode::InvalidUtf8);
-    assert!(
-        diagnostics[0].message.contains("offset 11"),
-        "{}",
-        diagnostics[0].message
-    );
+    assert!(diagnostics[0].message.contains("offset 11"), "{}", diagnostics[0].message);
 }
 
 #[test]
@@ -100,14 +88,8 @@ fn missing_file() {
     assert_eq!(diagnostics.len(), 1);
     assert_eq!(diagnostics[0].code, DiagnosticCode::UnreadableFile);
     assert_eq!(diagnostics[0].message, "Could not read file: not found");
-    assert_eq!(
-        diagnostics[0].file.as_deref(),
-        Some(fx.path("does-not-exist.js").as_path())
-    );
-    assert_eq!(
-        packem_parse::module_scan(&fx.db, file).format,
-        packem_parse::ModuleFormat::None
-    );
+    assert_eq!(diagnostics[0].file.as_deref(), Some(fx.path("does-not-exist.js").as_path()));
+    assert_eq!(packem_parse::module_scan(&fx.db, file).format, packem_parse::ModuleFormat::None);
 }
 
 #[test]

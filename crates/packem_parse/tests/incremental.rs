@@ -35,34 +35,20 @@ fn a_body_edit_does_not_rerun_what_reads_the_summary() {
     fx.write("main.js", ORIGINAL.replace("'hello'", "'goodbye, world'"));
     assert_eq!(downstream(&fx.db, file), 2);
     let executed = fx.db.executed();
-    for query in [
-        "source_text",
-        "parsed_module",
-        "module_scan",
-        "module_summary",
-    ] {
+    for query in ["source_text", "parsed_module", "module_scan", "module_summary"] {
         assert!(ran(&executed, query), "{query} should re-run: {executed:?}");
     }
-    assert!(
-        !ran(&executed, "downstream"),
-        "downstream must be cut off: {executed:?}"
-    );
+    assert!(!ran(&executed, "downstream"), "downstream must be cut off: {executed:?}");
 }
 
 #[test]
 fn an_edit_after_every_import_and_export_backdates_the_scan_itself() {
     let (mut fx, file) = setup();
-    fx.write(
-        "main.js",
-        ORIGINAL.replace("a + greet()", "greet() + a + 1"),
-    );
+    fx.write("main.js", ORIGINAL.replace("a + greet()", "greet() + a + 1"));
     assert_eq!(downstream(&fx.db, file), 2);
     let executed = fx.db.executed();
     assert!(ran(&executed, "module_scan"), "{executed:?}");
-    assert!(
-        !ran(&executed, "module_summary"),
-        "the scan compares equal, so the summary is not re-run: {executed:?}"
-    );
+    assert!(!ran(&executed, "module_summary"), "the scan compares equal, so the summary is not re-run: {executed:?}");
     assert!(!ran(&executed, "downstream"), "{executed:?}");
 }
 
@@ -89,10 +75,7 @@ fn a_whitespace_edit_changes_the_scan_but_not_the_summary() {
     let executed = fx.db.executed();
     assert!(ran(&executed, "module_scan"), "{executed:?}");
     assert!(ran(&executed, "module_summary"), "{executed:?}");
-    assert!(
-        !ran(&executed, "downstream"),
-        "summary backdates, downstream does not run: {executed:?}"
-    );
+    assert!(!ran(&executed, "downstream"), "summary backdates, downstream does not run: {executed:?}");
 }
 
 #[test]
@@ -114,8 +97,7 @@ fn parsed_module_is_shared_and_compared_by_pointer() {
     assert_eq!(first.source(), ORIGINAL);
     assert_eq!(first.program().body.len(), 3);
     assert!(first.source_type().is_module());
-    let other =
-        packem_parse::ParsedModule::parse(camino::Utf8Path::new("/x/main.js"), ORIGINAL.into());
+    let other = packem_parse::ParsedModule::parse(camino::Utf8Path::new("/x/main.js"), ORIGINAL.into());
     assert!(first != other);
     // The AST can be read from another thread.
     std::thread::scope(|s| {

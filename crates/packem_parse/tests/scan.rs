@@ -44,11 +44,7 @@ const url = new URL("./asset.png", import.meta.url);
     // Spans cover the string literal, quotes included.
     for r in &scan.records {
         let text = &src[r.span.0 as usize..r.span.1 as usize];
-        assert!(
-            text.len() == r.specifier.len() + 2 && text.contains(&r.specifier),
-            "{text} vs {}",
-            r.specifier
-        );
+        assert!(text.len() == r.specifier.len() + 2 && text.contains(&r.specifier), "{text} vs {}", r.specifier);
     }
     assert_eq!(scan.format, ModuleFormat::Esm);
 }
@@ -98,11 +94,7 @@ try { (function () { require("./in-nested-function"); })(); } catch {}
 require("./outside");
 "#,
     );
-    let flags: Vec<_> = scan
-        .records
-        .iter()
-        .map(|r| (r.specifier.as_str(), r.in_try_block))
-        .collect();
+    let flags: Vec<_> = scan.records.iter().map(|r| (r.specifier.as_str(), r.in_try_block)).collect();
     assert_eq!(
         flags,
         vec![
@@ -158,10 +150,7 @@ fn javascript_keeps_unused_imports() {
 
 #[test]
 fn tsx_keeps_react_for_the_classic_jsx_runtime() {
-    let scan = scan(
-        "a.tsx",
-        "import React from 'react';\nexport const el = <div />;\n",
-    );
+    let scan = scan("a.tsx", "import React from 'react';\nexport const el = <div />;\n");
     assert_eq!(records(&scan), vec![rec("react", ImportKind::Static)]);
 }
 
@@ -177,68 +166,26 @@ fn typescript_import_equals_require() {
 
 #[test]
 fn format_detection() {
-    assert_eq!(
-        scan("a.js", "import x from './x';").format,
-        ModuleFormat::Esm
-    );
-    assert_eq!(
-        scan("a.js", "export const a = 1;").format,
-        ModuleFormat::Esm
-    );
-    assert_eq!(
-        scan("a.js", "console.log(import.meta.url);").format,
-        ModuleFormat::Esm
-    );
-    assert_eq!(
-        scan("a.js", "await Promise.resolve();").format,
-        ModuleFormat::Esm
-    );
-    assert_eq!(
-        scan("a.js", "const x = require('./x');").format,
-        ModuleFormat::CommonJs
-    );
-    assert_eq!(
-        scan("a.js", "module.exports = 1;").format,
-        ModuleFormat::CommonJs
-    );
-    assert_eq!(
-        scan("a.js", "exports.a = 1;").format,
-        ModuleFormat::CommonJs
-    );
-    assert_eq!(
-        scan("a.js", "console.log('plain'); import('./lazy');").format,
-        ModuleFormat::None
-    );
-    assert_eq!(
-        scan("a.js", "const module = {}; module.exports = 1;").format,
-        ModuleFormat::None
-    );
-    assert_eq!(
-        scan("a.cjs", "console.log(1);").format,
-        ModuleFormat::CommonJs
-    );
-    assert_eq!(
-        scan("a.cts", "console.log(1);").format,
-        ModuleFormat::CommonJs
-    );
+    assert_eq!(scan("a.js", "import x from './x';").format, ModuleFormat::Esm);
+    assert_eq!(scan("a.js", "export const a = 1;").format, ModuleFormat::Esm);
+    assert_eq!(scan("a.js", "console.log(import.meta.url);").format, ModuleFormat::Esm);
+    assert_eq!(scan("a.js", "await Promise.resolve();").format, ModuleFormat::Esm);
+    assert_eq!(scan("a.js", "const x = require('./x');").format, ModuleFormat::CommonJs);
+    assert_eq!(scan("a.js", "module.exports = 1;").format, ModuleFormat::CommonJs);
+    assert_eq!(scan("a.js", "exports.a = 1;").format, ModuleFormat::CommonJs);
+    assert_eq!(scan("a.js", "console.log('plain'); import('./lazy');").format, ModuleFormat::None);
+    assert_eq!(scan("a.js", "const module = {}; module.exports = 1;").format, ModuleFormat::None);
+    assert_eq!(scan("a.cjs", "console.log(1);").format, ModuleFormat::CommonJs);
+    assert_eq!(scan("a.cts", "console.log(1);").format, ModuleFormat::CommonJs);
     assert_eq!(scan("a.mjs", "console.log(1);").format, ModuleFormat::Esm);
     assert_eq!(scan("a.mts", "console.log(1);").format, ModuleFormat::Esm);
     assert_eq!(scan("a.json", "{\"a\": 1}").format, ModuleFormat::Json);
     // ESM syntax wins over CommonJS references.
-    assert_eq!(
-        scan("a.js", "import x from './x'; module.exports = x;").format,
-        ModuleFormat::Esm
-    );
+    assert_eq!(scan("a.js", "import x from './x'; module.exports = x;").format, ModuleFormat::Esm);
     // A top-level `return` is allowed in CommonJS files.
-    assert_eq!(
-        scan("a.cjs", "if (x) return;\nmodule.exports = 1;").format,
-        ModuleFormat::CommonJs
-    );
+    assert_eq!(scan("a.cjs", "if (x) return;\nmodule.exports = 1;").format, ModuleFormat::CommonJs);
     // Unknown extensions parse as JavaScript.
-    assert_eq!(
-        scan("a.weird", "const x = require('./x');").format,
-        ModuleFormat::CommonJs
-    );
+    assert_eq!(scan("a.weird", "const x = require('./x');").format, ModuleFormat::CommonJs);
 }
 
 #[test]
@@ -255,36 +202,11 @@ export * as ns from "./listed";
 export { re } from "./re";
 "#;
     let scan = scan("a.js", src);
-    assert_eq!(
-        export_names(&scan),
-        [
-            "C",
-            "a",
-            "b",
-            "d",
-            "default",
-            "f",
-            "ns",
-            "re",
-            "string name",
-            "x",
-            "z"
-        ]
-    );
+    assert_eq!(export_names(&scan), ["C", "a", "b", "d", "default", "f", "ns", "re", "string name", "x", "z"]);
     let default = scan.exports.iter().find(|e| e.name == "default").unwrap();
-    assert_eq!(
-        &src[default.span.0 as usize..default.span.1 as usize],
-        "default"
-    );
-    let y = scan
-        .exports
-        .iter()
-        .find(|e| e.name == "string name")
-        .unwrap();
-    assert_eq!(
-        &src[y.span.0 as usize..y.span.1 as usize],
-        "\"string name\""
-    );
+    assert_eq!(&src[default.span.0 as usize..default.span.1 as usize], "default");
+    let y = scan.exports.iter().find(|e| e.name == "string name").unwrap();
+    assert_eq!(&src[y.span.0 as usize..y.span.1 as usize], "\"string name\"");
 }
 
 #[test]
@@ -324,23 +246,14 @@ fn top_level_await() {
     assert!(scan("a.mjs", "if (a) { const y = await x; }").has_top_level_await);
     assert!(!scan("a.mjs", "async function f() { await x; }").has_top_level_await);
     assert!(!scan("a.mjs", "const f = async () => { await x; };").has_top_level_await);
-    assert!(
-        !scan(
-            "a.mjs",
-            "class A { async m() { for await (const x of y) {} } }"
-        )
-        .has_top_level_await
-    );
+    assert!(!scan("a.mjs", "class A { async m() { for await (const x of y) {} } }").has_top_level_await);
     assert!(!scan("a.js", "console.log(1);").has_top_level_await);
 }
 
 #[test]
 fn summary_leaves_out_spans_and_sorts_exports() {
     let mut fx = common::Fixture::new();
-    let file = fx.write(
-        "a.js",
-        "export const b = 1; export const a = 2; export { a as b2 }; import './x';",
-    );
+    let file = fx.write("a.js", "export const b = 1; export const a = 2; export { a as b2 }; import './x';");
     let summary = packem_parse::module_summary(&fx.db, file);
     assert_eq!(summary.exports, ["a", "b", "b2"]);
     assert_eq!(summary.records.len(), 1);
@@ -354,9 +267,6 @@ fn typescript_reexported_imports_are_kept_and_typeof_uses_are_not() {
         "a.ts",
         "import { A } from './reexported';\nexport { A };\nimport { B } from './typeof-only';\nlet b: typeof B;\n",
     );
-    assert_eq!(
-        records(&scan),
-        vec![rec("./reexported", ImportKind::Static)]
-    );
+    assert_eq!(records(&scan), vec![rec("./reexported", ImportKind::Static)]);
     assert_eq!(export_names(&scan), ["A"]);
 }

@@ -69,10 +69,7 @@ impl Resolvers {
 
     /// Number of distinct option sets that have resolvers (for tests and diagnostics).
     pub fn len(&self) -> usize {
-        self.by_options
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .len()
+        self.by_options.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// Whether no resolver has been built yet.
@@ -85,10 +82,8 @@ impl Resolvers {
         if let Some(pair) = map.get(options) {
             return pair.clone();
         }
-        let import =
-            oxc_resolver::Resolver::new(options::resolve_options(options, ResolveKind::Import));
-        let require =
-            import.clone_with_options(options::resolve_options(options, ResolveKind::Require));
+        let import = oxc_resolver::Resolver::new(options::resolve_options(options, ResolveKind::Import));
+        let require = import.clone_with_options(options::resolve_options(options, ResolveKind::Require));
         let pair = Arc::new(Pair { import, require });
         map.insert(options.clone(), pair.clone());
         pair
@@ -198,11 +193,7 @@ pub struct ResolveFailure {
 
 impl ResolveFailure {
     fn unresolved(specifier: &str, help: Option<String>) -> Self {
-        Self {
-            code: DiagnosticCode::UnresolvedImport,
-            message: format!("Could not resolve \"{specifier}\""),
-            help,
-        }
+        Self { code: DiagnosticCode::UnresolvedImport, message: format!("Could not resolve \"{specifier}\""), help }
     }
 }
 
@@ -216,8 +207,7 @@ pub fn resolve<'db>(db: &'db dyn Db, request: ResolveRequest<'db>) -> Resolution
     let dir = request.dir(db);
     let specifier = request.specifier(db);
     let kind = request.kind(db);
-    let _span =
-        tracing::debug_span!("resolve", dir = %dir, specifier = %specifier, kind = ?kind).entered();
+    let _span = tracing::debug_span!("resolve", dir = %dir, specifier = %specifier, kind = ?kind).entered();
     let result = resolve_uncached(db, options, dir, specifier, kind);
     tracing::debug!(result = ?result);
     result
@@ -231,10 +221,7 @@ fn resolve_uncached(
     kind: ResolveKind,
 ) -> Resolution {
     if specifier.is_empty() {
-        return Resolution::Failed(ResolveFailure::unresolved(
-            specifier,
-            Some("The import path is empty.".into()),
-        ));
+        return Resolution::Failed(ResolveFailure::unresolved(specifier, Some("The import path is empty.".into())));
     }
     if specifier.contains('\0') {
         return Resolution::Failed(ResolveFailure::unresolved(
@@ -245,41 +232,23 @@ fn resolve_uncached(
     if !dir.is_absolute() {
         return Resolution::Failed(ResolveFailure::unresolved(
             specifier,
-            Some(format!(
-                "The importing directory \"{dir}\" is not an absolute path."
-            )),
+            Some(format!("The importing directory \"{dir}\" is not an absolute path.")),
         ));
     }
     let dir = normalize(dir);
 
     // Externals are checked before resolving, like esbuild.
-    if options
-        .external
-        .iter()
-        .any(|pattern| matches_external(pattern, specifier))
-    {
-        return Resolution::External {
-            path: specifier.to_string(),
-            reason: ExternalReason::Option,
-        };
+    if options.external.iter().any(|pattern| matches_external(pattern, specifier)) {
+        return Resolution::External { path: specifier.to_string(), reason: ExternalReason::Option };
     }
     if options.packages_external
         && is_bare(specifier)
-        && !options
-            .alias
-            .iter()
-            .any(|(key, _)| alias_key_matches(key, specifier))
+        && !options.alias.iter().any(|(key, _)| alias_key_matches(key, specifier))
     {
         if options.platform == Platform::Node && is_builtin(specifier) {
-            return Resolution::External {
-                path: specifier.to_string(),
-                reason: ExternalReason::Builtin,
-            };
+            return Resolution::External { path: specifier.to_string(), reason: ExternalReason::Builtin };
         }
-        return Resolution::External {
-            path: specifier.to_string(),
-            reason: ExternalReason::Packages,
-        };
+        return Resolution::External { path: specifier.to_string(), reason: ExternalReason::Packages };
     }
 
     let pair = db.resolvers().pair(options);
@@ -296,12 +265,7 @@ fn resolve_uncached(
         // nearest tsconfig applies to every file below it.
         let tsconfig = resolver.find_tsconfig(dir.join("__packem_importer__.ts").as_std_path())?;
         let mut ctx = oxc_resolver::ResolveContext::default();
-        let result = resolver.resolve_with_context(
-            dir.as_std_path(),
-            specifier,
-            tsconfig.as_deref(),
-            &mut ctx,
-        );
+        let result = resolver.resolve_with_context(dir.as_std_path(), specifier, tsconfig.as_deref(), &mut ctx);
         Ok::<_, TsconfigError>((tsconfig, result, ctx))
     }));
     let (tsconfig, result, ctx) = match outcome {
@@ -324,9 +288,7 @@ fn resolve_uncached(
     record_dependencies(db, &ctx);
 
     match result {
-        Ok(resolution) => {
-            file_resolution(options, specifier, tsconfig.as_deref(), resolution.path())
-        }
+        Ok(resolution) => file_resolution(options, specifier, tsconfig.as_deref(), resolution.path()),
         Err(err) => error_resolution(options, specifier, err),
     }
 }
@@ -366,17 +328,11 @@ fn file_resolution(
     let Some(path) = Utf8Path::from_path(path) else {
         return Resolution::Failed(ResolveFailure::unresolved(
             specifier,
-            Some(format!(
-                "The resolved path {} is not valid UTF-8.",
-                path.display()
-            )),
+            Some(format!("The resolved path {} is not valid UTF-8.", path.display())),
         ));
     };
     let via = resolved_via(options, specifier, tsconfig, path);
-    Resolution::File {
-        path: path.to_owned(),
-        via,
-    }
+    Resolution::File { path: path.to_owned(), via }
 }
 
 fn resolved_via(
@@ -405,53 +361,33 @@ fn resolved_via(
             return ResolvedVia::TsconfigPaths;
         }
     }
-    if options
-        .alias
-        .iter()
-        .any(|(key, _)| alias_key_matches(key, specifier))
-    {
+    if options.alias.iter().any(|(key, _)| alias_key_matches(key, specifier)) {
         return ResolvedVia::Alias;
     }
     ResolvedVia::Package
 }
 
-fn error_resolution(
-    options: &ProjectOptions,
-    specifier: &str,
-    err: oxc_resolver::ResolveError,
-) -> Resolution {
+fn error_resolution(options: &ProjectOptions, specifier: &str, err: oxc_resolver::ResolveError) -> Resolution {
     use oxc_resolver::ResolveError as E;
     match err {
-        E::Builtin {
-            resolved,
-            is_runtime_module,
-        } => {
+        E::Builtin { resolved, is_runtime_module } => {
             let path = if is_runtime_module {
                 resolved
             } else {
-                resolved
-                    .strip_prefix("node:")
-                    .map(str::to_string)
-                    .unwrap_or(resolved)
+                resolved.strip_prefix("node:").map(str::to_string).unwrap_or(resolved)
             };
-            Resolution::External {
-                path,
-                reason: ExternalReason::Builtin,
-            }
+            Resolution::External { path, reason: ExternalReason::Builtin }
         }
         E::Ignored(path) => match Utf8PathBuf::from_path_buf(path) {
             Ok(path) => Resolution::Ignored { path },
             Err(path) => Resolution::Failed(ResolveFailure::unresolved(
                 specifier,
-                Some(format!(
-                    "The ignored path {} is not valid UTF-8.",
-                    path.display()
-                )),
+                Some(format!("The ignored path {} is not valid UTF-8.", path.display())),
             )),
         },
-        E::NotFound(_) | E::MatchedAliasNotFound(..) | E::ExtensionAlias(..) => Resolution::Failed(
-            ResolveFailure::unresolved(specifier, Some(not_found_help(options, specifier))),
-        ),
+        E::NotFound(_) | E::MatchedAliasNotFound(..) | E::ExtensionAlias(..) => {
+            Resolution::Failed(ResolveFailure::unresolved(specifier, Some(not_found_help(options, specifier))))
+        }
         E::TsconfigNotFound(_)
         | E::TsconfigSelfReference(_)
         | E::TsconfigCircularExtend(_)
@@ -464,23 +400,14 @@ fn error_resolution(
             message: format!("Could not resolve \"{specifier}\""),
             help: Some(config_error_message(&err)),
         }),
-        other => Resolution::Failed(ResolveFailure::unresolved(
-            specifier,
-            Some(other.to_string()),
-        )),
+        other => Resolution::Failed(ResolveFailure::unresolved(specifier, Some(other.to_string()))),
     }
 }
 
 fn config_error_message(err: &oxc_resolver::ResolveError) -> String {
     match err {
         oxc_resolver::ResolveError::Json(json) => {
-            format!(
-                "Invalid JSON in {}:{}:{}: {}",
-                json.path.display(),
-                json.line,
-                json.column,
-                json.message
-            )
+            format!("Invalid JSON in {}:{}:{}: {}", json.path.display(), json.line, json.column, json.message)
         }
         other => other.to_string(),
     }
@@ -511,10 +438,7 @@ pub fn is_bare(specifier: &str) -> bool {
 
 fn is_windows_absolute(specifier: &str) -> bool {
     let bytes = specifier.as_bytes();
-    bytes.len() >= 3
-        && bytes[0].is_ascii_alphabetic()
-        && bytes[1] == b':'
-        && matches!(bytes[2], b'/' | b'\\')
+    bytes.len() >= 3 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' && matches!(bytes[2], b'/' | b'\\')
 }
 
 /// Whether `specifier` matches an `--external` pattern: an exact name also matches its subpaths
@@ -528,18 +452,11 @@ pub fn matches_external(pattern: &str, specifier: &str) -> bool {
             && specifier.starts_with(prefix)
             && specifier.ends_with(suffix);
     }
-    specifier == pattern
-        || specifier
-            .strip_prefix(pattern)
-            .is_some_and(|rest| rest.starts_with('/'))
+    specifier == pattern || specifier.strip_prefix(pattern).is_some_and(|rest| rest.starts_with('/'))
 }
 
 fn alias_key_matches(key: &str, specifier: &str) -> bool {
-    !key.is_empty()
-        && (specifier == key
-            || specifier
-                .strip_prefix(key)
-                .is_some_and(|rest| rest.starts_with('/')))
+    !key.is_empty() && (specifier == key || specifier.strip_prefix(key).is_some_and(|rest| rest.starts_with('/')))
 }
 
 fn paths_key_matches(key: &str, specifier: &str) -> bool {
@@ -610,10 +527,7 @@ mod tests {
 
     #[test]
     fn normalizes() {
-        assert_eq!(
-            normalize(Utf8Path::new("/a/./b/../c")),
-            Utf8PathBuf::from("/a/c")
-        );
+        assert_eq!(normalize(Utf8Path::new("/a/./b/../c")), Utf8PathBuf::from("/a/c"));
         assert_eq!(normalize(Utf8Path::new("/../a")), Utf8PathBuf::from("/a"));
     }
 }

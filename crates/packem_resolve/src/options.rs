@@ -1,16 +1,12 @@
 //! From packem's [`ProjectOptions`] to `oxc_resolver`'s [`ResolveOptions`], following esbuild.
 
-use oxc_resolver::{
-    AliasValue, ResolveOptions, TsconfigDiscovery, TsconfigOptions, TsconfigReferences,
-};
+use oxc_resolver::{AliasValue, ResolveOptions, TsconfigDiscovery, TsconfigOptions, TsconfigReferences};
 use packem_db::{Platform, ProjectOptions};
 
 use crate::{ResolveKind, normalize};
 
 /// Extensions tried for extensionless paths, in order (esbuild's order plus the `m`/`c` variants).
-pub const EXTENSIONS: &[&str] = &[
-    ".tsx", ".ts", ".jsx", ".js", ".mts", ".cts", ".mjs", ".cjs", ".json",
-];
+pub const EXTENSIONS: &[&str] = &[".tsx", ".ts", ".jsx", ".js", ".mts", ".cts", ".mjs", ".cjs", ".json"];
 
 /// The export conditions for `kind` (besides `default`, which `oxc_resolver` always matches).
 ///
@@ -79,23 +75,13 @@ pub fn resolve_options(options: &ProjectOptions, kind: ResolveKind) -> ResolveOp
         cwd: Some(cwd.into_std_path_buf()),
         tsconfig: Some(tsconfig),
         alias,
-        alias_fields: if options.platform == Platform::Browser {
-            vec![vec!["browser".into()]]
-        } else {
-            vec![]
-        },
+        alias_fields: if options.platform == Platform::Browser { vec![vec!["browser".into()]] } else { vec![] },
         condition_names: conditions(options, kind),
         extensions: EXTENSIONS.iter().map(|s| s.to_string()).collect(),
         // TypeScript's convention, which esbuild follows: `./x.js` may name `x.ts`.
         extension_alias: vec![
-            (
-                ".js".into(),
-                vec![".js".into(), ".ts".into(), ".tsx".into()],
-            ),
-            (
-                ".jsx".into(),
-                vec![".jsx".into(), ".ts".into(), ".tsx".into()],
-            ),
+            (".js".into(), vec![".js".into(), ".ts".into(), ".tsx".into()]),
+            (".jsx".into(), vec![".jsx".into(), ".ts".into(), ".tsx".into()]),
             (".mjs".into(), vec![".mjs".into(), ".mts".into()]),
             (".cjs".into(), vec![".cjs".into(), ".cts".into()]),
         ],
@@ -116,44 +102,20 @@ mod tests {
     #[test]
     fn default_conditions_follow_esbuild() {
         let browser = ProjectOptions::default();
-        assert_eq!(
-            conditions(&browser, ResolveKind::Import),
-            ["import", "browser", "module"]
-        );
-        let node = ProjectOptions {
-            platform: Platform::Node,
-            ..Default::default()
-        };
-        assert_eq!(
-            conditions(&node, ResolveKind::Require),
-            ["require", "node", "module"]
-        );
-        let custom = ProjectOptions {
-            platform: Platform::Neutral,
-            conditions: vec!["worker".into()],
-            ..Default::default()
-        };
-        assert_eq!(
-            conditions(&custom, ResolveKind::Import),
-            ["import", "worker"]
-        );
+        assert_eq!(conditions(&browser, ResolveKind::Import), ["import", "browser", "module"]);
+        let node = ProjectOptions { platform: Platform::Node, ..Default::default() };
+        assert_eq!(conditions(&node, ResolveKind::Require), ["require", "node", "module"]);
+        let custom =
+            ProjectOptions { platform: Platform::Neutral, conditions: vec!["worker".into()], ..Default::default() };
+        assert_eq!(conditions(&custom, ResolveKind::Import), ["import", "worker"]);
     }
 
     #[test]
     fn main_fields_by_platform() {
-        assert_eq!(
-            main_fields(&ProjectOptions::default()),
-            ["browser", "module", "main"]
-        );
-        let node = ProjectOptions {
-            platform: Platform::Node,
-            ..Default::default()
-        };
+        assert_eq!(main_fields(&ProjectOptions::default()), ["browser", "module", "main"]);
+        let node = ProjectOptions { platform: Platform::Node, ..Default::default() };
         assert_eq!(main_fields(&node), ["main", "module"]);
-        let neutral = ProjectOptions {
-            platform: Platform::Neutral,
-            ..Default::default()
-        };
+        let neutral = ProjectOptions { platform: Platform::Neutral, ..Default::default() };
         assert!(main_fields(&neutral).is_empty());
     }
 }

@@ -13,10 +13,7 @@ use salsa::Setter;
 /// A query downstream of `resolve`, to observe backdating.
 #[salsa::tracked]
 fn resolved_file_name(db: &dyn packem_resolve::Db, request: ResolveRequest<'_>) -> Option<String> {
-    resolve(db, request)
-        .file()
-        .and_then(|p| p.file_name())
-        .map(str::to_string)
+    resolve(db, request).file().and_then(|p| p.file_name()).map(str::to_string)
 }
 
 fn setup(case: &str) -> (TempFixture, TestDb, Project) {
@@ -35,25 +32,16 @@ fn run(db: &TestDb, project: Project, dir: &Utf8Path, spec: &str) -> Resolution 
 fn creating_a_missing_file_reruns_resolution() {
     let (fx, mut db, project) = setup("invalidation");
     let src = fx.root.join("src");
-    assert!(matches!(
-        run(&db, project, &src, "./b"),
-        Resolution::Failed(_)
-    ));
+    assert!(matches!(run(&db, project, &src, "./b"), Resolution::Failed(_)));
     assert_eq!(db.take_resolve_runs(), 1);
     // Asking again is memoized.
     let _ = run(&db, project, &src, "./b");
     assert_eq!(db.take_resolve_runs(), 0);
 
     let created = src.join("b.js");
-    assert!(
-        db.files().get(&created).is_some(),
-        "the resolver probed {created}"
-    );
+    assert!(db.files().get(&created).is_some(), "the resolver probed {created}");
     std::fs::write(&created, "export default 1;\n").unwrap();
-    assert_eq!(
-        Files::sync_path(&mut db, &created),
-        Some(FileChange::Created)
-    );
+    assert_eq!(Files::sync_path(&mut db, &created), Some(FileChange::Created));
     db.resolvers().clear_caches();
 
     assert_eq!(expect_file(&run(&db, project, &src, "./b")), created);
@@ -69,10 +57,7 @@ fn deleting_the_resolved_file_fails_resolution() {
     db.take_resolve_runs();
 
     std::fs::remove_file(&target).unwrap();
-    assert_eq!(
-        Files::sync_path(&mut db, &target),
-        Some(FileChange::Deleted)
-    );
+    assert_eq!(Files::sync_path(&mut db, &target), Some(FileChange::Deleted));
     db.resolvers().clear_caches();
 
     let failure = run(&db, project, &src, "./a");
@@ -85,26 +70,16 @@ fn package_json_edit_with_epoch_bump_changes_resolution() {
     let (fx, mut db, project) = setup("invalidation");
     let src = fx.root.join("src");
     let pkg = fx.root.join("node_modules/pkg");
-    assert_eq!(
-        expect_file(&run(&db, project, &src, "pkg")),
-        pkg.join("one.js")
-    );
+    assert_eq!(expect_file(&run(&db, project, &src, "pkg")), pkg.join("one.js"));
     db.take_resolve_runs();
 
-    std::fs::write(
-        pkg.join("package.json"),
-        r#"{ "name": "pkg", "exports": { ".": "./two.js" } }"#,
-    )
-    .unwrap();
+    std::fs::write(pkg.join("package.json"), r#"{ "name": "pkg", "exports": { ".": "./two.js" } }"#).unwrap();
     Files::sync_path(&mut db, &pkg.join("package.json"));
     let epoch = project.resolution_epoch(&db);
     project.set_resolution_epoch(&mut db).to(epoch + 1);
     db.resolvers().clear_caches();
 
-    assert_eq!(
-        expect_file(&run(&db, project, &src, "pkg")),
-        pkg.join("two.js")
-    );
+    assert_eq!(expect_file(&run(&db, project, &src, "pkg")), pkg.join("two.js"));
     assert_eq!(db.take_resolve_runs(), 1);
 }
 
@@ -112,13 +87,7 @@ fn package_json_edit_with_epoch_bump_changes_resolution() {
 fn epoch_bump_with_same_answer_backdates() {
     let (fx, mut db, project) = setup("invalidation");
     let src = fx.root.join("src");
-    let request = ResolveRequest::new(
-        &db,
-        project,
-        src.clone(),
-        "./a".to_string(),
-        ResolveKind::Import,
-    );
+    let request = ResolveRequest::new(&db, project, src.clone(), "./a".to_string(), ResolveKind::Import);
     assert_eq!(resolved_file_name(&db, request).as_deref(), Some("a.js"));
     db.executed();
 
@@ -126,20 +95,11 @@ fn epoch_bump_with_same_answer_backdates() {
     project.set_resolution_epoch(&mut db).to(epoch + 1);
     db.resolvers().clear_caches();
 
-    let request = ResolveRequest::new(
-        &db,
-        project,
-        src.clone(),
-        "./a".to_string(),
-        ResolveKind::Import,
-    );
+    let request = ResolveRequest::new(&db, project, src.clone(), "./a".to_string(), ResolveKind::Import);
     assert_eq!(resolved_file_name(&db, request).as_deref(), Some("a.js"));
     let executed = db.executed();
     assert!(executed.iter().any(|n| n == "resolve"), "{executed:?}");
-    assert!(
-        !executed.iter().any(|n| n == "resolved_file_name"),
-        "downstream re-ran: {executed:?}"
-    );
+    assert!(!executed.iter().any(|n| n == "resolved_file_name"), "downstream re-ran: {executed:?}");
 }
 
 #[test]
@@ -147,29 +107,17 @@ fn content_edit_does_not_rerun_resolution() {
     let (fx, mut db, project) = setup("invalidation");
     let src = fx.root.join("src");
     let target = src.join("target/t.js");
-    assert_eq!(
-        expect_file(&run(&db, project, &src, "./target/t.js")),
-        target
-    );
+    assert_eq!(expect_file(&run(&db, project, &src, "./target/t.js")), target);
     assert_eq!(expect_file(&run(&db, project, &src, "./target/t")), target);
     assert_eq!(db.take_resolve_runs(), 2);
 
     std::fs::write(&target, "export default 'edited';\n").unwrap();
-    assert_eq!(
-        Files::sync_path(&mut db, &target),
-        Some(FileChange::Modified)
-    );
+    assert_eq!(Files::sync_path(&mut db, &target), Some(FileChange::Modified));
 
-    assert_eq!(
-        expect_file(&run(&db, project, &src, "./target/t.js")),
-        target
-    );
+    assert_eq!(expect_file(&run(&db, project, &src, "./target/t.js")), target);
     assert_eq!(expect_file(&run(&db, project, &src, "./target/t")), target);
     let executed = db.executed();
-    assert!(
-        !executed.iter().any(|n| n == "resolve"),
-        "resolve re-ran after a content edit: {executed:?}"
-    );
+    assert!(!executed.iter().any(|n| n == "resolve"), "resolve re-ran after a content edit: {executed:?}");
 }
 
 #[test]
@@ -182,10 +130,7 @@ fn renaming_a_directory_and_back() {
 
     std::fs::rename(src.join("target"), src.join("renamed")).unwrap();
     sync_all(&mut db);
-    assert!(matches!(
-        run(&db, project, &src, "./target/t"),
-        Resolution::Failed(_)
-    ));
+    assert!(matches!(run(&db, project, &src, "./target/t"), Resolution::Failed(_)));
     assert_eq!(db.take_resolve_runs(), 1);
 
     std::fs::rename(src.join("renamed"), src.join("target")).unwrap();
@@ -198,10 +143,7 @@ fn renaming_a_directory_and_back() {
 fn unrelated_file_changes_do_not_rerun_resolution() {
     let (fx, mut db, project) = setup("invalidation");
     let src = fx.root.join("src");
-    assert_eq!(
-        expect_file(&run(&db, project, &src, "./a")),
-        src.join("a.js")
-    );
+    assert_eq!(expect_file(&run(&db, project, &src, "./a")), src.join("a.js"));
     db.take_resolve_runs();
 
     let other = fx.root.join("elsewhere.js");
@@ -210,9 +152,6 @@ fn unrelated_file_changes_do_not_rerun_resolution() {
     Files::sync_path(&mut db, &other);
     db.resolvers().clear_caches();
 
-    assert_eq!(
-        expect_file(&run(&db, project, &src, "./a")),
-        src.join("a.js")
-    );
+    assert_eq!(expect_file(&run(&db, project, &src, "./a")), src.join("a.js"));
     assert_eq!(db.take_resolve_runs(), 0);
 }

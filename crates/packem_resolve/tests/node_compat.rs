@@ -29,10 +29,7 @@ console.log(JSON.stringify(out));
 "#;
 
 fn node_available() -> bool {
-    Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
+    Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
 /// What Node resolves each of `specs` to from a module in `dir`.
@@ -43,59 +40,38 @@ fn node_resolve(dir: &Utf8Path, specs: &[&str], kind: ResolveKind) -> Vec<String
     };
     let script = dir.join(name);
     std::fs::write(&script, probe).unwrap();
-    let output = Command::new("node")
-        .arg(&script)
-        .arg(serde_like_json(specs))
-        .current_dir(dir)
-        .output()
-        .expect("run node");
+    let output =
+        Command::new("node").arg(&script).arg(serde_like_json(specs)).current_dir(dir).output().expect("run node");
     std::fs::remove_file(&script).unwrap();
-    assert!(
-        output.status.success(),
-        "node failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "node failed: {}", String::from_utf8_lossy(&output.stderr));
     parse_json_strings(String::from_utf8(output.stdout).unwrap().trim())
 }
 
 /// A JSON array of plain strings (the specifiers here need no escaping beyond quotes).
 fn serde_like_json(specs: &[&str]) -> String {
-    let items: Vec<String> = specs
-        .iter()
-        .map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
-        .collect();
+    let items: Vec<String> =
+        specs.iter().map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))).collect();
     format!("[{}]", items.join(","))
 }
 
 /// Parses the probe's output: a JSON array of strings (paths contain no escapes in the fixtures).
 fn parse_json_strings(text: &str) -> Vec<String> {
-    let inner = text
-        .strip_prefix('[')
-        .and_then(|t| t.strip_suffix(']'))
-        .expect("json array");
+    let inner = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')).expect("json array");
     if inner.is_empty() {
         return Vec::new();
     }
-    inner
-        .split("\",\"")
-        .map(|s| s.trim_matches('"').replace("\\\\", "\\"))
-        .collect()
+    inner.split("\",\"").map(|s| s.trim_matches('"').replace("\\\\", "\\")).collect()
 }
 
 fn canonical(path: &str) -> Utf8PathBuf {
-    Utf8PathBuf::from(path)
-        .canonicalize_utf8()
-        .unwrap_or_else(|_| Utf8PathBuf::from(path))
+    Utf8PathBuf::from(path).canonicalize_utf8().unwrap_or_else(|_| Utf8PathBuf::from(path))
 }
 
 /// Our answer in Node's terms: a canonical path, or a `node:` builtin name.
 fn ours_as_node(resolution: &Resolution) -> String {
     match resolution {
         Resolution::File { path, .. } => canonical(path.as_str()).into_string(),
-        Resolution::External {
-            path,
-            reason: ExternalReason::Builtin,
-        } => {
+        Resolution::External { path, reason: ExternalReason::Builtin } => {
             if path.starts_with("node:") {
                 path.clone()
             } else {
@@ -132,23 +108,14 @@ fn compare(case: &str, dir_in_case: &str, specs_by_kind: &[(ResolveKind, &[&str]
         assert_eq!(node.len(), specs.len());
         for (spec, node_answer) in specs.iter().zip(node) {
             let node_answer = node_as_canonical(&node_answer);
-            assert!(
-                !node_answer.starts_with("ERROR"),
-                "node could not resolve {spec:?} ({kind:?}): {node_answer}"
-            );
+            assert!(!node_answer.starts_with("ERROR"), "node could not resolve {spec:?} ({kind:?}): {node_answer}");
             let ours = ours_as_node(&resolve_in(&db, project, &dir, spec, *kind));
             if ours != node_answer {
-                mismatches.push(format!(
-                    "{kind:?} {spec:?}: ours {ours}, node {node_answer}"
-                ));
+                mismatches.push(format!("{kind:?} {spec:?}: ours {ours}, node {node_answer}"));
             }
         }
     }
-    assert!(
-        mismatches.is_empty(),
-        "differences from node:\n{}",
-        mismatches.join("\n")
-    );
+    assert!(mismatches.is_empty(), "differences from node:\n{}", mismatches.join("\n"));
 }
 
 const RELATIVE_EXPLICIT: &[&str] = &[
@@ -175,10 +142,7 @@ fn relative_files_match_node() {
             (ResolveKind::Import, RELATIVE_EXPLICIT),
             (ResolveKind::Require, RELATIVE_EXPLICIT),
             // CommonJS also searches extensions and index files.
-            (
-                ResolveKind::Require,
-                &["./e", "./jsdir", "./i", "./nested/deep"],
-            ),
+            (ResolveKind::Require, &["./e", "./jsdir", "./i", "./nested/deep"]),
         ],
     );
 }
@@ -211,31 +175,14 @@ fn packages_match_node() {
         &[
             (ResolveKind::Import, PACKAGES_BOTH),
             (ResolveKind::Require, PACKAGES_BOTH),
-            (
-                ResolveKind::Require,
-                &["main-only/lib/other", "@scope/pkg/dist/extra"],
-            ),
+            (ResolveKind::Require, &["main-only/lib/other", "@scope/pkg/dist/extra"]),
         ],
     );
 }
 
-const BUILTINS: &[&str] = &[
-    "fs",
-    "node:fs",
-    "fs/promises",
-    "node:path",
-    "events",
-    "node:test",
-];
+const BUILTINS: &[&str] = &["fs", "node:fs", "fs/promises", "node:path", "events", "node:test"];
 
 #[test]
 fn builtins_match_node() {
-    compare(
-        "builtins",
-        "src",
-        &[
-            (ResolveKind::Import, BUILTINS),
-            (ResolveKind::Require, BUILTINS),
-        ],
-    );
+    compare("builtins", "src", &[(ResolveKind::Import, BUILTINS), (ResolveKind::Require, BUILTINS)]);
 }

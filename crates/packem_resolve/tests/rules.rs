@@ -28,23 +28,13 @@ fn relative_paths_with_each_extension() {
     let src = root.join("src");
     for platform in [Platform::Browser, Platform::Node, Platform::Neutral] {
         let project = project(&db, options(&root, platform));
-        for name in [
-            "a.ts", "b.tsx", "c.mts", "d.cts", "e.js", "f.jsx", "g.mjs", "h.cjs", "i.json",
-        ] {
+        for name in ["a.ts", "b.tsx", "c.mts", "d.cts", "e.js", "f.jsx", "g.mjs", "h.cjs", "i.json"] {
             for kind in [Import, Require] {
                 let with_ext = resolve_in(&db, project, &src, &format!("./{name}"), kind);
-                assert_eq!(
-                    file_via(&with_ext),
-                    (src.join(name), ResolvedVia::Relative),
-                    "{name}"
-                );
+                assert_eq!(file_via(&with_ext), (src.join(name), ResolvedVia::Relative), "{name}");
                 let stem = name.split('.').next().unwrap();
                 let without = resolve_in(&db, project, &src, &format!("./{stem}"), kind);
-                assert_eq!(
-                    expect_file(&without),
-                    src.join(name),
-                    "{stem} without extension"
-                );
+                assert_eq!(expect_file(&without), src.join(name), "{stem} without extension");
             }
         }
     }
@@ -57,35 +47,14 @@ fn extension_order_and_typescript_aliases() {
     let src = root.join("src");
     let project = project(&db, options(&root, Platform::Browser));
     // .tsx before .ts before .js
-    assert_eq!(
-        expect_file(&resolve_in(&db, project, &src, "./order/x", Import)),
-        src.join("order/x.tsx")
-    );
+    assert_eq!(expect_file(&resolve_in(&db, project, &src, "./order/x", Import)), src.join("order/x.tsx"));
     // `./x.js` finds `x.ts`; an existing `.js` wins.
-    assert_eq!(
-        expect_file(&resolve_in(&db, project, &src, "./only-ts.js", Import)),
-        src.join("only-ts.ts")
-    );
-    assert_eq!(
-        expect_file(&resolve_in(&db, project, &src, "./only-tsx.js", Import)),
-        src.join("only-tsx.tsx")
-    );
-    assert_eq!(
-        expect_file(&resolve_in(&db, project, &src, "./only-ts.jsx", Import)),
-        src.join("only-ts.ts")
-    );
-    assert_eq!(
-        expect_file(&resolve_in(&db, project, &src, "./both.js", Import)),
-        src.join("both.js")
-    );
-    assert_eq!(
-        expect_file(&resolve_in(&db, project, &src, "./esm-alias.mjs", Import)),
-        src.join("esm-alias.mts")
-    );
-    assert_eq!(
-        expect_file(&resolve_in(&db, project, &src, "./cjs-alias.cjs", Require)),
-        src.join("cjs-alias.cts")
-    );
+    assert_eq!(expect_file(&resolve_in(&db, project, &src, "./only-ts.js", Import)), src.join("only-ts.ts"));
+    assert_eq!(expect_file(&resolve_in(&db, project, &src, "./only-tsx.js", Import)), src.join("only-tsx.tsx"));
+    assert_eq!(expect_file(&resolve_in(&db, project, &src, "./only-ts.jsx", Import)), src.join("only-ts.ts"));
+    assert_eq!(expect_file(&resolve_in(&db, project, &src, "./both.js", Import)), src.join("both.js"));
+    assert_eq!(expect_file(&resolve_in(&db, project, &src, "./esm-alias.mjs", Import)), src.join("esm-alias.mts"));
+    assert_eq!(expect_file(&resolve_in(&db, project, &src, "./cjs-alias.cjs", Require)), src.join("cjs-alias.cts"));
     let missing = expect_failed(&resolve_in(&db, project, &src, "./nothing.js", Import));
     assert_eq!(missing.message, "Could not resolve \"./nothing.js\"");
 }
@@ -96,28 +65,10 @@ fn directory_index_parent_and_absolute() {
     let root = fixture("relative");
     let src = root.join("src");
     let project = project(&db, options(&root, Platform::Browser));
-    assert_eq!(
-        expect_file(&resolve_in(&db, project, &src, "./dir", Import)),
-        src.join("dir/index.ts")
-    );
-    assert_eq!(
-        expect_file(&resolve_in(&db, project, &src, "./dir/", Import)),
-        src.join("dir/index.ts")
-    );
-    assert_eq!(
-        expect_file(&resolve_in(&db, project, &src, "./jsdir", Require)),
-        src.join("jsdir/index.js")
-    );
-    assert_eq!(
-        expect_file(&resolve_in(
-            &db,
-            project,
-            &src.join("nested"),
-            "../e",
-            Import
-        )),
-        src.join("e.js")
-    );
+    assert_eq!(expect_file(&resolve_in(&db, project, &src, "./dir", Import)), src.join("dir/index.ts"));
+    assert_eq!(expect_file(&resolve_in(&db, project, &src, "./dir/", Import)), src.join("dir/index.ts"));
+    assert_eq!(expect_file(&resolve_in(&db, project, &src, "./jsdir", Require)), src.join("jsdir/index.js"));
+    assert_eq!(expect_file(&resolve_in(&db, project, &src.join("nested"), "../e", Import)), src.join("e.js"));
     let absolute = src.join("a.ts");
     assert_eq!(
         file_via(&resolve_in(&db, project, &root, absolute.as_str(), Import)),
@@ -130,13 +81,7 @@ fn unresolved_relative_path_has_external_hint() {
     let db = TestDb::new();
     let root = fixture("relative");
     let project = project(&db, options(&root, Platform::Browser));
-    let failure = expect_failed(&resolve_in(
-        &db,
-        project,
-        &root.join("src"),
-        "./missing",
-        Import,
-    ));
+    let failure = expect_failed(&resolve_in(&db, project, &root.join("src"), "./missing", Import));
     assert_eq!(failure.code, DiagnosticCode::UnresolvedImport);
     assert_eq!(failure.message, "Could not resolve \"./missing\"");
     assert_eq!(
@@ -160,41 +105,21 @@ fn package_main_and_module_by_platform() {
         file_via(&resolve_in(&db, browser, &src, "main-only", Import)),
         (nm.join("main-only/lib/main.js"), ResolvedVia::Package)
     );
-    assert_eq!(
-        expect_file(&resolve_in(&db, node, &src, "main-only", Require)),
-        nm.join("main-only/lib/main.js")
-    );
+    assert_eq!(expect_file(&resolve_in(&db, node, &src, "main-only", Require)), nm.join("main-only/lib/main.js"));
     assert_eq!(
         expect_file(&resolve_in(&db, node, &src, "main-only/lib/other", Require)),
         nm.join("main-only/lib/other.js")
     );
-    assert_eq!(
-        expect_file(&resolve_in(&db, browser, &src, "no-main", Import)),
-        nm.join("no-main/index.js")
-    );
+    assert_eq!(expect_file(&resolve_in(&db, browser, &src, "no-main", Import)), nm.join("no-main/index.js"));
     // browser: browser, module, main; node: main, module
-    assert_eq!(
-        expect_file(&resolve_in(&db, browser, &src, "module-main", Import)),
-        nm.join("module-main/module.js")
-    );
-    assert_eq!(
-        expect_file(&resolve_in(&db, node, &src, "module-main", Import)),
-        nm.join("module-main/main.js")
-    );
+    assert_eq!(expect_file(&resolve_in(&db, browser, &src, "module-main", Import)), nm.join("module-main/module.js"));
+    assert_eq!(expect_file(&resolve_in(&db, node, &src, "module-main", Import)), nm.join("module-main/main.js"));
     // neutral has no main fields: only the index file is found.
     expect_failed(&resolve_in(&db, neutral, &src, "module-main", Import));
     // explicit main fields override the platform default
-    let custom = project(
-        &db,
-        ProjectOptions {
-            main_fields: Some(vec!["module".into()]),
-            ..options(&root, Platform::Node)
-        },
-    );
-    assert_eq!(
-        expect_file(&resolve_in(&db, custom, &src, "module-main", Import)),
-        nm.join("module-main/module.js")
-    );
+    let custom =
+        project(&db, ProjectOptions { main_fields: Some(vec!["module".into()]), ..options(&root, Platform::Node) });
+    assert_eq!(expect_file(&resolve_in(&db, custom, &src, "module-main", Import)), nm.join("module-main/module.js"));
 }
 
 #[test]
@@ -209,36 +134,18 @@ fn browser_field_string_and_object_forms() {
         expect_file(&resolve_in(&db, browser, &src, "browser-string", Import)),
         nm.join("browser-string/browser.js")
     );
-    assert_eq!(
-        expect_file(&resolve_in(&db, node, &src, "browser-string", Import)),
-        nm.join("browser-string/main.js")
-    );
+    assert_eq!(expect_file(&resolve_in(&db, node, &src, "browser-string", Import)), nm.join("browser-string/main.js"));
     assert_eq!(
         expect_file(&resolve_in(&db, browser, &src, "browser-object", Import)),
         nm.join("browser-object/main-browser.js")
     );
+    assert_eq!(expect_file(&resolve_in(&db, node, &src, "browser-object", Import)), nm.join("browser-object/main.js"));
     assert_eq!(
-        expect_file(&resolve_in(&db, node, &src, "browser-object", Import)),
-        nm.join("browser-object/main.js")
-    );
-    assert_eq!(
-        expect_file(&resolve_in(
-            &db,
-            browser,
-            &src,
-            "browser-object/server",
-            Import
-        )),
+        expect_file(&resolve_in(&db, browser, &src, "browser-object/server", Import)),
         nm.join("browser-object/client.js")
     );
     assert_eq!(
-        expect_file(&resolve_in(
-            &db,
-            node,
-            &src,
-            "browser-object/server",
-            Import
-        )),
+        expect_file(&resolve_in(&db, node, &src, "browser-object/server", Import)),
         nm.join("browser-object/server.js")
     );
     match resolve_in(&db, browser, &src, "browser-object/ignored", Import) {
@@ -247,18 +154,9 @@ fn browser_field_string_and_object_forms() {
     }
     // Inside the package, a relative import of the ignored file is ignored too.
     let inside = nm.join("browser-object");
-    assert!(matches!(
-        resolve_in(&db, browser, &inside, "./ignored.js", Import),
-        Resolution::Ignored { .. }
-    ));
+    assert!(matches!(resolve_in(&db, browser, &inside, "./ignored.js", Import), Resolution::Ignored { .. }));
     assert_eq!(
-        expect_file(&resolve_in(
-            &db,
-            node,
-            &src,
-            "browser-object/ignored",
-            Import
-        )),
+        expect_file(&resolve_in(&db, node, &src, "browser-object/ignored", Import)),
         nm.join("browser-object/ignored.js")
     );
 }
@@ -301,62 +199,23 @@ fn exports_subpath_patterns_and_unexported_subpaths() {
     let pkg = root.join("node_modules/exports-cond");
     let project = project(&db, options(&root, Platform::Browser));
     assert_eq!(
-        expect_file(&resolve_in(
-            &db,
-            project,
-            &src,
-            "exports-cond/feature/a",
-            Import
-        )),
+        expect_file(&resolve_in(&db, project, &src, "exports-cond/feature/a", Import)),
         pkg.join("features/a.js")
     );
     assert_eq!(
-        expect_file(&resolve_in(
-            &db,
-            project,
-            &src,
-            "exports-cond/feature/b",
-            Require
-        )),
+        expect_file(&resolve_in(&db, project, &src, "exports-cond/feature/b", Require)),
         pkg.join("features/b.js")
     );
     assert_eq!(
-        expect_file(&resolve_in(
-            &db,
-            project,
-            &src,
-            "exports-cond/package.json",
-            Import
-        )),
+        expect_file(&resolve_in(&db, project, &src, "exports-cond/package.json", Import)),
         pkg.join("package.json")
     );
-    let failure = expect_failed(&resolve_in(
-        &db,
-        project,
-        &src,
-        "exports-cond/secret.js",
-        Import,
-    ));
-    assert_eq!(
-        failure.message,
-        "Could not resolve \"exports-cond/secret.js\""
-    );
+    let failure = expect_failed(&resolve_in(&db, project, &src, "exports-cond/secret.js", Import));
+    assert_eq!(failure.message, "Could not resolve \"exports-cond/secret.js\"");
     let help = failure.help.expect("resolver message");
     assert!(help.contains("not exported"), "{help}");
-    expect_failed(&resolve_in(
-        &db,
-        project,
-        &src,
-        "exports-cond/feature/private/x",
-        Import,
-    ));
-    expect_failed(&resolve_in(
-        &db,
-        project,
-        &src,
-        "exports-cond/feature/c",
-        Import,
-    ));
+    expect_failed(&resolve_in(&db, project, &src, "exports-cond/feature/private/x", Import));
+    expect_failed(&resolve_in(&db, project, &src, "exports-cond/feature/c", Import));
 }
 
 #[test]
@@ -374,25 +233,14 @@ fn module_condition_unless_custom_conditions() {
         expect_file(&resolve_in(&db, default, &src, "exports-module", Require)),
         nm.join("exports-module/module.js")
     );
-    let custom = project(
-        &db,
-        ProjectOptions {
-            conditions: vec!["custom".into()],
-            ..options(&root, Platform::Browser)
-        },
-    );
+    let custom =
+        project(&db, ProjectOptions { conditions: vec!["custom".into()], ..options(&root, Platform::Browser) });
     assert_eq!(
         expect_file(&resolve_in(&db, custom, &src, "exports-module", Import)),
         nm.join("exports-module/default.js")
     );
-    assert_eq!(
-        expect_file(&resolve_in(&db, custom, &src, "exports-cond", Import)),
-        nm.join("exports-cond/custom.js")
-    );
-    assert_eq!(
-        expect_file(&resolve_in(&db, custom, &src, "exports-cond", Require)),
-        nm.join("exports-cond/custom.js")
-    );
+    assert_eq!(expect_file(&resolve_in(&db, custom, &src, "exports-cond", Import)), nm.join("exports-cond/custom.js"));
+    assert_eq!(expect_file(&resolve_in(&db, custom, &src, "exports-cond", Require)), nm.join("exports-cond/custom.js"));
 }
 
 #[test]
@@ -406,18 +254,9 @@ fn imports_field() {
         file_via(&resolve_in(&db, browser, &src, "#internal", Import)),
         (src.join("internal.js"), ResolvedVia::ImportsField)
     );
-    assert_eq!(
-        expect_file(&resolve_in(&db, node, &src, "#dep", Import)),
-        src.join("dep-node.js")
-    );
-    assert_eq!(
-        expect_file(&resolve_in(&db, browser, &src, "#dep", Import)),
-        src.join("dep-default.js")
-    );
-    assert_eq!(
-        expect_file(&resolve_in(&db, browser, &src, "#utils/format", Require)),
-        src.join("utils/format.js")
-    );
+    assert_eq!(expect_file(&resolve_in(&db, node, &src, "#dep", Import)), src.join("dep-node.js"));
+    assert_eq!(expect_file(&resolve_in(&db, browser, &src, "#dep", Import)), src.join("dep-default.js"));
+    assert_eq!(expect_file(&resolve_in(&db, browser, &src, "#utils/format", Require)), src.join("utils/format.js"));
     expect_failed(&resolve_in(&db, browser, &src, "#nope", Import));
 }
 
@@ -428,32 +267,14 @@ fn scoped_packages() {
     let src = root.join("src");
     let nm = root.join("node_modules/@scope");
     let node = project(&db, options(&root, Platform::Node));
+    assert_eq!(expect_file(&resolve_in(&db, node, &src, "@scope/pkg", Import)), nm.join("pkg/dist/index.js"));
     assert_eq!(
-        expect_file(&resolve_in(&db, node, &src, "@scope/pkg", Import)),
-        nm.join("pkg/dist/index.js")
-    );
-    assert_eq!(
-        expect_file(&resolve_in(
-            &db,
-            node,
-            &src,
-            "@scope/pkg/dist/extra",
-            Require
-        )),
+        expect_file(&resolve_in(&db, node, &src, "@scope/pkg/dist/extra", Require)),
         nm.join("pkg/dist/extra.js")
     );
-    assert_eq!(
-        expect_file(&resolve_in(&db, node, &src, "@scope/exp", Import)),
-        nm.join("exp/root.js")
-    );
-    assert_eq!(
-        expect_file(&resolve_in(&db, node, &src, "@scope/exp/sub", Import)),
-        nm.join("exp/sub.mjs")
-    );
-    assert_eq!(
-        expect_file(&resolve_in(&db, node, &src, "@scope/exp/sub", Require)),
-        nm.join("exp/sub.cjs")
-    );
+    assert_eq!(expect_file(&resolve_in(&db, node, &src, "@scope/exp", Import)), nm.join("exp/root.js"));
+    assert_eq!(expect_file(&resolve_in(&db, node, &src, "@scope/exp/sub", Import)), nm.join("exp/sub.mjs"));
+    assert_eq!(expect_file(&resolve_in(&db, node, &src, "@scope/exp/sub", Require)), nm.join("exp/sub.cjs"));
     expect_failed(&resolve_in(&db, node, &src, "@scope/missing", Import));
 }
 
@@ -467,10 +288,7 @@ fn tsconfig_paths_and_base_url() {
         file_via(&resolve_in(&db, project, &src, "@lib/math", Import)),
         (src.join("lib/math.ts"), ResolvedVia::TsconfigPaths)
     );
-    assert_eq!(
-        expect_file(&resolve_in(&db, project, &src, "~utils", Import)),
-        src.join("utils/index.ts")
-    );
+    assert_eq!(expect_file(&resolve_in(&db, project, &src, "~utils", Import)), src.join("utils/index.ts"));
     assert_eq!(
         file_via(&resolve_in(&db, project, &src, "src/base-only", Import)),
         (src.join("base-only.ts"), ResolvedVia::TsconfigPaths)
@@ -487,22 +305,11 @@ fn explicit_tsconfig_option() {
     expect_failed(&resolve_in(&db, auto, &src, "@x", Import));
     let explicit = project(
         &db,
-        ProjectOptions {
-            tsconfig: Some("tsconfig.custom.json".into()),
-            ..options(&root, Platform::Browser)
-        },
+        ProjectOptions { tsconfig: Some("tsconfig.custom.json".into()), ..options(&root, Platform::Browser) },
     );
-    assert_eq!(
-        expect_file(&resolve_in(&db, explicit, &src, "@x", Import)),
-        root.join("x/target.ts")
-    );
-    let missing = project(
-        &db,
-        ProjectOptions {
-            tsconfig: Some("nope.json".into()),
-            ..options(&root, Platform::Browser)
-        },
-    );
+    assert_eq!(expect_file(&resolve_in(&db, explicit, &src, "@x", Import)), root.join("x/target.ts"));
+    let missing =
+        project(&db, ProjectOptions { tsconfig: Some("nope.json".into()), ..options(&root, Platform::Browser) });
     let failure = expect_failed(&resolve_in(&db, missing, &src, "./app", Import));
     assert_eq!(failure.code, DiagnosticCode::InvalidConfig);
 }
@@ -523,10 +330,7 @@ fn alias_option() {
     let root = fixture("alias");
     let src = root.join("src");
     let options = ProjectOptions {
-        alias: vec![
-            ("lib-alias".into(), "./vendor/lib".into()),
-            ("react".into(), "preact-compat".into()),
-        ],
+        alias: vec![("lib-alias".into(), "./vendor/lib".into()), ("react".into(), "preact-compat".into())],
         ..options(&root, Platform::Browser)
     };
     let project = project(&db, options);
@@ -534,19 +338,10 @@ fn alias_option() {
         file_via(&resolve_in(&db, project, &src, "lib-alias", Import)),
         (root.join("vendor/lib/index.js"), ResolvedVia::Alias)
     );
-    assert_eq!(
-        expect_file(&resolve_in(&db, project, &src, "lib-alias/sub", Import)),
-        root.join("vendor/lib/sub.js")
-    );
+    assert_eq!(expect_file(&resolve_in(&db, project, &src, "lib-alias/sub", Import)), root.join("vendor/lib/sub.js"));
     let nm = root.join("node_modules/preact-compat");
-    assert_eq!(
-        file_via(&resolve_in(&db, project, &src, "react", Import)),
-        (nm.join("index.js"), ResolvedVia::Alias)
-    );
-    assert_eq!(
-        expect_file(&resolve_in(&db, project, &src, "react/hooks", Require)),
-        nm.join("hooks.js")
-    );
+    assert_eq!(file_via(&resolve_in(&db, project, &src, "react", Import)), (nm.join("index.js"), ResolvedVia::Alias));
+    assert_eq!(expect_file(&resolve_in(&db, project, &src, "react/hooks", Require)), nm.join("hooks.js"));
     // Not a prefix match on the name itself.
     expect_failed(&resolve_in(&db, project, &src, "react-dom", Import));
 }
@@ -557,36 +352,19 @@ fn externals_exact_subpath_and_wildcard() {
     let root = fixture("relative");
     let src = root.join("src");
     let options = ProjectOptions {
-        external: vec![
-            "react".into(),
-            "@img/*".into(),
-            "*.png".into(),
-            "./e.js".into(),
-        ],
+        external: vec!["react".into(), "@img/*".into(), "*.png".into(), "./e.js".into()],
         ..options(&root, Platform::Browser)
     };
     let project = project(&db, options);
-    for spec in [
-        "react",
-        "react/jsx-runtime",
-        "@img/logo",
-        "./logo.png",
-        "./e.js",
-    ] {
+    for spec in ["react", "react/jsx-runtime", "@img/logo", "./logo.png", "./e.js"] {
         assert_eq!(
             resolve_in(&db, project, &src, spec, Import),
-            Resolution::External {
-                path: spec.into(),
-                reason: ExternalReason::Option
-            },
+            Resolution::External { path: spec.into(), reason: ExternalReason::Option },
             "{spec}"
         );
     }
     expect_failed(&resolve_in(&db, project, &src, "react-dom", Import));
-    assert_eq!(
-        expect_file(&resolve_in(&db, project, &src, "./a", Import)),
-        src.join("a.ts")
-    );
+    assert_eq!(expect_file(&resolve_in(&db, project, &src, "./a", Import)), src.join("a.ts"));
 }
 
 #[test]
@@ -603,21 +381,12 @@ fn packages_external() {
     for spec in ["react", "react/jsx-runtime", "@scope/pkg", "not-installed"] {
         assert_eq!(
             resolve_in(&db, project, &src, spec, Import),
-            Resolution::External {
-                path: spec.into(),
-                reason: ExternalReason::Packages
-            },
+            Resolution::External { path: spec.into(), reason: ExternalReason::Packages },
             "{spec}"
         );
     }
-    assert_eq!(
-        expect_file(&resolve_in(&db, project, &src, "lib-alias", Import)),
-        root.join("vendor/lib/index.js")
-    );
-    assert_eq!(
-        expect_file(&resolve_in(&db, project, &src, "./entry", Import)),
-        src.join("entry.js")
-    );
+    assert_eq!(expect_file(&resolve_in(&db, project, &src, "lib-alias", Import)), root.join("vendor/lib/index.js"));
+    assert_eq!(expect_file(&resolve_in(&db, project, &src, "./entry", Import)), src.join("entry.js"));
 }
 
 #[test]
@@ -630,27 +399,15 @@ fn builtins_on_node_are_external() {
         for kind in [Import, Require] {
             assert_eq!(
                 resolve_in(&db, node, &src, spec, kind),
-                Resolution::External {
-                    path: spec.into(),
-                    reason: ExternalReason::Builtin
-                },
+                Resolution::External { path: spec.into(), reason: ExternalReason::Builtin },
                 "{spec}"
             );
         }
     }
-    let packages = project(
-        &db,
-        ProjectOptions {
-            packages_external: true,
-            ..options(&root, Platform::Node)
-        },
-    );
+    let packages = project(&db, ProjectOptions { packages_external: true, ..options(&root, Platform::Node) });
     assert_eq!(
         resolve_in(&db, packages, &src, "fs", Import),
-        Resolution::External {
-            path: "fs".into(),
-            reason: ExternalReason::Builtin
-        }
+        Resolution::External { path: "fs".into(), reason: ExternalReason::Builtin }
     );
 }
 
@@ -690,10 +447,7 @@ fn symlinked_package_resolves_to_real_path() {
     let db = TestDb::new();
     let project = project(&db, options(&app, Platform::Browser));
     let resolved = resolve_in(&db, project, &app.join("src"), "linked", Import);
-    assert_eq!(
-        expect_file(&resolved),
-        fx.root.join("packages/real-pkg/index.js")
-    );
+    assert_eq!(expect_file(&resolved), fx.root.join("packages/real-pkg/index.js"));
 }
 
 #[cfg(unix)]
@@ -711,13 +465,7 @@ fn symlink_loops_fail_without_hanging() {
     for spec in ["./a", "./a/x.js", "./b", "./self", "./self/index.js"] {
         expect_failed(&resolve_in(&db, project, &loop_dir, spec, Import));
     }
-    expect_failed(&resolve_in(
-        &db,
-        project,
-        &fx.root.join("app/src"),
-        "loopy",
-        Import,
-    ));
+    expect_failed(&resolve_in(&db, project, &fx.root.join("app/src"), "loopy", Import));
 }
 
 #[test]
@@ -765,18 +513,9 @@ fn weird_inputs_fail_without_panicking() {
     for dir in ["", "relative", "/definitely/not/here", "/", "/.."] {
         let _ = resolve_in(&db, project, camino::Utf8Path::new(dir), "./a", Import);
     }
+    assert!(matches!(resolve_in(&db, project, &src, "", Import), Resolution::Failed(_)));
     assert!(matches!(
-        resolve_in(&db, project, &src, "", Import),
-        Resolution::Failed(_)
-    ));
-    assert!(matches!(
-        resolve_in(
-            &db,
-            project,
-            camino::Utf8Path::new("relative"),
-            "./a",
-            Import
-        ),
+        resolve_in(&db, project, camino::Utf8Path::new("relative"), "./a", Import),
         Resolution::Failed(_)
     ));
 }

@@ -26,24 +26,13 @@ impl packem_db::Db for TestDb {
 impl TestDb {
     pub fn new() -> Self {
         let log = EventLog::default();
-        Self {
-            storage: salsa::Storage::new(Some(log.callback())),
-            files: Files::default(),
-            log,
-        }
+        Self { storage: salsa::Storage::new(Some(log.callback())), files: Files::default(), log }
     }
 
     /// Names of the queries executed since the last call.
     pub fn executed(&self) -> Vec<String> {
         use salsa::Database;
-        self.log
-            .take()
-            .into_iter()
-            .map(|key| {
-                self.ingredient_debug_name(key.ingredient_index())
-                    .to_string()
-            })
-            .collect()
+        self.log.take().into_iter().map(|key| self.ingredient_debug_name(key.ingredient_index()).to_string()).collect()
     }
 }
 
@@ -55,17 +44,11 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            db: TestDb::new(),
-        }
+        Self { dir: tempfile::tempdir().unwrap(), db: TestDb::new() }
     }
 
     pub fn path(&self, name: &str) -> Utf8PathBuf {
-        let root = Utf8Path::from_path(self.dir.path())
-            .unwrap()
-            .canonicalize_utf8()
-            .unwrap();
+        let root = Utf8Path::from_path(self.dir.path()).unwrap().canonicalize_utf8().unwrap();
         root.join(name)
     }
 
@@ -94,19 +77,13 @@ pub fn scan(name: &str, source: &str) -> packem_parse::ModuleScan {
     let file = fx.write(name, source);
     let scan = packem_parse::module_scan(&fx.db, file);
     let diagnostics = packem_parse::file_diagnostics(&fx.db, file);
-    assert!(
-        diagnostics.is_empty(),
-        "unexpected diagnostics for {name}: {diagnostics:#?}"
-    );
+    assert!(diagnostics.is_empty(), "unexpected diagnostics for {name}: {diagnostics:#?}");
     (**scan).clone()
 }
 
 /// `(specifier, kind)` of each record.
 pub fn records(scan: &packem_parse::ModuleScan) -> Vec<(String, packem_parse::ImportKind)> {
-    scan.records
-        .iter()
-        .map(|r| (r.specifier.clone(), r.kind))
-        .collect()
+    scan.records.iter().map(|r| (r.specifier.clone(), r.kind)).collect()
 }
 
 /// Sorted export names.

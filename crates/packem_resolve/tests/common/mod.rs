@@ -30,22 +30,12 @@ impl TestDb {
     /// Names of the queries executed since the last call.
     pub fn executed(&self) -> Vec<String> {
         use salsa::Database as _;
-        self.log
-            .take()
-            .into_iter()
-            .map(|key| {
-                self.ingredient_debug_name(key.ingredient_index())
-                    .to_string()
-            })
-            .collect()
+        self.log.take().into_iter().map(|key| self.ingredient_debug_name(key.ingredient_index()).to_string()).collect()
     }
 
     /// How many times `resolve` ran since the last call to `executed`/`take_resolve_runs`.
     pub fn take_resolve_runs(&self) -> usize {
-        self.executed()
-            .iter()
-            .filter(|name| name.as_str() == "resolve")
-            .count()
+        self.executed().iter().filter(|name| name.as_str() == "resolve").count()
     }
 }
 
@@ -113,21 +103,11 @@ pub fn project(db: &TestDb, options: ProjectOptions) -> Project {
 
 /// Options for `platform` with `cwd` set.
 pub fn options(cwd: &Utf8Path, platform: packem_db::Platform) -> ProjectOptions {
-    ProjectOptions {
-        cwd: cwd.to_owned(),
-        platform,
-        ..Default::default()
-    }
+    ProjectOptions { cwd: cwd.to_owned(), platform, ..Default::default() }
 }
 
 /// Resolves `specifier` from `dir` and clones the answer.
-pub fn resolve_in(
-    db: &TestDb,
-    project: Project,
-    dir: &Utf8Path,
-    specifier: &str,
-    kind: ResolveKind,
-) -> Resolution {
+pub fn resolve_in(db: &TestDb, project: Project, dir: &Utf8Path, specifier: &str, kind: ResolveKind) -> Resolution {
     let request = ResolveRequest::new(db, project, dir.to_owned(), specifier.to_string(), kind);
     resolve(db, request).clone()
 }
