@@ -86,16 +86,16 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
         body.push_str(code);
     }
     // Namespace objects: getters are lazy, so defining them all up front is safe in cycles.
-    for (_, name, getters) in &plan.namespaces {
-        body.push_str(&namespace_object(name, getters));
+    for namespace in &plan.namespaces {
+        body.push_str(&namespace_object(&namespace.name, &namespace.getters));
     }
-    let entry_namespace = plan.namespaces.iter().find(|(m, _, _)| *m == plan.entry).map(|(_, name, _)| name.clone());
+    let entry_namespace = plan.namespaces.iter().find(|n| n.module == plan.entry).map(|n| n.name.clone());
     // CommonJS output exposes the exports before the code runs, as a CommonJS module would.
-    if format == Format::Cjs {
-        if let Some(ns) = &entry_namespace {
-            helpers |= Helpers::TO_COMMON_JS;
-            let _ = writeln!(body, "module.exports = __toCommonJS({ns});");
-        }
+    if format == Format::Cjs
+        && let Some(ns) = &entry_namespace
+    {
+        helpers |= Helpers::TO_COMMON_JS;
+        let _ = writeln!(body, "module.exports = __toCommonJS({ns});");
     }
     for item in &plan.order {
         match item {

@@ -116,6 +116,17 @@ pub struct ExternalBinding {
     pub local: String,
 }
 
+/// A namespace object defined up front: `var name = __export({}, { export: () => expr, … })`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NamespaceObject {
+    /// The module whose namespace it is.
+    pub module: ModuleId,
+    /// The variable.
+    pub name: String,
+    /// (export name, getter expression), sorted by name.
+    pub getters: Vec<(String, String)>,
+}
+
 /// The plan for one entry's output.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ChunkPlan {
@@ -126,7 +137,7 @@ pub struct ChunkPlan {
     /// Lazily evaluated modules in the chunk (their code defines `init_x`).
     pub lazy: Vec<ModuleId>,
     /// Namespace objects to define: module, variable, and (export name, getter expression).
-    pub namespaces: Vec<(ModuleId, String, Vec<(String, String)>)>,
+    pub namespaces: Vec<NamespaceObject>,
     /// Evaluation order.
     pub order: Vec<OrderItem>,
     /// External bindings, sorted by path.
@@ -884,7 +895,7 @@ impl<'a> Linker<'a> {
                     self.expr(&binding).map(|e| (name.clone(), e))
                 })
                 .collect();
-            namespaces.push((*module, self.namespace_names[module].clone(), getters));
+            namespaces.push(NamespaceObject { module: *module, name: self.namespace_names[module].clone(), getters });
             helpers |= Helpers::EXPORT;
         }
         // Externals used by the chunk's scope-hoisted modules.
