@@ -34,11 +34,11 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, file: File) 
     let info = module_link(db, project, file);
     let format = target.format(db);
     let scan = module_scan(db, file);
-    let body = if scan.format == ModuleFormat::Json {
-        format!("module.exports = {};\n", source_text(db, file).as_str().trim())
+    let (outside, body) = if scan.format == ModuleFormat::Json {
+        (String::new(), format!("module.exports = {};\n", source_text(db, file).as_str().trim()))
     } else if source_text(db, file).error().is_some() || file.status(db) != packem_db::FileStatus::Exists {
         // Disabled (`browser: false`) or unreadable (already an error): an empty module.
-        String::new()
+        (String::new(), String::new())
     } else {
         let parsed = parsed_module(db, file);
         parsed.with_stack(|| render_code(db, file, info, format, project.options(db).platform))
@@ -58,9 +58,10 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, file: File) 
             inner.push_str(&lazy.prologue);
             inner.push_str(&body);
             format!(
-                "var {} = {{}};\nvar {} = __esm(function () {{\n{}}});\n",
+                "var {} = {{}};\n{outside}var {} = __esm({}function () {{\n{}}});\n",
                 lazy.namespace,
                 lazy.init,
+                if lazy.is_async { "async " } else { "" },
                 indent(&inner)
             )
         }
@@ -87,7 +88,7 @@ fn render_code(
     info: &ModuleLink,
     format: Format,
     platform: packem_db::Platform,
-) -> String {
+) -> (String, String) {
     let path = file.path(db);
     let text = source_text(db, file).as_str();
     let source_type = source_type_for(path);
@@ -153,17 +154,100 @@ fn render_code(
     };
     rewriter.visit_program(&mut program);
 
+    // A lazy module's declarations move out of its `__esm` closure, so other modules can reach
+    // them; only their initialization runs inside (esbuild does the same).
+    let mut outside = String::new();
+    if info.lazy.is_some() {
+        let finals: FxHashMap<&str, &str> = info.renames.iter().map(|(l, f)| (l.as_str(), f.as_str())).collect();
+        let (functions, vars) = hoist_declarations(&mut program, &builder, &allocator, &finals);
+        if !vars.is_empty() {
+            outside.push_str(&format!("var {};\n", vars.join(", ")));
+        }
+        rename(&mut scoping, &info.renames);
+        if functions.is_empty() {
+            return (outside, codegen(&program, scoping));
+        }
+        // One codegen pass (it consumes the scoping): functions, a marker line, the rest.
+        const MARKER: &str = "__packem_hoist_split__";
+        let inside = std::mem::replace(&mut program.body, functions);
+        program.body.push(Statement::new_expression_statement(
+            SPAN,
+            Expression::new_identifier(SPAN, MARKER, &builder),
+            &builder,
+        ));
+        program.body.extend(inside);
+        let code = codegen(&program, scoping);
+        let split = code.find(&format!("{MARKER};\n")).unwrap_or(code.len());
+        outside.push_str(&code[..split]);
+        let rest = code.get(split + MARKER.len() + 2..).unwrap_or_default().to_string();
+        return (outside, rest);
+    }
     if !wrapped {
         rename(&mut scoping, &info.renames);
     }
+    (outside, codegen(&program, scoping))
+}
+
+fn codegen(program: &Program<'_>, scoping: Scoping) -> String {
     Codegen::new()
         .with_options(CodegenOptions {
             comments: oxc::codegen::CommentOptions::disabled(),
             ..CodegenOptions::default()
         })
         .with_scoping(Some(scoping))
-        .build(&program)
+        .build(program)
         .code
+}
+
+/// Splits a lazy module's top level: function declarations are returned (they go outside the
+/// closure), `var`/`let`/`const`/`class` declarations become assignments in place and their names
+/// are returned (declared with `var` outside). Destructuring declarations stay as they are.
+fn hoist_declarations<'a>(
+    program: &mut Program<'a>,
+    builder: &AstBuilder<'a>,
+    allocator: &'a Allocator,
+    finals: &FxHashMap<&str, &str>,
+) -> (oxc::allocator::Vec<'a, Statement<'a>>, Vec<String>) {
+    let final_name = |name: &str| -> &'a str { allocator.alloc_str(finals.get(name).copied().unwrap_or(name)) };
+    let assign = |name: &'a str, value: Expression<'a>| -> Statement<'a> {
+        let target = oxc::ast::ast::AssignmentTarget::new_assignment_target_identifier(SPAN, name, builder);
+        let expression = Expression::new_assignment_expression(
+            SPAN,
+            oxc::ast::ast::AssignmentOperator::Assign,
+            target,
+            value,
+            builder,
+        );
+        Statement::new_expression_statement(SPAN, expression, builder)
+    };
+    let mut functions = oxc::allocator::Vec::new_in(&allocator);
+    let mut vars = Vec::new();
+    let body = std::mem::replace(&mut program.body, oxc::allocator::Vec::new_in(&allocator));
+    for statement in body {
+        match statement {
+            Statement::FunctionDeclaration(_) => functions.push(statement),
+            Statement::ClassDeclaration(mut class) if class.id.is_some() => {
+                let name = final_name(class.id.as_ref().map(|id| id.name.as_str()).unwrap_or_default());
+                vars.push(name.to_string());
+                class.r#type = oxc::ast::ast::ClassType::ClassExpression;
+                program.body.push(assign(name, Expression::ClassExpression(class)));
+            }
+            Statement::VariableDeclaration(decl)
+                if decl.declarations.iter().all(|d| matches!(d.id, BindingPattern::BindingIdentifier(_))) =>
+            {
+                for declarator in decl.unbox().declarations {
+                    let BindingPattern::BindingIdentifier(id) = &declarator.id else { continue };
+                    let name = final_name(id.name.as_str());
+                    vars.push(name.to_string());
+                    if let Some(init) = declarator.init {
+                        program.body.push(assign(name, init));
+                    }
+                }
+            }
+            other => program.body.push(other),
+        }
+    }
+    (functions, vars)
 }
 
 /// Renames module-scope bindings to their final names.

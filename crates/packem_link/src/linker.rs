@@ -94,6 +94,8 @@ pub struct LazyModule {
     pub getters: Vec<(String, String)>,
     /// Code run first: initializing lazy dependencies and binding CommonJS imports.
     pub prologue: String,
+    /// Whether it (or a lazy module it imports) uses top-level await: its closure is `async`.
+    pub is_async: bool,
 }
 
 /// One statement of a chunk's evaluation order.
@@ -336,6 +338,8 @@ struct Linker<'a> {
     wrapper_names: BTreeMap<ModuleId, String>,
     /// Scope-hoisted modules no entry reaches through static imports: evaluated lazily.
     lazy: Vec<bool>,
+    /// Lazy modules whose evaluation is asynchronous (top-level await, theirs or a dependency's).
+    lazy_async: Vec<bool>,
     init_names: BTreeMap<ModuleId, String>,
     namespace_names: BTreeMap<ModuleId, String>,
     import_vars: BTreeMap<ModuleId, String>,
@@ -374,6 +378,7 @@ impl<'a> Linker<'a> {
         }
         let n = graph.modules.len();
         let lazy = lazy_modules(graph, &wrap);
+        let lazy_async = async_lazy_modules(db, graph, &lazy);
         Self {
             db,
             cwd,
@@ -389,6 +394,7 @@ impl<'a> Linker<'a> {
             avoid: FxHashMap::default(),
             wrapper_names: BTreeMap::new(),
             lazy,
+            lazy_async,
             init_names: BTreeMap::new(),
             namespace_names: BTreeMap::new(),
             import_vars: BTreeMap::new(),
@@ -812,6 +818,9 @@ impl<'a> Linker<'a> {
             (EdgeTarget::Module(t), ImportKind::DynamicImport) => {
                 match (self.wrapper_names.get(t), self.init_names.get(t)) {
                     (Some(wrapper), _) => format!("Promise.resolve().then(() => __toESM({wrapper}(), 1))"),
+                    (None, Some(init)) if self.lazy_async[t.index()] => {
+                        format!("Promise.resolve().then(() => {init}()).then(() => {})", self.namespace_names[t])
+                    }
                     (None, Some(init)) => {
                         format!("Promise.resolve().then(() => ({init}(), {}))", self.namespace_names[t])
                     }
@@ -848,7 +857,8 @@ impl<'a> Linker<'a> {
                 continue;
             }
             if let Some(init) = self.init_names.get(&target) {
-                prologue.push_str(&format!("{init}();\n"));
+                let wait = if self.lazy_async[target.index()] { "await " } else { "" };
+                prologue.push_str(&format!("{wait}{init}();\n"));
             } else if self.wrap[target.index()] == Wrap::Cjs {
                 prologue.push_str(&self.cjs_import_code(module, Some(target), &mut state));
             }
@@ -859,6 +869,7 @@ impl<'a> Linker<'a> {
             namespace: self.namespace_names[&module].clone(),
             getters,
             prologue,
+            is_async: self.lazy_async[module.index()],
         }
     }
 
@@ -885,6 +896,16 @@ impl<'a> Linker<'a> {
         let lazy: Vec<ModuleId> = in_chunk.iter().copied().filter(|m| self.lazy[m.index()]).collect();
         if !lazy.is_empty() {
             helpers |= Helpers::ESM | Helpers::EXPORT;
+        }
+        // A lazy module binds its CommonJS imports in its own prologue.
+        let lazy_imports_cjs = lazy.iter().any(|m| {
+            self.graph.module(*m).edges.iter().any(|e| {
+                matches!(e.kind, ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar)
+                    && matches!(e.target, EdgeTarget::Module(t) if self.wrap[t.index()] == Wrap::Cjs)
+            })
+        });
+        if lazy_imports_cjs {
+            helpers |= Helpers::TO_ESM;
         }
         for module in namespaced.iter() {
             let names = self.export_names(*module, &mut Vec::new());
@@ -1165,4 +1186,30 @@ fn lazy_modules(graph: &ModuleGraph, wrap: &[Wrap]) -> Vec<bool> {
         }
     }
     (0..graph.modules.len()).map(|i| wrap[i] == Wrap::None && !eager[i]).collect()
+}
+
+/// Lazy modules that must be initialized asynchronously: they use top-level await or statically
+/// import a lazy module that does (a fixpoint, since imports can be circular).
+fn async_lazy_modules(db: &dyn packem_resolve::Db, graph: &ModuleGraph, lazy: &[bool]) -> Vec<bool> {
+    let mut result: Vec<bool> = (0..graph.modules.len())
+        .map(|i| lazy[i] && module_summary(db, graph.modules[i].file).has_top_level_await)
+        .collect();
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for i in 0..graph.modules.len() {
+            if !lazy[i] || result[i] {
+                continue;
+            }
+            let awaits = graph.modules[i].edges.iter().any(|e| {
+                matches!(e.kind, ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar)
+                    && matches!(e.target, EdgeTarget::Module(t) if result[t.index()])
+            });
+            if awaits {
+                result[i] = true;
+                changed = true;
+            }
+        }
+    }
+    result
 }

@@ -59,7 +59,7 @@ pub const HELPER_NAMES: &[&str] =
 const HELPERS: &[(Helpers, &str)] = &[
     (
         Helpers::ESM,
-        "var __esm = (body) => {\n  var done = false;\n  return () => {\n    if (!done) {\n      done = true;\n      body();\n    }\n  };\n};",
+        "var __esm = (body) => {\n  var done = false, result;\n  return () => (done ? result : (done = true, result = body()));\n};",
     ),
     (
         Helpers::COMMON_JS,
@@ -75,6 +75,6 @@ const HELPERS: &[(Helpers, &str)] = &[
     ),
     (
         Helpers::TO_COMMON_JS,
-        "var __toCommonJS = (ns) => {\n  var out = Object.defineProperty({}, \"__esModule\", { value: true });\n  for (let key of Object.keys(ns)) Object.defineProperty(out, key, { get: () => ns[key], enumerable: true });\n  return out;\n};",
+        "var __toCommonJS = (ns) => {\n  var out = Object.defineProperty({}, \"__esModule\", { value: true });\n  for (let key of Object.keys(ns)) if (key != \"__esModule\") Object.defineProperty(out, key, { get: () => ns[key], enumerable: true });\n  return out;\n};",
     ),
 ];
