@@ -13,12 +13,13 @@
 //! It does not print code (`packem_emit` does) and never reads files.
 
 mod linker;
+pub mod module_type;
 pub mod runtime;
 mod symbols;
 
 pub use linker::{
-    Binding, ChunkPlan, ExternalBinding, FileKey, LazyModule, LinkOutput, ModuleLink, NamespaceObject, OrderItem,
-    RecordRewrite, Wrap, is_identifier, is_identifier_name, link, module_link, property_access, quote,
+    Binding, ChunkPlan, CjsRef, ExternalBinding, FileKey, LazyModule, LinkOutput, ModuleLink, NamespaceObject,
+    OrderItem, RecordRewrite, Wrap, is_identifier, is_identifier_name, link, module_link, property_access, quote,
 };
 pub use runtime::Helpers;
 pub use symbols::{ImportBinding, Imported, ModuleSymbols, ReExport, export_name, module_symbols};

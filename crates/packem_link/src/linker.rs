@@ -40,9 +40,9 @@ pub enum Binding {
     Namespace(ModuleId),
     /// A property of a CommonJS module's `module.exports` (`default` is `module.exports` itself,
     /// as in Node).
-    CjsProperty(ModuleId, String),
+    CjsProperty(CjsRef, String),
     /// A CommonJS module's namespace (`__toESM(require_x(), 1)`).
-    CjsNamespace(ModuleId),
+    CjsNamespace(CjsRef),
     /// An import of an external module.
     External(String, Imported),
     /// The import could not be resolved (already reported).
@@ -51,6 +51,18 @@ pub enum Binding {
     Missing,
     /// Several `export *` provide the name (ESM: not exported).
     Ambiguous,
+}
+
+/// A CommonJS module as seen from ESM importers of one interop mode.
+///
+/// In Node mode (importer is `.mjs`/`.mts` or in a `"type": "module"` package) the default
+/// import is `module.exports`; otherwise `__esModule` is honoured as Babel and esbuild do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CjsRef {
+    /// The CommonJS module.
+    pub module: ModuleId,
+    /// Whether the importer uses Node's interop.
+    pub node_mode: bool,
 }
 
 /// How a `require()`/`import()` record is rewritten.
@@ -342,7 +354,9 @@ struct Linker<'a> {
     lazy_async: Vec<bool>,
     init_names: BTreeMap<ModuleId, String>,
     namespace_names: BTreeMap<ModuleId, String>,
-    import_vars: BTreeMap<ModuleId, String>,
+    import_vars: BTreeMap<(ModuleId, bool), String>,
+    /// Per module: whether its imports of CommonJS use Node's interop (see [`CjsRef`]).
+    node_mode: Vec<bool>,
     external_names: BTreeMap<(String, Imported), String>,
     diagnostics: Vec<Diagnostic>,
     export_names_cache: FxHashMap<ModuleId, Vec<String>>,
@@ -378,6 +392,12 @@ impl<'a> Linker<'a> {
         }
         let n = graph.modules.len();
         let lazy = lazy_modules(graph, &wrap);
+        let node_mode = graph
+            .modules
+            .iter()
+            .zip(&wrap)
+            .map(|(m, w)| *w == Wrap::Cjs || m.disabled || crate::module_type::node_esm_interop(db, m.file))
+            .collect();
         let lazy_async = async_lazy_modules(db, graph, &lazy);
         Self {
             db,
@@ -398,6 +418,7 @@ impl<'a> Linker<'a> {
             init_names: BTreeMap::new(),
             namespace_names: BTreeMap::new(),
             import_vars: BTreeMap::new(),
+            node_mode,
             external_names: BTreeMap::new(),
             diagnostics: Vec::new(),
             export_names_cache: FxHashMap::default(),
@@ -418,8 +439,14 @@ impl<'a> Linker<'a> {
     ) -> Binding {
         match self.edge_target(module, record).cloned() {
             Some(EdgeTarget::Module(target)) => match imported {
-                Imported::Namespace if self.wrap[target.index()] == Wrap::Cjs => Binding::CjsNamespace(target),
+                Imported::Namespace if self.wrap[target.index()] == Wrap::Cjs => {
+                    Binding::CjsNamespace(CjsRef { module: target, node_mode: self.node_mode[module.index()] })
+                }
                 Imported::Namespace => Binding::Namespace(target),
+                Imported::Name(name) if self.wrap[target.index()] == Wrap::Cjs => Binding::CjsProperty(
+                    CjsRef { module: target, node_mode: self.node_mode[module.index()] },
+                    name.clone(),
+                ),
                 Imported::Name(name) => self.resolve_export(target, name, stack),
             },
             Some(EdgeTarget::External(path)) => Binding::External(path, imported.clone()),
@@ -430,7 +457,7 @@ impl<'a> Linker<'a> {
     /// What export `name` of `module` refers to, following re-exports and `export *`.
     fn resolve_export(&mut self, module: ModuleId, name: &str, stack: &mut Vec<(ModuleId, String)>) -> Binding {
         if self.wrap[module.index()] == Wrap::Cjs {
-            return Binding::CjsProperty(module, name.to_string());
+            return Binding::CjsProperty(CjsRef { module, node_mode: true }, name.to_string());
         }
         if stack.iter().any(|(m, n)| *m == module && n == name) {
             return Binding::Missing;
@@ -452,7 +479,8 @@ impl<'a> Linker<'a> {
             for &record in &symbols.star_exports {
                 match self.edge_target(module, record).cloned() {
                     Some(EdgeTarget::Module(target)) if self.wrap[target.index()] == Wrap::Cjs => {
-                        dynamic.get_or_insert(Binding::CjsProperty(target, name.to_string()));
+                        let cjs = CjsRef { module: target, node_mode: self.node_mode[module.index()] };
+                        dynamic.get_or_insert(Binding::CjsProperty(cjs, name.to_string()));
                     }
                     Some(EdgeTarget::Module(target)) => match self.resolve_export(target, name, stack) {
                         Binding::Missing | Binding::Unresolved => {}
@@ -725,8 +753,10 @@ impl<'a> Linker<'a> {
         for index in 0..self.graph.modules.len() {
             if self.wrap[index] == Wrap::Cjs {
                 let module = ModuleId(index as u32);
-                let name = self.claim_synthetic(&format!("import_{}", self.stem(module)));
-                self.import_vars.insert(module, name);
+                for node_mode in [true, false] {
+                    let name = self.claim_synthetic(&format!("import_{}", self.stem(module)));
+                    self.import_vars.insert((module, node_mode), name);
+                }
             }
         }
     }
@@ -736,11 +766,11 @@ impl<'a> Linker<'a> {
         match binding {
             Binding::Local(m, local) => self.finals.get(&(*m, local.clone())).cloned(),
             Binding::Namespace(m) => self.namespace_names.get(m).cloned(),
-            Binding::CjsProperty(m, name) => {
-                let var = self.import_vars.get(m)?;
+            Binding::CjsProperty(r, name) => {
+                let var = self.import_vars.get(&(r.module, r.node_mode))?;
                 Some(property_access(var, name))
             }
-            Binding::CjsNamespace(m) => self.import_vars.get(m).cloned(),
+            Binding::CjsNamespace(r) => self.import_vars.get(&(r.module, r.node_mode)).cloned(),
             Binding::External(path, imported) => self.external_names.get(&(path.clone(), imported.clone())).cloned(),
             _ => None,
         }
@@ -797,7 +827,7 @@ impl<'a> Linker<'a> {
             }
         }
         for edge in &self.graph.module(module).edges {
-            if let Some(rewrite) = self.record_rewrite(&edge.target, edge.kind) {
+            if let Some(rewrite) = self.record_rewrite(module, &edge.target, edge.kind) {
                 out.records.push((edge.record, rewrite));
             }
         }
@@ -808,7 +838,8 @@ impl<'a> Linker<'a> {
     }
 
     /// How a `require()`/`import()` of `target` is written.
-    fn record_rewrite(&self, target: &EdgeTarget, kind: ImportKind) -> Option<RecordRewrite> {
+    fn record_rewrite(&self, importer: ModuleId, target: &EdgeTarget, kind: ImportKind) -> Option<RecordRewrite> {
+        let mode = if self.node_mode[importer.index()] { ", 1" } else { "" };
         let expr = match (target, kind) {
             (EdgeTarget::Module(t), ImportKind::Require) => match (self.wrapper_names.get(t), self.init_names.get(t)) {
                 (Some(wrapper), _) => format!("{wrapper}()"),
@@ -817,7 +848,7 @@ impl<'a> Linker<'a> {
             },
             (EdgeTarget::Module(t), ImportKind::DynamicImport) => {
                 match (self.wrapper_names.get(t), self.init_names.get(t)) {
-                    (Some(wrapper), _) => format!("Promise.resolve().then(() => __toESM({wrapper}(), 1))"),
+                    (Some(wrapper), _) => format!("Promise.resolve().then(() => __toESM({wrapper}(){mode}))"),
                     (None, Some(init)) if self.lazy_async[t.index()] => {
                         format!("Promise.resolve().then(() => {init}()).then(() => {})", self.namespace_names[t])
                     }
@@ -1077,31 +1108,32 @@ impl<'a> Linker<'a> {
     fn cjs_import_code(&self, importer: ModuleId, target: Option<ModuleId>, state: &mut OrderState) -> String {
         let mut code = String::new();
         let symbols = &self.symbols[importer.index()];
-        let mut targets: Vec<ModuleId> = Vec::new();
+        let mut targets: Vec<CjsRef> = Vec::new();
         if let Some(t) = target {
-            targets.push(t);
+            targets.push(CjsRef { module: t, node_mode: self.node_mode[importer.index()] });
         }
         for import in &symbols.imports {
-            if let Some(Binding::CjsProperty(m, _) | Binding::CjsNamespace(m)) =
+            if let Some(Binding::CjsProperty(r, _) | Binding::CjsNamespace(r)) =
                 self.bindings[importer.index()].get(&import.local)
-                && target.is_none_or(|t| t == *m)
-                && !targets.contains(m)
+                && target.is_none_or(|t| t == r.module)
+                && !targets.contains(r)
             {
-                targets.push(*m);
+                targets.push(*r);
             }
         }
-        for t in targets {
-            if !state.bound.insert((importer, t)) {
+        for r in targets {
+            if !state.bound.insert((importer, r)) {
                 continue;
             }
-            let var = &self.import_vars[&t];
-            if state.initialized.insert(t) {
-                code.push_str(&format!("var {var} = __toESM({}(), 1);\n", self.wrapper_names[&t]));
+            let var = &self.import_vars[&(r.module, r.node_mode)];
+            if state.initialized.insert(r) {
+                let mode = if r.node_mode { ", 1" } else { "" };
+                code.push_str(&format!("var {var} = __toESM({}(){mode});\n", self.wrapper_names[&r.module]));
             }
             for import in &symbols.imports {
                 let value = match self.bindings[importer.index()].get(&import.local) {
-                    Some(Binding::CjsProperty(m, name)) if *m == t => property_access(var, name),
-                    Some(Binding::CjsNamespace(m)) if *m == t => var.clone(),
+                    Some(Binding::CjsProperty(m, name)) if *m == r => property_access(var, name),
+                    Some(Binding::CjsNamespace(m)) if *m == r => var.clone(),
                     _ => continue,
                 };
                 if let Some(local) = self.finals.get(&(importer, import.local.clone())) {
@@ -1119,9 +1151,9 @@ struct OrderState {
     order: Vec<OrderItem>,
     dynamic: Vec<ModuleId>,
     /// CommonJS modules whose `import_x` variable has been assigned.
-    initialized: BTreeSet<ModuleId>,
+    initialized: BTreeSet<CjsRef>,
     /// (importer, CommonJS module) pairs whose bindings have been emitted.
-    bound: BTreeSet<(ModuleId, ModuleId)>,
+    bound: BTreeSet<(ModuleId, CjsRef)>,
 }
 
 /// `object.name`, or `object["name"]` when `name` is not an identifier name.

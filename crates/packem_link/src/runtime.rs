@@ -14,7 +14,8 @@ impl Helpers {
     pub const COMMON_JS: Helpers = Helpers(1);
     /// `__export`: defines a namespace object's live getters.
     pub const EXPORT: Helpers = Helpers(2);
-    /// `__toESM`: the namespace of a CommonJS module (default = `module.exports`).
+    /// `__toESM`: the namespace of a CommonJS module (Node mode: default = `module.exports`;
+    /// otherwise `__esModule` is honoured).
     pub const TO_ESM: Helpers = Helpers(4);
     /// `__toCommonJS`: a namespace object as `module.exports` (with `__esModule`).
     pub const TO_COMMON_JS: Helpers = Helpers(8);
@@ -71,7 +72,7 @@ const HELPERS: &[(Helpers, &str)] = &[
     ),
     (
         Helpers::TO_ESM,
-        "var __toESM = (mod) => {\n  var ns = {};\n  var keys = mod != null && (typeof mod == \"object\" || typeof mod == \"function\") ? Object.keys(mod).filter((k) => k != \"default\") : [];\n  for (let key of [...keys, \"default\"].sort())\n    Object.defineProperty(ns, key, key == \"default\" ? { value: mod, enumerable: true } : { get: () => mod[key], enumerable: true });\n  return Object.defineProperty(ns, Symbol.toStringTag, { value: \"Module\" });\n};",
+        "var __toESM = (mod, isNodeMode) => {\n  var ns = {};\n  var object = mod != null && (typeof mod == \"object\" || typeof mod == \"function\");\n  var babel = !isNodeMode && object && mod.__esModule && \"default\" in mod;\n  var keys = !object ? [] : babel ? Object.getOwnPropertyNames(mod) : Object.keys(mod).filter((k) => k != \"default\");\n  if (!babel) keys.push(\"default\");\n  for (let key of keys.sort()) {\n    var desc = Object.getOwnPropertyDescriptor(mod, key);\n    Object.defineProperty(ns, key, key == \"default\" && !babel ? { value: mod, enumerable: true } : { get: () => mod[key], enumerable: !desc || desc.enumerable });\n  }\n  return Object.defineProperty(ns, Symbol.toStringTag, { value: \"Module\" });\n};",
     ),
     (
         Helpers::TO_COMMON_JS,
