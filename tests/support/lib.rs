@@ -83,7 +83,13 @@ impl TestProject {
                     Some(path)
                         if matches!(
                             name.as_str(),
-                            "source_text" | "parsed_module" | "module_scan" | "module_summary" | "file_diagnostics"
+                            "source_text"
+                                | "parsed_module"
+                                | "module_scan"
+                                | "module_summary"
+                                | "file_diagnostics"
+                                | "module_symbols"
+                                | "node_esm_interop"
                         ) =>
                     {
                         format!("{name}({})", path.strip_prefix(&self.root).unwrap_or(&path))

@@ -236,3 +236,86 @@ fn a_50_mb_generated_file_is_checked() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("2 modules checked: no problems"), "{}", stderr(&out));
 }
+
+#[test]
+fn build_writes_the_bundle_a_summary_and_a_metafile() {
+    let dir = project(&[
+        (
+            "src/main.js",
+            "import { greet } from './greet.js';\nimport data from './data.json' with { type: 'json' };\nconsole.log(greet(data.name));\n",
+        ),
+        ("src/greet.js", "export const greet = (n) => `hello ${n}`;\n"),
+        ("src/data.json", "{ \"name\": \"world\" }\n"),
+    ]);
+    let out = packem(dir.path(), &["build", "src/main.js", "--outdir=dist", "--metafile=meta.json", "--platform=node"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("dist/main.js"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("Done in"), "{}", stderr(&out));
+    let run = Command::new("node").arg(dir.path().join("dist/main.js")).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "hello world\n", "{}", String::from_utf8_lossy(&run.stderr));
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("meta.json")).unwrap()).unwrap();
+    assert_eq!(meta["inputs"].as_object().unwrap().len(), 3);
+    assert_eq!(
+        meta["inputs"]["src/main.js"]["imports"][0],
+        serde_json::json!({"path": "src/greet.js", "kind": "import-statement", "original": "./greet.js"})
+    );
+    let output = &meta["outputs"]["dist/main.js"];
+    assert_eq!(output["entryPoint"], "src/main.js");
+    let size = std::fs::metadata(dir.path().join("dist/main.js")).unwrap().len();
+    assert_eq!(output["bytes"], size);
+    assert_eq!(output["inputs"].as_object().unwrap().len(), 3);
+}
+
+#[test]
+fn build_writes_nothing_when_there_are_errors() {
+    let dir = project(&[
+        ("main.js", "import { nope } from './lib.js';\nconsole.log(nope);\n"),
+        ("lib.js", "export const yes = 1;\n"),
+    ]);
+    let out = packem(dir.path(), &["build", "main.js", "--outdir=dist"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("No matching export in \"lib.js\" for import \"nope\" [MISSING_EXPORT]"), "{err}");
+    assert!(err.contains("main.js:1:22:"), "{err}");
+    assert!(err.contains("\"lib.js\" has no export named \"nope\":"), "{err}");
+    assert!(!dir.path().join("dist").exists());
+}
+
+#[test]
+fn build_refuses_to_overwrite_an_input() {
+    let dir = project(&[("main.js", "console.log(1);\n")]);
+    let out = packem(dir.path(), &["build", "main.js", "--outfile=main.js"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("OUTPUT_OVERWRITES_INPUT"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(dir.path().join("main.js")).unwrap(), "console.log(1);\n");
+}
+
+#[test]
+fn top_level_await_is_an_error_outside_esm_output() {
+    let dir = project(&[("main.mjs", "const x = await Promise.resolve(1);\nconsole.log(x);\n")]);
+    let out = packem(dir.path(), &["build", "main.mjs", "--outfile=out.cjs", "--format=cjs"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("Top-level await is currently not supported with the \"cjs\" output format"),
+        "{}",
+        stderr(&out)
+    );
+    let out = packem(dir.path(), &["build", "main.mjs", "--outfile=out.mjs"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn several_entries_build_to_an_outdir_with_their_relative_paths() {
+    let dir = project(&[
+        ("src/a.js", "import { shared } from './lib/shared.js';\nconsole.log('a', shared);\n"),
+        ("src/pages/b.js", "import { shared } from '../lib/shared.js';\nconsole.log('b', shared);\n"),
+        ("src/lib/shared.js", "export const shared = 42;\n"),
+    ]);
+    let out = packem(dir.path(), &["build", "src/a.js", "src/pages/b.js", "--outdir=out", "--format=cjs"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for (file, expected) in [("out/a.js", "a 42\n"), ("out/pages/b.js", "b 42\n")] {
+        let run = Command::new("node").arg(dir.path().join(file)).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&run.stdout), expected);
+    }
+}

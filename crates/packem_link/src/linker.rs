@@ -647,7 +647,17 @@ impl<'a> Linker<'a> {
             }
             _ => (DiagnosticCode::MissingExport, format!("No matching export in \"{shown}\" for import \"{name}\"")),
         };
-        self.diagnostics.push(Diagnostic::error(code, message).at(node.path.clone(), span));
+        let note = match binding {
+            Binding::Ambiguous => {
+                format!("\"{shown}\" gets \"{name}\" from more than one `export *`, so it exports none of them:")
+            }
+            _ => format!("\"{shown}\" has no export named \"{name}\":"),
+        };
+        self.diagnostics.push(Diagnostic::error(code, message).at(node.path.clone(), span).with_note(
+            note,
+            Some(target_path.clone()),
+            None,
+        ));
     }
 
     /// Claims a final name for `(module, local)`.

@@ -1,0 +1,123 @@
+//! Query-event tests for linking and emission, and the incremental contract for outputs:
+//! after edits, the bundle equals a cold build's, byte for byte.
+
+use packem_host::{Format, Workspace};
+use packem_tests::TestProject;
+
+fn app() -> TestProject {
+    TestProject::new(
+        &[
+            (
+                "src/main.js",
+                "import { total } from './math.js';\nimport * as fmt from './format.js';\nconsole.log(fmt.money(total(2, 3)));\n",
+            ),
+            ("src/math.js", "export function total(a, b) {\n  return a + b;\n}\nexport const unused = 1;\n"),
+            ("src/format.js", "export function money(n) {\n  return '$' + n.toFixed(2);\n}\n"),
+        ],
+        &["src/main.js"],
+    )
+}
+
+fn build(p: &mut TestProject, format: Format) -> Vec<String> {
+    let target = p.ws.target(format, None);
+    let bundle = p.ws.build(target);
+    assert!(p.ws.build_diagnostics(target).is_empty(), "{:?}", p.ws.build_diagnostics(target));
+    bundle.chunks.iter().map(|c| c.code.to_string()).collect()
+}
+
+fn cold(p: &TestProject, format: Format) -> Vec<String> {
+    let db = p.ws.db();
+    let mut ws = Workspace::new(p.ws.project().entries(db).clone(), p.ws.project().options(db).clone());
+    let target = ws.target(format, None);
+    ws.build(target).chunks.iter().map(|c| c.code.to_string()).collect()
+}
+
+#[test]
+fn body_edit_rerenders_one_module_and_does_not_relink() {
+    let mut p = app();
+    build(&mut p, Format::Esm);
+    p.executed();
+    p.write("src/math.js", "export function total(a, b) {\n  return b + a + 0;\n}\nexport const unused = 1;\n");
+    let out = build(&mut p, Format::Esm);
+    assert!(out[0].contains("return b + a + 0;"), "{}", out[0]);
+    assert_eq!(
+        p.executed(),
+        [
+            "bundle",
+            "file_diagnostics(src/math.js)",
+            "module_scan(src/math.js)",
+            "module_summary(src/math.js)",
+            "module_symbols(src/math.js)",
+            "parsed_module(src/math.js)",
+            "rendered_chunk",
+            "rendered_module",
+            "source_text(src/math.js)",
+        ],
+        "link, module_link and the other modules' renders must only be validated"
+    );
+    assert_eq!(out, cold(&p, Format::Esm));
+}
+
+#[test]
+fn renaming_an_export_relinks() {
+    let mut p = app();
+    build(&mut p, Format::Esm);
+    p.executed();
+    p.write("src/format.js", "export function dollars(n) {\n  return '$' + n.toFixed(2);\n}\n");
+    p.write("src/main.js", "import { total } from './math.js';\nimport * as fmt from './format.js';\nconsole.log(fmt.dollars(total(2, 3)));\n");
+    let out = build(&mut p, Format::Esm);
+    let executed = p.executed();
+    assert!(executed.contains(&"link".to_string()), "{executed:?}");
+    assert!(!executed.iter().any(|q| q.ends_with("(src/math.js)")), "math.js is untouched: {executed:?}");
+    assert_eq!(out, cold(&p, Format::Esm));
+}
+
+#[test]
+fn a_missing_export_is_an_error_at_the_import() {
+    let mut p = app();
+    p.write("src/main.js", "import { nope } from './math.js';\nconsole.log(nope);\n");
+    let target = p.ws.target(Format::Esm, None);
+    p.ws.build(target);
+    let diagnostics = p.ws.build_diagnostics(target);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(diagnostics[0].message, "No matching export in \"src/math.js\" for import \"nope\"");
+    assert_eq!(diagnostics[0].file.as_deref(), Some(p.path("src/main.js").as_path()));
+    assert_eq!(diagnostics[0].notes[0].file.as_deref(), Some(p.path("src/math.js").as_path()));
+}
+
+#[test]
+fn switching_format_rerenders_and_matches_cold_builds() {
+    let mut p = app();
+    for format in [Format::Esm, Format::Cjs, Format::Iife, Format::Esm] {
+        assert_eq!(build(&mut p, format), cold(&p, format), "{format:?}");
+    }
+}
+
+#[test]
+fn incremental_outputs_equal_cold_outputs_after_a_sequence_of_edits() {
+    let mut p = app();
+    build(&mut p, Format::Esm);
+    let steps: &[(&str, Option<&str>)] = &[
+        ("src/extra.cjs", Some("module.exports = { hello: 'hi' };\n")),
+        (
+            "src/main.js",
+            Some(
+                "import { total } from './math.js';\nimport extra from './extra.cjs';\nconsole.log(total(1, 2), extra.hello);\n",
+            ),
+        ),
+        ("src/math.js", Some("export function total(a, b) {\n  return a * b;\n}\nexport { total as product };\n")),
+        ("src/extra.cjs", Some("exports.hello = 'hello';\n")),
+        ("src/format.js", None),
+        ("src/main.js", Some("export * from './math.js';\nexport { default as extra } from './extra.cjs';\n")),
+        ("src/math.js", Some("export let total = 1;\nexport function product() { total++; }\n")),
+    ];
+    for (path, contents) in steps {
+        match contents {
+            Some(text) => p.write(path, text),
+            None => p.remove(path),
+        }
+        for format in [Format::Esm, Format::Cjs] {
+            assert_eq!(build(&mut p, format), cold(&p, format), "after editing {path} ({format:?})");
+        }
+    }
+}
