@@ -108,7 +108,7 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
         }
     }
 
-    let uses_require = body.contains("__require(")
+    let uses_require = body.contains("__require")
         || (helpers.contains(Helpers::COMMON_JS) && format == Format::Esm && platform == Platform::Node);
     let mut out = String::new();
     let mut prelude = String::new();
@@ -122,6 +122,9 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
             prelude.push_str(&esm_external_imports(plan));
         }
         Format::Cjs | Format::Iife => prelude.push_str(&required_externals(plan, &mut helpers)),
+    }
+    if body.contains("__import_meta_") {
+        prelude.push_str("var __import_meta_url = require(\"url\").pathToFileURL(__filename).href;\nvar __import_meta_dirname = __dirname;\nvar __import_meta_filename = __filename;\n");
     }
     // The `require` CommonJS modules see: Node's where there is one.
     if helpers.contains(Helpers::COMMON_JS) {

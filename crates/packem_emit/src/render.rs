@@ -58,8 +58,9 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, file: File) 
             inner.push_str(&lazy.prologue);
             inner.push_str(&body);
             format!(
-                "var {} = {{}};\n{outside}var {} = __esm({}function () {{\n{}}});\n",
+                "var {} = {{}};\n{}{outside}var {} = __esm({}function () {{\n{}}});\n",
                 lazy.namespace,
+                if lazy.hoisted.is_empty() { String::new() } else { format!("var {};\n", lazy.hoisted.join(", ")) },
                 lazy.init,
                 if lazy.is_async { "async " } else { "" },
                 indent(&inner)
@@ -145,6 +146,7 @@ fn render_code(
         namespaces,
         top_level_this: !wrapped,
         hide_commonjs_globals: !wrapped && scan.format == ModuleFormat::Esm && format != Format::Esm,
+        node_require: !wrapped && format == Format::Esm && platform == packem_db::Platform::Node,
         function_depth: 0,
         import_meta: match (format, platform) {
             (Format::Esm, _) => None,
@@ -367,6 +369,8 @@ struct Rewriter<'a, 'r> {
     top_level_this: bool,
     /// ESM code sees no `require`/`module`/`exports` (CommonJS output has them in scope).
     hide_commonjs_globals: bool,
+    /// A free `require` in scope-hoisted code of ESM output for node is `createRequire`'s.
+    node_require: bool,
     function_depth: u32,
     /// How to replace `import.meta` outside ESM output: `Some(true)` with the output file's
     /// location (CommonJS for node), `Some(false)` with an empty object, `None` keep it.
@@ -403,16 +407,18 @@ impl<'a> Rewriter<'a, '_> {
     fn import_meta(&self, expr: &Expression<'a>) -> Option<String> {
         let node = self.import_meta?;
         let is_meta = |e: &Expression<'a>| matches!(e, Expression::ImportMeta(_));
-        const URL: &str = "require(\"url\").pathToFileURL(__filename).href";
+        // Chunk-level variables (defined by the chunk when used), so a local `require` or
+        // `__dirname` in the module cannot capture them.
         match expr {
             Expression::StaticMemberExpression(m) if is_meta(&m.object) && node => match m.property.name.as_str() {
-                "url" => Some(URL.to_string()),
-                "dirname" => Some("__dirname".to_string()),
-                "filename" => Some("__filename".to_string()),
+                "url" => Some("__import_meta_url".to_string()),
+                "dirname" => Some("__import_meta_dirname".to_string()),
+                "filename" => Some("__import_meta_filename".to_string()),
                 _ => Some("void 0".to_string()),
             },
             e if is_meta(e) => Some(if node {
-                format!("{{ url: {URL}, dirname: __dirname, filename: __filename }}")
+                "{ url: __import_meta_url, dirname: __import_meta_dirname, filename: __import_meta_filename }"
+                    .to_string()
             } else {
                 "{}".to_string()
             }),
@@ -449,6 +455,22 @@ impl<'a> VisitMut<'a> for Rewriter<'a, '_> {
         }
         if let Some(text) = self.import_meta(expr) {
             *expr = self.verbatim(&text);
+            return;
+        }
+        // `typeof require` is a feature test: ESM code sees no `require`, as in Node.
+        if self.node_require
+            && let Expression::UnaryExpression(unary) = expr
+            && unary.operator == oxc::ast::ast::UnaryOperator::Typeof
+            && matches!(&unary.argument, Expression::Identifier(ident) if ident.name == "require")
+        {
+            return;
+        }
+        if self.node_require
+            && let Expression::Identifier(ident) = expr
+            && ident.name == "require"
+            && ident.reference_id.get().is_some_and(|r| self.scoping.get_reference(r).symbol_id().is_none())
+        {
+            *expr = self.verbatim("__require");
             return;
         }
         if self.hide_commonjs_globals

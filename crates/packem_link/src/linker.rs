@@ -106,6 +106,8 @@ pub struct LazyModule {
     pub getters: Vec<(String, String)>,
     /// Code run first: initializing lazy dependencies and binding CommonJS imports.
     pub prologue: String,
+    /// Variables the prologue assigns, declared outside the closure.
+    pub hoisted: Vec<String>,
     /// Whether it (or a lazy module it imports) uses top-level await: its closure is `async`.
     pub is_async: bool,
 }
@@ -905,7 +907,20 @@ impl<'a> Linker<'a> {
             }
         }
         prologue.push_str(&self.cjs_import_code(module, None, &mut state));
+        // The glue's variables are read by other modules too: declare them outside the closure.
+        let mut hoisted = Vec::new();
+        let prologue: String = prologue
+            .lines()
+            .map(|line| match line.strip_prefix("var ").and_then(|rest| rest.split_once(" = ")) {
+                Some((name, _)) => {
+                    hoisted.push(name.to_string());
+                    format!("{}\n", &line[4..])
+                }
+                None => format!("{line}\n"),
+            })
+            .collect();
         LazyModule {
+            hoisted,
             init: self.init_names[&module].clone(),
             namespace: self.namespace_names[&module].clone(),
             getters,

@@ -54,8 +54,19 @@ impl std::ops::BitOrAssign for Helpers {
 }
 
 /// Names the helpers (and the `__require` of ESM output for node) occupy at the top level.
-pub const HELPER_NAMES: &[&str] =
-    &["__commonJS", "__cjsRequire", "__export", "__toESM", "__toCommonJS", "__require", "__createRequire", "__esm"];
+pub const HELPER_NAMES: &[&str] = &[
+    "__commonJS",
+    "__cjsRequire",
+    "__export",
+    "__toESM",
+    "__toCommonJS",
+    "__require",
+    "__createRequire",
+    "__esm",
+    "__import_meta_url",
+    "__import_meta_dirname",
+    "__import_meta_filename",
+];
 
 const HELPERS: &[(Helpers, &str)] = &[
     (
