@@ -167,7 +167,17 @@ fn metafile_json(
                 bytes: chunk.code.len() as u64,
                 entry_point: Some(display_path(&chunk.entry, cwd)),
                 exports: chunk.exports.clone(),
-                imports: Vec::new(),
+                imports: chunk
+                    .external_imports
+                    .iter()
+                    .map(|(path, kind)| MetaImport {
+                        path: path.clone(),
+                        kind: kind.to_string(),
+                        external: true,
+                        original: None,
+                        with: None,
+                    })
+                    .collect(),
                 inputs,
                 css_bundle: None,
             },

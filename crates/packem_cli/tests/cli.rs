@@ -265,6 +265,32 @@ fn build_writes_the_bundle_a_summary_and_a_metafile() {
     let size = std::fs::metadata(dir.path().join("dist/main.js")).unwrap().len();
     assert_eq!(output["bytes"], size);
     assert_eq!(output["inputs"].as_object().unwrap().len(), 3);
+    assert_eq!(output["imports"], serde_json::json!([]));
+}
+
+#[test]
+fn metafile_lists_external_imports_of_outputs() {
+    let dir = project(&[(
+        "main.js",
+        "import { join } from 'node:path';
+import 'left-pad';
+console.log(join('a', 'b'));
+",
+    )]);
+    let out = packem(
+        dir.path(),
+        &["build", "main.js", "--outfile=out.mjs", "--platform=node", "--external:left-pad", "--metafile=meta.json"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("meta.json")).unwrap()).unwrap();
+    assert_eq!(
+        meta["outputs"]["out.mjs"]["imports"],
+        serde_json::json!([
+            {"path": "node:path", "kind": "import-statement", "external": true},
+            {"path": "left-pad", "kind": "import-statement", "external": true}
+        ])
+    );
 }
 
 #[test]

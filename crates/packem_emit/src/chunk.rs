@@ -21,6 +21,8 @@ pub struct ChunkOutput {
     pub inputs: Vec<(camino::Utf8PathBuf, u64)>,
     /// The entry's export names.
     pub exports: Vec<String>,
+    /// External modules the output imports, with esbuild's import kind, in first-use order.
+    pub external_imports: Vec<(String, &'static str)>,
 }
 
 /// Every output of a target and the diagnostics of linking and emission.
@@ -175,7 +177,18 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
             out.push_str(&footer);
         }
     }
+    let mut external_imports: Vec<(String, &'static str)> = Vec::new();
+    let kind = match format {
+        Format::Esm => "import-statement",
+        _ => "require-call",
+    };
+    for path in plan.externals.iter().map(|e| &e.path).chain(&plan.external_side_effects) {
+        if !external_imports.iter().any(|(p, _)| p == path) {
+            external_imports.push((path.clone(), kind));
+        }
+    }
     ChunkOutput {
+        external_imports,
         entry: graph.module(plan.entry).path.clone(),
         code: Arc::from(out),
         inputs,
