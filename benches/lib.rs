@@ -1,6 +1,14 @@
-//! Corpora for packem's benchmarks: copies of npm packages installed by `cargo xtask fixtures`.
+//! Corpora for packem's benchmarks: copies of npm packages installed by `cargo xtask fixtures`
+//! and of the corpora it generates (`three10`, `synth-1000`, `synth-10000`), and a watch-mode
+//! session that rebuilds after a change and writes the outputs to disk.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use camino::{Utf8Path, Utf8PathBuf};
+use packem_db::{Platform, ProjectOptions};
+use packem_host::{Format, ModuleGraph, Target, Workspace};
+use packem_output::{OutputFile, WriteOptions, WrittenSet};
 
 /// `.fixtures/npm` at the workspace root, or a panic telling how to create it.
 pub fn npm_fixtures() -> Utf8PathBuf {
@@ -35,6 +43,205 @@ impl Default for ThreeCopy {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// `.fixtures/<name>` at the workspace root (a corpus `cargo xtask fixtures` generates), or a
+/// panic telling how to create it.
+pub fn generated_fixture(name: &str) -> Utf8PathBuf {
+    let dir = Utf8Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join(".fixtures").join(name);
+    assert!(dir.join(".packem-stamp").exists(), "run `cargo xtask fixtures` first (no {dir})");
+    dir
+}
+
+/// The generated corpora, by name. Debug builds (benchmarks run once each in test mode under
+/// `cargo test --all-targets`) leave out the 10,000-module app, which takes too long unoptimized.
+pub fn corpora() -> Vec<&'static str> {
+    let mut all = vec!["three10", "synth-1000", "synth-10000"];
+    if cfg!(debug_assertions) {
+        all.pop();
+    }
+    all
+}
+
+/// A private copy of a generated corpus (so benchmarks may edit it), with the files and edits
+/// the rebuild benchmarks use.
+pub struct Corpus {
+    /// The temp directory holding the copy (and the output directory); deleted on drop.
+    pub dir: tempfile::TempDir,
+    /// The entry file.
+    pub entry: Utf8PathBuf,
+    /// Where outputs are written.
+    pub outdir: Utf8PathBuf,
+    /// The output file's name, relative to `outdir`.
+    pub output_name: String,
+    /// A leaf module (it imports nothing) whose function body [`Corpus::body_edit`] changes.
+    pub leaf: Utf8PathBuf,
+    leaf_text: String,
+    leaf_needle: &'static str,
+    /// The module to which [`Corpus::import_edit`] adds an import of another existing module.
+    pub importer: Utf8PathBuf,
+    importer_text: String,
+    extra_import: String,
+}
+
+impl Corpus {
+    /// Copies `.fixtures/<name>` (one of [`corpora`]) into a new temp directory.
+    pub fn new(name: &str) -> Self {
+        let fixture = generated_fixture(name);
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8PathBuf::from_path_buf(dir.path().canonicalize().unwrap()).unwrap().join(name);
+        copy_dir(&fixture, &root);
+        let outdir = root.parent().unwrap().join("out");
+        let (entry, leaf, leaf_needle, importer, extra_import) = if name == "three10" {
+            (
+                root.join("entry.js"),
+                root.join("copy0/math/MathUtils.js"),
+                "return degrees * DEG2RAD;",
+                // MathUtils.js imports only ../utils.js; EventDispatcher.js imports nothing, so
+                // the new edge makes no cycle.
+                root.join("copy0/math/MathUtils.js"),
+                "import { EventDispatcher as BenchExtra } from '../core/EventDispatcher.js';\n".to_owned(),
+            )
+        } else {
+            let modules: usize = name.strip_prefix("synth-").unwrap().parse().unwrap();
+            let module = |i: usize| root.join(format!("src/g{}/m{i}.js", i / 100));
+            // The last module imports nothing; module 0 (a root) imports modules within the
+            // generator's window of 40, never the middle one.
+            let middle = modules / 2;
+            (
+                root.join("src/index.js"),
+                module(modules - 1),
+                "let acc = (input | 0) + 1;",
+                module(0),
+                format!("import {{ f{middle}_a as benchExtra }} from '../g{}/m{middle}.js';\n", middle / 100),
+            )
+        };
+        let leaf_text = std::fs::read_to_string(&leaf).unwrap();
+        assert!(leaf_text.contains(leaf_needle), "{leaf} lacks `{leaf_needle}`");
+        let importer_text = std::fs::read_to_string(&importer).unwrap();
+        let output_name = entry.file_name().unwrap().to_owned();
+        Self { dir, entry, outdir, output_name, leaf, leaf_text, leaf_needle, importer, importer_text, extra_import }
+    }
+
+    /// The leaf's text with edit number `n` applied: a new literal inside a function body (no
+    /// import, export or declared name changes). Distinct for every `n`.
+    pub fn body_edit(&self, n: u64) -> String {
+        let expr = self.leaf_needle.strip_suffix(';').unwrap();
+        let edited = format!("{expr} + {n} - {n};");
+        self.leaf_text.replacen(self.leaf_needle, &edited, 1)
+    }
+
+    /// The leaf's original text (writing it back is a no-op change).
+    pub fn leaf_text(&self) -> &str {
+        &self.leaf_text
+    }
+
+    /// The importer's text with (`add`) or without an extra import of an existing module.
+    pub fn import_edit(&self, add: bool) -> String {
+        if add { format!("{}{}", self.extra_import, self.importer_text) } else { self.importer_text.clone() }
+    }
+
+    /// A warm watch-mode session on this corpus: built and written once.
+    pub fn session(&self) -> Session {
+        let mut session = Session::new(self);
+        session.cold();
+        session
+    }
+}
+
+/// A workspace building one ESM bundle and writing it like watch mode does: each write gets the
+/// previous [`WrittenSet`], so unchanged files are neither read back nor rewritten.
+pub struct Session {
+    /// The workspace.
+    pub ws: Workspace,
+    target: Target,
+    outdir: Utf8PathBuf,
+    output_name: String,
+    written: Option<WrittenSet>,
+    graph: Option<Arc<ModuleGraph>>,
+    inputs: Vec<Utf8PathBuf>,
+}
+
+impl Session {
+    /// A fresh (cold) workspace for `corpus`; nothing is built yet.
+    pub fn new(corpus: &Corpus) -> Self {
+        let options = ProjectOptions {
+            cwd: corpus.entry.parent().unwrap().to_owned(),
+            platform: Platform::Browser,
+            ..Default::default()
+        };
+        let mut ws = Workspace::new(vec![corpus.entry.clone()], options);
+        let target = ws.target(Format::Esm, None);
+        Self {
+            ws,
+            target,
+            outdir: corpus.outdir.clone(),
+            output_name: corpus.output_name.clone(),
+            written: None,
+            graph: None,
+            inputs: Vec::new(),
+        }
+    }
+
+    /// Builds and writes everything; panics on any diagnostic. Returns the output's size.
+    pub fn cold(&mut self) -> usize {
+        let size = self.build_and_write();
+        let diagnostics = self.ws.build_diagnostics(self.target);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        size
+    }
+
+    /// Writes `text` to `path`, then applies the change, rebuilds and writes the outputs.
+    /// Returns the output's size.
+    pub fn edit(&mut self, path: &Utf8Path, text: &str) -> usize {
+        std::fs::write(path, text).unwrap();
+        self.ws.apply_changes([path.to_owned()]);
+        self.build_and_write()
+    }
+
+    /// Like [`Session::edit`], returning the time from the change being on disk (and applied)
+    /// to the last output byte being written.
+    pub fn timed_edit(&mut self, path: &Utf8Path, text: &str) -> Duration {
+        std::fs::write(path, text).unwrap();
+        let start = Instant::now();
+        self.ws.apply_changes([path.to_owned()]);
+        self.build_and_write();
+        start.elapsed()
+    }
+
+    fn build_and_write(&mut self) -> usize {
+        let bundle = self.ws.build(self.target);
+        assert!(bundle.diagnostics.is_empty(), "{:?}", bundle.diagnostics);
+        // The inputs an output may not overwrite: recomputed only when the graph changed.
+        let graph = self.ws.module_graph();
+        if !self.graph.as_ref().is_some_and(|old| Arc::ptr_eq(old, &graph)) {
+            self.inputs = graph.modules.iter().map(|m| m.path.clone()).collect();
+            self.graph = Some(graph);
+        }
+        let code = &bundle.chunks[0].code;
+        let files = [OutputFile::new(self.output_name.clone(), code.as_bytes())];
+        let options = WriteOptions { outdir: &self.outdir, inputs: &self.inputs, allow_overwrite: false };
+        let report = packem_output::write_outputs(&files, &options, self.written.as_ref()).unwrap();
+        self.written = Some(report.set);
+        code.len()
+    }
+}
+
+/// The `q` quantile (0–1) of `samples`, nearest rank.
+pub fn quantile(samples: &mut [Duration], q: f64) -> Duration {
+    samples.sort();
+    let rank = ((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len());
+    samples[rank - 1]
+}
+
+/// The resident set size of this process in KiB, from `/proc/self/status` (0 where unavailable).
+pub fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 fn copy_dir(from: &Utf8Path, to: &Utf8Path) {

@@ -1,0 +1,71 @@
+//! Watch-mode latency in process: from a file change being applied to the last output byte
+//! being written to disk, on the generated corpora (`cargo xtask fixtures`): `three10` (ten
+//! copies of three.js's sources, ~3,900 modules), `synth-1000` and `synth-10000` (synthetic apps).
+//!
+//! Each rebuild sample writes the edited file, calls `Workspace::apply_changes`, builds the ESM
+//! bundle and writes it with `packem_output::write_outputs`, passing the previous `WrittenSet`
+//! (as watch mode does). The workspace is warmed by one build before sampling. Edits:
+//!
+//! - `body_edit`: a new literal in a function body of a leaf module;
+//! - `import_edit`: an import of an existing module added to (then removed from) a module,
+//!   alternating;
+//! - `noop_edit`: the file rewritten with the same bytes.
+//!
+//! Divan reports fastest/slowest/median/mean; each rebuild bench also prints the median and p90
+//! of the latency measured without the write of the edited file (`cargo bench` only).
+//! `cold_build` is a fresh workspace building and writing everything.
+
+use std::time::Duration;
+
+use packem_benches::{Corpus, Session, corpora, quantile};
+
+fn main() {
+    divan::main();
+}
+
+const REBUILD_SAMPLES: u32 = 40;
+
+#[divan::bench(args = corpora(), sample_count = 5, sample_size = 1)]
+fn cold_build(bencher: divan::Bencher, corpus: &str) {
+    let copy = Corpus::new(corpus);
+    bencher.bench_local(|| {
+        // A fresh output directory, so the write is a full one too.
+        let _ = std::fs::remove_dir_all(&copy.outdir);
+        Session::new(&copy).cold()
+    });
+}
+
+/// Runs `edit(n)` (returning the file and its new text) once per sample on a warm session and
+/// prints the median and p90 of the in-process latency.
+fn rebuild(bencher: divan::Bencher, corpus: &str, what: &str, edit: impl Fn(&Corpus, u64) -> (bool, String)) {
+    let copy = Corpus::new(corpus);
+    let mut session = copy.session();
+    let mut n = 0u64;
+    let mut latencies: Vec<Duration> = Vec::new();
+    bencher.bench_local(|| {
+        n += 1;
+        let (leaf, text) = edit(&copy, n);
+        let path = if leaf { &copy.leaf } else { &copy.importer };
+        latencies.push(session.timed_edit(path, &text));
+    });
+    if std::env::args().any(|arg| arg == "--bench") && !latencies.is_empty() {
+        let median = quantile(&mut latencies, 0.5);
+        let p90 = quantile(&mut latencies, 0.9);
+        eprintln!("{what} {corpus}: n={} median={median:.2?} p90={p90:.2?}", latencies.len());
+    }
+}
+
+#[divan::bench(args = corpora(), sample_count = REBUILD_SAMPLES, sample_size = 1)]
+fn body_edit(bencher: divan::Bencher, corpus: &str) {
+    rebuild(bencher, corpus, "body_edit", |copy, n| (true, copy.body_edit(n)));
+}
+
+#[divan::bench(args = corpora(), sample_count = REBUILD_SAMPLES, sample_size = 1)]
+fn import_edit(bencher: divan::Bencher, corpus: &str) {
+    rebuild(bencher, corpus, "import_edit", |copy, n| (false, copy.import_edit(n % 2 == 1)));
+}
+
+#[divan::bench(args = corpora(), sample_count = REBUILD_SAMPLES, sample_size = 1)]
+fn noop_edit(bencher: divan::Bencher, corpus: &str) {
+    rebuild(bencher, corpus, "noop_edit", |copy, _| (true, copy.leaf_text().to_owned()));
+}
