@@ -24,6 +24,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Bundle the entries into runnable output files.
     Build(BuildArgs),
+    /// `build --watch`.
+    Watch(BuildArgs),
 }
 
 #[derive(Args, Debug)]
@@ -46,8 +48,19 @@ pub struct BuildArgs {
     /// Allow output files to overwrite input files.
     #[arg(long = "allow-overwrite")]
     pub allow_overwrite: bool,
+    /// Rebuild when files change; exits when stdin closes unless `--watch=forever`.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "true", value_name = "forever")]
+    pub watch: Option<WatchMode>,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WatchMode {
+    /// Watch until stdin closes (esbuild's default).
+    True,
+    /// Watch until killed.
+    Forever,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

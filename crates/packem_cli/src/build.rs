@@ -17,43 +17,96 @@ use crate::graph_output::kind_name;
 use crate::report;
 
 pub fn run(args: BuildArgs, start: Instant) -> Result<ExitCode> {
-    let (entries, options) = args.common.project()?;
     report::set_color(args.common.color);
-    let cwd = options.cwd.clone();
-    if entries.len() > 1 && args.outfile.is_some() {
-        bail!("--outfile cannot be used with multiple entry points (use --outdir)");
+    let mut builder = Builder::new(&args)?;
+    if args.watch.is_some() {
+        return crate::watch::run(builder, &args);
     }
-    let format = match args.format {
-        OutputFormat::Esm => Format::Esm,
-        OutputFormat::Cjs => Format::Cjs,
-        OutputFormat::Iife => Format::Iife,
-    };
-    let mut workspace = Workspace::new(entries.clone(), options);
-    let target = workspace.target(format, args.global_name.clone());
-    let bundle = workspace.build(target);
-    let mut diagnostics = workspace.build_diagnostics(target);
+    let outcome = builder.build();
+    let counts = report::print_diagnostics(&builder.workspace, &outcome.diagnostics, args.common.log_level);
+    if counts.errors == 0 && args.common.log_level <= LogLevel::Info {
+        let text = packem_output::summary(&outcome.outputs, start.elapsed(), report::stderr_has_color(), 20);
+        let _ = anstream::stderr().lock().write_all(text.as_bytes());
+    }
+    Ok(if counts.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
 
-    // Where each output goes: the outfile, or the entry's path under the outdir relative to
-    // the entries' lowest common directory (esbuild's outbase), with a `.js` extension.
-    let (outdir, names) = output_names(&args, &entries, &cwd)?;
-    let files: Vec<OutputFile> = bundle
-        .chunks
-        .iter()
-        .zip(&names)
-        .map(|(chunk, name)| OutputFile::new(name.clone(), chunk.code.as_bytes().to_vec()))
-        .collect();
+/// One build's result.
+pub struct Outcome {
+    /// Every diagnostic (graph, link, emit, writing).
+    pub diagnostics: Vec<Diagnostic>,
+    /// All outputs with their sizes (display paths), when they were written.
+    pub outputs: Vec<(String, u64)>,
+    /// What the write did (`None` when nothing was written because of errors).
+    pub write: Option<packem_output::WriteReport>,
+}
 
-    let graph = workspace.module_graph();
-    let inputs: Vec<Utf8PathBuf> = graph.modules.iter().map(|m| m.path.clone()).collect();
-    let has_errors = diagnostics.iter().any(Diagnostic::is_error);
-    let mut written = Vec::new();
-    if !has_errors {
-        let options = WriteOptions { outdir: &outdir, inputs: &inputs, allow_overwrite: args.allow_overwrite };
-        match packem_output::write_outputs(&files, &options, None) {
-            Ok(_) => {
-                written =
-                    files.iter().map(|f| (display_path(&outdir.join(&f.path), &cwd), f.contents.len() as u64)).collect()
-            }
+/// A build target bound to its output locations; builds again as often as asked, writing only
+/// what changed since the previous build.
+pub struct Builder {
+    pub workspace: Workspace,
+    target: packem_host::Target,
+    outdir: Utf8PathBuf,
+    names: Vec<String>,
+    cwd: Utf8PathBuf,
+    metafile: Option<Utf8PathBuf>,
+    allow_overwrite: bool,
+    previous: Option<packem_output::WrittenSet>,
+}
+
+impl Builder {
+    pub fn new(args: &BuildArgs) -> Result<Self> {
+        let (entries, options) = args.common.project()?;
+        let cwd = options.cwd.clone();
+        if entries.len() > 1 && args.outfile.is_some() {
+            bail!("--outfile cannot be used with multiple entry points (use --outdir)");
+        }
+        let format = match args.format {
+            OutputFormat::Esm => Format::Esm,
+            OutputFormat::Cjs => Format::Cjs,
+            OutputFormat::Iife => Format::Iife,
+        };
+        // Where each output goes: the outfile, or the entry's path under the outdir relative to
+        // the entries' lowest common directory (esbuild's outbase), with a `.js` extension.
+        let (outdir, names) = output_names(args, &entries, &cwd)?;
+        let mut workspace = Workspace::new(entries, options);
+        let target = workspace.target(format, args.global_name.clone());
+        Ok(Self {
+            workspace,
+            target,
+            outdir,
+            names,
+            metafile: args.metafile.as_ref().map(|m| crate::args::absolute(&cwd, m)),
+            cwd,
+            allow_overwrite: args.allow_overwrite,
+            previous: None,
+        })
+    }
+
+    /// The output directory (the watcher ignores changes there).
+    pub fn outdir(&self) -> &Utf8Path {
+        &self.outdir
+    }
+
+    /// Builds and, when there is no error, writes the outputs that changed and deletes the ones
+    /// the previous build wrote and this one does not.
+    pub fn build(&mut self) -> Outcome {
+        let bundle = self.workspace.build(self.target);
+        let mut diagnostics = self.workspace.build_diagnostics(self.target);
+        let files: Vec<OutputFile> = bundle
+            .chunks
+            .iter()
+            .zip(&self.names)
+            .map(|(chunk, name)| OutputFile::new(name.clone(), chunk.code.as_bytes().to_vec()))
+            .collect();
+        let graph = self.workspace.module_graph();
+        let inputs: Vec<Utf8PathBuf> = graph.modules.iter().map(|m| m.path.clone()).collect();
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            return Outcome { diagnostics, outputs: Vec::new(), write: None };
+        }
+        let options = WriteOptions { outdir: &self.outdir, inputs: &inputs, allow_overwrite: self.allow_overwrite };
+        let report = match packem_output::write_outputs(&files, &options, self.previous.as_ref()) {
+            Ok(report) => report,
             Err(errors) => {
                 for error in errors {
                     diagnostics.push(Diagnostic::error(
@@ -61,27 +114,37 @@ pub fn run(args: BuildArgs, start: Instant) -> Result<ExitCode> {
                         format!("{} [{}]", error.message, error.code),
                     ));
                 }
+                return Outcome { diagnostics, outputs: Vec::new(), write: None };
             }
-        }
-        if let Some(metafile) = &args.metafile
-            && written.len() == files.len()
-        {
-            let json = metafile_json(&workspace, &graph, &bundle, &outdir, &names, &cwd);
-            let path = crate::args::absolute(&cwd, metafile);
-            if let Err(err) = std::fs::write(&path, json) {
+        };
+        self.previous = Some(report.set.clone());
+        let outputs = files
+            .iter()
+            .map(|f| (display_path(&self.outdir.join(&f.path), &self.cwd), f.contents.len() as u64))
+            .collect();
+        if let Some(path) = &self.metafile {
+            let json = metafile_json(&self.workspace, &graph, &bundle, &self.outdir, &self.names, &self.cwd);
+            if std::fs::read_to_string(path).ok().as_deref() != Some(json.as_str())
+                && let Err(err) = std::fs::write(path, json)
+            {
                 diagnostics.push(Diagnostic::error(
                     DiagnosticCode::OutputError,
                     format!("Could not write the metafile {path}: {err}"),
                 ));
             }
         }
+        Outcome { diagnostics, outputs, write: Some(report) }
     }
-    let counts = report::print_diagnostics(&workspace, &diagnostics, args.common.log_level);
-    if counts.errors == 0 && args.common.log_level <= LogLevel::Info {
-        let text = packem_output::summary(&written, start.elapsed(), report::stderr_has_color(), 20);
-        let _ = anstream::stderr().lock().write_all(text.as_bytes());
+
+    /// Output paths relative to the working directory, for messages.
+    pub fn display(&self, rel: &str) -> String {
+        display_path(&self.outdir.join(rel), &self.cwd)
     }
-    Ok(if counts.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+
+    /// The working directory.
+    pub fn cwd(&self) -> &Utf8Path {
+        &self.cwd
+    }
 }
 
 fn output_names(args: &BuildArgs, entries: &[Utf8PathBuf], cwd: &Utf8Path) -> Result<(Utf8PathBuf, Vec<String>)> {

@@ -8,6 +8,7 @@ mod args;
 mod build;
 mod graph_output;
 mod report;
+mod watch;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -72,6 +73,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(if counts.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
         Command::Build(args) => build::run(args, start),
+        Command::Watch(mut args) => {
+            args.watch.get_or_insert(args::WatchMode::True);
+            build::run(args, start)
+        }
         Command::Check(args) => {
             let (entries, options) = args.common.project()?;
             report::set_color(args.common.color);

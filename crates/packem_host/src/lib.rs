@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use packem_db::files::FileChange;
-use packem_db::{Diagnostic, Files, Project, ProjectOptions};
+use packem_db::{Diagnostic, FileStatus, Files, Project, ProjectOptions};
 use salsa::Setter;
 
 pub use database::PackemDatabase;
@@ -89,8 +89,16 @@ impl Workspace {
         let _span = tracing::info_span!("apply_changes").entered();
         let mut summary = ChangeSummary::default();
         let mut structure_changed = false;
-        for path in paths {
+        let mut queue: Vec<Utf8PathBuf> = paths.into_iter().collect();
+        let mut seen = rustc_hash::FxHashSet::default();
+        while let Some(path) = queue.pop() {
+            if !seen.insert(path.clone()) {
+                continue;
+            }
             let config = is_resolution_config(&path);
+            let was_dir =
+                packem_db::Db::files(&self.db).get(&path).is_some_and(|f| f.status(&self.db) == FileStatus::Directory);
+            let is_dir = path.is_dir();
             match Files::sync_path(&mut self.db, &path) {
                 Some(FileChange::Unchanged) => {}
                 Some(change) => {
@@ -101,10 +109,17 @@ impl Workspace {
                 // how an existing import resolves, and the resolver may have cached its absence.
                 None => structure_changed |= config,
             }
-            if config || path.is_dir() {
+            if config || is_dir || was_dir {
                 summary.resolution_invalidated = true;
             }
+            // A directory created, deleted or moved carries its contents along without an event
+            // per file: re-check every known path beneath it.
+            if is_dir || was_dir {
+                let files = packem_db::Db::files(&self.db);
+                queue.extend(files.paths().into_iter().filter(|p| p.starts_with(&path) && *p != path));
+            }
         }
+        summary.changed.sort();
         if summary.resolution_invalidated {
             let epoch = self.project.resolution_epoch(&self.db);
             self.project.set_resolution_epoch(&mut self.db).to(epoch + 1);
@@ -114,6 +129,46 @@ impl Workspace {
             self.db.resolvers_handle().clear_caches();
         }
         summary
+    }
+
+    /// Re-checks every known path (after a watcher lost events, or on request).
+    pub fn rescan(&mut self) -> ChangeSummary {
+        let paths = packem_db::Db::files(&self.db).paths();
+        let mut summary = self.apply_changes(paths);
+        if !summary.resolution_invalidated {
+            let epoch = self.project.resolution_epoch(&self.db);
+            self.project.set_resolution_epoch(&mut self.db).to(epoch + 1);
+            self.db.resolvers_handle().clear_caches();
+            summary.resolution_invalidated = true;
+        }
+        summary
+    }
+
+    /// Directories a watcher must watch (non-recursively) so that every change that can affect
+    /// the build is seen: the directory of every file read, and for every path that was looked
+    /// for and not found, its nearest existing ancestor (so creating it is seen). Sorted.
+    pub fn watch_directories(&self) -> Vec<Utf8PathBuf> {
+        let files = packem_db::Db::files(&self.db);
+        let mut dirs = std::collections::BTreeSet::new();
+        for path in files.paths() {
+            let Some(file) = files.get(&path) else { continue };
+            let dir = match file.status(&self.db) {
+                FileStatus::Directory => Some(path.clone()),
+                FileStatus::Exists => path.parent().map(Utf8Path::to_owned),
+                FileStatus::Missing => {
+                    let mut ancestor = path.parent();
+                    while let Some(a) = ancestor {
+                        if a.is_dir() {
+                            break;
+                        }
+                        ancestor = a.parent();
+                    }
+                    ancestor.map(Utf8Path::to_owned)
+                }
+            };
+            dirs.extend(dir);
+        }
+        dirs.into_iter().collect()
     }
 
     /// Sets (or with `None` clears) an editor's unsaved text for `path`.

@@ -1,0 +1,176 @@
+//! `packem build --watch`: rebuild on every change, writing only outputs whose bytes changed.
+//!
+//! The loop follows ty's: file-system events are debounced (a quiet period, with a forced flush
+//! under constant churn), turned into input changes on the one database, and a rebuild runs on
+//! the main thread. Events that arrive during a rebuild wait in the channel and start the next
+//! one, so no change is lost. The watch set is recomputed after every build from the database:
+//! the directory of every file read and the nearest existing ancestor of every path resolution
+//! looked for and did not find, so creating a missing import target rebuilds.
+
+use std::collections::BTreeSet;
+use std::io::{Read as _, Write as _};
+use std::process::ExitCode;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use camino::Utf8PathBuf;
+use notify::{EventKind, RecursiveMode, Watcher as _};
+
+use crate::args::{BuildArgs, LogLevel, WatchMode};
+use crate::build::{Builder, Outcome};
+use crate::report;
+
+/// Events closer together than this are one batch.
+const QUIET: Duration = Duration::from_millis(10);
+/// A batch is processed at the latest this long after its first event, even under constant churn.
+const FLUSH_AFTER: Duration = Duration::from_millis(200);
+
+enum Message {
+    Fs(notify::Result<notify::Event>),
+    StdinClosed,
+}
+
+pub fn run(mut builder: Builder, args: &BuildArgs) -> Result<ExitCode> {
+    let level = args.common.log_level;
+    builder.workspace.db().events().enable();
+    let (tx, rx) = std::sync::mpsc::channel::<Message>();
+    let fs_tx = tx.clone();
+    let mut watcher = notify::recommended_watcher(move |event| {
+        let _ = fs_tx.send(Message::Fs(event));
+    })?;
+    if args.watch != Some(WatchMode::Forever) {
+        // esbuild's rule: a watch started by another process ends when that process goes away.
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            let mut stdin = std::io::stdin();
+            while let Ok(n) = stdin.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+            }
+            let _ = tx.send(Message::StdinClosed);
+        });
+    }
+
+    let start = Instant::now();
+    let outcome = builder.build();
+    let counts = report::print_diagnostics(&builder.workspace, &outcome.diagnostics, level);
+    if level <= LogLevel::Info {
+        let text = match counts.errors {
+            0 => format!("[watch] build finished in {}ms, watching for changes...\n", start.elapsed().as_millis()),
+            n => format!(
+                "[watch] build failed with {n} error{}, watching for changes...\n",
+                if n == 1 { "" } else { "s" }
+            ),
+        };
+        let _ = anstream::stderr().lock().write_all(text.as_bytes());
+    }
+    let mut watched = BTreeSet::new();
+    update_watches(&mut watcher, &mut watched, &builder);
+    let ignored: Vec<Utf8PathBuf> = [Some(builder.outdir().to_owned())].into_iter().flatten().collect();
+
+    while let Some(batch) = next_batch(&rx) {
+        let mut paths = BTreeSet::new();
+        let mut rescan = false;
+        for message in batch {
+            match message {
+                Message::StdinClosed => return Ok(ExitCode::SUCCESS),
+                Message::Fs(Ok(event)) => {
+                    rescan |= event.need_rescan();
+                    if matches!(event.kind, EventKind::Access(_)) {
+                        continue;
+                    }
+                    for path in event.paths {
+                        let Ok(path) = Utf8PathBuf::from_path_buf(path) else { continue };
+                        if !ignored.iter().any(|dir| path.starts_with(dir)) {
+                            paths.insert(path);
+                        }
+                    }
+                }
+                Message::Fs(Err(error)) => {
+                    tracing::warn!(%error, "file watcher error; rescanning");
+                    rescan = true;
+                }
+            }
+        }
+        if paths.is_empty() && !rescan {
+            continue;
+        }
+        let started = Instant::now();
+        let _ = builder.workspace.db().events().take();
+        let summary = if rescan { builder.workspace.rescan() } else { builder.workspace.apply_changes(paths) };
+        if summary.changed.is_empty() && !summary.resolution_invalidated {
+            continue;
+        }
+        let outcome = builder.build();
+        let executed = builder.workspace.db().events().take().len();
+        let counts = report::print_diagnostics(&builder.workspace, &outcome.diagnostics, level);
+        if level <= LogLevel::Info {
+            let line = rebuild_line(&builder, &summary.changed, executed, started.elapsed(), counts.errors, &outcome);
+            let _ = anstream::stderr().lock().write_all(line.as_bytes());
+        }
+        update_watches(&mut watcher, &mut watched, &builder);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The next batch: blocks for one message, then takes more until `QUIET` passes without one or
+/// `FLUSH_AFTER` has passed since the first. `None` when every sender is gone.
+fn next_batch(rx: &Receiver<Message>) -> Option<Vec<Message>> {
+    let first = rx.recv().ok()?;
+    let started = Instant::now();
+    let mut batch = vec![first];
+    loop {
+        let left = FLUSH_AFTER.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            break;
+        }
+        match rx.recv_timeout(QUIET.min(left)) {
+            Ok(message) => batch.push(message),
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    Some(batch)
+}
+
+/// Watches the directories the build depends on (non-recursively) and unwatches the rest.
+fn update_watches(watcher: &mut notify::RecommendedWatcher, watched: &mut BTreeSet<Utf8PathBuf>, builder: &Builder) {
+    let wanted: BTreeSet<Utf8PathBuf> =
+        builder.workspace.watch_directories().into_iter().filter(|dir| !dir.starts_with(builder.outdir())).collect();
+    for dir in watched.difference(&wanted) {
+        let _ = watcher.unwatch(dir.as_std_path());
+    }
+    for dir in wanted.difference(watched) {
+        if let Err(error) = watcher.watch(dir.as_std_path(), RecursiveMode::NonRecursive) {
+            tracing::warn!(%dir, %error, "cannot watch directory");
+        }
+    }
+    *watched = wanted;
+}
+
+/// One line per rebuild: what changed, how many queries re-ran, the time, the outputs touched.
+fn rebuild_line(
+    builder: &Builder,
+    changed: &[Utf8PathBuf],
+    executed: usize,
+    elapsed: Duration,
+    errors: usize,
+    outcome: &Outcome,
+) -> String {
+    let shown: Vec<String> =
+        changed.iter().take(3).map(|p| packem_db::diagnostic::display_path(p, builder.cwd())).collect();
+    let more = if changed.len() > 3 { format!(" (+{} more)", changed.len() - 3) } else { String::new() };
+    let what = if shown.is_empty() { "rescan".to_string() } else { format!("{}{more}", shown.join(", ")) };
+    let result = match &outcome.write {
+        _ if errors > 0 => format!("{errors} error{}, kept the last good output", if errors == 1 { "" } else { "s" }),
+        Some(write) if write.written.is_empty() && write.deleted.is_empty() => "output unchanged".to_string(),
+        Some(write) => {
+            let mut touched: Vec<String> = write.written.iter().map(|p| builder.display(p)).collect();
+            touched.extend(write.deleted.iter().map(|p| format!("deleted {}", builder.display(p))));
+            format!("wrote {}", touched.join(", "))
+        }
+        None => "nothing written".to_string(),
+    };
+    format!("[watch] {what} · {executed} queries re-ran · {}ms · {result}\n", elapsed.as_millis())
+}
