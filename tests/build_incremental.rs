@@ -121,3 +121,49 @@ fn incremental_outputs_equal_cold_outputs_after_a_sequence_of_edits() {
         }
     }
 }
+
+#[test]
+fn adding_an_import_relinks_and_renders_only_what_changed() {
+    let mut p = app();
+    build(&mut p, Format::Esm);
+    p.executed();
+    p.write(
+        "src/main.js",
+        "import { total } from './math.js';\nimport * as fmt from './format.js';\nimport { unused } from './math.js';\nconsole.log(fmt.money(total(2, unused)));\n",
+    );
+    let out = build(&mut p, Format::Esm);
+    let executed = p.executed();
+    for query in ["link", "module_graph", "module_summary(src/main.js)", "rendered_chunk"] {
+        assert!(executed.contains(&query.to_string()), "{query} should run: {executed:?}");
+    }
+    // math.js and format.js are neither parsed nor rendered again (their module_link is equal).
+    assert!(!executed.iter().any(|q| q.contains("(src/math.js)") || q.contains("(src/format.js)")), "{executed:?}");
+    assert_eq!(executed.iter().filter(|q| *q == "rendered_module").count(), 1, "{executed:?}");
+    assert_eq!(out, cold(&p, Format::Esm));
+}
+
+#[test]
+fn creating_and_deleting_a_module_rebuilds_exactly() {
+    let mut p = app();
+    p.write("src/main.js", "import { later } from './later.js';\nconsole.log(later);\n");
+    let target = p.ws.target(Format::Esm, None);
+    p.ws.build(target);
+    assert_eq!(p.ws.build_diagnostics(target).len(), 1, "./later.js is missing");
+    p.executed();
+
+    p.write("src/later.js", "export const later = 'here';\n");
+    let out = build(&mut p, Format::Esm);
+    let executed = p.executed();
+    assert!(executed.contains(&"resolve".to_string()) && executed.contains(&"link".to_string()), "{executed:?}");
+    assert!(executed.contains(&"parsed_module(src/later.js)".to_string()), "{executed:?}");
+    assert!(!executed.contains(&"parsed_module(src/main.js)".to_string()), "main.js did not change: {executed:?}");
+    assert_eq!(out, cold(&p, Format::Esm));
+
+    p.remove("src/later.js");
+    p.ws.build(target);
+    let diagnostics = p.ws.build_diagnostics(target);
+    assert_eq!(diagnostics.len(), 1);
+    assert_eq!(diagnostics[0].message, "Could not resolve \"./later.js\"");
+    let executed = p.executed();
+    assert!(!executed.contains(&"parsed_module(src/main.js)".to_string()), "{executed:?}");
+}
