@@ -26,6 +26,8 @@ pub enum Command {
     Build(BuildArgs),
     /// `build --watch`.
     Watch(BuildArgs),
+    /// Run the language server on stdin/stdout (entries from `packem.json` at the workspace root).
+    Lsp,
 }
 
 #[derive(Args, Debug)]

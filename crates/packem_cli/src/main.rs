@@ -72,6 +72,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let counts = report::print_diagnostics(&workspace, &diagnostics, args.common.log_level);
             Ok(if counts.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
+        Command::Lsp => {
+            packem_lsp::run_stdio()?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Build(args) => build::run(args, start),
         Command::Watch(mut args) => {
             args.watch.get_or_insert(args::WatchMode::True);

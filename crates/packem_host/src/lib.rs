@@ -7,6 +7,7 @@
 //! warmed in parallel by [`Workspace::module_graph`] with one database clone per rayon job
 //! (salsa 0.28 has no parallel query API).
 
+pub mod config;
 mod database;
 mod prewarm;
 
@@ -229,6 +230,12 @@ impl Workspace {
         all
     }
 
+    /// A read-only handle for another thread. Dropped before the next change can be applied
+    /// (applying waits for it; queries running on it unwind with `salsa::Cancelled`).
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot { db: self.db.clone(), project: self.project, pool: self.pool.clone() }
+    }
+
     /// Every diagnostic of the project (computes the graph if needed).
     pub fn diagnostics(&self) -> Arc<[Diagnostic]> {
         let _ = self.module_graph();
@@ -263,5 +270,32 @@ fn is_resolution_config(path: &Utf8Path) -> bool {
         Some("package.json") => true,
         Some(name) => (name.starts_with("tsconfig") || name.starts_with("jsconfig")) && name.ends_with(".json"),
         None => false,
+    }
+}
+
+/// A snapshot of a [`Workspace`]'s database for reading on another thread.
+pub struct Snapshot {
+    /// The database snapshot.
+    pub db: PackemDatabase,
+    /// The project.
+    pub project: Project,
+    pool: Arc<rayon::ThreadPool>,
+}
+
+impl Snapshot {
+    /// The module graph (parsing and resolution warmed in parallel first).
+    pub fn module_graph(&self) -> Arc<ModuleGraph> {
+        let warm = self.db.clone();
+        let project = self.project;
+        self.pool.install(move || prewarm::prewarm(&warm, project));
+        packem_graph::module_graph(&self.db, self.project).clone()
+    }
+
+    /// Graph diagnostics plus linking's (missing and ambiguous imports).
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        let _ = self.module_graph();
+        let mut all: Vec<Diagnostic> = packem_graph::graph_diagnostics(&self.db, self.project).to_vec();
+        all.extend(packem_link::link(&self.db, self.project).diagnostics.iter().cloned());
+        all
     }
 }
