@@ -10,6 +10,7 @@
 
 mod convert;
 mod handlers;
+mod transport;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::AssertUnwindSafe;
@@ -31,9 +32,10 @@ use crate::convert::{Lines, path, uri};
 
 /// Serves LSP on stdin/stdout until the client says `exit`.
 pub fn run_stdio() -> Result<()> {
-    let (connection, io_threads) = Connection::stdio();
+    let (connection, writer) = transport::stdio();
     run(connection)?;
-    io_threads.join()?;
+    // Dropping the connection's sender ends the writer once it has flushed every message.
+    let _ = writer.join();
     Ok(())
 }
 
