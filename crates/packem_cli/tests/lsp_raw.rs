@@ -1,7 +1,7 @@
 //! `packem lsp` over real stdio with hand-written frames: malformed input is answered and the
 //! server keeps running.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::process::{Command, Stdio};
 
 fn frame(body: &str) -> Vec<u8> {
