@@ -125,12 +125,14 @@ pub enum PackagesArg {
 /// Flags shared by every subcommand that builds a graph.
 #[derive(Args, Debug)]
 pub struct CommonArgs {
-    /// Entry points.
-    #[arg(required = true, value_name = "ENTRY")]
+    /// Entry points (default: `entries` of `packem.json` in the working directory, else
+    /// `package.json`'s `main`/`module`/`exports`/`bin`).
+    #[arg(value_name = "ENTRY")]
     pub entries: Vec<Utf8PathBuf>,
     /// Target platform.
-    #[arg(long, value_enum, default_value_t = PlatformArg::Browser)]
-    pub platform: PlatformArg,
+    /// (default `browser`, or the config's)
+    #[arg(long, value_enum)]
+    pub platform: Option<PlatformArg>,
     /// Leave a module out of the bundle (`--external:fs`; `*` wildcards; repeatable).
     #[arg(long, value_name = "MODULE")]
     pub external: Vec<String>,
@@ -173,7 +175,17 @@ impl CommonArgs {
         let cwd = Utf8PathBuf::from_path_buf(cwd)
             .map_err(|p| anyhow::anyhow!("the working directory {} is not UTF-8", p.display()))?;
         let cwd = cwd.canonicalize_utf8().unwrap_or(cwd);
-        let entries = self.entries.iter().map(|e| absolute(&cwd, e)).collect();
+        // Without entries, the workspace config provides entries and defaults for every option.
+        let config = if self.entries.is_empty() {
+            Some(packem_host::config::load(&cwd).map_err(|e| anyhow::anyhow!("no entry points given and {e}"))?)
+        } else {
+            None
+        };
+        let entries = match &config {
+            Some(config) => config.entries.clone(),
+            None => self.entries.iter().map(|e| absolute(&cwd, e)).collect(),
+        };
+        let base = config.map(|c| c.options).unwrap_or_default();
         let mut alias = Vec::new();
         for a in &self.alias {
             let Some((from, to)) = a.split_once('=') else { bail!("invalid --alias:{a} (expected --alias:from=to)") };
@@ -182,18 +194,25 @@ impl CommonArgs {
             }
             alias.push((from.to_string(), to.to_string()));
         }
+        let mut conditions = base.conditions;
+        conditions.extend(self.conditions.iter().filter(|c| !c.is_empty()).cloned());
+        let mut external = base.external;
+        external.extend(self.external.iter().cloned());
+        let mut all_alias = base.alias;
+        all_alias.extend(alias);
         let options = ProjectOptions {
             platform: match self.platform {
-                PlatformArg::Browser => Platform::Browser,
-                PlatformArg::Node => Platform::Node,
-                PlatformArg::Neutral => Platform::Neutral,
+                Some(PlatformArg::Browser) => Platform::Browser,
+                Some(PlatformArg::Node) => Platform::Node,
+                Some(PlatformArg::Neutral) => Platform::Neutral,
+                None => base.platform,
             },
-            conditions: self.conditions.iter().filter(|c| !c.is_empty()).cloned().collect(),
-            alias,
-            tsconfig: self.tsconfig.as_ref().map(|t| absolute(&cwd, t)),
-            external: self.external.clone(),
-            packages_external: self.packages == Some(PackagesArg::External),
-            main_fields: self.main_fields.clone(),
+            conditions,
+            alias: all_alias,
+            tsconfig: self.tsconfig.as_ref().map(|t| absolute(&cwd, t)).or(base.tsconfig),
+            external,
+            packages_external: self.packages.map_or(base.packages_external, |p| p == PackagesArg::External),
+            main_fields: self.main_fields.clone().or(base.main_fields),
             cwd,
         };
         Ok((entries, options))

@@ -345,3 +345,21 @@ fn several_entries_build_to_an_outdir_with_their_relative_paths() {
         assert_eq!(String::from_utf8_lossy(&run.stdout), expected);
     }
 }
+
+#[test]
+fn without_entries_the_cli_reads_packem_json_like_the_language_server() {
+    let dir = project(&[
+        ("packem.json", r#"{ "entries": ["src/app.js"], "platform": "node", "external": ["left-pad"] }"#),
+        ("src/app.js", "import 'left-pad';\nimport { join } from 'path';\nconsole.log(join('a', 'b'));\n"),
+    ]);
+    let out = packem(dir.path(), &["check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("1 module checked: no problems"), "{}", stderr(&out));
+    let out = packem(dir.path(), &["build", "--outfile=out.mjs"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // No config and no entries: a clear error.
+    let empty = project(&[]);
+    let out = packem(empty.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no entry points given"), "{}", stderr(&out));
+}
