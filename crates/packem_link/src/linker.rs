@@ -212,6 +212,14 @@ pub fn link(db: &dyn packem_resolve::Db, project: Project) -> Arc<LinkOutput> {
     Arc::new(LinkOutput { modules, chunks, diagnostics, by_file })
 }
 
+/// What export `name` of the module `module` finally refers to, through re-exports and
+/// `export *` (for editor navigation; the same rules as linking).
+pub fn trace_export(db: &dyn packem_resolve::Db, project: Project, module: ModuleId, name: &str) -> Binding {
+    let graph = module_graph(db, project);
+    let mut linker = Linker::new(db, graph, project.options(db).cwd.clone());
+    linker.resolve_export(module, name, &mut Vec::new())
+}
+
 /// The part of `link` that concerns `file` (a projection: `Eq`, so renders re-run only when
 /// their module's part changed).
 #[salsa::tracked(returns(ref))]
