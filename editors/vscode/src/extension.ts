@@ -25,13 +25,14 @@ import {
 let client: LanguageClient | undefined;
 let output: vscode.OutputChannel;
 let graphPanel: vscode.WebviewPanel | undefined;
+/** What the graph panel shows: the argument of the last "Show module graph". */
+let graphTarget: vscode.Uri | string | undefined;
 
 const documentSelector = [
     { scheme: 'file', language: 'javascript' },
     { scheme: 'file', language: 'javascriptreact' },
     { scheme: 'file', language: 'typescript' },
     { scheme: 'file', language: 'typescriptreact' },
-    { scheme: 'file', pattern: '**/{packem.json,package.json,tsconfig.json}' },
 ];
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
@@ -142,6 +143,7 @@ function asUriString(uri: vscode.Uri | string | undefined): string | undefined {
 async function showModuleGraph(context: vscode.ExtensionContext, uri?: vscode.Uri | string): Promise<void> {
     const c = runningClient();
     if (!c) return;
+    graphTarget = uri;
     // From the command palette: the whole graph. With an argument (a menu or another
     // command): the graph around that module.
     const params: ModuleGraphParams = typeof uri === 'string' || uri instanceof vscode.Uri ? { uri: asUriString(uri) } : {};
@@ -169,7 +171,7 @@ async function showModuleGraph(context: vscode.ExtensionContext, uri?: vscode.Ur
                     const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(message.uri));
                     await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One });
                 } else if (message.type === 'refresh') {
-                    await showModuleGraph(context, uri);
+                    await showModuleGraph(context, graphTarget);
                 }
             },
             null,

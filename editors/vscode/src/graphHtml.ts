@@ -94,13 +94,10 @@ export function renderGraphHtml(graph: ModuleGraph, nonce: string, cspSource: st
 
     const edgeSvg = layout.edges
         .map((e) => {
-            const d =
-                e.points.length === 2
-                    ? `M${e.points[0].x},${e.points[0].y} L${e.points[1].x},${e.points[1].y}`
-                    : `M${e.points[0].x},${e.points[0].y} C${e.points
-                          .slice(1)
-                          .map((p) => `${p.x},${p.y}`)
-                          .join(' ')}`;
+            const [first, ...rest] = e.points;
+            const d = e.back
+                ? `M${first.x},${first.y} C${rest.map((p) => `${p.x},${p.y}`).join(' ')}`
+                : `M${first.x},${first.y} ${rest.map((p) => `L${p.x},${p.y}`).join(' ')}`;
             const info = kindOf.get(`${e.from}->${e.to}`);
             const classes = ['edge'];
             if (e.back) classes.push('back');
@@ -151,7 +148,7 @@ export function renderGraphHtml(graph: ModuleGraph, nonce: string, cspSource: st
   .legend span { margin-right: 10px; white-space: nowrap; }
   .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; vertical-align: middle; }
   main { padding: 8px; overflow: auto; }
-  svg text { font-family: var(--vscode-editor-font-family, monospace); font-size: 12px; dominant-baseline: central; text-anchor: middle; fill: var(--vscode-foreground); pointer-events: none; }
+  svg text { font-family: var(--vscode-editor-font-family, monospace); font-size: 12px; dominant-baseline: central; text-anchor: middle; fill: var(--vscode-foreground, #cccccc); pointer-events: none; }
   .node rect { fill: var(--vscode-editorWidget-background, #252526); stroke: var(--vscode-editorWidget-border, #555); stroke-width: 1; }
   .node[data-uri] { cursor: pointer; }
   .node[data-uri]:hover rect, .node[data-uri]:focus rect { stroke: var(--vscode-focusBorder, #007fd4); stroke-width: 2; outline: none; }

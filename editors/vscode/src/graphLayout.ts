@@ -9,6 +9,9 @@
 //    barycenter sweeps (down, then up) to reduce edge crossings.
 // 4. Coordinates: one row per layer, each row centered on the widest one.
 
+/** Width reserved in a row for an edge that passes through it. */
+const VIRTUAL_WIDTH = 8;
+
 export interface LayoutNodeInput {
     id: number;
     /** Entries are visited first, so they end up in the top layer. */
@@ -60,14 +63,17 @@ export interface PositionedEdge {
     to: number;
     /** Closes a cycle (or is a self-import): drawn against the layer direction. */
     back: boolean;
-    /** Polyline from the source's border to the target's border. */
+    /**
+     * From the source's border to the target's border: a polyline for forward edges (two
+     * points, plus two per layer crossed), four points of a cubic curve for back edges.
+     */
     points: Array<{ x: number; y: number }>;
 }
 
 export interface GraphLayout {
     nodes: PositionedNode[];
     edges: PositionedEdge[];
-    /** Node ids per layer, top to bottom, each left to right. */
+    /** Node ids per layer, top to bottom, each left to right (without the virtual nodes). */
     layers: number[][];
     width: number;
     height: number;
@@ -183,6 +189,15 @@ export function layoutGraph(
         up.set(id, []);
         down.set(id, []);
     }
+    // Forward edges that span several layers go through one virtual node per layer crossed, so
+    // that crossing reduction sees them and they are drawn around the nodes, not over them.
+    const virtual = new Set<number>();
+    let nextVirtual = discovery.reduce((m, id) => Math.min(m, id), 0) - 1;
+    const chains = new Map<string, number[]>();
+    const link = (from: number, to: number) => {
+        down.get(from)!.push(to);
+        up.get(to)!.push(from);
+    };
     const drawn: Array<{ from: number; to: number; back: boolean }> = [];
     const seen = new Set<string>();
     for (const e of edges) {
@@ -192,10 +207,21 @@ export function layoutGraph(
         seen.add(key);
         const back = backEdges.has(key);
         drawn.push({ from: e.from, to: e.to, back });
-        if (!back) {
-            down.get(e.from)!.push(e.to);
-            up.get(e.to)!.push(e.from);
+        if (back) continue;
+        const chain: number[] = [];
+        let prev = e.from;
+        for (let l = layer.get(e.from)! + 1; l < layer.get(e.to)!; l++) {
+            const v = nextVirtual--;
+            virtual.add(v);
+            up.set(v, []);
+            down.set(v, []);
+            layers[l].push(v);
+            chain.push(v);
+            link(prev, v);
+            prev = v;
         }
+        link(prev, e.to);
+        if (chain.length > 0) chains.set(key, chain);
     }
 
     const position = new Map<number, number>();
@@ -216,21 +242,24 @@ export function layoutGraph(
         for (let l = layers.length - 2; l >= 0; l--) reorder(layers[l], down);
     }
 
-    const rowWidth = (n: number) => (n === 0 ? 0 : n * opt.nodeWidth + (n - 1) * opt.nodeGap);
-    const contentWidth = layers.reduce((m, row) => Math.max(m, rowWidth(row.length)), 0);
+    const widthOf = (id: number) => (virtual.has(id) ? VIRTUAL_WIDTH : opt.nodeWidth);
+    const rowWidth = (row: number[]) =>
+        row.length === 0 ? 0 : row.reduce((w, id) => w + widthOf(id), 0) + (row.length - 1) * opt.nodeGap;
+    const contentWidth = layers.reduce((m, row) => Math.max(m, rowWidth(row)), 0);
     const placed = new Map<number, PositionedNode>();
     layers.forEach((row, l) => {
-        const left = opt.margin + (contentWidth - rowWidth(row.length)) / 2;
+        let x = opt.margin + (contentWidth - rowWidth(row)) / 2;
         row.forEach((id, i) => {
             placed.set(id, {
                 id,
                 layer: l,
                 order: i,
-                x: left + i * (opt.nodeWidth + opt.nodeGap),
+                x,
                 y: opt.margin + l * (opt.nodeHeight + opt.layerGap),
-                width: opt.nodeWidth,
+                width: widthOf(id),
                 height: opt.nodeHeight,
             });
+            x += widthOf(id) + opt.nodeGap;
         });
     });
 
@@ -256,10 +285,12 @@ export function layoutGraph(
             const side = Math.max(start.x, end.x) + opt.nodeGap / 2 + 8;
             points = [start, { x: side, y: start.y - opt.layerGap / 3 }, { x: side, y: end.y + opt.layerGap / 3 }, end];
         } else {
-            points = [
-                { x: a.x + a.width / 2, y: a.y + a.height },
-                { x: b.x + b.width / 2, y: b.y },
-            ];
+            points = [{ x: a.x + a.width / 2, y: a.y + a.height }];
+            for (const v of chains.get(edgeKey(from, to)) ?? []) {
+                const p = placed.get(v)!;
+                points.push({ x: p.x + p.width / 2, y: p.y }, { x: p.x + p.width / 2, y: p.y + p.height });
+            }
+            points.push({ x: b.x + b.width / 2, y: b.y });
         }
         return { from, to, back, points };
     });
@@ -271,7 +302,7 @@ export function layoutGraph(
     return {
         nodes: nodesOut,
         edges: positionedEdges,
-        layers,
+        layers: layers.map((row) => row.filter((id) => !virtual.has(id))),
         width: contentWidth + 2 * opt.margin + extra,
         height: height + 2 * opt.margin,
     };

@@ -40,6 +40,13 @@ test('a diamond DAG is layered by longest path', () => {
         assert.ok(e.points[0].y < e.points[e.points.length - 1].y, `${e.from}->${e.to} goes down`);
     }
     assertNoOverlap(layout);
+    // The shortcut 0 -> 3 passes layer 1 beside nodes 1 and 2, not through them.
+    const shortcut = layout.edges.find((e) => e.from === 0 && e.to === 3)!;
+    assert.equal(shortcut.points.length, 4);
+    const through = shortcut.points[1];
+    for (const n of layout.nodes.filter((n) => n.layer === 1)) {
+        assert.ok(through.x < n.x || through.x > n.x + n.width, `the shortcut misses node ${n.id}`);
+    }
 });
 
 test('a cycle is broken at the edge that returns to the entry', () => {
