@@ -5,25 +5,42 @@
 //! Not a timing benchmark, so no divan: a plain `main`. The full 1,000 edits run under
 //! `cargo bench` (which passes `--bench`) or with `PACKEM_BENCH_FULL` set; otherwise (the test
 //! mode of `cargo test --all-targets`) only 20, with a report every 5.
+//!
+//! Doubles as a steady-state driver for profiling (`perf record -g` on the binary with
+//! `PACKEM_BENCH_FULL=1`): `PACKEM_BENCH_CORPUS` picks another corpus (`three10`,
+//! `synth-10000`), `PACKEM_BENCH_EDIT` another edit (`import`, `noop`; default `body`) and
+//! `PACKEM_BENCH_EDITS` the number of edits.
 
 use packem_benches::{Corpus, rss_kib};
 
 fn main() {
     let full = std::env::args().any(|arg| arg == "--bench") || std::env::var_os("PACKEM_BENCH_FULL").is_some();
-    let (edits, every) = if full { (1000, 100) } else { (20, 5) };
-    let copy = Corpus::new("synth-1000");
+    let (mut edits, every) = if full { (1000, 100) } else { (20, 5) };
+    if let Some(n) = std::env::var("PACKEM_BENCH_EDITS").ok().and_then(|n| n.parse().ok()) {
+        edits = n;
+    }
+    let name = std::env::var("PACKEM_BENCH_CORPUS").unwrap_or_else(|_| "synth-1000".to_owned());
+    let kind = std::env::var("PACKEM_BENCH_EDIT").unwrap_or_else(|_| "body".to_owned());
+    let copy = Corpus::new(&name);
     let mut session = copy.session();
     let warm = rss_kib();
-    println!("synth-1000: RSS after the warm build: {} MiB", mib(warm));
+    println!("{name}: RSS after the warm build: {} MiB", mib(warm));
+    let start = std::time::Instant::now();
     for n in 1..=edits {
-        session.edit(&copy.leaf, &copy.body_edit(n));
+        match kind.as_str() {
+            "import" => session.edit(&copy.importer, &copy.import_edit(n % 2 == 1)),
+            "noop" => session.edit(&copy.leaf, copy.leaf_text()),
+            _ => session.edit(&copy.leaf, &copy.body_edit(n)),
+        };
         if n % every == 0 {
-            println!("synth-1000: RSS after {n} body edits: {} MiB", mib(rss_kib()));
+            println!("{name}: RSS after {n} {kind} edits: {} MiB", mib(rss_kib()));
         }
     }
+    let elapsed = start.elapsed();
     let last = rss_kib();
+    println!("{name}: {edits} {kind} edits in {elapsed:.2?} ({:.2?} each)", elapsed / edits.max(1) as u32);
     println!(
-        "synth-1000: RSS growth over {edits} body edits: {:+.1} MiB ({:+.1} KiB per edit)",
+        "{name}: RSS growth over {edits} {kind} edits: {:+.1} MiB ({:+.1} KiB per edit)",
         (last as f64 - warm as f64) / 1024.0,
         (last as f64 - warm as f64) / edits as f64
     );

@@ -15,12 +15,23 @@
 //! of the latency measured without the write of the edited file (`cargo bench` only).
 //! `cold_build` is a fresh workspace building and writing everything.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use packem_benches::{Corpus, Session, corpora, quantile};
 
+/// Latency summaries, printed after divan's table.
+static SUMMARIES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
 fn main() {
     divan::main();
+    let summaries = SUMMARIES.lock().unwrap();
+    if !summaries.is_empty() {
+        println!("\nlatency from the change applied to the output written (excluding the edited file's write):");
+        for line in summaries.iter() {
+            println!("  {line}");
+        }
+    }
 }
 
 const REBUILD_SAMPLES: u32 = 40;
@@ -51,7 +62,8 @@ fn rebuild(bencher: divan::Bencher, corpus: &str, what: &str, edit: impl Fn(&Cor
     if std::env::args().any(|arg| arg == "--bench") && !latencies.is_empty() {
         let median = quantile(&mut latencies, 0.5);
         let p90 = quantile(&mut latencies, 0.9);
-        eprintln!("{what} {corpus}: n={} median={median:.2?} p90={p90:.2?}", latencies.len());
+        let line = format!("{what:<12} {corpus:<12} n={:<4} median={median:>9.2?} p90={p90:>9.2?}", latencies.len());
+        SUMMARIES.lock().unwrap().push(line);
     }
 }
 
