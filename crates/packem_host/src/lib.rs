@@ -34,6 +34,10 @@ pub struct ChangeSummary {
 /// A project open in a database: the unit the CLI builds and the LSP server serves.
 pub struct Workspace {
     project: Project,
+    /// Set when many memos may be missing (first build, files created or deleted, resolution or
+    /// options changed): the next build warms them in parallel. A warm rebuild skips that, since
+    /// re-validating every module in parallel costs more than the few queries an edit re-runs.
+    cold: Arc<Cold>,
     target: Option<Target>,
     pool: Arc<rayon::ThreadPool>,
     // Declared last so that it is dropped after the inputs' owners (see ty's db.rs).
@@ -49,7 +53,7 @@ impl Workspace {
     /// Like [`Workspace::new`], on a given database (tests pass one with an enabled event log).
     pub fn with_database(db: PackemDatabase, entries: Vec<Utf8PathBuf>, options: ProjectOptions) -> Self {
         let project = Project::builder(entries, options, 0).durability(salsa::Durability::MEDIUM).new(&db);
-        Self { project, target: None, pool: worker_pool(), db }
+        Self { project, target: None, cold: Arc::new(Cold::default()), pool: worker_pool(), db }
     }
 
     /// The database, for running queries.
@@ -71,6 +75,7 @@ impl Workspace {
     pub fn set_entries(&mut self, entries: Vec<Utf8PathBuf>) {
         if self.project.entries(&self.db) != &entries {
             self.project.set_entries(&mut self.db).to(entries);
+            self.mark_cold();
         }
     }
 
@@ -79,6 +84,7 @@ impl Workspace {
         if self.project.options(&self.db) != &options {
             self.project.set_options(&mut self.db).to(options);
             self.db.resolvers_handle().clear_caches();
+            self.mark_cold();
         }
     }
 
@@ -128,8 +134,14 @@ impl Workspace {
         }
         if structure_changed {
             self.db.resolvers_handle().clear_caches();
+            self.mark_cold();
         }
         summary
+    }
+
+    fn mark_cold(&self) {
+        self.cold.graph.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.cold.render.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Re-checks every known path (after a watcher lost events, or on request).
@@ -179,10 +191,12 @@ impl Workspace {
 
     /// The module graph, with parsing and resolution warmed up in parallel first.
     pub fn module_graph(&self) -> Arc<ModuleGraph> {
-        // The database is not `Sync`: the pool works on a snapshot, dropped before this returns.
-        let snapshot = self.db.clone();
-        let project = self.project;
-        self.pool.install(move || prewarm::prewarm(&snapshot, project));
+        if self.cold.graph.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            // The database is not `Sync`: the pool works on a snapshot, dropped before this returns.
+            let snapshot = self.db.clone();
+            let project = self.project;
+            self.pool.install(move || prewarm::prewarm(&snapshot, project));
+        }
         packem_graph::module_graph(&self.db, self.project).clone()
     }
 
@@ -192,6 +206,7 @@ impl Workspace {
             Some(target) => {
                 if target.format(&self.db) != format {
                     target.set_format(&mut self.db).to(format);
+                    self.mark_cold();
                 }
                 if target.global_name(&self.db) != &global_name {
                     target.set_global_name(&mut self.db).to(global_name);
@@ -213,13 +228,15 @@ impl Workspace {
     pub fn build(&self, target: Target) -> Arc<Bundle> {
         let graph = self.module_graph();
         let _ = packem_link::link(&self.db, self.project);
-        let snapshot = self.db.clone();
-        self.pool.install(move || {
-            use rayon::prelude::*;
-            graph.modules.par_iter().for_each_with(snapshot, |db, module| {
-                let _ = packem_emit::rendered_module(db, target, module.file);
+        if self.cold.render.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            let snapshot = self.db.clone();
+            self.pool.install(move || {
+                use rayon::prelude::*;
+                graph.modules.par_iter().for_each_with(snapshot, |db, module| {
+                    let _ = packem_emit::rendered_module(db, target, module.file);
+                });
             });
-        });
+        }
         packem_emit::bundle(&self.db, target).clone()
     }
 
@@ -233,7 +250,7 @@ impl Workspace {
     /// A read-only handle for another thread. Dropped before the next change can be applied
     /// (applying waits for it; queries running on it unwind with `salsa::Cancelled`).
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot { db: self.db.clone(), project: self.project, pool: self.pool.clone() }
+        Snapshot { db: self.db.clone(), project: self.project, pool: self.pool.clone(), cold: self.cold.clone() }
     }
 
     /// Every diagnostic of the project (computes the graph if needed).
@@ -280,14 +297,17 @@ pub struct Snapshot {
     /// The project.
     pub project: Project,
     pool: Arc<rayon::ThreadPool>,
+    cold: Arc<Cold>,
 }
 
 impl Snapshot {
     /// The module graph (parsing and resolution warmed in parallel first).
     pub fn module_graph(&self) -> Arc<ModuleGraph> {
-        let warm = self.db.clone();
-        let project = self.project;
-        self.pool.install(move || prewarm::prewarm(&warm, project));
+        if self.cold.graph.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            let warm = self.db.clone();
+            let project = self.project;
+            self.pool.install(move || prewarm::prewarm(&warm, project));
+        }
         packem_graph::module_graph(&self.db, self.project).clone()
     }
 
@@ -297,5 +317,17 @@ impl Snapshot {
         let mut all: Vec<Diagnostic> = packem_graph::graph_diagnostics(&self.db, self.project).to_vec();
         all.extend(packem_link::link(&self.db, self.project).diagnostics.iter().cloned());
         all
+    }
+}
+
+/// Whether the next graph or build should warm memos in parallel (see [`Workspace`]).
+struct Cold {
+    graph: std::sync::atomic::AtomicBool,
+    render: std::sync::atomic::AtomicBool,
+}
+
+impl Default for Cold {
+    fn default() -> Self {
+        Self { graph: true.into(), render: true.into() }
     }
 }

@@ -144,12 +144,11 @@ pub(crate) fn validate(files: &[OutputFile], options: &WriteOptions) -> Result<V
         }
     }
 
+    // Inputs are compared as given (callers pass real paths: the resolver returns them) and
+    // lexically normalized; each output's real location is resolved instead. Canonicalizing every
+    // input here, on every write, cost more than the rest of a rebuild.
     let input_lexical: HashSet<Utf8PathBuf> = options.inputs.iter().map(|p| lexical_normalize(p)).collect();
-    let input_canonical: HashSet<PathBuf> = if options.allow_overwrite {
-        HashSet::new()
-    } else {
-        options.inputs.iter().filter_map(|p| std::fs::canonicalize(p).ok()).collect()
-    };
+    let input_real: HashSet<&std::path::Path> = input_lexical.iter().map(|p| p.as_std_path()).collect();
 
     for (file, norm) in files.iter().zip(&normalized) {
         if norm.is_empty() {
@@ -175,8 +174,10 @@ pub(crate) fn validate(files: &[OutputFile], options: &WriteOptions) -> Result<V
         if options.allow_overwrite {
             continue;
         }
-        let hits_input = input_lexical.iter().any(|input| target.starts_with(input))
-            || resolved.as_ref().is_some_and(|r| input_canonical.iter().any(|input| r.starts_with(input)));
+        let hits_input = target.ancestors().any(|a| input_lexical.contains(a))
+            || resolved
+                .as_ref()
+                .is_some_and(|r| input_real.contains(r.as_path()) || r.ancestors().any(|a| input_real.contains(a)));
         if hits_input {
             errors.push(OutputError::new(
                 OutputErrorCode::OutputOverwritesInput,
