@@ -54,8 +54,11 @@ pub struct Builder {
     allow_overwrite: bool,
     previous: Option<packem_output::WrittenSet>,
     /// The last bundle written without errors, and its outputs' sizes.
-    last: Option<(Arc<Bundle>, Vec<(String, u64)>)>,
+    last: Option<(Arc<Bundle>, OutputSizes)>,
 }
+
+/// Output display paths with their sizes in bytes.
+type OutputSizes = Vec<(String, u64)>;
 
 impl Builder {
     pub fn new(args: &BuildArgs) -> Result<Self> {
