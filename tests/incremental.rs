@@ -232,3 +232,26 @@ fn a_file_that_is_not_utf8_keeps_its_bytes() {
     assert_eq!(source.error(), Some(&packem_db::FileError::NotUtf8 { valid_up_to: 0 }));
     assert_eq!(source.as_str(), "");
 }
+
+#[test]
+fn changes_to_unrelated_paths_invalidate_nothing() {
+    let mut p = app();
+    // Resolution looked for `node_modules` in every ancestor, so a watcher watches them; files and
+    // directories appearing there that no query looked at must not re-run anything.
+    let unrelated = p.root().join("scratch");
+    std::fs::create_dir_all(unrelated.join("deeper")).unwrap();
+    std::fs::write(unrelated.join("notes.txt"), "hello").unwrap();
+    std::fs::write(unrelated.join("package.json"), "{}").unwrap();
+    let summary = p.ws.apply_changes([
+        unrelated.clone(),
+        unrelated.join("deeper"),
+        unrelated.join("notes.txt"),
+        unrelated.join("package.json"),
+    ]);
+    assert!(summary.changed.is_empty() && !summary.resolution_invalidated, "{summary:?}");
+    let _ = p.ws.diagnostics();
+    assert_eq!(p.executed(), Vec::<String>::new());
+    // A package.json above the modules does matter.
+    let summary = p.ws.apply_changes([p.path("src/package.json")]);
+    assert!(summary.resolution_invalidated);
+}

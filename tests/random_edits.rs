@@ -1682,11 +1682,7 @@ fn known_incremental_bug_1() {
 /// file is unknown to `Files::sync_path` and nothing is invalidated. Reporting the directory too
 /// (what the `notify` watcher does) works; the randomized test does that.
 #[test]
-fn known_incremental_bug_2() {
-    if std::env::var("PACKEM_KNOWN_BUGS").is_err() {
-        eprintln!("skipped: known bug, see report");
-        return;
-    }
+fn regression_file_created_in_a_new_directory_fixes_the_import() {
     let mut p = files_project(&[("src/main.js", "import { a } from \"./lib\";\nconsole.log(a);\n")], &["src/main.js"]);
     let (_, diagnostics) = esm_chunks(&mut p.ws);
     assert_eq!(diagnostics, ["Could not resolve \"./lib\""]);
@@ -1735,11 +1731,7 @@ fn known_incremental_bug_3() {
 /// in "src/m19.js" for import "item"` at the re-export. When `gamma` is imported, packem's error
 /// blames `src/m21.js` for `gamma` rather than the re-export. Found by the node comparison.
 #[test]
-fn known_incremental_bug_4() {
-    if std::env::var("PACKEM_KNOWN_BUGS").is_err() {
-        eprintln!("skipped: known bug, see report");
-        return;
-    }
+fn regression_reexport_of_a_missing_name_is_an_error() {
     let mut p = files_project(
         &[
             ("src/main.js", "import \"./m21.js\";\nconsole.log(\"main\");\n"),

@@ -98,6 +98,7 @@ pub fn run(mut builder: Builder, args: &BuildArgs) -> Result<ExitCode> {
             continue;
         }
         let started = Instant::now();
+        tracing::debug!(?paths, rescan, "watch batch");
         let _ = builder.workspace.db().events().take();
         let summary = if rescan { builder.workspace.rescan() } else { builder.workspace.apply_changes(paths) };
         if summary.changed.is_empty() && !summary.resolution_invalidated {

@@ -96,7 +96,30 @@ impl Workspace {
         let _span = tracing::info_span!("apply_changes").entered();
         let mut summary = ChangeSummary::default();
         let mut structure_changed = false;
-        let mut queue: Vec<Utf8PathBuf> = paths.into_iter().collect();
+        let known = packem_db::Db::files(&self.db).paths();
+        // Only paths the build looked at, directories holding them, and config files above them
+        // matter. Watching ancestors of missing paths (up to `/` for `node_modules` lookups) sees
+        // unrelated files come and go; those must not invalidate resolution.
+        let relevant = |path: &Utf8Path| {
+            let start = known.partition_point(|k| k.as_path() < path);
+            let contains_known = known.get(start).is_some_and(|k| k.starts_with(path));
+            contains_known
+                || (is_resolution_config(path)
+                    && path.parent().is_some_and(|dir| {
+                        let start = known.partition_point(|k| k.as_path() < dir);
+                        known.get(start).is_some_and(|k| k.starts_with(dir))
+                    }))
+        };
+        let known_set: rustc_hash::FxHashSet<&Utf8Path> = known.iter().map(|p| p.as_path()).collect();
+        let mut queue: Vec<Utf8PathBuf> = Vec::new();
+        for path in paths {
+            // A file created in a new directory may be reported alone; the directory (which
+            // resolution saw missing) is what the queries depend on: re-check known ancestors.
+            queue.extend(path.ancestors().skip(1).filter(|a| known_set.contains(a)).map(Utf8Path::to_owned));
+            if relevant(&path) {
+                queue.push(path);
+            }
+        }
         let mut seen = rustc_hash::FxHashSet::default();
         while let Some(path) = queue.pop() {
             if !seen.insert(path.clone()) {

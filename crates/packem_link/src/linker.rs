@@ -577,6 +577,21 @@ impl<'a> Linker<'a> {
                 }
                 self.bindings[index].insert(import.local.clone(), binding);
             }
+            // Every `export { x } from` must name a real export, as Node's linker requires,
+            // whether or not anything imports it.
+            for re in &symbols.reexports {
+                if let Imported::Name(_) = &re.imported {
+                    let binding = self.resolve_record(module, re.record, &re.imported, &mut Vec::new());
+                    if matches!(binding, Binding::Missing | Binding::Ambiguous) {
+                        let import = ImportBinding {
+                            local: re.exported.clone(),
+                            record: re.record,
+                            imported: re.imported.clone(),
+                        };
+                        self.report_import(module, &import, &binding);
+                    }
+                }
+            }
             // `ns.name` rewrites insert the target's name in this module's code.
             for (ns, props) in &symbols.namespace_members {
                 if let Some(Binding::Namespace(target)) = self.bindings[index].get(ns).cloned() {
