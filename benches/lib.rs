@@ -39,6 +39,18 @@ impl ThreeCopy {
     }
 }
 
+impl ThreeCopy {
+    /// A workspace on the copy's entry (browser platform).
+    pub fn workspace(&self) -> packem_host::Workspace {
+        let options = packem_db::ProjectOptions {
+            cwd: self.entry.parent().unwrap().to_owned(),
+            platform: packem_db::Platform::Browser,
+            ..Default::default()
+        };
+        packem_host::Workspace::new(vec![self.entry.clone()], options)
+    }
+}
+
 impl Default for ThreeCopy {
     fn default() -> Self {
         Self::new()

@@ -4,27 +4,17 @@
 //! watch-mode benchmarks).
 
 use packem_benches::ThreeCopy;
-use packem_db::{Platform, ProjectOptions};
-use packem_host::{Format, Workspace};
+use packem_host::Format;
 
 fn main() {
     divan::main();
-}
-
-fn workspace(copy: &ThreeCopy) -> Workspace {
-    let options = ProjectOptions {
-        cwd: copy.entry.parent().unwrap().to_owned(),
-        platform: Platform::Browser,
-        ..Default::default()
-    };
-    Workspace::new(vec![copy.entry.clone()], options)
 }
 
 #[divan::bench(sample_count = 10)]
 fn cold_build_three(bencher: divan::Bencher) {
     let copy = ThreeCopy::new();
     bencher.bench_local(|| {
-        let mut ws = workspace(&copy);
+        let mut ws = copy.workspace();
         let target = ws.target(Format::Esm, None);
         let bundle = ws.build(target);
         assert!(bundle.chunks[0].code.len() > 500_000);
@@ -35,7 +25,7 @@ fn cold_build_three(bencher: divan::Bencher) {
 #[divan::bench(sample_count = 50)]
 fn body_edit_rebuild_three(bencher: divan::Bencher) {
     let copy = ThreeCopy::new();
-    let mut ws = workspace(&copy);
+    let mut ws = copy.workspace();
     let target = ws.target(Format::Esm, None);
     ws.build(target);
     let original = std::fs::read_to_string(&copy.leaf).unwrap();

@@ -2,27 +2,16 @@
 //! database, and a re-check after a body edit of one leaf module in a warm one.
 
 use packem_benches::ThreeCopy;
-use packem_db::{Platform, ProjectOptions};
-use packem_host::Workspace;
 
 fn main() {
     divan::main();
-}
-
-fn workspace(copy: &ThreeCopy) -> Workspace {
-    let options = ProjectOptions {
-        cwd: copy.entry.parent().unwrap().to_owned(),
-        platform: Platform::Browser,
-        ..Default::default()
-    };
-    Workspace::new(vec![copy.entry.clone()], options)
 }
 
 #[divan::bench(sample_count = 10)]
 fn cold_check_three(bencher: divan::Bencher) {
     let copy = ThreeCopy::new();
     bencher.bench_local(|| {
-        let ws = workspace(&copy);
+        let ws = copy.workspace();
         assert!(ws.diagnostics().is_empty());
         ws.module_graph().modules.len()
     });
@@ -31,7 +20,7 @@ fn cold_check_three(bencher: divan::Bencher) {
 #[divan::bench(sample_count = 50)]
 fn body_edit_recheck_three(bencher: divan::Bencher) {
     let copy = ThreeCopy::new();
-    let mut ws = workspace(&copy);
+    let mut ws = copy.workspace();
     assert!(ws.diagnostics().is_empty());
     let original = std::fs::read_to_string(&copy.leaf).unwrap();
     let mut n = 0u64;

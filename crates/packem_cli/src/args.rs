@@ -222,18 +222,7 @@ impl CommonArgs {
 /// `path` made absolute against `cwd`, with `.` and `..` removed, and symlinks resolved when it
 /// exists (the resolver returns real paths, so entries must be real paths too).
 pub fn absolute(cwd: &Utf8Path, path: &Utf8Path) -> Utf8PathBuf {
-    let joined = if path.is_absolute() { path.to_owned() } else { cwd.join(path) };
-    let mut normal = Utf8PathBuf::new();
-    for component in joined.components() {
-        match component {
-            camino::Utf8Component::ParentDir => {
-                normal.pop();
-            }
-            camino::Utf8Component::CurDir => {}
-            other => normal.push(other.as_str()),
-        }
-    }
-    normal.canonicalize_utf8().unwrap_or(normal)
+    packem_host::config::normalize(&if path.is_absolute() { path.to_owned() } else { cwd.join(path) })
 }
 
 /// Rewrites esbuild's `--flag:value` spellings into `--flag=value` for clap.

@@ -8,7 +8,7 @@ use packem_db::{Diagnostic, DiagnosticCode, Platform};
 use packem_graph::module_graph;
 use packem_link::{ChunkPlan, Helpers, Imported, OrderItem, is_identifier, link, quote};
 
-use crate::{Format, Target, rendered_module};
+use crate::{Format, Target, indent, rendered_module};
 
 /// One output: the entry it belongs to and its code.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -194,18 +194,6 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
         inputs,
         exports: plan.exports.iter().map(|(name, _)| name.clone()).collect(),
     }
-}
-
-fn indent(code: &str) -> String {
-    let mut out = String::with_capacity(code.len() + code.len() / 8);
-    for line in code.lines() {
-        if !line.is_empty() {
-            out.push_str("  ");
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
 }
 
 /// `var a` for a plain name, `a.b.c` (with `var a = a || {}` style guards) for dotted ones.

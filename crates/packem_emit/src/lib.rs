@@ -54,3 +54,16 @@ pub struct Target {
     #[returns(ref)]
     pub global_name: Option<String>,
 }
+
+/// `code` with every non-empty line indented by two spaces (the body of a wrapper function).
+pub(crate) fn indent(code: &str) -> String {
+    let mut out = String::with_capacity(code.len() + code.len() / 8);
+    for line in code.lines() {
+        if !line.is_empty() {
+            out.push_str("  ");
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}

@@ -24,7 +24,7 @@ use packem_link::{ModuleLink, RecordRewrite, module_link};
 use packem_parse::{ImportKind, ModuleFormat, module_scan, parsed_module, source_type_for};
 use rustc_hash::FxHashMap;
 
-use crate::{Format, Target};
+use crate::{Format, Target, indent};
 
 /// The code of one module as it appears in its chunk (wrapped in `__commonJS` when it is).
 #[salsa::tracked(returns(ref))]
@@ -69,18 +69,6 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, file: File) 
         (None, None) => body,
     };
     Arc::from(code)
-}
-
-fn indent(code: &str) -> String {
-    let mut out = String::with_capacity(code.len() + code.len() / 8);
-    for line in code.lines() {
-        if !line.is_empty() {
-            out.push_str("  ");
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
 }
 
 fn render_code(

@@ -119,8 +119,9 @@ fn from_packem_json(root: &Utf8Path, json: &Value, source: Utf8PathBuf) -> Resul
     Ok(WorkspaceConfig { entries, options, source })
 }
 
-/// `path` without `.`/`..` components, symlinks resolved when it exists.
-fn normalize(path: &Utf8Path) -> Utf8PathBuf {
+/// `path` without `.`/`..` components, symlinks resolved when it exists (the resolver returns
+/// real paths, so entries must be real paths too).
+pub fn normalize(path: &Utf8Path) -> Utf8PathBuf {
     let mut out = Utf8PathBuf::new();
     for component in path.components() {
         match component {

@@ -278,57 +278,12 @@ const KEYWORDS: &[&str] = &[
     "yield",
 ];
 
-/// Names no top-level binding may take: keywords plus names with a meaning in some output.
+/// Names no top-level binding may take besides the keywords: names with a meaning in some
+/// output or in every scope.
 const RESERVED: &[&str] = &[
     "arguments",
-    "await",
-    "break",
-    "case",
-    "catch",
-    "class",
-    "const",
-    "continue",
-    "debugger",
-    "default",
-    "delete",
-    "do",
-    "else",
-    "enum",
     "eval",
-    "export",
-    "extends",
-    "false",
-    "finally",
-    "for",
-    "function",
-    "if",
-    "implements",
-    "import",
-    "in",
-    "instanceof",
-    "interface",
-    "let",
-    "new",
-    "null",
-    "package",
-    "private",
-    "protected",
-    "public",
-    "return",
-    "static",
-    "super",
-    "switch",
-    "this",
-    "throw",
-    "true",
-    "try",
-    "typeof",
     "undefined",
-    "var",
-    "void",
-    "while",
-    "with",
-    "yield",
     "NaN",
     "Infinity",
     "require",
@@ -390,7 +345,7 @@ impl<'a> Linker<'a> {
                 Wrap::None
             });
         }
-        let mut reserved: FxHashSet<String> = RESERVED.iter().map(|s| s.to_string()).collect();
+        let mut reserved: FxHashSet<String> = KEYWORDS.iter().chain(RESERVED).map(|s| s.to_string()).collect();
         reserved.extend(crate::runtime::HELPER_NAMES.iter().map(|s| s.to_string()));
         let mut all_nested = FxHashSet::default();
         for (i, s) in symbols.iter().enumerate() {
