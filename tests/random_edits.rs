@@ -1650,11 +1650,7 @@ fn esm_chunks(ws: &mut Workspace) -> (Vec<String>, Vec<String>) {
 /// names through the re-exporting module work. Found by the node comparison: not an
 /// incremental bug, cold builds do the same.
 #[test]
-fn known_incremental_bug_1() {
-    if std::env::var("PACKEM_KNOWN_BUGS").is_err() {
-        eprintln!("skipped: known bug, see report");
-        return;
-    }
+fn regression_namespace_includes_names_from_export_star_of_commonjs() {
     let mut p = files_project(
         &[
             ("src/main.js", "import * as ns from \"./m2.js\";\nconsole.log(Object.keys(ns).sort().join(\"|\"));\n"),

@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 fn main() {
     let full = std::env::args().any(|a| a == "--bench") || std::env::var_os("PACKEM_BENCH_FULL").is_some();
     let name = if cfg!(debug_assertions) || !full { "synth-1000" } else { "synth-10000" };
-    let samples = if full { 30 } else { 3 };
+    let samples =
+        std::env::var("PACKEM_BENCH_SAMPLES").ok().and_then(|s| s.parse().ok()).unwrap_or(if full { 30 } else { 3 });
     let corpus = Corpus::new(name);
     let root = corpus.entry.parent().unwrap().parent().unwrap().to_owned();
     std::fs::write(

@@ -89,7 +89,7 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     }
     // Namespace objects: getters are lazy, so defining them all up front is safe in cycles.
     for namespace in &plan.namespaces {
-        body.push_str(&namespace_object(&namespace.name, &namespace.getters));
+        body.push_str(&namespace_object(&namespace.name, &namespace.getters, namespace.open));
     }
     let entry_namespace = plan.namespaces.iter().find(|n| n.module == plan.entry).map(|n| n.name.clone());
     // CommonJS output exposes the exports before the code runs, as a CommonJS module would.
@@ -216,13 +216,17 @@ fn property_key(name: &str) -> String {
     if packem_link::is_identifier_name(name) { name.to_string() } else { quote(name) }
 }
 
-fn namespace_object(name: &str, getters: &[(String, String)]) -> String {
+fn namespace_object(name: &str, getters: &[(String, String)], open: bool) -> String {
     let mut out = format!("var {name} = __export({{}}, {{");
     for (i, (export, expr)) in getters.iter().enumerate() {
         out.push_str(if i == 0 { "\n" } else { ",\n" });
         let _ = write!(out, "  {}: () => {expr}", property_key(export));
     }
-    out.push_str(if getters.is_empty() { "});\n" } else { "\n});\n" });
+    let close = if open { "}, 1);\n" } else { "});\n" };
+    if !getters.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(close);
     out
 }
 

@@ -54,7 +54,10 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, file: File) 
                 let key = if packem_link::is_identifier_name(name) { name.clone() } else { packem_link::quote(name) };
                 inner.push_str(&format!("  {key}: () => {expr}"));
             }
-            inner.push_str(if lazy.getters.is_empty() { "});\n" } else { "\n});\n" });
+            if !lazy.getters.is_empty() {
+                inner.push('\n');
+            }
+            inner.push_str(if lazy.open { "}, 1);\n" } else { "});\n" });
             inner.push_str(&lazy.prologue);
             inner.push_str(&body);
             format!(

@@ -110,6 +110,8 @@ pub struct LazyModule {
     pub hoisted: Vec<String>,
     /// Whether it (or a lazy module it imports) uses top-level await: its closure is `async`.
     pub is_async: bool,
+    /// Whether its namespace stays extensible (see [`NamespaceObject::open`]).
+    pub open: bool,
 }
 
 /// One statement of a chunk's evaluation order.
@@ -141,6 +143,8 @@ pub struct NamespaceObject {
     pub name: String,
     /// (export name, getter expression), sorted by name.
     pub getters: Vec<(String, String)>,
+    /// Left extensible: `export * from` a CommonJS module adds names when that module runs.
+    pub open: bool,
 }
 
 /// The plan for one entry's output.
@@ -904,6 +908,7 @@ impl<'a> Linker<'a> {
             getters,
             prologue,
             is_async: self.lazy_async[module.index()],
+            open: self.star_exports_commonjs(module),
         }
     }
 
@@ -931,6 +936,9 @@ impl<'a> Linker<'a> {
         if !lazy.is_empty() {
             helpers |= Helpers::ESM | Helpers::EXPORT;
         }
+        if lazy.iter().any(|m| self.star_exports_commonjs(*m)) {
+            helpers |= Helpers::RE_EXPORT;
+        }
         // A lazy module binds its CommonJS imports in its own prologue.
         let lazy_imports_cjs = lazy.iter().any(|m| {
             self.graph.module(*m).edges.iter().any(|e| {
@@ -950,7 +958,16 @@ impl<'a> Linker<'a> {
                     self.expr(&binding).map(|e| (name.clone(), e))
                 })
                 .collect();
-            namespaces.push(NamespaceObject { module: *module, name: self.namespace_names[module].clone(), getters });
+            let open = self.star_exports_commonjs(*module);
+            if open {
+                helpers |= Helpers::RE_EXPORT;
+            }
+            namespaces.push(NamespaceObject {
+                module: *module,
+                name: self.namespace_names[module].clone(),
+                getters,
+                open,
+            });
             helpers |= Helpers::EXPORT;
         }
         // Externals used by the chunk's scope-hoisted modules.
@@ -1133,6 +1150,16 @@ impl<'a> Linker<'a> {
                 let mode = if r.node_mode { ", 1" } else { "" };
                 code.push_str(&format!("var {var} = __toESM({}(){mode});\n", self.wrapper_names[&r.module]));
             }
+            // `export * from` this CommonJS module: its names join the importer's namespace now
+            // that it has run.
+            if target.is_some()
+                && let Some(ns) = self.namespace_names.get(&importer)
+                && self.symbols[importer.index()].star_exports.iter().any(|record| {
+                    matches!(self.edge_target(importer, *record), Some(EdgeTarget::Module(t)) if *t == r.module)
+                })
+            {
+                code.push_str(&format!("__reExport({ns}, {var});\n"));
+            }
             for import in &symbols.imports {
                 let value = match self.bindings[importer.index()].get(&import.local) {
                     Some(Binding::CjsProperty(m, name)) if *m == r => property_access(var, name),
@@ -1199,6 +1226,15 @@ pub fn is_identifier_name(s: &str) -> bool {
 fn sanitize(path: &str) -> String {
     let s: String = path.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
     s.trim_matches('_').to_string()
+}
+
+impl Linker<'_> {
+    /// Whether `module` has `export * from` a CommonJS module (its namespace gains names at run time).
+    fn star_exports_commonjs(&self, module: ModuleId) -> bool {
+        self.symbols[module.index()].star_exports.iter().any(|record| {
+            matches!(self.edge_target(module, *record), Some(EdgeTarget::Module(t)) if self.wrap[t.index()] == Wrap::Cjs)
+        })
+    }
 }
 
 /// Scope-hoisted modules that no entry reaches through static imports of scope-hoisted modules.

@@ -21,6 +21,8 @@ impl Helpers {
     pub const TO_COMMON_JS: Helpers = Helpers(8);
     /// `__esm`: a lazily evaluated ES module (runs once, when first initialized).
     pub const ESM: Helpers = Helpers(16);
+    /// `__reExport`: merges a CommonJS module's exports into a namespace (`export * from` it).
+    pub const RE_EXPORT: Helpers = Helpers(32);
 
     /// Whether every helper of `other` is in `self`.
     pub fn contains(self, other: Helpers) -> bool {
@@ -63,12 +65,17 @@ pub const HELPER_NAMES: &[&str] = &[
     "__require",
     "__createRequire",
     "__esm",
+    "__reExport",
     "__import_meta_url",
     "__import_meta_dirname",
     "__import_meta_filename",
 ];
 
 const HELPERS: &[(Helpers, &str)] = &[
+    (
+        Helpers::RE_EXPORT,
+        "var __reExport = (target, mod) => {\n  var getters = {};\n  for (var key of Object.keys(target)) getters[key] = Object.getOwnPropertyDescriptor(target, key).get;\n  if (mod != null) for (let key of Object.keys(mod)) if (key != \"default\" && !(key in getters)) getters[key] = () => mod[key];\n  for (var key of Object.keys(target)) delete target[key];\n  for (var key of Object.keys(getters).sort()) Object.defineProperty(target, key, { get: getters[key], enumerable: true, configurable: true });\n  return target;\n};",
+    ),
     (
         Helpers::ESM,
         "var __esm = (body) => {\n  var done = false, result;\n  return () => (done ? result : (done = true, result = body()));\n};",
@@ -79,7 +86,7 @@ const HELPERS: &[(Helpers, &str)] = &[
     ),
     (
         Helpers::EXPORT,
-        "var __export = (target, getters) => {\n  for (var name in getters) Object.defineProperty(target, name, { get: getters[name], enumerable: true });\n  return Object.preventExtensions(Object.defineProperty(target, Symbol.toStringTag, { value: \"Module\" }));\n};",
+        "var __export = (target, getters, open) => {\n  for (var name in getters) Object.defineProperty(target, name, { get: getters[name], enumerable: true, configurable: !!open });\n  Object.defineProperty(target, Symbol.toStringTag, { value: \"Module\" });\n  return open ? target : Object.preventExtensions(target);\n};",
     ),
     (
         Helpers::TO_ESM,
