@@ -62,8 +62,10 @@ fn main() {
         start.elapsed()
     };
     let mut body: Vec<Duration> = (0..samples).map(|n| change(&corpus.leaf, corpus.body_edit(n as u64 + 1))).collect();
+    let import_samples =
+        std::env::var("PACKEM_BENCH_IMPORT_SAMPLES").ok().and_then(|s| s.parse().ok()).unwrap_or(samples);
     let mut import: Vec<Duration> =
-        (0..samples).map(|n| change(&corpus.importer, corpus.import_edit(n % 2 == 0))).collect();
+        (0..import_samples).map(|n| change(&corpus.importer, corpus.import_edit(n % 2 == 0))).collect();
     for (label, samples) in [("body edit", &mut body), ("import edit", &mut import)] {
         println!(
             "{name}: didChange -> publishDiagnostics, {label}: median {:.2?}, p90 {:.2?} ({} samples)",
