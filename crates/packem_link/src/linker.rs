@@ -719,15 +719,8 @@ impl<'a> Linker<'a> {
                         self.claim(module, &import.local, true);
                     }
                     Some(Binding::External(path, imported)) => {
-                        let key = (path.clone(), imported.clone());
-                        if !self.external_names.contains_key(&key) {
-                            let base = match imported {
-                                Imported::Name(n) if n != "default" && is_identifier(n) => n.clone(),
-                                _ => format!("import_{}", sanitize(path)),
-                            };
-                            let name = self.claim_synthetic(&base);
-                            self.external_names.insert(key, name);
-                        }
+                        let (path, imported) = (path.clone(), imported.clone());
+                        self.ensure_external(&path, &imported);
                     }
                     _ => {}
                 }
