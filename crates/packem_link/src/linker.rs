@@ -296,6 +296,12 @@ const RESERVED: &[&str] = &[
     "globalThis",
     "__filename",
     "__dirname",
+    // Globals the runtime helpers and generated glue use: a module's top-level `Symbol` (lodash
+    // has one) must not shadow them.
+    "Object",
+    "Symbol",
+    "Promise",
+    "Error",
 ];
 
 struct Linker<'a> {
