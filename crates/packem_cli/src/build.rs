@@ -14,7 +14,6 @@ use packem_output::{MetaImport, MetaInput, MetaOutput, MetaOutputInput, Metafile
 use packem_parse::ModuleFormat;
 
 use crate::args::{BuildArgs, LogLevel, OutputFormat};
-use crate::graph_output::kind_name;
 use crate::report;
 
 pub fn run(args: BuildArgs, start: Instant) -> Result<ExitCode> {
@@ -222,7 +221,7 @@ fn metafile_json(
                 };
                 Some(MetaImport {
                     path,
-                    kind: kind_name(e.kind).to_string(),
+                    kind: e.kind.as_str().to_string(),
                     external,
                     original: Some(e.specifier.clone()),
                     with: None,

@@ -16,17 +16,6 @@ fn format_name(format: ModuleFormat) -> &'static str {
     }
 }
 
-/// esbuild's metafile names for import kinds.
-pub fn kind_name(kind: ImportKind) -> &'static str {
-    match kind {
-        ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar => "import-statement",
-        ImportKind::DynamicImport => "dynamic-import",
-        ImportKind::Require => "require-call",
-        ImportKind::RequireResolve => "require-resolve",
-        ImportKind::NewUrl => "url-token",
-    }
-}
-
 /// An indented tree; a module reached again is marked instead of expanded.
 pub fn tree(graph: &ModuleGraph, cwd: &Utf8Path) -> String {
     let mut out = String::new();
@@ -47,7 +36,7 @@ pub fn tree(graph: &ModuleGraph, cwd: &Utf8Path) -> String {
             let (branch, indent) = if last { ("└── ", "    ") } else { ("├── ", "│   ") };
             let kind = match edge.kind {
                 ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar => String::new(),
-                other => format!(" ({})", kind_name(other)),
+                other => format!(" ({})", other.as_str()),
             };
             let target = match &edge.target {
                 EdgeTarget::Module(target) => {
@@ -87,7 +76,7 @@ pub fn json(graph: &ModuleGraph, cwd: &Utf8Path) -> String {
                 .edges
                 .iter()
                 .map(|e| {
-                    let mut v = json!({ "specifier": e.specifier, "kind": kind_name(e.kind) });
+                    let mut v = json!({ "specifier": e.specifier, "kind": e.kind.as_str() });
                     match &e.target {
                         EdgeTarget::Module(id) => v["path"] = json!(path(id)),
                         EdgeTarget::Asset(p) => {

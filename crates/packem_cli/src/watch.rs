@@ -68,7 +68,7 @@ pub fn run(mut builder: Builder, args: &BuildArgs) -> Result<ExitCode> {
     }
     let mut watched = BTreeSet::new();
     update_watches(&mut watcher, &mut watched, &builder);
-    let ignored: Vec<Utf8PathBuf> = [Some(builder.outdir().to_owned())].into_iter().flatten().collect();
+    let outdir = builder.outdir().to_owned();
 
     while let Some(batch) = next_batch(&rx) {
         let mut paths = BTreeSet::new();
@@ -83,7 +83,7 @@ pub fn run(mut builder: Builder, args: &BuildArgs) -> Result<ExitCode> {
                     }
                     for path in event.paths {
                         let Ok(path) = Utf8PathBuf::from_path_buf(path) else { continue };
-                        if !ignored.iter().any(|dir| path.starts_with(dir)) {
+                        if !path.starts_with(&outdir) {
                             paths.insert(path);
                         }
                     }

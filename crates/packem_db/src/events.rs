@@ -34,14 +34,4 @@ impl EventLog {
     pub fn take(&self) -> Vec<DatabaseKeyIndex> {
         std::mem::take(&mut *self.executed.lock())
     }
-
-    /// Number of queries executed so far (without taking them).
-    pub fn len(&self) -> usize {
-        self.executed.lock().len()
-    }
-
-    /// Whether nothing was executed.
-    pub fn is_empty(&self) -> bool {
-        self.executed.lock().is_empty()
-    }
 }

@@ -37,16 +37,6 @@ impl PackemDatabase {
         &self.events
     }
 
-    /// Names of the queries executed since the last call, as `query(key)` strings in execution order.
-    pub fn take_executed(&self) -> Vec<String> {
-        use salsa::Database as _;
-        self.events
-            .take()
-            .into_iter()
-            .map(|key| format!("{}({:?})", self.ingredient_debug_name(key.ingredient_index()), key.key_index()))
-            .collect()
-    }
-
     pub(crate) fn resolvers_handle(&self) -> &Resolvers {
         &self.resolvers
     }

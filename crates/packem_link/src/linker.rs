@@ -877,7 +877,7 @@ impl<'a> Linker<'a> {
         let mut state = OrderState::default();
         for edge in &self.graph.module(module).edges {
             let EdgeTarget::Module(target) = edge.target else { continue };
-            if !matches!(edge.kind, ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar) {
+            if !edge.kind.is_static() {
                 continue;
             }
             if let Some(init) = self.init_names.get(&target) {
@@ -941,8 +941,7 @@ impl<'a> Linker<'a> {
         // A lazy module binds its CommonJS imports in its own prologue.
         let lazy_imports_cjs = lazy.iter().any(|m| {
             self.graph.module(*m).edges.iter().any(|e| {
-                matches!(e.kind, ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar)
-                    && matches!(e.target, EdgeTarget::Module(t) if self.wrap[t.index()] == Wrap::Cjs)
+                e.kind.is_static() && matches!(e.target, EdgeTarget::Module(t) if self.wrap[t.index()] == Wrap::Cjs)
             })
         });
         if lazy_imports_cjs {
@@ -1108,7 +1107,7 @@ impl<'a> Linker<'a> {
                 ImportKind::RequireResolve | ImportKind::NewUrl => continue,
                 _ => {}
             }
-            let is_static = matches!(edge.kind, ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar);
+            let is_static = edge.kind.is_static();
             if is_static
                 && self.wrap[current.index()] == Wrap::None
                 && !self.lazy[current.index()]
@@ -1246,7 +1245,7 @@ fn lazy_modules(graph: &ModuleGraph, wrap: &[Wrap]) -> Vec<bool> {
     while let Some(module) = stack.pop() {
         for edge in &graph.module(module).edges {
             if let EdgeTarget::Module(target) = edge.target
-                && matches!(edge.kind, ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar)
+                && edge.kind.is_static()
                 && wrap[target.index()] == Wrap::None
                 && !eager[target.index()]
             {
@@ -1271,10 +1270,10 @@ fn async_lazy_modules(db: &dyn packem_resolve::Db, graph: &ModuleGraph, lazy: &[
             if !lazy[i] || result[i] {
                 continue;
             }
-            let awaits = graph.modules[i].edges.iter().any(|e| {
-                matches!(e.kind, ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar)
-                    && matches!(e.target, EdgeTarget::Module(t) if result[t.index()])
-            });
+            let awaits = graph.modules[i]
+                .edges
+                .iter()
+                .any(|e| e.kind.is_static() && matches!(e.target, EdgeTarget::Module(t) if result[t.index()]));
             if awaits {
                 result[i] = true;
                 changed = true;

@@ -10,7 +10,7 @@ use oxc::ast::ast::{
 use oxc::ast_visit::{Visit, walk};
 use oxc::semantic::{Scoping, SymbolId};
 use packem_db::File;
-use packem_parse::{ImportKind, ModuleFormat, module_scan, parsed_module};
+use packem_parse::{ModuleFormat, module_scan, parsed_module};
 use rustc_hash::FxHashMap;
 
 /// What an import binding refers to in the imported module.
@@ -90,13 +90,8 @@ pub fn module_symbols(db: &dyn packem_db::Db, file: File) -> Arc<ModuleSymbols> 
     let program = parsed.program();
     let scoping = parsed.scoping();
     // Import records are matched to declarations by the span of their specifier string.
-    let record_at: FxHashMap<(u32, u32), u32> = scan
-        .records
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| matches!(r.kind, ImportKind::Static | ImportKind::ReExport | ImportKind::ExportStar))
-        .map(|(i, r)| (r.span, i as u32))
-        .collect();
+    let record_at: FxHashMap<(u32, u32), u32> =
+        scan.records.iter().enumerate().filter(|(_, r)| r.kind.is_static()).map(|(i, r)| (r.span, i as u32)).collect();
     let record_of = |span: oxc::span::Span| record_at.get(&(span.start, span.end)).copied();
 
     let mut out = ModuleSymbols::default();

@@ -10,7 +10,7 @@ use packem_db::source_text;
 use packem_graph::{EdgeTarget, ModuleGraph, ModuleId};
 use packem_host::Snapshot;
 use packem_link::{Binding, Imported};
-use packem_parse::{ImportKind, ModuleFormat, module_scan};
+use packem_parse::{ModuleFormat, module_scan};
 use serde_json::{Value, json};
 
 use crate::convert::{Lines, path, uri};
@@ -266,10 +266,6 @@ fn importers_request(snapshot: &Snapshot, params: Value) -> Result<Value> {
     Ok(serde_json::to_value(importers(snapshot, &graph, module)).expect("serializes"))
 }
 
-fn kind_name(kind: ImportKind) -> &'static str {
-    kind.as_str()
-}
-
 /// The module graph as JSON, optionally restricted to what one file reaches.
 fn module_graph(snapshot: &Snapshot, params: Value) -> Result<Value> {
     let graph = snapshot.module_graph();
@@ -320,7 +316,7 @@ fn module_graph(snapshot: &Snapshot, params: Value) -> Result<Value> {
         }));
         for edge in &module.edges {
             let mut e =
-                json!({ "from": i, "to": Value::Null, "specifier": edge.specifier, "kind": kind_name(edge.kind) });
+                json!({ "from": i, "to": Value::Null, "specifier": edge.specifier, "kind": edge.kind.as_str() });
             match &edge.target {
                 EdgeTarget::Module(t) => e["to"] = json!(t.0),
                 EdgeTarget::External(p) => e["external"] = json!(p),

@@ -65,7 +65,7 @@ impl ImportKind {
             ImportKind::DynamicImport => "dynamic-import",
             ImportKind::Require => "require-call",
             ImportKind::RequireResolve => "require-resolve",
-            ImportKind::NewUrl => "url",
+            ImportKind::NewUrl => "url-token",
         }
     }
 

@@ -55,7 +55,7 @@ fn import_kind_strings_follow_esbuild_metafile() {
     assert_eq!(ImportKind::DynamicImport.as_str(), "dynamic-import");
     assert_eq!(ImportKind::Require.as_str(), "require-call");
     assert_eq!(ImportKind::RequireResolve.as_str(), "require-resolve");
-    assert_eq!(ImportKind::NewUrl.as_str(), "url");
+    assert_eq!(ImportKind::NewUrl.as_str(), "url-token");
     assert!(ImportKind::ExportStar.is_static() && !ImportKind::Require.is_static());
 }
 
