@@ -183,6 +183,9 @@ impl Session {
             ..Default::default()
         };
         let mut ws = Workspace::new(vec![corpus.entry.clone()], options);
+        if std::env::var_os("PACKEM_COLD_CONTENTS").is_some() {
+            packem_db::Db::files(ws.db()).set_cold_contents(true);
+        }
         let target = ws.target(Format::Esm, None);
         Self {
             ws,
@@ -221,8 +224,34 @@ impl Session {
         start.elapsed()
     }
 
+    /// Like [`Session::edit`], printing the time each phase took and the queries that re-ran
+    /// (a profiling aid: `PACKEM_BENCH_PHASES=1` on the memory driver).
+    pub fn traced_edit(&mut self, path: &Utf8Path, text: &str) -> usize {
+        use salsa::Database as _;
+        std::fs::write(path, text).unwrap();
+        self.ws.db().events().enable();
+        let _ = self.ws.db().events().take();
+        let t0 = Instant::now();
+        self.ws.apply_changes([path.to_owned()]);
+        let t1 = Instant::now();
+        let bundle = self.ws.build(self.target);
+        let t2 = Instant::now();
+        let size = self.write(&bundle);
+        let t3 = Instant::now();
+        let mut counts = std::collections::BTreeMap::<String, usize>::new();
+        for key in self.ws.db().events().take() {
+            *counts.entry(self.ws.db().ingredient_debug_name(key.ingredient_index()).to_string()).or_default() += 1;
+        }
+        println!("apply {:>8.2?} build {:>8.2?} write {:>8.2?} ran {counts:?}", t1 - t0, t2 - t1, t3 - t2);
+        size
+    }
+
     fn build_and_write(&mut self) -> usize {
         let bundle = self.ws.build(self.target);
+        self.write(&bundle)
+    }
+
+    fn write(&mut self, bundle: &packem_host::Bundle) -> usize {
         assert!(bundle.diagnostics.is_empty(), "{:?}", bundle.diagnostics);
         // The inputs an output may not overwrite: recomputed only when the graph changed.
         let graph = self.ws.module_graph();
@@ -231,8 +260,8 @@ impl Session {
             self.graph = Some(graph);
         }
         let code = &bundle.chunks[0].code;
-        let files = [OutputFile::new(self.output_name.clone(), code.as_bytes())];
-        let options = WriteOptions { outdir: &self.outdir, inputs: &self.inputs, allow_overwrite: false };
+        let files = [OutputFile::from_pieces(self.output_name.clone(), code.byte_pieces(), code.hash128())];
+        let options = WriteOptions { outdir: &self.outdir, inputs: &self.inputs, allow_overwrite: false, spare: true };
         let report = packem_output::write_outputs(&files, &options, self.written.as_ref()).unwrap();
         self.written = Some(report.set);
         code.len()

@@ -25,6 +25,7 @@ fn app() -> TestProject {
 #[test]
 fn body_edit_of_a_leaf_reruns_only_its_parse_and_scan() {
     let mut p = app();
+    p.start_editing("src/leaf.js");
     // The edit moves the span of the `leaf` export below it: the spanned scan changes, the
     // span-free summary compares equal and cuts the change off.
     p.write("src/leaf.js", "export function helper() { return 'an edited body'; }\nexport const leaf = 40;\n");
@@ -46,6 +47,7 @@ fn body_edit_of_a_leaf_reruns_only_its_parse_and_scan() {
 #[test]
 fn body_edit_below_every_import_and_export_stops_at_the_scan() {
     let mut p = app();
+    p.start_editing("src/b.js");
     p.write("src/b.js", "export const b = 2;\nconsole.log('a statement added below');\n");
     let _ = p.ws.module_graph();
     let _ = p.ws.diagnostics();
@@ -58,7 +60,36 @@ fn body_edit_below_every_import_and_export_stops_at_the_scan() {
 #[test]
 fn touching_a_file_without_changing_it_stops_at_source_text() {
     let mut p = app();
+    p.start_editing("src/leaf.js");
     let text = std::fs::read_to_string(p.path("src/leaf.js")).unwrap();
+    p.write("src/leaf.js", &text);
+    let _ = p.ws.diagnostics();
+    assert_eq!(p.executed(), ["source_text(src/leaf.js)"]);
+}
+
+#[test]
+fn first_change_of_a_file_reruns_its_dependents_once() {
+    let mut p = app();
+    // Unedited files are MEDIUM durability, so salsa verifies their memos without walking them;
+    // the first change makes the file LOW, and a value whose durability drops is not backdated:
+    // the graph and the diagnostics re-run (and find nothing new) once.
+    let text = std::fs::read_to_string(p.path("src/leaf.js")).unwrap();
+    p.write("src/leaf.js", &text);
+    let _ = p.ws.module_graph();
+    let _ = p.ws.diagnostics();
+    assert_eq!(
+        p.executed(),
+        [
+            "file_diagnostics(src/leaf.js)",
+            "graph_diagnostics",
+            "module_graph",
+            "module_scan(src/leaf.js)",
+            "module_summary(src/leaf.js)",
+            "parsed_module(src/leaf.js)",
+            "source_text(src/leaf.js)",
+        ]
+    );
+    // Another file's first change costs the same; the first file's next change does not.
     p.write("src/leaf.js", &text);
     let _ = p.ws.diagnostics();
     assert_eq!(p.executed(), ["source_text(src/leaf.js)"]);

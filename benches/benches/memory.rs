@@ -30,6 +30,9 @@ fn main() {
         match kind.as_str() {
             "import" => session.edit(&copy.importer, &copy.import_edit(n % 2 == 1)),
             "noop" => session.edit(&copy.leaf, copy.leaf_text()),
+            _ if std::env::var_os("PACKEM_BENCH_PHASES").is_some() => {
+                session.traced_edit(&copy.leaf, &copy.body_edit(n))
+            }
             _ => session.edit(&copy.leaf, &copy.body_edit(n)),
         };
         if n % every == 0 {

@@ -7,11 +7,17 @@
 //!   N ES modules, generated from a fixed seed).
 //! - `cargo xtask test`: `fixtures`, `cargo fmt --check`, clippy with warnings denied, then the
 //!   whole test suite. This is what CI runs.
+//! - `cargo xtask bench`: `fixtures`, then packem against esbuild, rolldown and rspack (pinned in
+//!   `benches/peers/package.json`, installed into `.fixtures/peers`): cold builds, rebuild latency
+//!   and the parse-only floor, written to `docs/benchmarks.md` (see `bench.rs`; `--quick` for a
+//!   short run on `synth-1000`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context as _, Result, bail};
+
+mod bench;
 
 /// npm packages the test suite uses, pinned so every machine tests the same code.
 const NPM_PACKAGES: &[(&str, &str)] =
@@ -22,6 +28,7 @@ fn main() -> Result<()> {
     let root = project_root();
     match args.first().map(String::as_str) {
         Some("fixtures") => all_fixtures(&root),
+        Some("bench") => bench::bench(&root, &args[1..]),
         Some("test") => {
             all_fixtures(&root)?;
             let cargo = env_or("CARGO", "cargo");
@@ -37,7 +44,9 @@ fn main() -> Result<()> {
             run(Command::new(&cargo).current_dir(&root).args(["test", "--workspace", "--all-targets"]).args(&args[1..]))
         }
         _ => {
-            eprintln!("usage: cargo xtask <fixtures|test> [cargo test args]");
+            eprintln!(
+                "usage: cargo xtask <fixtures|test [cargo test args]|bench [--quick] [--corpus=NAME] [--reps=N] [--runs=N]>"
+            );
             bail!("unknown or missing task")
         }
     }

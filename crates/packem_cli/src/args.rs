@@ -50,6 +50,9 @@ pub struct BuildArgs {
     /// Allow output files to overwrite input files.
     #[arg(long = "allow-overwrite")]
     pub allow_overwrite: bool,
+    /// Accepted for esbuild compatibility: packem always bundles.
+    #[arg(long, hide = true)]
+    pub bundle: bool,
     /// Rebuild when files change; exits when stdin closes unless `--watch=forever`.
     #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "true", value_name = "forever")]
     pub watch: Option<WatchMode>,

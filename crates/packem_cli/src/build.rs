@@ -51,9 +51,14 @@ pub struct Builder {
     cwd: Utf8PathBuf,
     metafile: Option<Utf8PathBuf>,
     allow_overwrite: bool,
+    /// Keep spare output files to swap with (watch mode; see `WriteOptions::spare`).
+    spare: bool,
     previous: Option<packem_output::WrittenSet>,
     /// The last bundle written without errors, and its outputs' sizes.
     last: Option<(Arc<Bundle>, OutputSizes)>,
+    /// The input paths outputs may not overwrite, and the graph they come from (recomputed only
+    /// when the graph changes).
+    inputs: Option<(Arc<packem_host::ModuleGraph>, Vec<Utf8PathBuf>)>,
 }
 
 /// Output display paths with their sizes in bytes.
@@ -84,9 +89,18 @@ impl Builder {
             metafile: args.metafile.as_ref().map(|m| crate::args::absolute(&cwd, m)),
             cwd,
             allow_overwrite: args.allow_overwrite,
+            spare: args.watch.is_some(),
             previous: None,
             last: None,
+            inputs: None,
         })
+    }
+
+    /// Deletes the spare files watch mode keeps next to the outputs.
+    pub fn remove_spares(&self) {
+        if let Some(written) = &self.previous {
+            packem_output::remove_spares(&self.outdir, written);
+        }
     }
 
     /// The output directory (the watcher ignores changes there).
@@ -111,14 +125,18 @@ impl Builder {
             .chunks
             .iter()
             .zip(&self.names)
-            .map(|(chunk, name)| OutputFile::new(name.clone(), chunk.code.as_bytes().to_vec()))
+            .map(|(chunk, name)| OutputFile::from_pieces(name.clone(), chunk.code.byte_pieces(), chunk.code.hash128()))
             .collect();
         let graph = self.workspace.module_graph();
-        let inputs: Vec<Utf8PathBuf> = graph.modules.iter().map(|m| m.path.clone()).collect();
+        if !self.inputs.as_ref().is_some_and(|(old, _)| Arc::ptr_eq(old, &graph)) {
+            self.inputs = Some((graph.clone(), graph.modules.iter().map(|m| m.path.clone()).collect()));
+        }
+        let inputs = &self.inputs.as_ref().expect("set above").1;
         if diagnostics.iter().any(Diagnostic::is_error) {
             return Outcome { diagnostics, outputs: Vec::new(), write: None };
         }
-        let options = WriteOptions { outdir: &self.outdir, inputs: &inputs, allow_overwrite: self.allow_overwrite };
+        let options =
+            WriteOptions { outdir: &self.outdir, inputs, allow_overwrite: self.allow_overwrite, spare: self.spare };
         let report = match packem_output::write_outputs(&files, &options, self.previous.as_ref()) {
             Ok(report) => report,
             Err(errors) => {
@@ -132,10 +150,8 @@ impl Builder {
             }
         };
         self.previous = Some(report.set.clone());
-        let outputs: Vec<(String, u64)> = files
-            .iter()
-            .map(|f| (display_path(&self.outdir.join(&f.path), &self.cwd), f.contents.len() as u64))
-            .collect();
+        let outputs: Vec<(String, u64)> =
+            files.iter().map(|f| (display_path(&self.outdir.join(&f.path), &self.cwd), f.len())).collect();
         if let Some(path) = &self.metafile {
             let json = metafile_json(&self.workspace, &graph, &bundle, &self.outdir, &self.names, &self.cwd);
             if std::fs::read_to_string(path).ok().as_deref() != Some(json.as_str())

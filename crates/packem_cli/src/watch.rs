@@ -28,10 +28,17 @@ const FLUSH_AFTER: Duration = Duration::from_millis(200);
 
 enum Message {
     Fs(notify::Result<notify::Event>),
-    StdinClosed,
+    /// Stdin closed (without `--watch=forever`) or Ctrl-C: end the session.
+    Stop,
 }
 
 pub fn run(mut builder: Builder, args: &BuildArgs) -> Result<ExitCode> {
+    let result = watch(&mut builder, args);
+    builder.remove_spares();
+    result
+}
+
+fn watch(builder: &mut Builder, args: &BuildArgs) -> Result<ExitCode> {
     let level = args.common.log_level;
     builder.workspace.db().events().enable();
     let (tx, rx) = std::sync::mpsc::channel::<Message>();
@@ -39,6 +46,11 @@ pub fn run(mut builder: Builder, args: &BuildArgs) -> Result<ExitCode> {
     let mut watcher = notify::recommended_watcher(move |event| {
         let _ = fs_tx.send(Message::Fs(event));
     })?;
+    // Ctrl-C ends the session like stdin closing does, so the spare output files are removed.
+    let stop_tx = tx.clone();
+    let _ = ctrlc::set_handler(move || {
+        let _ = stop_tx.send(Message::Stop);
+    });
     if args.watch != Some(WatchMode::Forever) {
         // esbuild's rule: a watch started by another process ends when that process goes away.
         std::thread::spawn(move || {
@@ -49,7 +61,7 @@ pub fn run(mut builder: Builder, args: &BuildArgs) -> Result<ExitCode> {
                     break;
                 }
             }
-            let _ = tx.send(Message::StdinClosed);
+            let _ = tx.send(Message::Stop);
         });
     }
 
@@ -67,7 +79,9 @@ pub fn run(mut builder: Builder, args: &BuildArgs) -> Result<ExitCode> {
         let _ = anstream::stderr().lock().write_all(text.as_bytes());
     }
     let mut watched = BTreeSet::new();
-    update_watches(&mut watcher, &mut watched, &builder);
+    update_watches(&mut watcher, &mut watched, builder);
+    // The watch set changes only when the files the build knows or the graph change.
+    let mut basis_seen = watch_basis(builder);
     let outdir = builder.outdir().to_owned();
 
     while let Some(batch) = next_batch(&rx) {
@@ -75,7 +89,7 @@ pub fn run(mut builder: Builder, args: &BuildArgs) -> Result<ExitCode> {
         let mut rescan = false;
         for message in batch {
             match message {
-                Message::StdinClosed => return Ok(ExitCode::SUCCESS),
+                Message::Stop => return Ok(ExitCode::SUCCESS),
                 Message::Fs(Ok(event)) => {
                     rescan |= event.need_rescan();
                     if matches!(event.kind, EventKind::Access(_)) {
@@ -108,12 +122,23 @@ pub fn run(mut builder: Builder, args: &BuildArgs) -> Result<ExitCode> {
         let executed = builder.workspace.db().events().take().len();
         let counts = report::print_diagnostics(&builder.workspace, &outcome.diagnostics, level);
         if level <= LogLevel::Info {
-            let line = rebuild_line(&builder, &summary.changed, executed, started.elapsed(), counts.errors, &outcome);
+            let line = rebuild_line(builder, &summary.changed, executed, started.elapsed(), counts.errors, &outcome);
             let _ = anstream::stderr().lock().write_all(line.as_bytes());
         }
-        update_watches(&mut watcher, &mut watched, &builder);
+        let basis = watch_basis(builder);
+        if basis != basis_seen || summary.resolution_invalidated {
+            update_watches(&mut watcher, &mut watched, builder);
+            basis_seen = basis;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the watch set is computed from: the number of known paths (resolution adds one for
+/// every path it probes) and the module graph's identity.
+fn watch_basis(builder: &Builder) -> (usize, usize) {
+    let files = packem_db::Db::files(builder.workspace.db()).len();
+    (files, std::sync::Arc::as_ptr(&builder.workspace.module_graph()) as usize)
 }
 
 /// The next batch: blocks for one message, then takes more until `QUIET` passes without one or

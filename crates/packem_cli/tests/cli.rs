@@ -363,3 +363,12 @@ fn without_entries_the_cli_reads_packem_json_like_the_language_server() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no entry points given"), "{}", stderr(&out));
 }
+
+#[test]
+fn esbuild_style_bundle_flag_is_accepted() {
+    let dir = project(&[("main.js", "console.log(1 + 1);\n")]);
+    let out = packem(dir.path(), &["build", "main.js", "--bundle", "--outfile=out.js", "--log-level=warning"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = Command::new("node").arg(dir.path().join("out.js")).output().unwrap();
+    assert_eq!(stdout(&run), "2\n");
+}

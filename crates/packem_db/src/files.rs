@@ -210,15 +210,15 @@ impl Files {
         })
     }
 
-    /// Makes project files' contents MEDIUM until their first edit (an editor's policy).
+    /// Makes project files' contents MEDIUM until their first edit.
     ///
     /// Files being worked on become LOW when first edited and every other file stays MEDIUM, so
     /// after an edit salsa re-walks the query chains of the edited files only and verifies every
     /// other module's memos without walking them (10,000 modules: 39 ms → 14 ms from keystroke to
-    /// diagnostics). The price: a value whose durability drops cannot be backdated, so a file's
-    /// first edit re-runs what depends on it once. An editor pays that when a document is opened
-    /// (its overlay is the first write); a watch build would pay it on the first save of each
-    /// file, so the CLI leaves this off. Set it before any file input is created.
+    /// diagnostics in the language server). The price: a value whose durability drops cannot be
+    /// backdated, so a file's first edit re-runs what depends on it once (the graph and the link;
+    /// renders are shielded by the host's link cells). `Workspace` turns this on for every front
+    /// end. Set it before any file input is created.
     pub fn set_cold_contents(&self, cold: bool) {
         self.inner.cold_contents.store(cold, Ordering::Relaxed);
     }

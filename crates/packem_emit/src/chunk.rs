@@ -8,15 +8,15 @@ use packem_db::{Diagnostic, DiagnosticCode, Platform};
 use packem_graph::module_graph;
 use packem_link::{ChunkPlan, Helpers, Imported, OrderItem, is_identifier, link, quote};
 
-use crate::{Format, Target, indent, rendered_module};
+use crate::{Code, CodeBuilder, Format, Target, indent, rendered_module};
 
 /// One output: the entry it belongs to and its code.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ChunkOutput {
     /// The entry module's path.
     pub entry: camino::Utf8PathBuf,
-    /// The code.
-    pub code: Arc<str>,
+    /// The code, as pieces shared with the module memos.
+    pub code: Code,
     /// The modules in the chunk, with the bytes each contributed (for the metafile).
     pub inputs: Vec<(camino::Utf8PathBuf, u64)>,
     /// The entry's export names.
@@ -72,24 +72,33 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     let format = target.format(db);
     let platform = project.options(db).platform;
     let mut inputs = Vec::new();
-    let mut body = String::new();
+    // In an IIFE everything sits one level deep: glue is indented here, modules come indented.
+    let level = u32::from(format == Format::Iife);
+    let mut body = CodeBuilder::default();
+    let mut uses_require = false;
+    let mut uses_import_meta = false;
     let mut helpers = plan.helpers;
+    let mut push_module = |body: &mut CodeBuilder, module: packem_graph::ModuleId| {
+        let rendered = rendered_module(db, target, graph.module(module).file);
+        inputs.push((graph.module(module).path.clone(), rendered.code.len() as u64));
+        uses_require |= rendered.uses_require;
+        uses_import_meta |= rendered.uses_import_meta;
+        body.push_piece(&rendered.code);
+    };
 
     // Wrappers first: they are lazy, so their place does not matter, and every later module may call them.
     for (module, _) in &plan.wrappers {
-        let code = rendered_module(db, target, graph.module(*module).file);
-        inputs.push((graph.module(*module).path.clone(), code.len() as u64));
-        body.push_str(code);
+        push_module(&mut body, *module);
     }
     // Lazily evaluated modules: definitions only; they run when first required or imported.
     for module in &plan.lazy {
-        let code = rendered_module(db, target, graph.module(*module).file);
-        inputs.push((graph.module(*module).path.clone(), code.len() as u64));
-        body.push_str(code);
+        push_module(&mut body, *module);
     }
+    let mut glue = String::new();
+    let mut glue_requires = false;
     // Namespace objects: getters are lazy, so defining them all up front is safe in cycles.
     for namespace in &plan.namespaces {
-        body.push_str(&namespace_object(&namespace.name, &namespace.getters, namespace.open));
+        glue.push_str(&namespace_object(&namespace.name, &namespace.getters, namespace.open));
     }
     let entry_namespace = plan.namespaces.iter().find(|n| n.module == plan.entry).map(|n| n.name.clone());
     // CommonJS output exposes the exports before the code runs, as a CommonJS module would.
@@ -97,22 +106,27 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
         && let Some(ns) = &entry_namespace
     {
         helpers |= Helpers::TO_COMMON_JS;
-        let _ = writeln!(body, "module.exports = __toCommonJS({ns});");
+        let _ = writeln!(glue, "module.exports = __toCommonJS({ns});");
     }
     for item in &plan.order {
         match item {
             OrderItem::Module(module) => {
-                let code = rendered_module(db, target, graph.module(*module).file);
-                inputs.push((graph.module(*module).path.clone(), code.len() as u64));
-                body.push_str(code);
+                if !glue.is_empty() {
+                    glue_requires |= glue.contains("__require");
+                    body.push_str(&indent(&std::mem::take(&mut glue), level));
+                }
+                push_module(&mut body, *module);
             }
-            OrderItem::Code(code) => body.push_str(code),
+            OrderItem::Code(code) => glue.push_str(code),
         }
     }
+    glue_requires |= glue.contains("__require");
+    body.push_str(&indent(&glue, level));
+    let body = body.finish();
 
-    let uses_require = body.contains("__require")
+    let uses_require = uses_require
+        || glue_requires
         || (helpers.contains(Helpers::COMMON_JS) && format == Format::Esm && platform == Platform::Node);
-    let mut out = String::new();
     let mut prelude = String::new();
     match format {
         Format::Esm => {
@@ -125,7 +139,7 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
         }
         Format::Cjs | Format::Iife => prelude.push_str(&required_externals(plan, &mut helpers)),
     }
-    if body.contains("__import_meta_") {
+    if uses_import_meta {
         prelude.push_str("var __import_meta_url = require(\"url\").pathToFileURL(__filename).href;\nvar __import_meta_dirname = __dirname;\nvar __import_meta_filename = __filename;\n");
     }
     // The `require` CommonJS modules see: Node's where there is one.
@@ -140,7 +154,6 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     if format != Format::Esm && plan.wrappers.is_empty() {
         prelude.insert_str(0, "\"use strict\";\n");
     }
-    let runtime = helpers.code();
     let footer = match format {
         Format::Esm => esm_exports(plan),
         Format::Cjs => match &plan.entry_wrapper {
@@ -156,24 +169,24 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
             _ => String::new(),
         },
     };
-    // `return __toCommonJS` may have added a helper after `runtime` was computed.
-    let runtime = if helpers.code().len() != runtime.len() { helpers.code() } else { runtime };
+    // After every helper is known (`return __toCommonJS` may add one).
+    let runtime = helpers.code();
+    let mut out = CodeBuilder::default();
     match format {
         Format::Iife => {
-            let inner = format!("{prelude}{runtime}{body}{footer}");
             match target.global_name(db) {
-                Some(name) => {
-                    let _ = write!(out, "{} = (() => {{\n{}}})();\n", global_assignment(name), indent(&inner));
-                }
-                None => {
-                    let _ = write!(out, "(() => {{\n{}}})();\n", indent(&inner));
-                }
+                Some(name) => out.push_str(&format!("{} = (() => {{\n", global_assignment(name))),
+                None => out.push_str("(() => {\n"),
             }
+            out.push_str(&indent(&format!("{prelude}{runtime}"), 1));
+            out.push_code(&body);
+            out.push_str(&indent(&footer, 1));
+            out.push_str("})();\n");
         }
         _ => {
             out.push_str(&prelude);
             out.push_str(&runtime);
-            out.push_str(&body);
+            out.push_code(&body);
             out.push_str(&footer);
         }
     }
@@ -190,7 +203,7 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     ChunkOutput {
         external_imports,
         entry: graph.module(plan.entry).path.clone(),
-        code: Arc::from(out),
+        code: out.finish(),
         inputs,
         exports: plan.exports.iter().map(|(name, _)| name.clone()).collect(),
     }

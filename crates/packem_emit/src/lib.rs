@@ -6,17 +6,25 @@
 //! [`bundle`] (every output plus format-specific diagnostics).
 //!
 //! Cutoff: `rendered_module` is `Eq` on its code; `rendered_chunk` reads the chunk plan and the
-//! rendered modules, so a body edit re-runs one `rendered_module` and one `rendered_chunk`.
+//! rendered modules, so a body edit re-runs one `rendered_module` and one `rendered_chunk`. A
+//! chunk's [`Code`] is a list of pieces shared with the module memos, so that re-run copies no
+//! module's code.
 //!
 //! It does not decide names or bindings (`packem_link` does) and writes nothing.
 
 mod chunk;
+mod code;
 mod render;
 
-use packem_db::Project;
+use std::sync::Arc;
+
+use packem_db::{File, Project};
+use packem_link::{ModuleLink, module_link};
+use rustc_hash::FxHashMap;
 
 pub use chunk::{Bundle, ChunkOutput, bundle, rendered_chunk};
-pub use render::rendered_module;
+pub use code::{Code, CodeBuilder, Piece};
+pub use render::{RenderedModule, rendered_module};
 
 /// Output module format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -53,14 +61,56 @@ pub struct Target {
     /// For `iife`: the global variable the entry's exports are assigned to.
     #[returns(ref)]
     pub global_name: Option<String>,
+    /// The host's copy of each module's link information (see [`LinkCell`]).
+    #[returns(ref)]
+    pub link_cells: Arc<FxHashMap<File, LinkCell>>,
 }
 
-/// `code` with every non-empty line indented by two spaces (the body of a wrapper function).
-pub(crate) fn indent(code: &str) -> String {
+/// One module's part of linking, copied into an input by the host after linking (the "link
+/// firewall").
+///
+/// Linking reads every module, so once any module's contents are LOW durability (edited), so is
+/// `link` and everything that reads it: after each edit salsa would walk the dependencies of all
+/// N renders to verify them. A render reads its module's link information from this input
+/// (MEDIUM durability) instead, so an unedited module's render verifies in O(1). The host
+/// (`Workspace::build`) compares `link`'s output with the cells after linking and sets only the
+/// cells that differ, before any render runs; renders of modules without a cell read
+/// `module_link` directly.
+#[salsa::input(debug)]
+pub struct LinkCell {
+    /// The module's link information, equal to `module_link(project, file)` once synced.
+    #[returns(ref)]
+    pub info: ModuleLink,
+}
+
+/// The cell of `file` in `target`, if the host made one (`Eq`, so a new cell for another module
+/// does not re-run every render).
+#[salsa::tracked]
+pub fn link_cell(db: &dyn packem_resolve::Db, target: Target, file: File) -> Option<LinkCell> {
+    target.link_cells(db).get(&file).copied()
+}
+
+/// `file`'s link information: its cell's when the host made one, else `module_link`'s.
+pub(crate) fn link_info(db: &dyn packem_resolve::Db, target: Target, file: File) -> &ModuleLink {
+    match link_cell(db, target, file) {
+        Some(cell) => cell.info(db),
+        None => module_link(db, target.project(db), file),
+    }
+}
+
+/// Generated `code` with every non-empty line indented by `levels` × two spaces.
+///
+/// Only for code packem generates (wrappers, glue, JSON): an indented line inside a template
+/// literal would change the string, so user code is indented by the code generator instead.
+pub(crate) fn indent(code: &str, levels: u32) -> String {
+    if levels == 0 {
+        return code.to_owned();
+    }
+    let prefix = "  ".repeat(levels as usize);
     let mut out = String::with_capacity(code.len() + code.len() / 8);
     for line in code.lines() {
         if !line.is_empty() {
-            out.push_str("  ");
+            out.push_str(&prefix);
         }
         out.push_str(line);
         out.push('\n');

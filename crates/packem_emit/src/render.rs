@@ -5,8 +5,6 @@
 //! arena it may mutate (architecture note §3.3, option b): the memo can then be evicted by its
 //! LRU, and re-parsing a module costs less than its share of a rebuild anyway.
 
-use std::sync::Arc;
-
 use oxc::allocator::Allocator;
 use oxc::ast::ast::{
     BindingPattern, ExportDefaultDeclarationKind, Expression, Program, Statement, VariableDeclarationKind,
@@ -20,33 +18,52 @@ use oxc::semantic::{Scoping, SemanticBuilder};
 use oxc::span::{GetSpan, SPAN};
 use oxc::transformer::{JsxRuntime, TransformOptions, Transformer};
 use packem_db::{File, source_text};
-use packem_link::{ModuleLink, RecordRewrite, module_link};
+use packem_link::{ModuleLink, RecordRewrite};
 use packem_parse::{ImportKind, ModuleFormat, module_scan, parsed_module, source_type_for};
 use rustc_hash::FxHashMap;
 
-use crate::{Format, Target, indent};
+use crate::{Format, Piece, Target, indent};
+
+/// One module's code as it appears in its chunk, and what the chunk's prelude must provide.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RenderedModule {
+    /// The code (wrapped in `__commonJS` or `__esm` when the module is), indented for its place.
+    pub code: Piece,
+    /// Whether the code calls `__require` (the chunk defines it).
+    pub uses_require: bool,
+    /// Whether the code reads the `__import_meta_*` shims (the chunk defines them).
+    pub uses_import_meta: bool,
+}
 
 /// The code of one module as it appears in its chunk (wrapped in `__commonJS` when it is).
+///
+/// In an IIFE everything is one level deeper; user code is indented by the code generator, never
+/// by editing lines (which would change multi-line template literals).
 #[salsa::tracked(returns(ref))]
-pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, file: File) -> Arc<str> {
+pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, file: File) -> RenderedModule {
     let _span = tracing::debug_span!("rendered_module", path = %file.path(db)).entered();
     let project = target.project(db);
-    let info = module_link(db, project, file);
+    let info = crate::link_info(db, target, file);
     let format = target.format(db);
+    let base = u32::from(format == Format::Iife);
+    let level = base + u32::from(info.wrap.is_some() || info.lazy.is_some());
     let scan = module_scan(db, file);
     let (outside, body) = if scan.format == ModuleFormat::Json {
-        (String::new(), format!("module.exports = {};\n", source_text(db, file).as_str().trim()))
+        // JSON has no line breaks inside tokens, so indenting its lines is safe.
+        (String::new(), indent(&format!("module.exports = {};\n", source_text(db, file).as_str().trim()), level))
     } else if source_text(db, file).error().is_some() || file.status(db) != packem_db::FileStatus::Exists {
         // Disabled (`browser: false`) or unreadable (already an error): an empty module.
         (String::new(), String::new())
     } else {
         let parsed = parsed_module(db, file);
-        parsed.with_stack(|| render_code(db, file, info, format, project.options(db).platform))
+        parsed.with_stack(|| render_code(db, file, info, format, project.options(db).platform, level))
     };
     let code = match (&info.wrap, &info.lazy) {
-        (Some(wrapper), _) => {
-            format!("var {wrapper} = __commonJS(function (exports, module, require) {{\n{}}});\n", indent(&body))
-        }
+        (Some(wrapper), _) => format!(
+            "{}{body}{}",
+            indent(&format!("var {wrapper} = __commonJS(function (exports, module, require) {{\n"), base),
+            indent("});\n", base)
+        ),
         (None, Some(lazy)) => {
             let mut inner = format!("__export({}, {{", lazy.namespace);
             for (i, (name, expr)) in lazy.getters.iter().enumerate() {
@@ -59,19 +76,28 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, file: File) 
             }
             inner.push_str(if lazy.open { "}, 1);\n" } else { "});\n" });
             inner.push_str(&lazy.prologue);
-            inner.push_str(&body);
-            format!(
-                "var {} = {{}};\n{}{outside}var {} = __esm({}function () {{\n{}}});\n",
+            let head = format!(
+                "var {} = {{}};\n{}",
                 lazy.namespace,
                 if lazy.hoisted.is_empty() { String::new() } else { format!("var {};\n", lazy.hoisted.join(", ")) },
-                lazy.init,
-                if lazy.is_async { "async " } else { "" },
-                indent(&inner)
+            );
+            let open =
+                format!("var {} = __esm({}function () {{\n", lazy.init, if lazy.is_async { "async " } else { "" });
+            format!(
+                "{}{outside}{}{}{body}{}",
+                indent(&head, base),
+                indent(&open, base),
+                indent(&inner, level),
+                indent("});\n", base)
             )
         }
         (None, None) => body,
     };
-    Arc::from(code)
+    RenderedModule {
+        uses_require: code.contains("__require"),
+        uses_import_meta: code.contains("__import_meta_"),
+        code: Piece::new(code),
+    }
 }
 
 fn render_code(
@@ -80,6 +106,7 @@ fn render_code(
     info: &ModuleLink,
     format: Format,
     platform: packem_db::Platform,
+    level: u32,
 ) -> (String, String) {
     let path = file.path(db);
     let text = source_text(db, file).as_str();
@@ -154,11 +181,11 @@ fn render_code(
         let finals: FxHashMap<&str, &str> = info.renames.iter().map(|(l, f)| (l.as_str(), f.as_str())).collect();
         let (functions, vars) = hoist_declarations(&mut program, &builder, &allocator, &finals);
         if !vars.is_empty() {
-            outside.push_str(&format!("var {};\n", vars.join(", ")));
+            outside.push_str(&indent(&format!("var {};\n", vars.join(", ")), level - 1));
         }
         rename(&mut scoping, &info.renames);
         if functions.is_empty() {
-            return (outside, codegen(&program, scoping));
+            return (outside, codegen(&program, scoping, level));
         }
         // One codegen pass (it consumes the scoping): functions, a marker line, the rest.
         const MARKER: &str = "__packem_hoist_split__";
@@ -169,22 +196,28 @@ fn render_code(
             &builder,
         ));
         program.body.extend(inside);
-        let code = codegen(&program, scoping);
+        let code = codegen(&program, scoping, level);
         let split = code.find(&format!("{MARKER};\n")).unwrap_or(code.len());
-        outside.push_str(&code[..split]);
+        // The marker line starts with the indentation: cut there.
+        let line_start = code[..split].rfind('\n').map_or(0, |i| i + 1);
+        outside.push_str(&code[..line_start]);
         let rest = code.get(split + MARKER.len() + 2..).unwrap_or_default().to_string();
         return (outside, rest);
     }
     if !wrapped {
         rename(&mut scoping, &info.renames);
     }
-    (outside, codegen(&program, scoping))
+    (outside, codegen(&program, scoping, level))
 }
 
-fn codegen(program: &Program<'_>, scoping: Scoping) -> String {
+/// Prints `program` with two-space indentation, every line `level` levels deep.
+fn codegen(program: &Program<'_>, scoping: Scoping, level: u32) -> String {
     Codegen::new()
         .with_options(CodegenOptions {
             comments: oxc::codegen::CommentOptions::disabled(),
+            indent_char: oxc::codegen::IndentChar::Space,
+            indent_width: 2,
+            initial_indent: level,
             ..CodegenOptions::default()
         })
         .with_scoping(Some(scoping))

@@ -39,6 +39,9 @@ pub struct Workspace {
     /// re-validating every module in parallel costs more than the few queries an edit re-runs.
     cold: Arc<Cold>,
     target: Option<Target>,
+    /// The link output the target's link cells were last synced with (held, so its address
+    /// identifies it).
+    synced_link: Option<Arc<packem_link::LinkOutput>>,
     pool: Arc<rayon::ThreadPool>,
     // Declared last so that it is dropped after the inputs' owners (see ty's db.rs).
     db: PackemDatabase,
@@ -52,8 +55,12 @@ impl Workspace {
 
     /// Like [`Workspace::new`], on a given database (tests pass one with an enabled event log).
     pub fn with_database(db: PackemDatabase, entries: Vec<Utf8PathBuf>, options: ProjectOptions) -> Self {
+        // Unedited files stay MEDIUM durability (see `Files::set_cold_contents`): with the link
+        // firewall (`packem_emit::LinkCell`), a body edit then verifies the memos of the edited
+        // file's chain only.
+        packem_db::Db::files(&db).set_cold_contents(true);
         let project = Project::builder(entries, options, 0).durability(salsa::Durability::MEDIUM).new(&db);
-        Self { project, target: None, cold: Arc::new(Cold::default()), pool: worker_pool(), db }
+        Self { project, target: None, synced_link: None, cold: Arc::new(Cold::default()), pool: worker_pool(), db }
     }
 
     /// The database, for running queries.
@@ -96,27 +103,29 @@ impl Workspace {
         let _span = tracing::info_span!("apply_changes").entered();
         let mut summary = ChangeSummary::default();
         let mut structure_changed = false;
-        let known = packem_db::Db::files(&self.db).paths();
         // Only paths the build looked at, directories holding them, and config files above them
         // matter. Watching ancestors of missing paths (up to `/` for `node_modules` lookups) sees
-        // unrelated files come and go; those must not invalidate resolution.
-        let relevant = |path: &Utf8Path| {
-            let start = known.partition_point(|k| k.as_path() < path);
-            let contains_known = known.get(start).is_some_and(|k| k.starts_with(path));
-            contains_known
-                || (is_resolution_config(path)
-                    && path.parent().is_some_and(|dir| {
-                        let start = known.partition_point(|k| k.as_path() < dir);
-                        known.get(start).is_some_and(|k| k.starts_with(dir))
-                    }))
+        // unrelated files come and go; those must not invalidate resolution. A known path is
+        // decided by one lookup; only other paths need the sorted list of every known path.
+        let mut known: Option<Vec<Utf8PathBuf>> = None;
+        let mut relevant = |files: &Files, path: &Utf8Path| {
+            if files.get(path).is_some() {
+                return true;
+            }
+            let known = known.get_or_insert_with(|| files.paths());
+            let holds_known = |dir: &Utf8Path| {
+                let start = known.partition_point(|k| k.as_path() < dir);
+                known.get(start).is_some_and(|k| k.starts_with(dir))
+            };
+            holds_known(path) || (is_resolution_config(path) && path.parent().is_some_and(holds_known))
         };
-        let known_set: rustc_hash::FxHashSet<&Utf8Path> = known.iter().map(|p| p.as_path()).collect();
         let mut queue: Vec<Utf8PathBuf> = Vec::new();
         for path in paths {
+            let files = packem_db::Db::files(&self.db);
             // A file created in a new directory may be reported alone; the directory (which
             // resolution saw missing) is what the queries depend on: re-check known ancestors.
-            queue.extend(path.ancestors().skip(1).filter(|a| known_set.contains(a)).map(Utf8Path::to_owned));
-            if relevant(&path) {
+            queue.extend(path.ancestors().skip(1).filter(|a| files.get(a).is_some()).map(Utf8Path::to_owned));
+            if relevant(files, &path) {
                 queue.push(path);
             }
         }
@@ -228,16 +237,16 @@ impl Workspace {
         match self.target {
             Some(target) => {
                 if target.format(&self.db) != format {
-                    target.set_format(&mut self.db).to(format);
+                    target.set_format(&mut self.db).with_durability(salsa::Durability::MEDIUM).to(format);
                     self.mark_cold();
                 }
                 if target.global_name(&self.db) != &global_name {
-                    target.set_global_name(&mut self.db).to(global_name);
+                    target.set_global_name(&mut self.db).with_durability(salsa::Durability::MEDIUM).to(global_name);
                 }
                 target
             }
             None => {
-                let target = Target::builder(self.project, format, global_name)
+                let target = Target::builder(self.project, format, global_name, Arc::default())
                     .durability(salsa::Durability::MEDIUM)
                     .new(&self.db);
                 self.target = Some(target);
@@ -248,9 +257,9 @@ impl Workspace {
 
     /// Builds `target`: the graph, linking, then every module rendered in parallel, then the
     /// chunks. Diagnostics of every stage are in [`Workspace::build_diagnostics`].
-    pub fn build(&self, target: Target) -> Arc<Bundle> {
+    pub fn build(&mut self, target: Target) -> Arc<Bundle> {
         let graph = self.module_graph();
-        let _ = packem_link::link(&self.db, self.project);
+        self.sync_link_cells(target);
         if self.cold.render.swap(false, std::sync::atomic::Ordering::Relaxed) {
             let snapshot = self.db.clone();
             self.pool.install(move || {
@@ -264,10 +273,46 @@ impl Workspace {
     }
 
     /// The graph's diagnostics followed by linking's and emission's for `target`.
-    pub fn build_diagnostics(&self, target: Target) -> Vec<Diagnostic> {
+    pub fn build_diagnostics(&mut self, target: Target) -> Vec<Diagnostic> {
+        self.sync_link_cells(target);
         let mut all: Vec<Diagnostic> = self.diagnostics().to_vec();
         all.extend(packem_emit::bundle(&self.db, target).diagnostics.iter().cloned());
         all
+    }
+
+    /// Links, then brings `target`'s link cells (`packem_emit::LinkCell`) up to date: a cell is
+    /// set only when its module's link information changed, and created for a module that has
+    /// none. Nothing to do when `link` has not re-run since the last sync.
+    fn sync_link_cells(&mut self, target: Target) {
+        let _span = tracing::debug_span!("sync_link_cells").entered();
+        let linked = packem_link::link(&self.db, self.project).clone();
+        if self.synced_link.as_ref().is_some_and(|old| Arc::ptr_eq(old, &linked)) {
+            return;
+        }
+        let graph = packem_graph::module_graph(&self.db, self.project).clone();
+        let cells = target.link_cells(&self.db).clone();
+        let mut created: Vec<(packem_db::File, packem_emit::LinkCell)> = Vec::new();
+        let mut changed: Vec<(packem_emit::LinkCell, usize)> = Vec::new();
+        for (index, module) in graph.modules.iter().enumerate() {
+            let info = &linked.modules[index];
+            match cells.get(&module.file) {
+                Some(cell) if cell.info(&self.db) == info => {}
+                Some(cell) => changed.push((*cell, index)),
+                None => created.push((
+                    module.file,
+                    packem_emit::LinkCell::builder(info.clone()).durability(salsa::Durability::MEDIUM).new(&self.db),
+                )),
+            }
+        }
+        for (cell, index) in changed {
+            cell.set_info(&mut self.db).with_durability(salsa::Durability::MEDIUM).to(linked.modules[index].clone());
+        }
+        if !created.is_empty() {
+            let mut map = (*cells).clone();
+            map.extend(created);
+            target.set_link_cells(&mut self.db).with_durability(salsa::Durability::MEDIUM).to(Arc::new(map));
+        }
+        self.synced_link = Some(linked);
     }
 
     /// A read-only handle for another thread. Dropped before the next change can be applied

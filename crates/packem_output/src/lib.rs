@@ -31,4 +31,4 @@ pub use paths::{normalize_output_path, validate_paths};
 pub use summary::{
     DEFAULT_TERMINAL_WIDTH, SIZE_WARNING_THRESHOLD, format_size, sort_like_esbuild, summary, summary_with_width,
 };
-pub use write::{OutputFile, WriteOptions, WriteReport, WrittenSet, write_outputs};
+pub use write::{OutputFile, WriteOptions, WriteReport, WrittenSet, remove_spares, write_outputs};

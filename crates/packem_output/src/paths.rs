@@ -147,7 +147,30 @@ pub(crate) fn validate(files: &[OutputFile], options: &WriteOptions) -> Result<V
     // Inputs are compared as given (callers pass real paths: the resolver returns them) and
     // lexically normalized; each output's real location is resolved instead. Canonicalizing every
     // input here, on every write, cost more than the rest of a rebuild.
-    let input_lexical: HashSet<Utf8PathBuf> = options.inputs.iter().map(|p| lexical_normalize(p)).collect();
+    // Only inputs at an output's path or above it matter: collect those few candidate paths
+    // first, then scan the inputs once (hashing and normalizing thousands of input paths on
+    // every write of a watch session cost milliseconds).
+    let mut candidates: HashSet<std::path::PathBuf> = HashSet::new();
+    for norm in normalized.iter().filter(|norm| !norm.is_empty()) {
+        let target = outdir.join(norm);
+        candidates.extend(target.ancestors().map(|a| a.as_std_path().to_path_buf()));
+        if let Ok(Some(resolved)) = resolve_parent(&outdir, canonical_outdir.as_deref(), norm) {
+            candidates.extend(resolved.ancestors().map(std::path::Path::to_path_buf));
+        }
+    }
+    let input_lexical: HashSet<Utf8PathBuf> = if options.allow_overwrite {
+        HashSet::new()
+    } else {
+        options
+            .inputs
+            .iter()
+            .filter_map(|p| {
+                let plain = !p.as_str().contains("/.") && !p.as_str().contains("//");
+                let p = if plain { p.clone() } else { lexical_normalize(p) };
+                candidates.contains(p.as_std_path()).then_some(p)
+            })
+            .collect()
+    };
     let input_real: HashSet<&std::path::Path> = input_lexical.iter().map(|p| p.as_std_path()).collect();
 
     for (file, norm) in files.iter().zip(&normalized) {

@@ -13,18 +13,74 @@ use crate::error::{OutputError, OutputErrorCode};
 use crate::paths::{lexical_normalize, validate};
 
 /// One file to write, its path relative to the output directory (forward slashes).
+///
+/// The bytes are a list of pieces written in order, so a bundler can hand over the per-module
+/// code it already holds instead of concatenating megabytes on every rebuild.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutputFile {
     /// Relative to the output directory, e.g. `chunks/chunk-X7Q2.js`.
     pub path: String,
-    /// The exact bytes to write.
-    pub contents: Arc<[u8]>,
+    pieces: Vec<Arc<[u8]>>,
+    len: u64,
+    hash: u128,
 }
 
 impl OutputFile {
     /// An output file at `path` with `contents`.
     pub fn new(path: impl Into<String>, contents: impl Into<Arc<[u8]>>) -> Self {
-        OutputFile { path: path.into(), contents: contents.into() }
+        let contents = contents.into();
+        let hash = content_hash(&contents);
+        OutputFile { path: path.into(), len: contents.len() as u64, pieces: vec![contents], hash }
+    }
+
+    /// An output file whose bytes are `pieces` concatenated, identified by `hash`: the caller's
+    /// hash of the bytes, which must differ whenever the bytes differ (with the odds of a 128-bit
+    /// hash). It only decides whether a file written earlier in this process is up to date, so it
+    /// need not be a hash of the concatenation itself (a hash of per-piece hashes will do).
+    pub fn from_pieces(path: impl Into<String>, pieces: Vec<Arc<[u8]>>, hash: u128) -> Self {
+        let len = pieces.iter().map(|p| p.len() as u64).sum();
+        // Keep the two kinds of hash apart: a caller's hash never equals a content hash by design.
+        OutputFile { path: path.into(), pieces, len, hash: hash ^ 0x5bd1_e995_0000_0001 }
+    }
+
+    /// The size in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the file is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The bytes, in order.
+    pub fn pieces(&self) -> &[Arc<[u8]>] {
+        &self.pieces
+    }
+
+    /// The bytes, concatenated (a copy).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len as usize);
+        for piece in &self.pieces {
+            out.extend_from_slice(piece);
+        }
+        out
+    }
+
+    /// Whether `bytes` equal this file's bytes.
+    fn equals(&self, bytes: &[u8]) -> bool {
+        if bytes.len() as u64 != self.len {
+            return false;
+        }
+        let mut rest = bytes;
+        for piece in &self.pieces {
+            let (head, tail) = rest.split_at(piece.len());
+            if head != &piece[..] {
+                return false;
+            }
+            rest = tail;
+        }
+        true
     }
 }
 
@@ -79,6 +135,13 @@ pub struct WriteOptions<'a> {
     pub inputs: &'a [Utf8PathBuf],
     /// esbuild's `--allow-overwrite`: permit outputs that replace input files.
     pub allow_overwrite: bool,
+    /// Keep a spare file next to each output and swap it with the output (Linux's
+    /// `RENAME_EXCHANGE`) instead of creating a temporary file and deleting the old output on
+    /// every write. Rewriting a file whose pages are already allocated costs a fraction of
+    /// creating one (12 MB: about 2 ms instead of 10), which matters to watch mode. The spare is
+    /// a hidden `.<name>.packem-spare` holding the previous bytes; [`remove_spares`] deletes them
+    /// when the session ends. Elsewhere, or when the swap is unsupported, this is a plain rename.
+    pub spare: bool,
 }
 
 /// What [`write_outputs`] did. Paths are normalized and relative to the output directory.
@@ -163,9 +226,8 @@ pub fn write_outputs(
     }
 
     for (file, norm) in files.iter().zip(&validated.normalized) {
-        let hash = content_hash(&file.contents);
         let prev = previous.and_then(|p| p.files.get(norm.as_str()));
-        match write_one(&mut dirs, norm, &file.contents, hash, prev) {
+        match write_one(&mut dirs, norm, file, prev, options.spare) {
             Ok((written, changed)) => {
                 report.set.files.insert(norm.clone(), written);
                 if changed {
@@ -266,14 +328,14 @@ fn split_rel(rel: &str) -> (&str, &str) {
 fn write_one(
     dirs: &mut DirCache,
     rel: &str,
-    contents: &[u8],
-    hash: u128,
+    file: &OutputFile,
     prev: Option<&Written>,
+    spare: bool,
 ) -> Result<(Written, bool), WriteError> {
     let (rel_dir, file_name) = split_rel(rel);
     let dir = dirs.resolve(rel_dir, true)?.expect("created on demand");
     let target = dir.join(file_name);
-    let len = contents.len() as u64;
+    let (hash, len) = (file.hash, file.len);
 
     let existing = std::fs::symlink_metadata(&target).ok();
     if let Some(meta) = &existing
@@ -281,15 +343,24 @@ fn write_one(
         && meta.len() == len
     {
         let modified = meta.modified().ok();
-        let trusted =
-            prev.is_some_and(|p| p.hash == hash && p.len == len && p.modified.is_some() && p.modified == modified);
-        if trusted || std::fs::read(&target).is_ok_and(|on_disk| on_disk == contents) {
+        // The file on disk is the one we wrote last time: its hash says whether it is current.
+        let ours = prev.is_some_and(|p| p.len == len && p.modified.is_some() && p.modified == modified);
+        let current = if ours {
+            prev.is_some_and(|p| p.hash == hash)
+        } else {
+            std::fs::read(&target).is_ok_and(|on_disk| file.equals(&on_disk))
+        };
+        if current {
             return Ok((Written { hash, len, modified }, false));
         }
     }
 
-    let keep_permissions = existing.filter(|m| m.is_file()).map(|m| m.permissions());
-    write_atomically(&dir, file_name, &target, contents, keep_permissions)
+    let keep_permissions = existing.as_ref().filter(|m| m.is_file()).map(|m| m.permissions());
+    let swapped = spare
+        && existing.as_ref().is_some_and(|m| m.is_file())
+        && write_via_spare(&dir, file_name, &target, &file.pieces, file.len, keep_permissions.clone())
+            .map_err(|err| (OutputErrorCode::WriteFailed, format!("Could not write {}: {err}", target.display())))?;
+    if !swapped { write_atomically(&dir, file_name, &target, &file.pieces, keep_permissions) } else { Ok(()) }
         .map_err(|err| (OutputErrorCode::WriteFailed, format!("Could not write {}: {err}", target.display())))?;
     let modified = std::fs::symlink_metadata(&target).and_then(|m| m.modified()).ok();
     Ok((Written { hash, len, modified }, true))
@@ -297,12 +368,12 @@ fn write_one(
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// Writes `contents` to a fresh temporary file in `dir`, then renames it onto `target`.
+/// Writes `pieces` to a fresh temporary file in `dir`, then renames it onto `target`.
 fn write_atomically(
     dir: &Path,
     file_name: &str,
     target: &Path,
-    contents: &[u8],
+    pieces: &[Arc<[u8]>],
     permissions: Option<std::fs::Permissions>,
 ) -> io::Result<()> {
     // Keep the temporary name well below the usual 255-byte limit.
@@ -322,7 +393,7 @@ fn write_atomically(
         }
     };
     let result = (|| {
-        file.write_all(contents)?;
+        write_all_pieces(&mut file, pieces)?;
         if let Some(permissions) = permissions {
             file.set_permissions(permissions)?;
         }
@@ -333,6 +404,102 @@ fn write_atomically(
         let _ = std::fs::remove_file(&temp);
     }
     result
+}
+
+/// The spare file kept next to output `file_name` (see [`WriteOptions::spare`]).
+fn spare_name(file_name: &str) -> String {
+    let mut stem_end = file_name.len().min(100);
+    while !file_name.is_char_boundary(stem_end) {
+        stem_end -= 1;
+    }
+    format!(".{}.packem-spare", &file_name[..stem_end])
+}
+
+/// Writes `pieces` into the spare file of `target` (reusing its pages) and swaps it with
+/// `target` in one atomic rename. Returns `false` (nothing done) where that is not possible: not
+/// Linux, or the spare is not a plain file of ours (a symlink or a file with other links).
+#[cfg(target_os = "linux")]
+fn write_via_spare(
+    dir: &Path,
+    file_name: &str,
+    target: &Path,
+    pieces: &[Arc<[u8]>],
+    len: u64,
+    permissions: Option<std::fs::Permissions>,
+) -> io::Result<bool> {
+    use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
+    let spare = dir.join(spare_name(file_name));
+    // No O_TRUNC: overwriting keeps the allocated pages; `set_len` trims the tail afterwards.
+    let Ok(mut file) = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(&spare)
+    else {
+        return Ok(false);
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.nlink() != 1 {
+        return Ok(false);
+    }
+    write_all_pieces(&mut file, pieces)?;
+    file.set_len(len)?;
+    if let Some(permissions) = permissions {
+        file.set_permissions(permissions)?;
+    }
+    drop(file);
+    let cwd = rustix::fs::CWD;
+    match rustix::fs::renameat_with(cwd, &spare, cwd, target, rustix::fs::RenameFlags::EXCHANGE) {
+        Ok(()) => Ok(true),
+        // No exchange here (an old kernel or another file system): a plain rename is still atomic.
+        Err(_) => std::fs::rename(&spare, target).map(|()| true),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn write_via_spare(
+    _dir: &Path,
+    _file_name: &str,
+    _target: &Path,
+    _pieces: &[Arc<[u8]>],
+    _len: u64,
+    _permissions: Option<std::fs::Permissions>,
+) -> io::Result<bool> {
+    Ok(false)
+}
+
+/// Deletes the spare files [`WriteOptions::spare`] kept for the outputs in `written` (call when
+/// a watch session ends). Errors are ignored: a spare left behind is only a hidden file.
+pub fn remove_spares(outdir: &Utf8Path, written: &WrittenSet) {
+    let outdir = lexical_normalize(outdir);
+    for rel in written.paths() {
+        let (rel_dir, file_name) = split_rel(rel);
+        let dir = if rel_dir.is_empty() { outdir.clone() } else { outdir.join(rel_dir) };
+        let spare = dir.join(spare_name(file_name));
+        if std::fs::symlink_metadata(&spare).is_ok_and(|m| m.is_file()) {
+            let _ = std::fs::remove_file(&spare);
+        }
+    }
+}
+
+/// Writes every piece in order with vectored writes (a few system calls for thousands of pieces).
+fn write_all_pieces(file: &mut std::fs::File, pieces: &[Arc<[u8]>]) -> io::Result<()> {
+    // Linux accepts at most 1,024 buffers per call.
+    const BATCH: usize = 1024;
+    for batch in pieces.chunks(BATCH) {
+        let mut slices: Vec<io::IoSlice<'_>> =
+            batch.iter().filter(|p| !p.is_empty()).map(|p| io::IoSlice::new(p)).collect();
+        let mut slices = &mut slices[..];
+        while !slices.is_empty() {
+            match file.write_vectored(slices) {
+                Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "failed to write whole output")),
+                Ok(n) => io::IoSlice::advance_slices(&mut slices, n),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Deletes one stale output (a file or symlink, never a directory) if it is still there.
@@ -347,6 +514,11 @@ fn delete_stale(dirs: &mut DirCache, rel: &str, report: &mut WriteReport, errors
         }
     };
     let target = dir.join(file_name);
+    // Its spare (see `WriteOptions::spare`) goes with it.
+    let spare = dir.join(spare_name(file_name));
+    if std::fs::symlink_metadata(&spare).is_ok_and(|m| m.is_file()) {
+        let _ = std::fs::remove_file(&spare);
+    }
     match std::fs::symlink_metadata(&target) {
         Ok(meta) if !meta.is_dir() => match std::fs::remove_file(&target) {
             Ok(()) => report.deleted.push(rel.to_owned()),

@@ -23,7 +23,7 @@ fn file(path: &str, contents: &str) -> OutputFile {
 }
 
 fn write(fx: &Fixture, files: &[OutputFile], previous: Option<&WrittenSet>) -> Result<WriteReport, Vec<String>> {
-    let options = WriteOptions { outdir: &fx.outdir, inputs: &[], allow_overwrite: false };
+    let options = WriteOptions { outdir: &fx.outdir, inputs: &[], allow_overwrite: false, spare: false };
     write_outputs(files, &options, previous)
         .map_err(|errors| errors.iter().map(|e| format!("{} {}", e.code, e.path)).collect())
 }
@@ -203,7 +203,7 @@ fn refuses_to_overwrite_an_input() {
     std::fs::write(&input, "source").unwrap();
     let inputs = vec![input.clone()];
     let files = vec![file("main.js", "bundled")];
-    let options = WriteOptions { outdir: &fx.outdir, inputs: &inputs, allow_overwrite: false };
+    let options = WriteOptions { outdir: &fx.outdir, inputs: &inputs, allow_overwrite: false, spare: false };
     let errors = write_outputs(&files, &options, None).unwrap_err();
     assert_eq!(errors[0].code, "OUTPUT_OVERWRITES_INPUT");
     assert_eq!(std::fs::read_to_string(&input).unwrap(), "source");
@@ -287,4 +287,64 @@ fn write_failures_are_reported_with_write_failed() {
     let errors = write(&fx, &[file("taken", "x"), file("fine.js", "y")], None).unwrap_err();
     assert_eq!(errors, ["WRITE_FAILED taken"]);
     assert_eq!(tree(&fx.outdir), ["fine.js", "taken/", "taken/keep.txt"]);
+}
+
+fn write_with_spare(fx: &Fixture, files: &[OutputFile], previous: Option<&WrittenSet>) -> WriteReport {
+    let options = WriteOptions { outdir: &fx.outdir, inputs: &[], allow_overwrite: false, spare: true };
+    write_outputs(files, &options, previous).unwrap()
+}
+
+#[test]
+fn pieces_are_written_in_order_and_compared_by_the_callers_hash() {
+    let fx = fixture();
+    let pieces = |parts: &[&str]| parts.iter().map(|p| std::sync::Arc::<[u8]>::from(p.as_bytes())).collect();
+    let first = OutputFile::from_pieces("a.js", pieces(&["one ", "", "two\n"]), 1);
+    assert_eq!(first.len(), 8);
+    let report = write(&fx, &[first], None).unwrap();
+    assert_eq!(std::fs::read_to_string(fx.outdir.join("a.js")).unwrap(), "one two\n");
+    // Same length, other bytes, other hash: written without reading the file back.
+    let second = OutputFile::from_pieces("a.js", pieces(&["one ", "six\n"]), 2);
+    let report = write(&fx, std::slice::from_ref(&second), Some(&report.set)).unwrap();
+    assert_eq!(report.written, ["a.js"]);
+    assert_eq!(std::fs::read_to_string(fx.outdir.join("a.js")).unwrap(), "one six\n");
+    // The same hash again: nothing to do.
+    let report = write(&fx, &[second], Some(&report.set)).unwrap();
+    assert_eq!(report.unchanged, ["a.js"]);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn watch_writes_swap_with_a_spare_file_that_is_removed_at_the_end() {
+    let fx = fixture();
+    let first = write_with_spare(&fx, &[file("a.js", "first version, longer\n")], None);
+    // The first write has no file to swap with: a plain atomic write, no spare.
+    assert_eq!(tree(&fx.outdir), ["a.js"]);
+    let second = write_with_spare(&fx, &[file("a.js", "second\n")], Some(&first.set));
+    assert_eq!(std::fs::read_to_string(fx.outdir.join("a.js")).unwrap(), "second\n");
+    // The spare now holds the previous bytes.
+    assert_eq!(tree(&fx.outdir), [".a.js.packem-spare", "a.js"]);
+    assert_eq!(std::fs::read_to_string(fx.outdir.join(".a.js.packem-spare")).unwrap(), "first version, longer\n");
+    // Overwriting the spare's longer contents leaves no stale tail.
+    let third = write_with_spare(&fx, &[file("a.js", "third\n")], Some(&second.set));
+    assert_eq!(std::fs::read_to_string(fx.outdir.join("a.js")).unwrap(), "third\n");
+    packem_output::remove_spares(&fx.outdir, &third.set);
+    assert_eq!(tree(&fx.outdir), ["a.js"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_or_hard_link_in_place_of_the_spare_is_never_written_through() {
+    let fx = fixture();
+    let outside = fx.root.join("outside.txt");
+    std::fs::write(&outside, "keep me\n").unwrap();
+    let first = write_with_spare(&fx, &[file("a.js", "one\n")], None);
+    std::os::unix::fs::symlink(&outside, fx.outdir.join(".a.js.packem-spare")).unwrap();
+    let second = write_with_spare(&fx, &[file("a.js", "two\n")], Some(&first.set));
+    assert_eq!(std::fs::read_to_string(fx.outdir.join("a.js")).unwrap(), "two\n");
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep me\n");
+    std::fs::remove_file(fx.outdir.join(".a.js.packem-spare")).unwrap();
+    std::fs::hard_link(&outside, fx.outdir.join(".a.js.packem-spare")).unwrap();
+    write_with_spare(&fx, &[file("a.js", "three\n")], Some(&second.set));
+    assert_eq!(std::fs::read_to_string(fx.outdir.join("a.js")).unwrap(), "three\n");
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep me\n");
 }

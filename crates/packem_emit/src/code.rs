@@ -1,0 +1,165 @@
+//! Output code as a list of shared pieces.
+//!
+//! A chunk is the concatenation of thousands of module renders. Concatenating (and hashing and
+//! comparing) megabytes on every rebuild made the cost of a one-line edit grow with the size of
+//! the bundle, so a chunk holds the pieces instead: each module's [`Piece`] is the `Arc` its
+//! `rendered_module` memo holds, generated glue goes in between, and the writer writes the pieces
+//! in order. Equality and the chunk's hash come from per-piece hashes, so a rebuild touches the
+//! bytes of changed pieces only.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// A piece of output code and a hash of its bytes.
+#[derive(Clone, Debug, Eq)]
+pub struct Piece {
+    text: Arc<str>,
+    hash: u64,
+}
+
+impl Piece {
+    /// A piece holding `text`.
+    pub fn new(text: impl Into<Arc<str>>) -> Self {
+        let text = text.into();
+        let hash = xxhash_rust::xxh3::xxh3_64(text.as_bytes());
+        Piece { text, hash }
+    }
+
+    /// The code.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The shared code.
+    pub fn text(&self) -> &Arc<str> {
+        &self.text
+    }
+
+    /// XXH3-64 of the code.
+    pub fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Whether the piece is empty.
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+}
+
+impl std::hash::Hash for Piece {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // Equal pieces have equal bytes, hence equal hashes.
+        state.write_u64(self.hash);
+    }
+}
+
+impl PartialEq for Piece {
+    fn eq(&self, other: &Self) -> bool {
+        // Unchanged pieces share their allocation, which `Arc`'s `eq` checks first.
+        self.hash == other.hash && self.text == other.text
+    }
+}
+
+/// The code of an output file: pieces written in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Code {
+    pieces: Vec<Piece>,
+    len: usize,
+}
+
+impl Code {
+    /// The pieces, in order.
+    pub fn pieces(&self) -> &[Piece] {
+        &self.pieces
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the code is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// A 128-bit hash identifying the bytes, computed from the pieces' hashes and lengths
+    /// (not a hash of the concatenation: two splits of the same bytes hash differently).
+    pub fn hash128(&self) -> u128 {
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        for piece in &self.pieces {
+            hasher.update(&piece.hash.to_le_bytes());
+            hasher.update(&(piece.len() as u64).to_le_bytes());
+        }
+        hasher.digest128()
+    }
+
+    /// The pieces as byte slices (shared, not copied), for writing.
+    pub fn byte_pieces(&self) -> Vec<Arc<[u8]>> {
+        self.pieces.iter().map(|p| Arc::<[u8]>::from(p.text.clone())).collect()
+    }
+
+    /// Whether some piece contains `needle` (needles never span pieces when each piece is a
+    /// complete statement list, as chunk pieces are).
+    pub fn any_piece_contains(&self, needle: &str) -> bool {
+        self.pieces.iter().any(|p| p.text.contains(needle))
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for piece in &self.pieces {
+            f.write_str(&piece.text)?;
+        }
+        Ok(())
+    }
+}
+
+/// Builds a [`Code`]: generated text accumulates into one piece until a shared piece is pushed.
+#[derive(Default)]
+pub struct CodeBuilder {
+    code: Code,
+    pending: String,
+}
+
+impl CodeBuilder {
+    /// Appends generated text.
+    pub fn push_str(&mut self, text: &str) {
+        self.pending.push_str(text);
+    }
+
+    /// Appends a shared piece (no copy).
+    pub fn push_piece(&mut self, piece: &Piece) {
+        self.flush();
+        if !piece.is_empty() {
+            self.code.len += piece.len();
+            self.code.pieces.push(piece.clone());
+        }
+    }
+
+    /// Appends every piece of `code`.
+    pub fn push_code(&mut self, code: &Code) {
+        for piece in &code.pieces {
+            self.push_piece(piece);
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            let text = std::mem::take(&mut self.pending);
+            self.code.len += text.len();
+            self.code.pieces.push(Piece::new(text));
+        }
+    }
+
+    /// The code built.
+    pub fn finish(mut self) -> Code {
+        self.flush();
+        self.code
+    }
+}
