@@ -347,12 +347,17 @@ function summary(samples, missed, failed) {
 async function rebuild(tool, corpus, corpusDir, workdir, reps, packemBin) {
   const began = performance.now();
   const spec = corpusSpec(corpus);
+  // The copy and the output directory live in `<workdir>/<corpus>` and `<workdir>/out`.
   const root = path.join(path.resolve(workdir), corpus);
-  fs.rmSync(path.resolve(workdir), { recursive: true, force: true });
+  const outdir = path.join(path.resolve(workdir), 'out');
+  const cleanUp = () => {
+    for (const dir of [root, outdir]) fs.rmSync(dir, { recursive: true, force: true });
+  };
+  cleanUp();
   fs.mkdirSync(root, { recursive: true });
   fs.cpSync(path.resolve(corpusDir), root, { recursive: true });
   const entry = path.join(root, spec.entry);
-  const outfile = path.join(path.resolve(workdir), 'out', path.basename(spec.entry));
+  const outfile = path.join(outdir, path.basename(spec.entry));
   const leaf = path.join(root, spec.leaf);
   const importer = path.join(root, spec.importer);
   const leafText = fs.readFileSync(leaf, 'utf8');
@@ -431,7 +436,7 @@ async function rebuild(tool, corpus, corpusDir, workdir, reps, packemBin) {
   const closing = performance.now();
   await session.close();
   log(`${tool} ${corpus}: closed in ${(performance.now() - closing).toFixed(0)}ms`);
-  fs.rmSync(path.resolve(workdir), { recursive: true, force: true });
+  cleanUp();
   return { tool, corpus, initial_build_ms: initial, spurious_rebuilds: spurious, edits };
 }
 

@@ -13,7 +13,8 @@
 //!    watch mode and the peers' warm sessions, `--reps` edits of each kind.
 //! 5. Writes the report (raw numbers in `.fixtures/bench/results.json`).
 //!
-//! `--quick`: `synth-1000` only, 5 edits, 2 runs, report in `.fixtures/bench/benchmarks.md`.
+//! `--quick`: `synth-1000` only, 5 edits, 2 runs, report in `.fixtures/bench/benchmarks.md`
+//! (raw numbers in `results-quick.json` beside it).
 //! `--corpus=NAME` (repeatable), `--reps=N`, `--runs=N`, `--out=FILE` override.
 
 use std::fmt::Write as _;
@@ -40,6 +41,8 @@ struct Options {
     reps: usize,
     runs: usize,
     out: PathBuf,
+    /// The raw numbers, under `.fixtures/bench`.
+    raw: &'static str,
     command: String,
 }
 
@@ -55,6 +58,7 @@ impl Options {
             reps: if quick { 5 } else { 20 },
             runs: if quick { 2 } else { 5 },
             out: root.join(if quick { ".fixtures/bench/benchmarks.md" } else { "docs/benchmarks.md" }),
+            raw: if quick { "results-quick.json" } else { "results.json" },
             command: ["cargo xtask bench"]
                 .into_iter()
                 .chain(args.iter().map(String::as_str))
@@ -125,7 +129,7 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
     let rebuilds = rebuild_sessions(&env, &options)?;
 
     let results = json!({ "info": info, "cold": cold, "in_process": in_process, "rebuild": rebuilds });
-    std::fs::write(work.join("results.json"), serde_json::to_string_pretty(&results)?)?;
+    std::fs::write(work.join(options.raw), serde_json::to_string_pretty(&results)?)?;
     let report = report(&options, &results, started.elapsed());
     if let Some(dir) = options.out.parent() {
         std::fs::create_dir_all(dir)?;
@@ -134,7 +138,7 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
     eprintln!(
         "bench: wrote {} (raw numbers in {}) in {:.0?}",
         options.out.display(),
-        work.join("results.json").display(),
+        work.join(options.raw).display(),
         started.elapsed()
     );
     Ok(())
@@ -215,7 +219,9 @@ fn machine_info(root: &Path, env: &Env, load: String) -> Result<Value> {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_owned();
     let git = |args: &[&str]| command_output(Command::new("git").current_dir(root).args(args));
     let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".to_owned());
-    let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    // The report itself does not count.
+    let dirty = git(&["status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs/benchmarks.md"])
+        .is_some_and(|s| !s.is_empty());
     let versions = env.driver_json(&["versions"])?;
     let packem = command_output(Command::new(env.packem).arg("--version")).unwrap_or_default();
     // Node's own start-up, part of every cold build through the JavaScript API.
@@ -360,10 +366,12 @@ fn rebuild_sessions(env: &Env, options: &Options) -> Result<Value> {
         for tool in TOOLS {
             eprintln!("bench: rebuilds of {corpus} with {tool}");
             let work = std::env::temp_dir().join(format!("packem-bench-{tool}-{corpus}"));
-            let work = work.display().to_string();
+            let work_arg = work.display().to_string();
             let result = env
-                .driver_json(&["rebuild", tool, corpus, &dir, &work, &reps, &packem])
+                .driver_json(&["rebuild", tool, corpus, &dir, &work_arg, &reps, &packem])
                 .unwrap_or_else(|err| json!({ "error": format!("{err:#}") }));
+            // The driver empties it; remove it if so.
+            let _ = std::fs::remove_dir(&work);
             tools.insert(tool.to_string(), result);
         }
         results.insert(corpus.clone(), Value::Object(tools));
