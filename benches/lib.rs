@@ -183,9 +183,6 @@ impl Session {
             ..Default::default()
         };
         let mut ws = Workspace::new(vec![corpus.entry.clone()], options);
-        if std::env::var_os("PACKEM_COLD_CONTENTS").is_some() {
-            packem_db::Db::files(ws.db()).set_cold_contents(true);
-        }
         let target = ws.target(Format::Esm, None);
         Self {
             ws,

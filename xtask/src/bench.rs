@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Value, json};
 
-use crate::{env_or, run};
+use crate::{env_or, npm_install, run};
 
 /// The corpora, with their entries relative to `.fixtures/<name>`.
 const CORPORA: &[(&str, &str)] =
@@ -179,21 +179,7 @@ fn install_peers(root: &Path) -> Result<PathBuf> {
     let dir = root.join(".fixtures/peers");
     std::fs::create_dir_all(&dir)?;
     let manifest = std::fs::read_to_string(root.join("benches/peers/package.json"))?;
-    let stamp = dir.join("node_modules/.packem-stamp");
-    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(manifest.as_str()) {
-        eprintln!("bench: peers up to date in {}", dir.display());
-        return Ok(dir);
-    }
-    std::fs::write(dir.join("package.json"), &manifest)?;
-    eprintln!("bench: installing the peers of benches/peers/package.json into {}", dir.display());
-    run(Command::new("npm").current_dir(&dir).args([
-        "install",
-        "--no-audit",
-        "--no-fund",
-        "--no-package-lock",
-        "--loglevel=error",
-    ]))?;
-    std::fs::write(&stamp, manifest)?;
+    npm_install(&dir, &manifest, "bench")?;
     Ok(dir)
 }
 

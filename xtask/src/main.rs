@@ -83,14 +83,20 @@ fn fixtures(root: &Path) -> Result<()> {
         "dependencies": deps,
     });
     let manifest = serde_json::to_string_pretty(&manifest)? + "\n";
+    npm_install(&dir, &manifest, "fixtures")
+}
+
+/// Writes `manifest` as `dir/package.json` and runs `npm install` there, unless the stamp left by
+/// the last install says the same manifest is installed. `what` prefixes the progress lines.
+fn npm_install(dir: &Path, manifest: &str, what: &str) -> Result<()> {
     let stamp = dir.join("node_modules/.packem-stamp");
-    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(manifest.as_str()) {
-        eprintln!("fixtures: up to date in {}", dir.display());
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(manifest) {
+        eprintln!("{what}: up to date in {}", dir.display());
         return Ok(());
     }
-    std::fs::write(dir.join("package.json"), &manifest)?;
-    eprintln!("fixtures: installing {} npm packages into {}", NPM_PACKAGES.len(), dir.display());
-    run(Command::new("npm").current_dir(&dir).args([
+    std::fs::write(dir.join("package.json"), manifest)?;
+    eprintln!("{what}: installing npm packages into {}", dir.display());
+    run(Command::new("npm").current_dir(dir).args([
         "install",
         "--no-audit",
         "--no-fund",

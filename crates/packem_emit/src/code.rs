@@ -25,16 +25,6 @@ impl Piece {
         Piece { text, hash }
     }
 
-    /// The code.
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
-
-    /// The shared code.
-    pub fn text(&self) -> &Arc<str> {
-        &self.text
-    }
-
     /// XXH3-64 of the code.
     pub fn hash(&self) -> u64 {
         self.hash
@@ -73,11 +63,6 @@ pub struct Code {
 }
 
 impl Code {
-    /// The pieces, in order.
-    pub fn pieces(&self) -> &[Piece] {
-        &self.pieces
-    }
-
     /// Length in bytes.
     pub fn len(&self) -> usize {
         self.len
@@ -102,12 +87,6 @@ impl Code {
     /// The pieces as byte slices (shared, not copied), for writing.
     pub fn byte_pieces(&self) -> Vec<Arc<[u8]>> {
         self.pieces.iter().map(|p| Arc::<[u8]>::from(p.text.clone())).collect()
-    }
-
-    /// Whether some piece contains `needle` (needles never span pieces when each piece is a
-    /// complete statement list, as chunk pieces are).
-    pub fn any_piece_contains(&self, needle: &str) -> bool {
-        self.pieces.iter().any(|p| p.text.contains(needle))
     }
 }
 

@@ -144,9 +144,9 @@ impl Server {
                 if same {
                     return;
                 }
+                // Edited documents become the only LOW-durability files (`Workspace` sets
+                // `Files::set_cold_contents`).
                 let mut workspace = Workspace::new(config.entries, config.options);
-                // Edited documents become the only LOW-durability files: see `set_cold_contents`.
-                packem_db::Db::files(workspace.db()).set_cold_contents(true);
                 for (path, text) in &self.documents {
                     workspace.set_overlay(path, Some(Arc::from(text.as_str())));
                 }

@@ -53,20 +53,6 @@ impl OutputFile {
         self.len == 0
     }
 
-    /// The bytes, in order.
-    pub fn pieces(&self) -> &[Arc<[u8]>] {
-        &self.pieces
-    }
-
-    /// The bytes, concatenated (a copy).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.len as usize);
-        for piece in &self.pieces {
-            out.extend_from_slice(piece);
-        }
-        out
-    }
-
     /// Whether `bytes` equal this file's bytes.
     fn equals(&self, bytes: &[u8]) -> bool {
         if bytes.len() as u64 != self.len {
@@ -376,12 +362,7 @@ fn write_atomically(
     pieces: &[Arc<[u8]>],
     permissions: Option<std::fs::Permissions>,
 ) -> io::Result<()> {
-    // Keep the temporary name well below the usual 255-byte limit.
-    let mut stem_end = file_name.len().min(100);
-    while !file_name.is_char_boundary(stem_end) {
-        stem_end -= 1;
-    }
-    let stem = &file_name[..stem_end];
+    let stem = short_stem(file_name);
     let pid = std::process::id();
     let (temp, mut file) = loop {
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -408,11 +389,17 @@ fn write_atomically(
 
 /// The spare file kept next to output `file_name` (see [`WriteOptions::spare`]).
 fn spare_name(file_name: &str) -> String {
-    let mut stem_end = file_name.len().min(100);
-    while !file_name.is_char_boundary(stem_end) {
-        stem_end -= 1;
+    format!(".{}.packem-spare", short_stem(file_name))
+}
+
+/// At most the first 100 bytes of `file_name` (on a character boundary), so the names of
+/// temporary and spare files stay well below the usual 255-byte limit.
+fn short_stem(file_name: &str) -> &str {
+    let mut end = file_name.len().min(100);
+    while !file_name.is_char_boundary(end) {
+        end -= 1;
     }
-    format!(".{}.packem-spare", &file_name[..stem_end])
+    &file_name[..end]
 }
 
 /// Writes `pieces` into the spare file of `target` (reusing its pages) and swaps it with
