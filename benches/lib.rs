@@ -136,10 +136,12 @@ impl Corpus {
     }
 
     /// The leaf's text with edit number `n` applied: a new literal inside a function body (no
-    /// import, export or declared name changes). Distinct for every `n`.
+    /// import, export or declared name changes). Distinct for every `n`, and of another length
+    /// than edits `n - 1` and `n - 2`, like typing: the output's bytes after the leaf move on
+    /// every edit, so a writer cannot reuse the bytes of the version before last in place.
     pub fn body_edit(&self, n: u64) -> String {
         let expr = self.leaf_needle.strip_suffix(';').unwrap();
-        let edited = format!("{expr} + {n} - {n};");
+        let edited = format!("{expr} + {n} - {n}{};", " + 0".repeat((n % 3) as usize));
         self.leaf_text.replacen(self.leaf_needle, &edited, 1)
     }
 

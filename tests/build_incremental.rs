@@ -37,9 +37,10 @@ fn body_edit_rerenders_one_module_and_does_not_relink() {
     let mut p = app();
     build(&mut p, Format::Esm);
     p.executed();
-    // The first edit of a file drops its contents from MEDIUM to LOW durability, and a value
-    // whose durability drops cannot be backdated: the graph and the link re-run once (their
-    // results are equal, so the link cells stay as they are and no other module re-renders).
+    // The edit derives the file's own facts (the host compares them with its fact cells, finds
+    // them equal and sets nothing), re-renders the module, its run and the chunk. The graph,
+    // its diagnostics, the link and every other module are only verified, in O(1), from the
+    // file's first edit on (its durability drops to LOW, but nothing project-wide reads it).
     p.write("src/math.js", "export function total(a, b) {\n  return b + a + 1;\n}\nexport const unused = 1;\n");
     let out = build(&mut p, Format::Esm);
     assert!(out[0].contains("return b + a + 1;"), "{}", out[0]);
@@ -47,21 +48,19 @@ fn body_edit_rerenders_one_module_and_does_not_relink() {
         p.executed(),
         [
             "bundle",
-            "file_diagnostics(src/math.js)",
-            "graph_diagnostics",
-            "link",
-            "module_graph",
             "module_scan(src/math.js)",
-            "module_summary(src/math.js)",
-            "module_symbols(src/math.js)",
+            "parsed_diagnostics(src/math.js)",
             "parsed_module(src/math.js)",
+            "parsed_summary(src/math.js)",
+            "parsed_symbols(src/math.js)",
             "rendered_chunk",
             "rendered_module",
+            "rendered_run",
             "source_text(src/math.js)",
         ],
-        "the first edit relinks but re-renders one module"
+        "the first edit neither relinks nor re-renders other modules"
     );
-    // Every later edit of the file stops at its own queries (here the scan is equal: same spans).
+    // A later edit: the same, except that the summary is backdated (same spans, so an equal scan).
     p.write("src/math.js", "export function total(a, b) {\n  return b + a + 0;\n}\nexport const unused = 1;\n");
     let out = build(&mut p, Format::Esm);
     assert!(out[0].contains("return b + a + 0;"), "{}", out[0]);
@@ -69,12 +68,13 @@ fn body_edit_rerenders_one_module_and_does_not_relink() {
         p.executed(),
         [
             "bundle",
-            "file_diagnostics(src/math.js)",
             "module_scan(src/math.js)",
-            "module_symbols(src/math.js)",
+            "parsed_diagnostics(src/math.js)",
             "parsed_module(src/math.js)",
+            "parsed_symbols(src/math.js)",
             "rendered_chunk",
             "rendered_module",
+            "rendered_run",
             "source_text(src/math.js)",
         ],
         "link, module_link and the other modules' renders must only be validated"

@@ -364,7 +364,7 @@ async function rebuild(tool, corpus, corpusDir, workdir, reps, packemBin) {
   const importerText = fs.readFileSync(importer, 'utf8');
   if (!leafText.includes(spec.needle)) throw new Error(`${leaf} lacks ${spec.needle}`);
   const expr = spec.needle.replace(/;$/, '');
-  const bodyEdit = (n) => leafText.replace(spec.needle, () => `${expr} + ${n} - ${n};`);
+  const bodyEdit = (n) => leafText.replace(spec.needle, () => `${expr} + ${n} - ${n}${' + 0'.repeat(n % 3)};`);
   const importEdit = (add) => (add ? spec.extraImport + importerText : importerText);
 
   const session =

@@ -100,8 +100,11 @@ impl TestProject {
                                 | "parsed_module"
                                 | "module_scan"
                                 | "module_summary"
+                                | "parsed_summary"
                                 | "file_diagnostics"
+                                | "parsed_diagnostics"
                                 | "module_symbols"
+                                | "parsed_symbols"
                                 | "node_esm_interop"
                         ) =>
                     {

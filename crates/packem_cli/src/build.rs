@@ -80,6 +80,7 @@ impl Builder {
         // the entries' lowest common directory (esbuild's outbase), with a `.js` extension.
         let (outdir, names) = output_names(args, &entries, &cwd)?;
         let mut workspace = Workspace::new(entries, options);
+        workspace.set_incremental(args.watch.is_some());
         let target = workspace.target(format, args.global_name.clone());
         Ok(Self {
             workspace,
@@ -255,7 +256,7 @@ fn metafile_json(
         let inputs = chunk
             .inputs
             .iter()
-            .map(|(path, bytes)| (display_path(path, cwd), MetaOutputInput { bytes_in_output: *bytes }))
+            .map(|(file, bytes)| (display_path(file.path(db), cwd), MetaOutputInput { bytes_in_output: *bytes }))
             .collect();
         meta.outputs.insert(
             display_path(&outdir.join(name), cwd),

@@ -189,6 +189,8 @@ struct FilesInner {
     next_revision: AtomicU64,
     /// See [`Files::set_cold_contents`].
     cold_contents: std::sync::atomic::AtomicBool,
+    /// Files whose inputs were set since the last [`Files::take_touched`].
+    touched: std::sync::Mutex<rustc_hash::FxHashSet<File>>,
 }
 
 impl Files {
@@ -255,6 +257,17 @@ impl Files {
         self.inner.by_path.is_empty()
     }
 
+    /// The files whose status, revision or overlay was set since the last call, in no particular
+    /// order (the host re-derives their facts; see `packem_host`'s fact cells).
+    pub fn take_touched(&self) -> Vec<File> {
+        let mut touched = self.inner.touched.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        touched.drain().collect()
+    }
+
+    fn touch(&self, file: File) {
+        self.inner.touched.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(file);
+    }
+
     /// A revision number no file has had.
     pub fn fresh_revision(&self) -> u64 {
         self.inner.next_revision.fetch_add(1, Ordering::Relaxed) + 1
@@ -281,6 +294,7 @@ impl Files {
         if matches!(change, FileChange::Modified | FileChange::Created) || old != new {
             let revision = db.files().fresh_revision();
             file.set_revision(db).with_durability(edited_durability(path)).to(revision);
+            db.files().touch(file);
         }
         Some(change)
     }
@@ -290,6 +304,7 @@ impl Files {
         let file = db.files().file(db, path);
         if file.overlay(db).as_deref() != text.as_deref() {
             file.set_overlay(db).with_durability(Durability::LOW).to(text);
+            db.files().touch(file);
         }
         file
     }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use packem_db::{Diagnostic, DiagnosticCode, Platform};
+use packem_db::{Diagnostic, DiagnosticCode, File, Platform};
 use packem_graph::module_graph;
 use packem_link::{ChunkPlan, Helpers, Imported, OrderItem, is_identifier, link, quote};
 
@@ -18,7 +18,7 @@ pub struct ChunkOutput {
     /// The code, as pieces shared with the module memos.
     pub code: Code,
     /// The modules in the chunk, with the bytes each contributed (for the metafile).
-    pub inputs: Vec<(camino::Utf8PathBuf, u64)>,
+    pub inputs: Vec<(File, u64)>,
     /// The entry's export names.
     pub exports: Vec<String>,
     /// External modules the output imports, with esbuild's import kind, in first-use order.
@@ -62,6 +62,92 @@ pub fn bundle(db: &dyn packem_resolve::Db, target: Target) -> Arc<Bundle> {
     Arc::new(Bundle { chunks, diagnostics })
 }
 
+/// Consecutive modules of a chunk with no generated code between them: the unit a chunk is
+/// assembled from.
+///
+/// A chunk that fetched every module's render would re-run N fetches (and salsa would verify N
+/// edges) after every edit. It fetches runs instead, and a run fetches its modules: an edit
+/// re-runs one run and the chunk, about N/24 + 24 fetches. A run ends after a module whose id
+/// hashes to 0 mod 24 (or at 96 modules), so inserting a module changes only its own run.
+#[salsa::interned(debug)]
+pub struct ModuleRun<'db> {
+    /// The modules, in output order.
+    #[returns(ref)]
+    pub files: Vec<File>,
+}
+
+/// The code of a [`ModuleRun`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderedRun {
+    /// The modules' pieces, in order.
+    pub code: Code,
+    /// Each module's length in bytes.
+    pub lens: Vec<u64>,
+    /// Whether any module calls `__require`.
+    pub uses_require: bool,
+    /// Whether any module reads the `__import_meta_*` shims.
+    pub uses_import_meta: bool,
+}
+
+/// The modules of `run`, rendered for `target`.
+#[salsa::tracked(returns(ref))]
+pub fn rendered_run<'db>(db: &'db dyn packem_resolve::Db, target: Target, run: ModuleRun<'db>) -> RenderedRun {
+    let mut code = CodeBuilder::default();
+    let mut out = RenderedRun { code: Code::default(), lens: Vec::new(), uses_require: false, uses_import_meta: false };
+    for file in run.files(db) {
+        let rendered = rendered_module(db, target, *file);
+        out.lens.push(rendered.code.len() as u64);
+        out.uses_require |= rendered.uses_require;
+        out.uses_import_meta |= rendered.uses_import_meta;
+        code.push_piece(&rendered.code);
+    }
+    out.code = code.finish();
+    out
+}
+
+/// Where runs end (see [`ModuleRun`]): after a module whose id hashes to 0 mod `RUN_SPLIT`, or
+/// at `RUN_MAX` modules. Ids are not stable across processes, but only memo reuse depends on
+/// the boundaries, never the output's bytes.
+const RUN_SPLIT: u64 = 24;
+const RUN_MAX: usize = 96;
+
+fn ends_run(file: File, len: usize) -> bool {
+    use salsa::plumbing::AsId as _;
+    let mixed = u64::from(file.as_id().index()).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+    len >= RUN_MAX || mixed % RUN_SPLIT == 0
+}
+
+/// Collects modules into runs and appends each finished run's code to a chunk body.
+struct Runs<'db> {
+    db: &'db dyn packem_resolve::Db,
+    target: Target,
+    pending: Vec<File>,
+    inputs: Vec<(File, u64)>,
+    uses_require: bool,
+    uses_import_meta: bool,
+}
+
+impl<'db> Runs<'db> {
+    fn push(&mut self, body: &mut CodeBuilder, file: File) {
+        self.pending.push(file);
+        if ends_run(file, self.pending.len()) {
+            self.flush(body);
+        }
+    }
+
+    fn flush(&mut self, body: &mut CodeBuilder) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let run = ModuleRun::new(self.db, std::mem::take(&mut self.pending));
+        let rendered = rendered_run(self.db, self.target, run);
+        self.inputs.extend(run.files(self.db).iter().copied().zip(rendered.lens.iter().copied()));
+        self.uses_require |= rendered.uses_require;
+        self.uses_import_meta |= rendered.uses_import_meta;
+        body.push_code(&rendered.code);
+    }
+}
+
 /// The output file of entry number `index`.
 #[salsa::tracked(returns(ref))]
 pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -> ChunkOutput {
@@ -71,28 +157,20 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     let plan = &link(db, project).chunks[index as usize];
     let format = target.format(db);
     let platform = project.options(db).platform;
-    let mut inputs = Vec::new();
     // In an IIFE everything sits one level deep: glue is indented here, modules come indented.
     let level = u32::from(format == Format::Iife);
     let mut body = CodeBuilder::default();
-    let mut uses_require = false;
-    let mut uses_import_meta = false;
     let mut helpers = plan.helpers;
-    let mut push_module = |body: &mut CodeBuilder, module: packem_graph::ModuleId| {
-        let rendered = rendered_module(db, target, graph.module(module).file);
-        inputs.push((graph.module(module).path.clone(), rendered.code.len() as u64));
-        uses_require |= rendered.uses_require;
-        uses_import_meta |= rendered.uses_import_meta;
-        body.push_piece(&rendered.code);
-    };
+    let mut runs =
+        Runs { db, target, pending: Vec::new(), inputs: Vec::new(), uses_require: false, uses_import_meta: false };
 
     // Wrappers first: they are lazy, so their place does not matter, and every later module may call them.
     for (module, _) in &plan.wrappers {
-        push_module(&mut body, *module);
+        runs.push(&mut body, graph.module(*module).file);
     }
     // Lazily evaluated modules: definitions only; they run when first required or imported.
     for module in &plan.lazy {
-        push_module(&mut body, *module);
+        runs.push(&mut body, graph.module(*module).file);
     }
     let mut glue = String::new();
     let mut glue_requires = false;
@@ -112,17 +190,20 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
         match item {
             OrderItem::Module(module) => {
                 if !glue.is_empty() {
+                    runs.flush(&mut body);
                     glue_requires |= glue.contains("__require");
                     body.push_str(&indent(&std::mem::take(&mut glue), level));
                 }
-                push_module(&mut body, *module);
+                runs.push(&mut body, graph.module(*module).file);
             }
             OrderItem::Code(code) => glue.push_str(code),
         }
     }
+    runs.flush(&mut body);
     glue_requires |= glue.contains("__require");
     body.push_str(&indent(&glue, level));
     let body = body.finish();
+    let Runs { inputs, uses_require, uses_import_meta, .. } = runs;
 
     let uses_require = uses_require
         || glue_requires

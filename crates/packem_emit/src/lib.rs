@@ -5,10 +5,11 @@
 //! [`rendered_module`] (one module's code), [`rendered_chunk`] (one entry's output) and
 //! [`bundle`] (every output plus format-specific diagnostics).
 //!
-//! Cutoff: `rendered_module` is `Eq` on its code; `rendered_chunk` reads the chunk plan and the
-//! rendered modules, so a body edit re-runs one `rendered_module` and one `rendered_chunk`. A
-//! chunk's [`Code`] is a list of pieces shared with the module memos, so that re-run copies no
-//! module's code.
+//! Cutoff: `rendered_module` is `Eq` on its code; [`rendered_run`] assembles a run of about 24
+//! consecutive modules and `rendered_chunk` the chunk plan's glue and the runs, so a body edit
+//! re-runs one `rendered_module`, one `rendered_run` and one `rendered_chunk` (about N/24 + 24
+//! memo fetches rather than N). A chunk's [`Code`] is a list of pieces shared with the module
+//! memos, so those re-runs copy no module's code.
 //!
 //! It does not decide names or bindings (`packem_link` does) and writes nothing.
 
@@ -22,7 +23,7 @@ use packem_db::{File, Project};
 use packem_link::{ModuleLink, module_link};
 use rustc_hash::FxHashMap;
 
-pub use chunk::{Bundle, ChunkOutput, bundle, rendered_chunk};
+pub use chunk::{Bundle, ChunkOutput, ModuleRun, RenderedRun, bundle, rendered_chunk, rendered_run};
 pub use code::{Code, CodeBuilder, Piece};
 pub use render::{RenderedModule, rendered_module};
 

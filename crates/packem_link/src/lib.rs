@@ -5,7 +5,8 @@
 //! and [`module_link`] (one module's part of the link, the per-module cutoff point), plus the
 //! runtime helpers.
 //!
-//! Cutoff: `link` reads only `module_graph`, `module_summary` and `module_symbols`, all `Eq` and
+//! Cutoff: `link` reads only `module_graph`, `module_summary` and `module_symbols` (the latter
+//! two through the host's fact cells, see `packem_parse`), all `Eq` and
 //! free of spans and oxc ids, so a body edit that declares no new name re-runs nothing here; and
 //! when `link` does re-run, `module_link` compares equal for every module whose names and rewrites
 //! did not change, so their rendered code is reused.
@@ -23,4 +24,7 @@ pub use linker::{
     trace_export,
 };
 pub use runtime::Helpers;
-pub use symbols::{ImportBinding, Imported, ModuleSymbols, ReExport, export_name, module_symbols};
+pub use symbols::{
+    ImportBinding, Imported, ModuleSymbols, ReExport, SymbolsCell, SymbolsCells, export_name, module_symbols,
+    parsed_symbols,
+};

@@ -78,10 +78,37 @@ impl ModuleSymbols {
     }
 }
 
-/// The symbol summary of `file` (empty for JSON and CommonJS internals are kept as `nested`).
+/// `file`'s symbols as `link` sees them: its [`SymbolsCell`]'s copy when the host made one
+/// (the fact firewall, see `packem_parse`), else [`parsed_symbols`].
 #[salsa::tracked(returns(ref))]
 pub fn module_symbols(db: &dyn packem_db::Db, file: File) -> Arc<ModuleSymbols> {
-    let _span = tracing::debug_span!("module_symbols", path = %file.path(db)).entered();
+    match SymbolsCells::try_get(db).and_then(|cells| cells.cells(db).get(&file).copied()) {
+        Some(cell) => cell.symbols(db).clone(),
+        None => parsed_symbols(db, file).clone(),
+    }
+}
+
+/// The host's copy of one file's [`parsed_symbols`], set with MEDIUM durability and only when
+/// they differ (like `packem_parse::ParseCell`).
+#[salsa::input(debug)]
+pub struct SymbolsCell {
+    /// Equal to `parsed_symbols(file)` once synced.
+    #[returns(ref)]
+    pub symbols: Arc<ModuleSymbols>,
+}
+
+/// Every [`SymbolsCell`] the host made, by file.
+#[salsa::input(singleton, debug)]
+pub struct SymbolsCells {
+    /// The cells.
+    #[returns(ref)]
+    pub cells: Arc<FxHashMap<File, SymbolsCell>>,
+}
+
+/// The symbol summary of `file` (empty for JSON and CommonJS internals are kept as `nested`).
+#[salsa::tracked(returns(ref))]
+pub fn parsed_symbols(db: &dyn packem_db::Db, file: File) -> Arc<ModuleSymbols> {
+    let _span = tracing::debug_span!("parsed_symbols", path = %file.path(db)).entered();
     let scan = module_scan(db, file);
     if scan.format == ModuleFormat::Json {
         return Arc::default();

@@ -295,6 +295,12 @@ impl Server {
                 for (path, diagnostics) in files {
                     self.publish(&path, diagnostics);
                 }
+                // The run computed the graph and the link of the current state: copy new modules'
+                // facts into the fact cells, so the next keystroke re-validates nothing
+                // project-wide (a no-op unless the graph changed).
+                if let Some(workspace) = &mut self.workspace {
+                    workspace.refresh_fact_cells();
+                }
             }
         }
     }

@@ -71,12 +71,18 @@ impl OutputFile {
 }
 
 /// What one written file looked like right after we wrote (or confirmed) it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Written {
     hash: u128,
     len: u64,
     modified: Option<SystemTime>,
+    /// The inode and the pieces written, kept for files written through a spare: when this file
+    /// has become the spare, the next write there skips the pieces it already holds.
+    layout: Option<(u64, Pieces)>,
 }
+
+/// The pieces of a written file, shared.
+type Pieces = Arc<[Arc<[u8]>]>;
 
 /// What a previous [`write_outputs`] produced: normalized relative path → content hash, size and
 /// mtime.
@@ -88,6 +94,8 @@ struct Written {
 #[derive(Default, Clone, Debug, PartialEq, Eq)]
 pub struct WrittenSet {
     files: BTreeMap<String, Written>,
+    /// What each output's spare file holds (the output before the last swap), when known.
+    spares: BTreeMap<String, Written>,
 }
 
 impl WrittenSet {
@@ -213,9 +221,13 @@ pub fn write_outputs(
 
     for (file, norm) in files.iter().zip(&validated.normalized) {
         let prev = previous.and_then(|p| p.files.get(norm.as_str()));
-        match write_one(&mut dirs, norm, file, prev, options.spare) {
-            Ok((written, changed)) => {
+        let prev_spare = previous.and_then(|p| p.spares.get(norm.as_str()));
+        match write_one(&mut dirs, norm, file, prev, prev_spare, options.spare) {
+            Ok((written, changed, spare)) => {
                 report.set.files.insert(norm.clone(), written);
+                if let Some(spare) = spare {
+                    report.set.spares.insert(norm.clone(), spare);
+                }
                 if changed {
                     report.written.push(norm.clone());
                 } else {
@@ -309,15 +321,16 @@ fn split_rel(rel: &str) -> (&str, &str) {
     rel.rsplit_once('/').unwrap_or(("", rel))
 }
 
-/// Writes one file unless its bytes are already there. Returns what is on disk and whether it
-/// was written.
+/// Writes one file unless its bytes are already there. Returns what is on disk, whether it was
+/// written, and what its spare file holds now (when known).
 fn write_one(
     dirs: &mut DirCache,
     rel: &str,
     file: &OutputFile,
     prev: Option<&Written>,
+    prev_spare: Option<&Written>,
     spare: bool,
-) -> Result<(Written, bool), WriteError> {
+) -> Result<(Written, bool, Option<Written>), WriteError> {
     let (rel_dir, file_name) = split_rel(rel);
     let dir = dirs.resolve(rel_dir, true)?.expect("created on demand");
     let target = dir.join(file_name);
@@ -337,19 +350,54 @@ fn write_one(
             std::fs::read(&target).is_ok_and(|on_disk| file.equals(&on_disk))
         };
         if current {
-            return Ok((Written { hash, len, modified }, false));
+            let layout = if ours { prev.and_then(|p| p.layout.clone()) } else { None };
+            return Ok((Written { hash, len, modified, layout }, false, prev_spare.cloned()));
         }
     }
 
     let keep_permissions = existing.as_ref().filter(|m| m.is_file()).map(|m| m.permissions());
-    let swapped = spare
-        && existing.as_ref().is_some_and(|m| m.is_file())
-        && write_via_spare(&dir, file_name, &target, &file.pieces, file.len, keep_permissions.clone())
+    let swapped = if spare && existing.as_ref().is_some_and(|m| m.is_file()) {
+        write_via_spare(&dir, file_name, &target, file, prev_spare, keep_permissions.clone())
+            .map_err(|err| (OutputErrorCode::WriteFailed, format!("Could not write {}: {err}", target.display())))?
+    } else {
+        Swap::NotDone
+    };
+    if swapped == Swap::NotDone {
+        write_atomically(&dir, file_name, &target, &file.pieces, keep_permissions)
             .map_err(|err| (OutputErrorCode::WriteFailed, format!("Could not write {}: {err}", target.display())))?;
-    if !swapped { write_atomically(&dir, file_name, &target, &file.pieces, keep_permissions) } else { Ok(()) }
-        .map_err(|err| (OutputErrorCode::WriteFailed, format!("Could not write {}: {err}", target.display())))?;
-    let modified = std::fs::symlink_metadata(&target).and_then(|m| m.modified()).ok();
-    Ok((Written { hash, len, modified }, true))
+    }
+    let meta = std::fs::symlink_metadata(&target).ok();
+    let modified = meta.as_ref().and_then(|m| m.modified().ok());
+    // Kept in watch mode only: the next write may swap this file out and write into it.
+    let layout = meta.as_ref().filter(|_| spare).map(|meta| (inode(meta), Arc::from(file.pieces.as_slice())));
+    // After an exchange the spare is the file that was the output: what `prev` recorded, if the
+    // output was still ours then.
+    let ours = |p: &&Written| {
+        existing.as_ref().is_some_and(|m| m.len() == p.len && p.modified.is_some() && m.modified().ok() == p.modified)
+    };
+    let spare_now = if swapped == Swap::Exchanged { prev.filter(ours).cloned() } else { None };
+    Ok((Written { hash, len, modified, layout }, true, spare_now))
+}
+
+#[cfg(unix)]
+fn inode(meta: &std::fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(meta)
+}
+
+#[cfg(not(unix))]
+fn inode(_meta: &std::fs::Metadata) -> u64 {
+    0
+}
+
+/// How [`write_via_spare`] replaced the output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Swap {
+    /// Not at all (no spare possible here): write a temporary file instead.
+    NotDone,
+    /// Spare and output exchanged: the spare now holds the previous output.
+    Exchanged,
+    /// Spare renamed over the output (no exchange on this system): there is no spare now.
+    Renamed,
 }
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -402,18 +450,26 @@ fn short_stem(file_name: &str) -> &str {
     &file_name[..end]
 }
 
-/// Writes `pieces` into the spare file of `target` (reusing its pages) and swaps it with
-/// `target` in one atomic rename. Returns `false` (nothing done) where that is not possible: not
-/// Linux, or the spare is not a plain file of ours (a symlink or a file with other links).
+/// Writes `file` into the spare file of `target` (reusing its pages) and swaps it with `target`
+/// in one atomic rename. Returns [`Swap::NotDone`] (nothing done) where that is not possible:
+/// not Linux, or the spare is not a plain file of ours (a symlink or a file with other links).
+///
+/// When `expected` says what the spare holds (the output before the last swap, identified by
+/// inode, size and mtime), only the pieces that differ are written: the common leading pieces
+/// are skipped, and when the size is unchanged so are the common trailing ones. An edit near the
+/// end of a bundle, or one that keeps its module's length, then writes kilobytes instead of the
+/// whole file. Pieces are compared by address first (unchanged modules share their memo's
+/// allocation), then by bytes.
 #[cfg(target_os = "linux")]
 fn write_via_spare(
     dir: &Path,
     file_name: &str,
     target: &Path,
-    pieces: &[Arc<[u8]>],
-    len: u64,
+    out: &OutputFile,
+    expected: Option<&Written>,
     permissions: Option<std::fs::Permissions>,
-) -> io::Result<bool> {
+) -> io::Result<Swap> {
+    use std::io::Seek as _;
     use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
     let spare = dir.join(spare_name(file_name));
     // No O_TRUNC: overwriting keeps the allocated pages; `set_len` trims the tail afterwards.
@@ -423,23 +479,49 @@ fn write_via_spare(
         .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
         .open(&spare)
     else {
-        return Ok(false);
+        return Ok(Swap::NotDone);
     };
     let meta = file.metadata()?;
     if !meta.is_file() || meta.nlink() != 1 {
-        return Ok(false);
+        return Ok(Swap::NotDone);
     }
-    write_all_pieces(&mut file, pieces)?;
-    file.set_len(len)?;
-    if let Some(permissions) = permissions {
-        file.set_permissions(permissions)?;
+    let held = expected.and_then(|e| {
+        let (ino, pieces) = e.layout.as_ref()?;
+        let same =
+            *ino == meta.ino() && e.len == meta.len() && e.modified.is_some() && e.modified == meta.modified().ok();
+        same.then_some((pieces, e.len))
+    });
+    let (first, offset, end) = match held {
+        Some((held, held_len)) => unchanged_ends(held, held_len, &out.pieces, out.len),
+        None => (0, 0, out.pieces.len()),
+    };
+    let result = (|| {
+        file.seek(io::SeekFrom::Start(offset))?;
+        write_all_pieces(&mut file, &out.pieces[first..end])?;
+        if meta.len() != out.len {
+            file.set_len(out.len)?;
+        }
+        if held.is_some() {
+            // A partial write may write nothing at all (an edit undone): the output is new anyway.
+            file.set_modified(SystemTime::now())?;
+        }
+        if let Some(permissions) = permissions {
+            file.set_permissions(permissions)?;
+        }
+        Ok(())
+    })();
+    if let Err(err) = result {
+        // Its bytes are unknown now: never skip pieces in it again.
+        drop(file);
+        let _ = std::fs::remove_file(&spare);
+        return Err(err);
     }
     drop(file);
     let cwd = rustix::fs::CWD;
     match rustix::fs::renameat_with(cwd, &spare, cwd, target, rustix::fs::RenameFlags::EXCHANGE) {
-        Ok(()) => Ok(true),
+        Ok(()) => Ok(Swap::Exchanged),
         // No exchange here (an old kernel or another file system): a plain rename is still atomic.
-        Err(_) => std::fs::rename(&spare, target).map(|()| true),
+        Err(_) => std::fs::rename(&spare, target).map(|()| Swap::Renamed),
     }
 }
 
@@ -448,11 +530,26 @@ fn write_via_spare(
     _dir: &Path,
     _file_name: &str,
     _target: &Path,
-    _pieces: &[Arc<[u8]>],
-    _len: u64,
+    _out: &OutputFile,
+    _expected: Option<&Written>,
     _permissions: Option<std::fs::Permissions>,
-) -> io::Result<bool> {
-    Ok(false)
+) -> io::Result<Swap> {
+    Ok(Swap::NotDone)
+}
+
+/// Which of `new`'s pieces must be written over a file holding `held`: returns the first piece
+/// to write, its byte offset, and the end of the pieces to write. Leading pieces equal in both
+/// are skipped; trailing ones too when both are `len` bytes long (then they sit at the same
+/// offsets).
+fn unchanged_ends(held: &[Arc<[u8]>], held_len: u64, new: &[Arc<[u8]>], len: u64) -> (usize, u64, usize) {
+    let same = |a: &Arc<[u8]>, b: &Arc<[u8]>| Arc::ptr_eq(a, b) || a[..] == b[..];
+    let first = held.iter().zip(new).take_while(|(a, b)| same(a, b)).count();
+    let offset = new[..first].iter().map(|p| p.len() as u64).sum();
+    if held_len != len {
+        return (first, offset, new.len());
+    }
+    let tail = held[first..].iter().rev().zip(new[first..].iter().rev()).take_while(|(a, b)| same(a, b)).count();
+    (first, offset, new.len() - tail)
 }
 
 /// Deletes the spare files [`WriteOptions::spare`] kept for the outputs in `written` (call when

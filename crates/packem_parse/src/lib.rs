@@ -1,16 +1,27 @@
 //! Parsing and scanning of one module: the oxc AST as a salsa value, and the import/export facts
 //! the module graph is built from.
 //!
-//! This crate owns four queries, each keyed by a [`packem_db::File`]:
+//! Queries, each keyed by a [`packem_db::File`]:
 //!
 //! - [`parsed_module`]: the owned oxc AST ([`ParsedModule`]: program, semantic scoping, parse errors).
 //!   `no_eq` and LRU-bounded: an AST changes with every edit, so comparing it would be wasted work.
 //! - [`module_scan`]: imports, exports, format and top-level `await`, **with** spans (for diagnostics and
 //!   rewriting). It re-runs on every edit and usually differs, because spans move.
-//! - [`module_summary`]: the same facts **without** spans. **This is the early-cutoff point**: an edit
+//! - [`parsed_summary`]: the same facts **without** spans. **This is the early-cutoff point**: an edit
 //!   inside a function body, or one that only moves code, yields an equal summary, salsa backdates it,
 //!   and the module graph, resolution and linking downstream are not re-run.
-//! - [`file_diagnostics`]: read errors and syntax errors of the file, with spans.
+//! - [`parsed_diagnostics`]: read errors and syntax errors of the file, with spans.
+//! - [`module_summary`] and [`file_diagnostics`]: what the project-wide queries read. They return
+//!   the file's [`ParseCell`] when the host made one (the "fact firewall", below), else the two
+//!   queries above.
+//!
+//! The fact firewall: the module graph reads every module's summary, so once any module's text
+//! has been edited (LOW durability) the graph, its diagnostics and the link would all be LOW, and
+//! salsa would walk their ~10 edges per module after every keystroke just to find nothing changed.
+//! The host (`packem_host::Workspace`) instead copies each module's summary and diagnostics into
+//! a [`ParseCell`] input (MEDIUM durability) after the graph is built, and after every change
+//! re-derives the touched files' facts and sets a cell only when they differ. A body edit then
+//! leaves every MEDIUM input alone and the project-wide queries verify in O(1).
 //!
 //! **Architecture invariant:** no query here fails or panics on user input. Unreadable files, binary
 //! files, syntax errors and pathologically deep nesting all become [`packem_db::Diagnostic`] values.
@@ -74,16 +85,61 @@ pub fn module_scan(db: &dyn Db, file: File) -> Arc<ModuleScan> {
 
 /// The span-free projection of [`module_scan`]: the early-cutoff point for the module graph.
 #[salsa::tracked(returns(ref))]
-pub fn module_summary(db: &dyn Db, file: File) -> Arc<ModuleSummary> {
-    let _span = tracing::debug_span!("module_summary", path = %file.path(db)).entered();
+pub fn parsed_summary(db: &dyn Db, file: File) -> Arc<ModuleSummary> {
+    let _span = tracing::debug_span!("parsed_summary", path = %file.path(db)).entered();
     Arc::new(module_scan(db, file).summary())
+}
+
+/// `file`'s summary as the project-wide queries see it: its [`ParseCell`]'s copy when the host
+/// made one, else [`parsed_summary`]. Re-runs (cheaply) when cells are created, and compares equal.
+#[salsa::tracked(returns(ref))]
+pub fn module_summary(db: &dyn Db, file: File) -> Arc<ModuleSummary> {
+    match parse_cell(db, file) {
+        Some(cell) => cell.summary(db).clone(),
+        None => parsed_summary(db, file).clone(),
+    }
+}
+
+/// `file`'s read and parse errors as the project-wide queries see them: its [`ParseCell`]'s copy
+/// when the host made one, else [`parsed_diagnostics`].
+#[salsa::tracked(returns(ref))]
+pub fn file_diagnostics(db: &dyn Db, file: File) -> Arc<[Diagnostic]> {
+    match parse_cell(db, file) {
+        Some(cell) => cell.diagnostics(db).clone(),
+        None => parsed_diagnostics(db, file).clone(),
+    }
+}
+
+/// The host's copy of one file's [`parsed_summary`] and [`parsed_diagnostics`] (see the crate
+/// docs, "fact firewall"). Set with MEDIUM durability, and only when the facts differ.
+#[salsa::input(debug)]
+pub struct ParseCell {
+    /// Equal to `parsed_summary(file)` once synced.
+    #[returns(ref)]
+    pub summary: Arc<ModuleSummary>,
+    /// Equal to `parsed_diagnostics(file)` once synced.
+    #[returns(ref)]
+    pub diagnostics: Arc<[Diagnostic]>,
+}
+
+/// Every [`ParseCell`] the host made, by file. Absent (and every read direct) until the host
+/// creates it.
+#[salsa::input(singleton, debug)]
+pub struct ParseCells {
+    /// The cells.
+    #[returns(ref)]
+    pub cells: Arc<rustc_hash::FxHashMap<File, ParseCell>>,
+}
+
+fn parse_cell(db: &dyn Db, file: File) -> Option<ParseCell> {
+    ParseCells::try_get(db).and_then(|cells| cells.cells(db).get(&file).copied())
 }
 
 /// Read errors (not found, directory, not UTF-8, too large, I/O) or else parse errors of `file`.
 #[salsa::tracked(returns(ref))]
-pub fn file_diagnostics(db: &dyn Db, file: File) -> Arc<[Diagnostic]> {
+pub fn parsed_diagnostics(db: &dyn Db, file: File) -> Arc<[Diagnostic]> {
     let path = file.path(db);
-    let _span = tracing::debug_span!("file_diagnostics", path = %path).entered();
+    let _span = tracing::debug_span!("parsed_diagnostics", path = %path).entered();
     if let Some(error) = source_text(db, file).error() {
         let diagnostic = match error {
             FileError::NotFound => Diagnostic::error(DiagnosticCode::UnreadableFile, "Could not read file: not found"),

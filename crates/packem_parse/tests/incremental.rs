@@ -17,7 +17,7 @@ fn ran(executed: &[String], query: &str) -> bool {
 }
 
 /// A helper with a body to edit comes first, so a body edit moves the spans of the import and export
-/// after it: `module_scan` then differs and the cutoff has to happen at `module_summary`.
+/// after it: `module_scan` then differs and the cutoff has to happen at `parsed_summary`.
 const ORIGINAL: &str = "function greet() {\n  return 'hello';\n}\nimport { a } from './a';\nexport function f() {\n  return a + greet();\n}\n";
 
 fn setup() -> (Fixture, File) {
@@ -35,7 +35,7 @@ fn a_body_edit_does_not_rerun_what_reads_the_summary() {
     fx.write("main.js", ORIGINAL.replace("'hello'", "'goodbye, world'"));
     assert_eq!(downstream(&fx.db, file), 2);
     let executed = fx.db.executed();
-    for query in ["source_text", "parsed_module", "module_scan", "module_summary"] {
+    for query in ["source_text", "parsed_module", "module_scan", "parsed_summary"] {
         assert!(ran(&executed, query), "{query} should re-run: {executed:?}");
     }
     assert!(!ran(&executed, "downstream"), "downstream must be cut off: {executed:?}");
@@ -48,7 +48,7 @@ fn an_edit_after_every_import_and_export_backdates_the_scan_itself() {
     assert_eq!(downstream(&fx.db, file), 2);
     let executed = fx.db.executed();
     assert!(ran(&executed, "module_scan"), "{executed:?}");
-    assert!(!ran(&executed, "module_summary"), "the scan compares equal, so the summary is not re-run: {executed:?}");
+    assert!(!ran(&executed, "parsed_summary"), "the scan compares equal, so the summary is not re-run: {executed:?}");
     assert!(!ran(&executed, "downstream"), "{executed:?}");
 }
 
@@ -58,7 +58,7 @@ fn adding_an_import_reruns_downstream() {
     fx.write("main.js", format!("import './b';\n{ORIGINAL}"));
     assert_eq!(downstream(&fx.db, file), 3);
     let executed = fx.db.executed();
-    assert!(ran(&executed, "module_summary"), "{executed:?}");
+    assert!(ran(&executed, "parsed_summary"), "{executed:?}");
     assert!(ran(&executed, "downstream"), "{executed:?}");
 }
 
@@ -74,7 +74,7 @@ fn a_whitespace_edit_changes_the_scan_but_not_the_summary() {
     assert_eq!(downstream(&fx.db, file), 2);
     let executed = fx.db.executed();
     assert!(ran(&executed, "module_scan"), "{executed:?}");
-    assert!(ran(&executed, "module_summary"), "{executed:?}");
+    assert!(ran(&executed, "parsed_summary"), "{executed:?}");
     assert!(!ran(&executed, "downstream"), "summary backdates, downstream does not run: {executed:?}");
 }
 
