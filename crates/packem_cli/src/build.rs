@@ -28,6 +28,9 @@ pub fn run(args: BuildArgs, start: Instant) -> Result<ExitCode> {
         let text = packem_output::summary(&outcome.outputs, start.elapsed(), report::stderr_has_color(), 20);
         let _ = anstream::stderr().lock().write_all(text.as_bytes());
     }
+    // The process is about to exit: freeing every memo one by one took ~5% of a cold build.
+    std::mem::forget(outcome);
+    std::mem::forget(builder);
     Ok(if counts.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 

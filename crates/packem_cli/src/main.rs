@@ -70,6 +70,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             stdout.write_all(text.as_bytes())?;
             stdout.flush()?;
             let counts = report::print_diagnostics(&workspace, &diagnostics, args.common.log_level);
+            std::mem::forget(workspace); // exiting: the OS frees it faster
             Ok(if counts.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
         Command::Lsp => {
@@ -89,6 +90,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let diagnostics = workspace.diagnostics();
             let counts = report::print_diagnostics(&workspace, &diagnostics, args.common.log_level);
             report::print_check_summary(&counts, graph.modules.len(), start.elapsed(), args.common.log_level);
+            std::mem::forget(workspace); // exiting: the OS frees it faster
             Ok(if counts.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
     }
