@@ -93,16 +93,15 @@ pub struct RenderedRun {
 #[salsa::tracked(returns(ref))]
 pub fn rendered_run<'db>(db: &'db dyn packem_resolve::Db, target: Target, run: ModuleRun<'db>) -> RenderedRun {
     let mut code = CodeBuilder::default();
-    let mut out = RenderedRun { code: Code::default(), lens: Vec::new(), uses_require: false, uses_import_meta: false };
+    let (mut lens, mut uses_require, mut uses_import_meta) = (Vec::new(), false, false);
     for file in run.files(db) {
         let rendered = rendered_module(db, target, *file);
-        out.lens.push(rendered.code.len() as u64);
-        out.uses_require |= rendered.uses_require;
-        out.uses_import_meta |= rendered.uses_import_meta;
+        lens.push(rendered.code.len() as u64);
+        uses_require |= rendered.uses_require;
+        uses_import_meta |= rendered.uses_import_meta;
         code.push_piece(&rendered.code);
     }
-    out.code = code.finish();
-    out
+    RenderedRun { code: code.finish(), lens, uses_require, uses_import_meta }
 }
 
 /// Where runs end (see [`ModuleRun`]): after a module whose id hashes to 0 mod `RUN_SPLIT`, or

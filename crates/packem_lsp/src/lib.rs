@@ -101,6 +101,9 @@ struct Server {
     generation: u64,
     /// Files that have diagnostics published (so they can be cleared).
     published: BTreeSet<Utf8PathBuf>,
+    /// A diagnostics run for the current state finished and the workspace's fact cells may be
+    /// refreshed (see [`Server::refresh_fact_cells_when_idle`]).
+    fact_cells_due: bool,
     pool: Arc<rayon::ThreadPool>,
     next_id: i32,
     shutting_down: bool,
@@ -117,6 +120,7 @@ impl Server {
             pending: BTreeSet::new(),
             generation: 0,
             published: BTreeSet::new(),
+            fact_cells_due: false,
             pool: Arc::new(
                 rayon::ThreadPoolBuilder::new()
                     .num_threads(2)
@@ -273,6 +277,7 @@ impl Server {
                 if self.pending.remove(&response.id) {
                     self.send(response);
                 }
+                self.refresh_fact_cells_when_idle();
             }
             Task::Diagnostics { generation, files } => {
                 if generation != self.generation {
@@ -295,13 +300,23 @@ impl Server {
                 for (path, diagnostics) in files {
                     self.publish(&path, diagnostics);
                 }
-                // The run computed the graph and the link of the current state: copy new modules'
-                // facts into the fact cells, so the next keystroke re-validates nothing
-                // project-wide (a no-op unless the graph changed).
-                if let Some(workspace) = &mut self.workspace {
-                    workspace.refresh_fact_cells();
-                }
+                self.fact_cells_due = true;
+                self.refresh_fact_cells_when_idle();
             }
+        }
+    }
+
+    /// After a diagnostics run computed the graph and the link of the current state, copies new
+    /// modules' facts into the workspace's fact cells, so the next keystroke re-validates nothing
+    /// project-wide (a no-op unless the graph changed). Waits until no request is in flight:
+    /// making cells sets inputs, which would cancel a request although nothing changed.
+    fn refresh_fact_cells_when_idle(&mut self) {
+        if self.fact_cells_due
+            && self.pending.is_empty()
+            && let Some(workspace) = &mut self.workspace
+        {
+            workspace.refresh_fact_cells();
+            self.fact_cells_due = false;
         }
     }
 
@@ -388,6 +403,8 @@ impl Server {
     /// Computes every diagnostic on a worker, for the current generation.
     fn refresh_diagnostics(&mut self) {
         self.generation += 1;
+        // The state changed: wait for this run's graph before making cells.
+        self.fact_cells_due = false;
         let Some(workspace) = &self.workspace else { return };
         let snapshot = workspace.snapshot();
         let generation = self.generation;

@@ -84,6 +84,14 @@ struct Written {
 /// The pieces of a written file, shared.
 type Pieces = Arc<[Arc<[u8]>]>;
 
+impl Written {
+    /// Whether `meta` still shows the file as we left it (same size and mtime): then nobody has
+    /// written to it since, and its bytes are the ones recorded.
+    fn describes(&self, meta: &std::fs::Metadata) -> bool {
+        self.len == meta.len() && self.modified.is_some() && self.modified == meta.modified().ok()
+    }
+}
+
 /// What a previous [`write_outputs`] produced: normalized relative path → content hash, size and
 /// mtime.
 ///
@@ -343,7 +351,7 @@ fn write_one(
     {
         let modified = meta.modified().ok();
         // The file on disk is the one we wrote last time: its hash says whether it is current.
-        let ours = prev.is_some_and(|p| p.len == len && p.modified.is_some() && p.modified == modified);
+        let ours = prev.is_some_and(|p| p.describes(meta));
         let current = if ours {
             prev.is_some_and(|p| p.hash == hash)
         } else {
@@ -372,10 +380,10 @@ fn write_one(
     let layout = meta.as_ref().filter(|_| spare).map(|meta| (inode(meta), Arc::from(file.pieces.as_slice())));
     // After an exchange the spare is the file that was the output: what `prev` recorded, if the
     // output was still ours then.
-    let ours = |p: &&Written| {
-        existing.as_ref().is_some_and(|m| m.len() == p.len && p.modified.is_some() && m.modified().ok() == p.modified)
+    let spare_now = match (swapped, &existing) {
+        (Swap::Exchanged, Some(old)) => prev.filter(|p| p.describes(old)).cloned(),
+        _ => None,
     };
-    let spare_now = if swapped == Swap::Exchanged { prev.filter(ours).cloned() } else { None };
     Ok((Written { hash, len, modified, layout }, true, spare_now))
 }
 
@@ -487,9 +495,7 @@ fn write_via_spare(
     }
     let held = expected.and_then(|e| {
         let (ino, pieces) = e.layout.as_ref()?;
-        let same =
-            *ino == meta.ino() && e.len == meta.len() && e.modified.is_some() && e.modified == meta.modified().ok();
-        same.then_some((pieces, e.len))
+        (*ino == meta.ino() && e.describes(&meta)).then_some((pieces, e.len))
     });
     let (first, offset, end) = match held {
         Some((held, held_len)) => unchanged_ends(held, held_len, &out.pieces, out.len),
