@@ -48,6 +48,7 @@ fn body_edit_rerenders_one_module_and_does_not_relink() {
         p.executed(),
         [
             "bundle",
+            "derived_source",
             "module_scan(src/math.js)",
             "parsed_diagnostics(src/math.js)",
             "parsed_module(src/math.js)",
@@ -68,6 +69,7 @@ fn body_edit_rerenders_one_module_and_does_not_relink() {
         p.executed(),
         [
             "bundle",
+            "derived_source",
             "module_scan(src/math.js)",
             "parsed_diagnostics(src/math.js)",
             "parsed_module(src/math.js)",

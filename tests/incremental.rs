@@ -40,6 +40,7 @@ fn body_edit_of_a_leaf_reruns_only_its_parse_and_scan() {
     assert_eq!(
         p.executed(),
         [
+            "derived_source",
             "module_scan(src/leaf.js)",
             "parsed_diagnostics(src/leaf.js)",
             "parsed_module(src/leaf.js)",
@@ -61,11 +62,12 @@ fn body_edit_below_every_import_and_export_stops_at_the_scan() {
     assert_eq!(
         p.executed(),
         [
+            "derived_source",
             "module_scan(src/b.js)",
             "parsed_diagnostics(src/b.js)",
             "parsed_module(src/b.js)",
             "parsed_symbols(src/b.js)",
-            "source_text(src/b.js)"
+            "source_text(src/b.js)",
         ],
     );
 }
@@ -94,6 +96,7 @@ fn first_change_of_a_file_reruns_only_its_own_queries() {
     assert_eq!(
         p.executed(),
         [
+            "derived_source",
             "module_scan(src/leaf.js)",
             "parsed_diagnostics(src/leaf.js)",
             "parsed_module(src/leaf.js)",
@@ -120,6 +123,7 @@ fn adding_an_import_reruns_that_modules_resolution_and_the_graph_only() {
     assert_eq!(
         executed,
         [
+            "derived_source",
             "graph_diagnostics",
             "module_graph",
             "module_scan(src/b.js)",

@@ -90,27 +90,21 @@ impl TestProject {
             .map(|key| {
                 use salsa::Database as _;
                 let name = db.ingredient_debug_name(key.ingredient_index()).to_string();
-                let file =
-                    files.paths().into_iter().find(|p| files.get(p).is_some_and(|f| f.as_id() == key.key_index()));
-                match file {
-                    Some(path)
-                        if matches!(
-                            name.as_str(),
-                            "source_text"
-                                | "parsed_module"
-                                | "module_scan"
-                                | "module_summary"
-                                | "parsed_summary"
-                                | "file_diagnostics"
-                                | "parsed_diagnostics"
-                                | "module_symbols"
-                                | "parsed_symbols"
-                                | "node_esm_interop"
-                        ) =>
-                    {
-                        format!("{name}({})", path.strip_prefix(&self.root).unwrap_or(&path))
+                // File-keyed queries name their file; Source-keyed ones their source's file.
+                let file = match name.as_str() {
+                    "source_text" | "source_bytes" | "node_esm_interop" => {
+                        files.paths().into_iter().find(|p| files.get(p).is_some_and(|f| f.as_id() == key.key_index()))
                     }
-                    _ => name,
+                    "parsed_module" | "module_scan" | "module_summary" | "parsed_summary" | "file_diagnostics"
+                    | "parsed_diagnostics" | "module_symbols" | "parsed_symbols" => {
+                        let source = <packem_parse::Source as salsa::plumbing::FromId>::from_id(key.key_index());
+                        Some(source.file(db).path(db).clone())
+                    }
+                    _ => None,
+                };
+                match file {
+                    Some(path) => format!("{name}({})", path.strip_prefix(&self.root).unwrap_or(&path)),
+                    None => name,
                 }
             })
             .collect();

@@ -1,6 +1,7 @@
 //! `cargo xtask`: the one entry point for everything beyond `cargo build` and `cargo test`.
 //!
-//! - `cargo xtask fixtures`: installs the pinned npm corpora (three, react, react-dom) and
+//! - `cargo xtask fixtures`: installs the pinned npm corpora (three, react, react-dom, preact,
+//!   preact-render-to-string, @oxc-project/runtime) and
 //!   esbuild (for comparisons) into `.fixtures/npm` (git-ignored), then generates the
 //!   benchmark corpora next to it: `.fixtures/three10` (ten copies of three.js's sources, esbuild's
 //!   classic benchmark) and `.fixtures/synth-1000`, `.fixtures/synth-10000` (synthetic apps of
@@ -20,8 +21,16 @@ use anyhow::{Context as _, Result, bail};
 mod bench;
 
 /// npm packages the test suite uses, pinned so every machine tests the same code.
-const NPM_PACKAGES: &[(&str, &str)] =
-    &[("three", "0.187.0"), ("react", "19.3.1"), ("react-dom", "19.3.1"), ("esbuild", "0.28.2")];
+const NPM_PACKAGES: &[(&str, &str)] = &[
+    ("three", "0.187.0"),
+    ("react", "19.3.1"),
+    ("react-dom", "19.3.1"),
+    ("preact", "11.2.0"),
+    ("preact-render-to-string", "6.8.2"),
+    // The lowering helpers oxc's transformer imports for `--target` (pinned to the oxc version).
+    ("@oxc-project/runtime", "0.146.0"),
+    ("esbuild", "0.28.2"),
+];
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

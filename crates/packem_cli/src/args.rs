@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use anyhow::{Context as _, Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use packem_db::{Platform, ProjectOptions};
+use packem_db::{CompileOptions, JsxMode, JsxOptions, Loader, Platform, ProjectOptions};
 
 /// packem: an incremental JavaScript/TypeScript bundler.
 #[derive(Parser, Debug)]
@@ -38,9 +38,35 @@ pub struct BuildArgs {
     /// Output file (a single entry).
     #[arg(long, value_name = "FILE")]
     pub outfile: Option<Utf8PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Esm)]
-    pub format: OutputFormat,
+    /// Output format. Default: what runs as written on the platform: `iife` for browser, `esm`
+    /// for neutral; for node, `esm` when the output is `.mjs` or its package.json says
+    /// `"type": "module"`, else `cjs` (`.cjs` outputs are always `cjs`).
+    #[arg(long, value_enum)]
+    pub format: Option<OutputFormat>,
+    /// Text to put before each output (`--banner:js=...`).
+    #[arg(long, value_name = "js=TEXT")]
+    pub banner: Vec<String>,
+    /// Text to put after each output (`--footer:js=...`).
+    #[arg(long, value_name = "js=TEXT")]
+    pub footer: Vec<String>,
+    /// The extension of outputs (`--out-extension:.js=.mjs`).
+    #[arg(long = "out-extension", value_name = ".js=.EXT")]
+    pub out_extension: Vec<String>,
+    /// The directory entry paths are taken relative to under `--outdir` (default: their common directory).
+    #[arg(long, value_name = "DIR")]
+    pub outbase: Option<Utf8PathBuf>,
+    /// How entry outputs are named under `--outdir` (`[dir]`, `[name]`, `[hash]`; default `[dir]/[name]`).
+    #[arg(long = "entry-names", value_name = "TEMPLATE")]
+    pub entry_names: Option<String>,
+    /// Legal comments (`/*! … */`, `@license`, `@preserve`): `none`, `inline` or `eof` (the default).
+    #[arg(long = "legal-comments", value_enum, value_name = "WHERE")]
+    pub legal_comments: Option<LegalCommentsArg>,
+    /// Output charset. packem always writes UTF-8 (`utf8`); ASCII escaping is not supported.
+    #[arg(long, value_enum, value_name = "utf8")]
+    pub charset: Option<CharsetArg>,
+    /// Keep the `name` of functions and classes that renaming would change.
+    #[arg(long = "keep-names")]
+    pub keep_names: bool,
     /// For `--format=iife`: the global variable to assign the entry's exports to.
     #[arg(long = "global-name", value_name = "NAME")]
     pub global_name: Option<String>,
@@ -66,6 +92,18 @@ pub enum WatchMode {
     True,
     /// Watch until killed.
     Forever,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LegalCommentsArg {
+    None,
+    Inline,
+    Eof,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CharsetArg {
+    Utf8,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,6 +198,79 @@ pub struct CommonArgs {
     /// Colors in terminal output (`true`/`false`; default: when stderr is a terminal and NO_COLOR is unset).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub color: Option<ColorArg>,
+    /// How many errors and warnings to print (0: all).
+    #[arg(long = "log-limit", value_name = "N", default_value_t = 6)]
+    pub log_limit: usize,
+    #[command(flatten)]
+    pub compile: CompileArgs,
+}
+
+/// Flags that change how files compile (shared by `build`, `check` and `graph`).
+#[derive(Args, Debug, Default)]
+pub struct CompileArgs {
+    /// JSX: `automatic` (`react/jsx-runtime`), `transform` (`React.createElement`, the default)
+    /// or `preserve`. Default: tsconfig.json's `jsx`, else `transform`.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub jsx: Option<JsxArg>,
+    /// Where the automatic runtime is imported from (default `react`, or tsconfig's `jsxImportSource`).
+    #[arg(long = "jsx-import-source", value_name = "MODULE")]
+    pub jsx_import_source: Option<String>,
+    /// The classic runtime's element factory (default `React.createElement`).
+    #[arg(long = "jsx-factory", value_name = "EXPR")]
+    pub jsx_factory: Option<String>,
+    /// The classic runtime's fragment (default `React.Fragment`).
+    #[arg(long = "jsx-fragment", value_name = "EXPR")]
+    pub jsx_fragment: Option<String>,
+    /// Use the automatic runtime's development variant (`react/jsx-dev-runtime`).
+    #[arg(long = "jsx-dev")]
+    pub jsx_dev: bool,
+    /// Replace a global name or member chain with a constant (`--define:process.env.NODE_ENV='"production"'`;
+    /// values are JSON or identifiers; repeatable).
+    #[arg(long, value_name = "K=V")]
+    pub define: Vec<String>,
+    /// The loader for an extension (`--loader:.png=file`; js jsx ts tsx json text base64 dataurl binary file copy empty).
+    #[arg(long, value_name = ".EXT=NAME")]
+    pub loader: Vec<String>,
+    /// The syntax target: `es2017` … `esnext`, engines such as `chrome100,node18` (comma-separated).
+    /// Default: tsconfig.json's `target`, else `esnext`.
+    #[arg(long, value_name = "TARGETS", value_delimiter = ',')]
+    pub target: Vec<String>,
+    /// Remove `console.*` calls or `debugger` statements (`--drop:console`; repeatable).
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub drop: Vec<DropArg>,
+    /// Import this file into every entry; its exports replace the global names they match (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub inject: Vec<Utf8PathBuf>,
+    /// How `file`/`copy` assets are named in the output directory (`[name]`, `[hash]`, `[dir]`, `[ext]`).
+    #[arg(long = "asset-names", value_name = "TEMPLATE")]
+    pub asset_names: Option<String>,
+    /// Prefix for the paths of `file`/`copy` assets in the code (a URL such as `https://cdn.example.com/`).
+    #[arg(long = "public-path", value_name = "URL")]
+    pub public_path: Option<String>,
+    /// Tree shaking is not implemented yet: only `false` (keep all code) is accepted.
+    #[arg(long = "tree-shaking", value_name = "false")]
+    pub tree_shaking: Option<FalseOnly>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FalseOnly {
+    False,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsxArg {
+    /// `jsx()` calls from `<import source>/jsx-runtime`.
+    Automatic,
+    /// `React.createElement` calls (the classic runtime).
+    Transform,
+    /// Leave JSX as written.
+    Preserve,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropArg {
+    Console,
+    Debugger,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,6 +283,74 @@ pub enum ColorArg {
 }
 
 impl CommonArgs {
+    /// The compile options of these flags (`base` from the config file), validated: an unknown
+    /// loader, a malformed define or an invalid target is an error here, before anything runs.
+    pub fn compile_options(&self, cwd: &Utf8Path, entries: &[Utf8PathBuf]) -> Result<CompileOptions> {
+        let c = &self.compile;
+        let mut options = CompileOptions {
+            jsx: JsxOptions {
+                mode: c.jsx.map(|m| match m {
+                    JsxArg::Automatic => JsxMode::Automatic,
+                    JsxArg::Transform => JsxMode::Classic,
+                    JsxArg::Preserve => JsxMode::Preserve,
+                }),
+                factory: c.jsx_factory.clone(),
+                fragment: c.jsx_fragment.clone(),
+                import_source: c.jsx_import_source.clone(),
+                development: c.jsx_dev.then_some(true),
+            },
+            ..CompileOptions::default()
+        };
+        for define in &c.define {
+            options.define.push(parse_define(define)?);
+        }
+        for loader in &c.loader {
+            let Some((ext, name)) = loader.split_once('=') else {
+                bail!("invalid --loader:{loader} (expected --loader:.ext=NAME)");
+            };
+            let ext =
+                if ext.starts_with('.') { ext.to_ascii_lowercase() } else { format!(".{}", ext.to_ascii_lowercase()) };
+            if ext.len() < 2 {
+                bail!("invalid --loader:{loader}: the extension is empty");
+            }
+            let Some(l) = Loader::from_name(name) else {
+                let names: Vec<&str> = Loader::NAMED.iter().map(|(n, _)| *n).collect();
+                bail!("invalid loader \"{name}\" in --loader:{loader} (valid loaders: {})", names.join(", "));
+            };
+            options.loaders.push((ext, l));
+        }
+        if !c.target.is_empty() {
+            let target = c.target.iter().map(|t| t.trim().to_ascii_lowercase()).collect::<Vec<_>>().join(",");
+            if let Err(message) = packem_parse::check_target(&target) {
+                bail!(
+                    "invalid --target={target}: {message} (expected es2017…esnext, or engines such as chrome100,node18)"
+                );
+            }
+            options.target = Some(target);
+        }
+        options.drop_console = c.drop.contains(&DropArg::Console);
+        options.drop_debugger = c.drop.contains(&DropArg::Debugger);
+        options.inject = c.inject.iter().map(|i| absolute(cwd, i)).collect();
+        for inject in &options.inject {
+            if !inject.is_file() {
+                bail!("could not read --inject:{inject}: no such file");
+            }
+        }
+        if let Some(names) = &c.asset_names {
+            if names.is_empty() || names.contains("..") {
+                bail!(
+                    "invalid --asset-names={names}: the template must be a relative path inside the output directory"
+                );
+            }
+            options.assets.names = names.clone();
+        }
+        if let Some(public) = &c.public_path {
+            options.assets.prefix = public.clone();
+        }
+        options.assets.outbase = crate::naming::common_dir(entries);
+        Ok(options)
+    }
+
     /// Absolute entries and the resolution options.
     pub fn project(&self) -> Result<(Vec<Utf8PathBuf>, ProjectOptions)> {
         let cwd = std::env::current_dir().context("reading the working directory")?;
@@ -228,20 +407,44 @@ pub fn absolute(cwd: &Utf8Path, path: &Utf8Path) -> Utf8PathBuf {
     packem_host::config::normalize(&if path.is_absolute() { path.to_owned() } else { cwd.join(path) })
 }
 
-/// Rewrites esbuild's `--flag:value` spellings into `--flag=value` for clap.
+/// `--define:K=V`'s `K=V`: the key an identifier, a member chain or `import.meta.…`, the value
+/// JSON or an identifier (chain), as esbuild requires.
+fn parse_define(define: &str) -> Result<(String, String)> {
+    let Some((key, value)) = define.split_once('=') else {
+        bail!("invalid --define:{define} (expected --define:NAME=VALUE)");
+    };
+    let is_chain = |s: &str| {
+        !s.is_empty()
+            && s.split('.').all(|part| {
+                let mut chars = part.chars();
+                chars.next().is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')
+                    && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+            })
+    };
+    if !is_chain(key) {
+        bail!("invalid --define:{define}: \"{key}\" is not an identifier or a dotted member chain");
+    }
+    let value_ok = is_chain(value) || serde_json::from_str::<serde_json::Value>(value).is_ok();
+    if !value_ok {
+        bail!(
+            "invalid --define:{define}: the value must be JSON or an identifier (for a string, quote it: --define:{key}='\"{value}\"')"
+        );
+    }
+    Ok((key.to_string(), value.to_string()))
+}
+
+/// Rewrites esbuild's `--flag:value` spellings (`--external:fs`, `--define:K=V`,
+/// `--loader:.png=file`, `--banner:js=…`) into `--flag=value` for clap: the first `:` becomes
+/// `=` when it comes before any `=`.
 pub fn esbuild_style_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     args.into_iter()
         .map(|arg| match arg.to_str() {
-            Some(s)
-                if s.starts_with("--") && !s.contains('=')
-                    || s.starts_with("--external:")
-                    || s.starts_with("--alias:") =>
-            {
-                match s.split_once(':') {
-                    Some((flag, value)) if !flag.contains('=') => OsString::from(format!("{flag}={value}")),
-                    _ => arg,
+            Some(s) if s.starts_with("--") => match (s.find(':'), s.find('=')) {
+                (Some(colon), equals) if equals.is_none_or(|e| colon < e) => {
+                    OsString::from(format!("{}={}", &s[..colon], &s[colon + 1..]))
                 }
-            }
+                _ => arg,
+            },
             _ => arg,
         })
         .collect()

@@ -9,11 +9,12 @@ use anyhow::{Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use packem_db::diagnostic::display_path;
 use packem_db::{Diagnostic, DiagnosticCode};
-use packem_host::{Bundle, EdgeTarget, Format, ModuleGraph, Workspace};
+use packem_host::{Bundle, EdgeTarget, EmitOptions, Format, LegalComments, ModuleGraph, PackemDatabase, Workspace};
 use packem_output::{MetaImport, MetaInput, MetaOutput, MetaOutputInput, Metafile, OutputFile, WriteOptions};
 use packem_parse::ModuleFormat;
 
-use crate::args::{BuildArgs, LogLevel, OutputFormat};
+use crate::args::{BuildArgs, LegalCommentsArg, LogLevel, OutputFormat};
+use crate::naming::Naming;
 use crate::report;
 
 pub fn run(args: BuildArgs, start: Instant) -> Result<ExitCode> {
@@ -23,8 +24,8 @@ pub fn run(args: BuildArgs, start: Instant) -> Result<ExitCode> {
         return crate::watch::run(builder, &args);
     }
     let outcome = builder.build();
-    let counts = report::print_diagnostics(&builder.workspace, &outcome.diagnostics, args.common.log_level);
-    if counts.errors == 0 && args.common.log_level <= LogLevel::Info {
+    let counts = report::print_diagnostics(&builder.workspace, &outcome.diagnostics, &args.common);
+    if counts.errors == 0 && args.common.log_level <= LogLevel::Info && !builder.to_stdout() {
         let text = packem_output::summary(&outcome.outputs, start.elapsed(), report::stderr_has_color(), 20);
         let _ = anstream::stderr().lock().write_all(text.as_bytes());
     }
@@ -50,6 +51,8 @@ pub struct Builder {
     pub workspace: Workspace,
     target: packem_host::Target,
     outdir: Utf8PathBuf,
+    naming: Naming,
+    /// The names of the last build's outputs.
     names: Vec<String>,
     cwd: Utf8PathBuf,
     metafile: Option<Utf8PathBuf>,
@@ -71,25 +74,38 @@ impl Builder {
     pub fn new(args: &BuildArgs) -> Result<Self> {
         let (entries, options) = args.common.project()?;
         let cwd = options.cwd.clone();
-        if entries.len() > 1 && args.outfile.is_some() {
-            bail!("--outfile cannot be used with multiple entry points (use --outdir)");
-        }
-        let format = match args.format {
+        let naming = Naming::new(args, &entries, &cwd)?;
+        let format = match args.format.unwrap_or_else(|| naming.default_format(options.platform)) {
             OutputFormat::Esm => Format::Esm,
             OutputFormat::Cjs => Format::Cjs,
             OutputFormat::Iife => Format::Iife,
         };
-        // Where each output goes: the outfile, or the entry's path under the outdir relative to
-        // the entries' lowest common directory (esbuild's outbase), with a `.js` extension.
-        let (outdir, names) = output_names(args, &entries, &cwd)?;
-        let mut workspace = Workspace::new(entries, options);
+        let mut compile = args.common.compile_options(&cwd, &entries)?;
+        if compile.assets.prefix == "./" {
+            // Code refers to assets relative to its own file; with outputs in several
+            // directories there is no one such path (a build with assets then needs --public-path).
+            compile.assets.prefix = naming.asset_prefix().unwrap_or_default();
+        }
+        let emit = EmitOptions {
+            banner: js_text("banner", &args.banner)?,
+            footer: js_text("footer", &args.footer)?,
+            legal_comments: match args.legal_comments {
+                Some(LegalCommentsArg::None) => LegalComments::None,
+                Some(LegalCommentsArg::Inline) => LegalComments::Inline,
+                Some(LegalCommentsArg::Eof) | None => LegalComments::Eof,
+            },
+            keep_names: args.keep_names,
+        };
+        let mut workspace = Workspace::with_compile(PackemDatabase::default(), entries, options, compile);
         workspace.set_incremental(args.watch.is_some());
-        let target = workspace.target(format, args.global_name.clone());
+        let target = workspace.target_with(format, args.global_name.clone(), emit);
+        let outdir = naming.outdir.clone();
         Ok(Self {
             workspace,
             target,
             outdir,
-            names,
+            naming,
+            names: Vec::new(),
             metafile: args.metafile.as_ref().map(|m| crate::args::absolute(&cwd, m)),
             cwd,
             allow_overwrite: args.allow_overwrite,
@@ -98,6 +114,11 @@ impl Builder {
             last: None,
             inputs: None,
         })
+    }
+
+    /// Whether the output goes to stdout.
+    pub fn to_stdout(&self) -> bool {
+        self.naming.stdout
     }
 
     /// Deletes the spare files watch mode keeps next to the outputs.
@@ -125,18 +146,49 @@ impl Builder {
             return Outcome { diagnostics: Vec::new(), outputs: outputs.clone(), write: Some(write) };
         }
         let mut diagnostics = self.workspace.build_diagnostics(self.target);
-        let files: Vec<OutputFile> = bundle
+        self.names = self.naming.names(|i| bundle.chunks[i].code.hash128());
+        let mut files: Vec<OutputFile> = bundle
             .chunks
             .iter()
             .zip(&self.names)
             .map(|(chunk, name)| OutputFile::from_pieces(name.clone(), chunk.code.byte_pieces(), chunk.code.hash128()))
             .collect();
+        if !bundle.assets.is_empty() {
+            if self.naming.stdout {
+                diagnostics.push(Diagnostic::error(
+                    DiagnosticCode::OutputError,
+                    "The bundle has assets (the file or copy loader), which cannot be written to stdout: use --outdir",
+                ));
+            } else if self.workspace.project().compile(self.workspace.db()).assets.prefix.is_empty() {
+                diagnostics.push(Diagnostic::error(
+                    DiagnosticCode::OutputError,
+                    "The outputs are written to several directories, so code cannot refer to assets by one relative path: set --public-path",
+                ));
+            }
+            for asset in &bundle.assets {
+                files.push(OutputFile::new(asset.name.clone(), asset.bytes.clone()));
+            }
+        }
         let graph = self.workspace.module_graph();
         if !self.inputs.as_ref().is_some_and(|(old, _)| Arc::ptr_eq(old, &graph)) {
             self.inputs = Some((graph.clone(), graph.modules.iter().map(|m| m.path.clone()).collect()));
         }
         let inputs = &self.inputs.as_ref().expect("set above").1;
         if diagnostics.iter().any(Diagnostic::is_error) {
+            return Outcome { diagnostics, outputs: Vec::new(), write: None };
+        }
+        if self.naming.stdout {
+            let mut stdout = std::io::stdout().lock();
+            for piece in files.iter().flat_map(|f| f.pieces()) {
+                if let Err(err) = stdout.write_all(piece) {
+                    diagnostics.push(Diagnostic::error(
+                        DiagnosticCode::OutputError,
+                        format!("Could not write to stdout: {err}"),
+                    ));
+                    break;
+                }
+            }
+            let _ = stdout.flush();
             return Outcome { diagnostics, outputs: Vec::new(), write: None };
         }
         let options =
@@ -184,37 +236,14 @@ impl Builder {
     }
 }
 
-fn output_names(args: &BuildArgs, entries: &[Utf8PathBuf], cwd: &Utf8Path) -> Result<(Utf8PathBuf, Vec<String>)> {
-    if let Some(outfile) = &args.outfile {
-        let outfile = crate::args::absolute(cwd, outfile);
-        let dir = outfile.parent().map(Utf8Path::to_owned).unwrap_or_else(|| cwd.to_owned());
-        let name = outfile.file_name().unwrap_or("out.js").to_string();
-        return Ok((dir, vec![name]));
+/// The text of `--banner:js=…`/`--footer:js=…` (the last one given), with a line break after.
+fn js_text(flag: &str, values: &[String]) -> Result<Option<String>> {
+    let Some(value) = values.last() else { return Ok(None) };
+    match value.split_once('=') {
+        Some(("js", text)) => Ok(Some(if text.ends_with('\n') { text.to_string() } else { format!("{text}\n") })),
+        Some(("css", _)) => bail!("--{flag}:css is not supported: packem does not bundle CSS"),
+        _ => bail!("invalid --{flag}:{value} (expected --{flag}:js=TEXT)"),
     }
-    let Some(outdir) = &args.outdir else { bail!("specify an output: --outfile=FILE or --outdir=DIR") };
-    let outdir = crate::args::absolute(cwd, outdir);
-    let base = common_dir(entries);
-    let names = entries
-        .iter()
-        .map(|entry| {
-            let rel = entry.strip_prefix(&base).unwrap_or(entry.as_path());
-            rel.with_extension("js").as_str().replace('\\', "/")
-        })
-        .collect();
-    Ok((outdir, names))
-}
-
-/// The deepest directory containing every entry.
-fn common_dir(entries: &[Utf8PathBuf]) -> Utf8PathBuf {
-    let mut base = entries[0].parent().map(Utf8Path::to_owned).unwrap_or_default();
-    for entry in &entries[1..] {
-        while !entry.starts_with(&base) {
-            if !base.pop() {
-                break;
-            }
-        }
-    }
-    base
 }
 
 fn metafile_json(

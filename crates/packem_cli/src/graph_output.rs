@@ -12,6 +12,7 @@ fn format_name(format: ModuleFormat) -> &'static str {
         ModuleFormat::Esm => "esm",
         ModuleFormat::CommonJs => "cjs",
         ModuleFormat::Json => "json",
+        ModuleFormat::Asset => "asset",
         ModuleFormat::None => "script",
     }
 }

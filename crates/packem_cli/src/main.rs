@@ -7,6 +7,7 @@
 mod args;
 mod build;
 mod graph_output;
+mod naming;
 mod report;
 mod watch;
 
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Parser as _;
-use packem_host::Workspace;
+use packem_host::{PackemDatabase, Workspace};
 
 use crate::args::{Cli, Command, GraphFormat};
 
@@ -56,8 +57,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Graph(args) => {
             let (entries, options) = args.common.project()?;
+            let compile = args.common.compile_options(&options.cwd, &entries)?;
             report::set_color(args.common.color);
-            let workspace = Workspace::new(entries, options);
+            let workspace = Workspace::with_compile(PackemDatabase::default(), entries, options, compile);
             let graph = workspace.module_graph();
             let diagnostics = workspace.diagnostics();
             let cwd = workspace.project().options(workspace.db()).cwd.clone();
@@ -69,7 +71,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(text.as_bytes())?;
             stdout.flush()?;
-            let counts = report::print_diagnostics(&workspace, &diagnostics, args.common.log_level);
+            let counts = report::print_diagnostics(&workspace, &diagnostics, &args.common);
             std::mem::forget(workspace); // exiting: the OS frees it faster
             Ok(if counts.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
@@ -84,11 +86,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Check(args) => {
             let (entries, options) = args.common.project()?;
+            let compile = args.common.compile_options(&options.cwd, &entries)?;
             report::set_color(args.common.color);
-            let workspace = Workspace::new(entries, options);
+            let workspace = Workspace::with_compile(PackemDatabase::default(), entries, options, compile);
             let graph = workspace.module_graph();
-            let diagnostics = workspace.diagnostics();
-            let counts = report::print_diagnostics(&workspace, &diagnostics, args.common.log_level);
+            let diagnostics = workspace.check_diagnostics();
+            let counts = report::print_diagnostics(&workspace, &diagnostics, &args.common);
             report::print_check_summary(&counts, graph.modules.len(), start.elapsed(), args.common.log_level);
             std::mem::forget(workspace); // exiting: the OS frees it faster
             Ok(if counts.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })

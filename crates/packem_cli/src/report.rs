@@ -8,7 +8,7 @@ use packem_db::diagnostic::{RenderOptions, render};
 use packem_db::{Diagnostic, Severity};
 use packem_host::Workspace;
 
-use crate::args::{ColorArg, LogLevel};
+use crate::args::{ColorArg, CommonArgs, LogLevel};
 
 /// How many diagnostics of each severity there were.
 #[derive(Default)]
@@ -27,8 +27,19 @@ pub fn set_color(choice: Option<ColorArg>) {
     choice.write_global();
 }
 
-/// Prints the diagnostics the log level lets through and counts all of them.
-pub fn print_diagnostics(workspace: &Workspace, diagnostics: &[Diagnostic], level: LogLevel) -> Counts {
+/// Prints the diagnostics the log level lets through, at most `--log-limit` of them (esbuild's
+/// rule: then a line says how many were not shown), and counts all of them.
+pub fn print_diagnostics(workspace: &Workspace, diagnostics: &[Diagnostic], common: &CommonArgs) -> Counts {
+    print_diagnostics_limited(workspace, diagnostics, common.log_level, common.log_limit)
+}
+
+/// [`print_diagnostics`] with the level and limit given directly.
+pub fn print_diagnostics_limited(
+    workspace: &Workspace,
+    diagnostics: &[Diagnostic],
+    level: LogLevel,
+    limit: usize,
+) -> Counts {
     let db = workspace.db();
     let cwd = workspace.project().options(db).cwd.clone();
     let text_of = |path: &Utf8Path| -> Option<Arc<str>> {
@@ -39,6 +50,8 @@ pub fn print_diagnostics(workspace: &Workspace, diagnostics: &[Diagnostic], leve
     // Always render with colors; anstream strips them when the terminal or NO_COLOR says so.
     let options = RenderOptions { color: true, cwd: &cwd };
     let mut stderr = anstream::stderr().lock();
+    let mut printed = 0;
+    let mut hidden = 0;
     for diagnostic in diagnostics {
         let shown = match diagnostic.severity {
             Severity::Error => {
@@ -50,9 +63,19 @@ pub fn print_diagnostics(workspace: &Workspace, diagnostics: &[Diagnostic], leve
                 level <= LogLevel::Warning
             }
         };
-        if shown {
+        if shown && limit != 0 && printed >= limit {
+            hidden += 1;
+        } else if shown {
+            printed += 1;
             let _ = stderr.write_all(render(diagnostic, &text_of, &options).as_bytes());
         }
+    }
+    if hidden > 0 {
+        let _ = writeln!(
+            stderr,
+            "{printed} of {} messages shown (disable the message limit with --log-limit=0)\n",
+            printed + hidden
+        );
     }
     counts
 }

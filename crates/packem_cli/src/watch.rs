@@ -67,7 +67,8 @@ fn watch(builder: &mut Builder, args: &BuildArgs) -> Result<ExitCode> {
 
     let start = Instant::now();
     let outcome = builder.build();
-    let counts = report::print_diagnostics(&builder.workspace, &outcome.diagnostics, level);
+    let counts =
+        report::print_diagnostics_limited(&builder.workspace, &outcome.diagnostics, level, args.common.log_limit);
     if level <= LogLevel::Info {
         let text = match counts.errors {
             0 => format!("[watch] build finished in {}ms, watching for changes...\n", start.elapsed().as_millis()),
@@ -120,7 +121,8 @@ fn watch(builder: &mut Builder, args: &BuildArgs) -> Result<ExitCode> {
         }
         let outcome = builder.build();
         let executed = builder.workspace.db().events().take().len();
-        let counts = report::print_diagnostics(&builder.workspace, &outcome.diagnostics, level);
+        let counts =
+            report::print_diagnostics_limited(&builder.workspace, &outcome.diagnostics, level, args.common.log_limit);
         if level <= LogLevel::Info {
             let line = rebuild_line(builder, &summary.changed, executed, started.elapsed(), counts.errors, &outcome);
             let _ = anstream::stderr().lock().write_all(line.as_bytes());

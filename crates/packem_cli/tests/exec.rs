@@ -8,13 +8,17 @@
 //! ```json
 //! { "entry": "main.js", "formats": ["esm", "cjs", "iife"], "platform": "node",
 //!   "external": [], "globalName": null, "expectedStdout": null,
-//!   "expectFailure": null, "expectBuildError": null }
+//!   "expectFailure": null, "expectBuildError": null, "args": [], "expectStderr": [] }
 //! ```
 //!
 //! - `entry` defaults to the first of `main.js`, `main.mjs`, `main.cjs`, `main.ts` that exists.
 //! - `expectedStdout` replaces the unbundled run, for sources Node cannot run (TypeScript,
 //!   browser-only package fields).
 //! - `expectBuildError` is a substring the bundler's stderr must contain, with a non-zero exit.
+//! - `args` are extra bundler flags in esbuild's spelling (`--jsx=automatic`, `--define:K=V`,
+//!   `--loader:.txt=file`), passed to both bundlers.
+//! - `expectStderr` lists substrings the bundler's stderr must contain (an error's
+//!   `file:line:col` and message, a warning), whether or not the build fails.
 //! - `expectFailure` is a reason the case is known to fail with packem, as a string (every
 //!   format) or `{ "formats": ["cjs"], "reason": "..." }`. Such a case must fail; a case that
 //!   starts passing fails the test until the marker is removed, so a stale marker cannot hide a
@@ -66,6 +70,12 @@ struct CaseConfig {
     expected_stdout: Option<String>,
     expect_failure: Option<ExpectFailure>,
     expect_build_error: Option<String>,
+    /// Extra bundler flags (esbuild's spellings, so both bundlers take them).
+    #[serde(default)]
+    args: Vec<String>,
+    /// Substrings the bundler's stderr must contain (an error's location and message, a warning).
+    #[serde(default)]
+    expect_stderr: Vec<String>,
 }
 
 /// `"reason"` for every format of the case, or `{ "formats": [...], "reason": "..." }`.
@@ -394,7 +404,13 @@ fn run_format(
     if let Some(name) = &case.config.global_name {
         build.arg(format!("--global-name={name}"));
     }
+    build.args(&case.config.args);
     let built = run_process(&mut build);
+    for needle in &case.config.expect_stderr {
+        if !built.stderr.contains(needle.as_str()) {
+            return Outcome::Fail(format!("the bundler's stderr lacks {needle:?}:\n{}", built.stderr));
+        }
+    }
 
     if let Some(needle) = &case.config.expect_build_error {
         return if built.code == Some(0) {

@@ -46,6 +46,12 @@ pub enum DiagnosticCode {
     UnsupportedFeature,
     /// An output file could not be written, or its path is invalid.
     OutputError,
+    /// A command-line or config option has an invalid value (`--define`, `--target`, `--loader`).
+    InvalidOption,
+    /// The syntax target cannot run this syntax and it cannot be lowered.
+    UnsupportedSyntax,
+    /// No loader is configured for the imported file's extension (or its loader is unsupported).
+    NoLoader,
 }
 
 impl DiagnosticCode {
@@ -65,6 +71,9 @@ impl DiagnosticCode {
             DiagnosticCode::AmbiguousImport => "AMBIGUOUS_IMPORT",
             DiagnosticCode::UnsupportedFeature => "UNSUPPORTED_FEATURE",
             DiagnosticCode::OutputError => "OUTPUT_ERROR",
+            DiagnosticCode::InvalidOption => "INVALID_OPTION",
+            DiagnosticCode::UnsupportedSyntax => "UNSUPPORTED_SYNTAX",
+            DiagnosticCode::NoLoader => "NO_LOADER",
         }
     }
 }

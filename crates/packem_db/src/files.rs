@@ -129,6 +129,32 @@ pub fn source_text(db: &dyn Db, file: File) -> SourceText {
     read_text(file.path(db))
 }
 
+/// The raw bytes of `file` (the editor overlay's UTF-8 if there is one), for loaders that do not
+/// parse the file (`text`, `base64`, `dataurl`, `binary`, `file`, `copy`). Unlike
+/// [`source_text`], nothing is stripped. Compared by content.
+#[salsa::tracked(returns(ref))]
+pub fn source_bytes(db: &dyn Db, file: File) -> Result<Arc<[u8]>, FileError> {
+    let _span = tracing::debug_span!("source_bytes", path = %file.path(db)).entered();
+    if let Some(text) = file.overlay(db) {
+        return Ok(Arc::from(text.as_bytes()));
+    }
+    let _ = file.revision(db);
+    match file.status(db) {
+        FileStatus::Missing => return Err(FileError::NotFound),
+        FileStatus::Directory => return Err(FileError::IsADirectory),
+        FileStatus::Exists => {}
+    }
+    let path = file.path(db);
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => return Err(FileError::IsADirectory),
+        Ok(meta) if !meta.is_file() => return Err(FileError::Io("not a regular file".to_string())),
+        Ok(meta) if meta.len() >= MAX_SOURCE_LEN => return Err(FileError::TooLarge { len: meta.len() }),
+        Ok(_) => {}
+        Err(err) => return Err(io_error(&err)),
+    }
+    std::fs::read(path).map(Arc::from).map_err(|err| io_error(&err))
+}
+
 /// The largest source the parser can address (its spans are `u32`).
 const MAX_SOURCE_LEN: u64 = u32::MAX as u64;
 

@@ -9,14 +9,16 @@
 //!
 //! It does not know about JavaScript, resolution or the module graph.
 
+pub mod compile;
 pub mod diagnostic;
 pub mod events;
 pub mod files;
 pub mod project;
 
+pub use compile::{AssetOptions, CompileOptions, JsxMode, JsxOptions, Loader};
 pub use diagnostic::{Diagnostic, DiagnosticCode, Label, Severity};
 pub use events::EventLog;
-pub use files::{File, FileError, FileStatus, Files, SourceText, source_text};
+pub use files::{File, FileError, FileStatus, Files, SourceText, source_bytes, source_text};
 pub use project::{Platform, Project, ProjectOptions};
 
 /// The database interface of the foundation layer.

@@ -55,6 +55,10 @@ pub struct Project {
     /// Resolution options.
     #[returns(ref)]
     pub options: ProjectOptions,
+    /// How files compile (loaders, JSX, define, target); read by each module's compile settings,
+    /// never by resolution.
+    #[returns(ref)]
+    pub compile: crate::CompileOptions,
     /// Bumped by the host when a `package.json`/`tsconfig.json` or a directory changes: oxc_resolver
     /// reports those reads only the first time it caches them, so every resolution depends on this.
     #[returns(copy)]

@@ -32,6 +32,8 @@ pub struct Bundle {
     pub chunks: Vec<ChunkOutput>,
     /// Link and emit diagnostics (missing exports, unsupported features).
     pub diagnostics: Vec<Diagnostic>,
+    /// Files the `file` and `copy` loaders put in the output directory, sorted by name.
+    pub assets: Vec<packem_graph::AssetFile>,
 }
 
 /// All outputs of `target`.
@@ -59,7 +61,15 @@ pub fn bundle(db: &dyn packem_resolve::Db, target: Target) -> Arc<Bundle> {
         }
         chunks.push(rendered_chunk(db, target, index as u32).clone());
     }
-    Arc::new(Bundle { chunks, diagnostics })
+    let mut assets: Vec<packem_graph::AssetFile> = graph
+        .modules
+        .iter()
+        .filter(|m| matches!(m.source.settings(db).loader, Some(packem_db::Loader::File | packem_db::Loader::Copy)))
+        .filter_map(|m| packem_graph::asset_file(db, project, m.file).as_ref().ok().cloned())
+        .collect();
+    assets.sort_by(|a, b| a.name.cmp(&b.name));
+    assets.dedup_by(|a, b| a.name == b.name);
+    Arc::new(Bundle { chunks, diagnostics, assets })
 }
 
 /// Consecutive modules of a chunk with no generated code between them: the unit a chunk is
@@ -87,6 +97,10 @@ pub struct RenderedRun {
     pub uses_require: bool,
     /// Whether any module reads the `__import_meta_*` shims.
     pub uses_import_meta: bool,
+    /// Runtime helpers the modules call.
+    pub helpers: Helpers,
+    /// The modules' legal comments, in order (for `--legal-comments=eof`).
+    pub legal_comments: Vec<String>,
 }
 
 /// The modules of `run`, rendered for `target`.
@@ -94,14 +108,18 @@ pub struct RenderedRun {
 pub fn rendered_run<'db>(db: &'db dyn packem_resolve::Db, target: Target, run: ModuleRun<'db>) -> RenderedRun {
     let mut code = CodeBuilder::default();
     let (mut lens, mut uses_require, mut uses_import_meta) = (Vec::new(), false, false);
+    let mut helpers = Helpers::default();
+    let mut legal_comments = Vec::new();
     for file in run.files(db) {
         let rendered = rendered_module(db, target, *file);
+        legal_comments.extend(rendered.legal_comments.iter().cloned());
         lens.push(rendered.code.len() as u64);
         uses_require |= rendered.uses_require;
         uses_import_meta |= rendered.uses_import_meta;
+        helpers |= rendered.helpers;
         code.push_piece(&rendered.code);
     }
-    RenderedRun { code: code.finish(), lens, uses_require, uses_import_meta }
+    RenderedRun { code: code.finish(), lens, uses_require, uses_import_meta, helpers, legal_comments }
 }
 
 /// Where runs end (see [`ModuleRun`]): after a module whose id hashes to 0 mod `RUN_SPLIT`, or
@@ -124,6 +142,9 @@ struct Runs<'db> {
     inputs: Vec<(File, u64)>,
     uses_require: bool,
     uses_import_meta: bool,
+    helpers: Helpers,
+    /// Legal comments of the modules, each once, in order (for `--legal-comments=eof`).
+    legal: String,
 }
 
 impl<'db> Runs<'db> {
@@ -143,6 +164,13 @@ impl<'db> Runs<'db> {
         self.inputs.extend(run.files(self.db).iter().copied().zip(rendered.lens.iter().copied()));
         self.uses_require |= rendered.uses_require;
         self.uses_import_meta |= rendered.uses_import_meta;
+        self.helpers |= rendered.helpers;
+        for comment in &rendered.legal_comments {
+            if !self.legal.contains(comment.as_str()) {
+                self.legal.push_str(comment);
+                self.legal.push('\n');
+            }
+        }
         body.push_code(&rendered.code);
     }
 }
@@ -160,8 +188,16 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     let level = u32::from(format == Format::Iife);
     let mut body = CodeBuilder::default();
     let mut helpers = plan.helpers;
-    let mut runs =
-        Runs { db, target, pending: Vec::new(), inputs: Vec::new(), uses_require: false, uses_import_meta: false };
+    let mut runs = Runs {
+        db,
+        target,
+        pending: Vec::new(),
+        inputs: Vec::new(),
+        uses_require: false,
+        uses_import_meta: false,
+        helpers: Helpers::default(),
+        legal: String::new(),
+    };
 
     // Wrappers first: they are lazy, so their place does not matter, and every later module may call them.
     for (module, _) in &plan.wrappers {
@@ -202,7 +238,8 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     glue_requires |= glue.contains("__require");
     body.push_str(&indent(&glue, level));
     let body = body.finish();
-    let Runs { inputs, uses_require, uses_import_meta, .. } = runs;
+    let Runs { inputs, uses_require, uses_import_meta, helpers: module_helpers, legal, .. } = runs;
+    helpers |= module_helpers;
 
     let uses_require = uses_require
         || glue_requires
@@ -251,7 +288,11 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     };
     // After every helper is known (`return __toCommonJS` may add one).
     let runtime = helpers.code();
+    let emit = target.emit(db);
     let mut out = CodeBuilder::default();
+    if let Some(banner) = &emit.banner {
+        out.push_str(banner);
+    }
     match format {
         Format::Iife => {
             match target.global_name(db) {
@@ -269,6 +310,12 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
             out.push_code(&body);
             out.push_str(&footer);
         }
+    }
+    if emit.legal_comments == crate::LegalComments::Eof && !legal.is_empty() {
+        out.push_str(&legal);
+    }
+    if let Some(footer) = &emit.footer {
+        out.push_str(footer);
     }
     let mut external_imports: Vec<(String, &'static str)> = Vec::new();
     let kind = match format {

@@ -25,6 +25,7 @@ use rustc_hash::FxHashMap;
 
 pub use chunk::{Bundle, ChunkOutput, ModuleRun, RenderedRun, bundle, rendered_chunk, rendered_run};
 pub use code::{Code, CodeBuilder, Piece};
+
 pub use render::{RenderedModule, rendered_module};
 
 /// Output module format.
@@ -50,6 +51,31 @@ impl Format {
     }
 }
 
+/// How legal comments (`/*! … */`, `@license`, `@preserve`) are kept (esbuild's `--legal-comments`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum LegalComments {
+    /// Dropped.
+    None,
+    /// Kept where they are.
+    Inline,
+    /// Collected at the end of each output (esbuild's default for bundles).
+    #[default]
+    Eof,
+}
+
+/// Emission options that do not change linking: what surrounds the code and which comments stay.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct EmitOptions {
+    /// Text put before each output (`--banner:js=`).
+    pub banner: Option<String>,
+    /// Text put after each output (`--footer:js=`).
+    pub footer: Option<String>,
+    /// Legal comments.
+    pub legal_comments: LegalComments,
+    /// `--keep-names`: a renamed function or class keeps its original `name`.
+    pub keep_names: bool,
+}
+
 /// What to build: a project and how to emit it.
 #[salsa::input(debug)]
 pub struct Target {
@@ -62,6 +88,9 @@ pub struct Target {
     /// For `iife`: the global variable the entry's exports are assigned to.
     #[returns(ref)]
     pub global_name: Option<String>,
+    /// Banner, footer, comments, names.
+    #[returns(ref)]
+    pub emit: EmitOptions,
     /// The host's copy of each module's link information (see [`LinkCell`]).
     #[returns(ref)]
     pub link_cells: Arc<FxHashMap<File, LinkCell>>,

@@ -13,13 +13,11 @@ use oxc::ast::ast::{
 use oxc::ast::builder::AstBuilder;
 use oxc::ast_visit::{VisitMut, walk_mut};
 use oxc::codegen::{Codegen, CodegenOptions};
-use oxc::parser::Parser;
-use oxc::semantic::{Scoping, SemanticBuilder};
+use oxc::semantic::Scoping;
 use oxc::span::{GetSpan, SPAN};
-use oxc::transformer::{JsxRuntime, TransformOptions, Transformer};
 use packem_db::{File, source_text};
-use packem_link::{ModuleLink, RecordRewrite};
-use packem_parse::{ImportKind, ModuleFormat, module_scan, parsed_module, source_type_for};
+use packem_link::{Helpers, ModuleLink, RecordRewrite};
+use packem_parse::{ImportKind, ModuleFormat, Source, module_scan, parsed_module};
 use rustc_hash::FxHashMap;
 
 use crate::{Format, Piece, Target, indent};
@@ -33,6 +31,10 @@ pub struct RenderedModule {
     pub uses_require: bool,
     /// Whether the code reads the `__import_meta_*` shims (the chunk defines them).
     pub uses_import_meta: bool,
+    /// Runtime helpers the code calls (`__toBinary`, `__name`).
+    pub helpers: Helpers,
+    /// Legal comments collected for the end of the output (`--legal-comments=eof`).
+    pub legal_comments: Vec<String>,
 }
 
 /// The code of one module as it appears in its chunk (wrapped in `__commonJS` when it is).
@@ -43,21 +45,38 @@ pub struct RenderedModule {
 pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, file: File) -> RenderedModule {
     let _span = tracing::debug_span!("rendered_module", path = %file.path(db)).entered();
     let project = target.project(db);
+    let source = packem_graph::module_source(db, project, file);
     let info = crate::link_info(db, target, file);
     let format = target.format(db);
     let base = u32::from(format == Format::Iife);
     let level = base + u32::from(info.wrap.is_some() || info.lazy.is_some());
-    let scan = module_scan(db, file);
-    let (outside, body) = if scan.format == ModuleFormat::Json {
-        // JSON has no line breaks inside tokens, so indenting its lines is safe.
-        (String::new(), indent(&format!("module.exports = {};\n", source_text(db, file).as_str().trim()), level))
-    } else if source_text(db, file).error().is_some() || file.status(db) != packem_db::FileStatus::Exists {
-        // Disabled (`browser: false`) or unreadable (already an error): an empty module.
-        (String::new(), String::new())
+    let scan = module_scan(db, source);
+    let platform = project.options(db).platform;
+    let emit = Emit { format, platform, level, options: target.emit(db) };
+    let empty = || Printed { outside: String::new(), body: String::new(), legal: Vec::new() };
+    let printed = if file.status(db) != packem_db::FileStatus::Exists {
+        // Disabled (`browser: false`): an empty module.
+        empty()
+    } else if matches!(scan.format, ModuleFormat::Json | ModuleFormat::Asset) {
+        match value_module_code(db, target, source, info.wrap.is_some()) {
+            Some(code) if info.wrap.is_some() => Printed { body: indent(&code, level), ..empty() },
+            Some(code) => {
+                let settings = packem_parse::CompileSettings::new(file.path(db), &packem_db::CompileOptions::default());
+                let settings = packem_parse::CompileSettings { loader: Some(packem_db::Loader::Js), ..settings };
+                let nesting = parsed_module(db, source);
+                nesting.with_stack(|| render_code(db, source, &code, &settings, info, &emit))
+            }
+            None => empty(),
+        }
+    } else if source_text(db, file).error().is_some() {
+        // Unreadable (already an error): an empty module.
+        empty()
     } else {
-        let parsed = parsed_module(db, file);
-        parsed.with_stack(|| render_code(db, file, info, format, project.options(db).platform, level))
+        let parsed = parsed_module(db, source);
+        let text = source_text(db, file).as_str();
+        parsed.with_stack(|| render_code(db, source, text, source.settings(db), info, &emit))
     };
+    let Printed { outside, body, legal } = printed;
     let code = match (&info.wrap, &info.lazy) {
         (Some(wrapper), _) => format!(
             "{}{body}{}",
@@ -93,38 +112,114 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, file: File) 
         }
         (None, None) => body,
     };
+    let mut helpers = Helpers::default();
+    if code.contains("__name(") {
+        helpers |= Helpers::NAME;
+    }
+    if code.contains("__toBinaryNode(") {
+        helpers |= Helpers::TO_BINARY_NODE;
+    }
+    if code.contains("__toBinary(") {
+        helpers |= Helpers::TO_BINARY;
+    }
     RenderedModule {
         uses_require: code.contains("__require"),
         uses_import_meta: code.contains("__import_meta_"),
+        helpers,
+        legal_comments: legal,
         code: Piece::new(code),
     }
 }
 
-fn render_code(
-    db: &dyn packem_resolve::Db,
-    file: File,
-    info: &ModuleLink,
+/// The code of a JSON or asset module: `module.exports = <value>;` when it is wrapped, else
+/// JavaScript declaring the variables its symbols name (see `packem_link::value_module_locals`):
+/// one per top-level JSON key and `<stem>_default` for the whole value. `None` when the module
+/// has no value (an empty or failed asset: already reported).
+fn value_module_code(db: &dyn packem_resolve::Db, target: Target, source: Source, wrapped: bool) -> Option<String> {
+    let project = target.project(db);
+    let file = source.file(db);
+    let scan = module_scan(db, source);
+    let value = if scan.format == ModuleFormat::Json {
+        let text = source_text(db, file).as_str().trim();
+        if text.is_empty() || !parsed_module(db, source).errors().is_empty() {
+            return None;
+        }
+        text.to_string()
+    } else {
+        match packem_graph::asset_value(db, project, source) {
+            Some(Ok(value)) => value.clone(),
+            _ => return None,
+        }
+    };
+    if wrapped {
+        return Some(format!("module.exports = {value};\n"));
+    }
+    let (default_local, keys) = packem_link::value_module_locals(file.path(db), scan);
+    let default_local = default_local?;
+    if keys.is_empty() {
+        return Some(format!("var {default_local} = {value};\n"));
+    }
+    // One variable per key, then the object made of them (so `data.key === key`).
+    let parsed = parsed_module(db, source);
+    let text = source_text(db, file).as_str();
+    let Some(Expression::ObjectExpression(object)) = parsed.json_value() else {
+        return Some(format!("var {default_local} = {value};\n"));
+    };
+    let mut values: FxHashMap<String, &str> = FxHashMap::default();
+    for property in &object.properties {
+        if let oxc::ast::ast::ObjectPropertyKind::ObjectProperty(p) = property
+            && let oxc::ast::ast::PropertyKey::StringLiteral(key) = &p.key
+        {
+            let span = p.value.span();
+            values.insert(key.value.to_string(), &text[span.start as usize..span.end as usize]);
+        }
+    }
+    let mut code = String::new();
+    let mut fields = Vec::new();
+    for (key, local) in &keys {
+        let value = values.get(key).copied().unwrap_or("void 0");
+        code.push_str(&format!("var {local} = {value};\n"));
+        let quoted = packem_link::quote(key);
+        fields.push(if key == "__proto__" { format!("[{quoted}]: {local}") } else { format!("{quoted}: {local}") });
+    }
+    code.push_str(&format!("var {default_local} = {{\n  {}\n}};\n", fields.join(",\n  ")));
+    Some(code)
+}
+
+/// How one module is printed.
+struct Emit<'e> {
     format: Format,
     platform: packem_db::Platform,
+    /// Indentation level of the module's code.
     level: u32,
-) -> (String, String) {
-    let path = file.path(db);
-    let text = source_text(db, file).as_str();
-    let source_type = source_type_for(path);
+    options: &'e crate::EmitOptions,
+}
+
+/// A module's printed code: what goes before its `__esm` closure (hoisted declarations), the
+/// code, and its legal comments when they are collected at the end of the output.
+struct Printed {
+    outside: String,
+    body: String,
+    legal: Vec<String>,
+}
+
+fn render_code(
+    db: &dyn packem_resolve::Db,
+    source: Source,
+    text: &str,
+    settings: &packem_parse::CompileSettings,
+    info: &ModuleLink,
+    emit: &Emit<'_>,
+) -> Printed {
+    let (format, platform, level) = (emit.format, emit.platform, emit.level);
+    let path = source.file(db).path(db);
     let allocator = Allocator::default();
-    let parsed = Parser::new(&allocator, text, source_type).parse();
-    let mut program = parsed.program;
-    let mut scoping = SemanticBuilder::new().build(&program).semantic.into_scoping();
-    if source_type.is_typescript() || source_type.is_jsx() {
-        let mut options = TransformOptions::default();
-        options.jsx.runtime = JsxRuntime::Classic;
-        let transformed =
-            Transformer::new(&allocator, path.as_std_path(), &options).build_with_scoping(scoping, &mut program);
-        scoping = transformed.scoping;
-    }
+    let compiled = packem_parse::compile(&allocator, path, text, settings, false);
+    let mut program = compiled.program;
+    let mut scoping = compiled.scoping;
 
     // Records are found again by the span of their specifier string.
-    let scan = module_scan(db, file);
+    let scan = module_scan(db, source);
     let mut record_rewrites: FxHashMap<(u32, u32), String> = FxHashMap::default();
     for (index, rewrite) in &info.records {
         let Some(record) = scan.records.get(*index as usize) else {
@@ -174,6 +269,13 @@ fn render_code(
     };
     rewriter.visit_program(&mut program);
 
+    if emit.options.keep_names && !wrapped {
+        keep_names(&mut program, &builder, &allocator, &info.renames);
+    }
+    let mut legal = Vec::new();
+    let mut print =
+        |program: &Program<'_>, scoping: Scoping| codegen(program, scoping, text, level, emit.options, &mut legal);
+
     // A lazy module's declarations move out of its `__esm` closure, so other modules can reach
     // them; only their initialization runs inside (esbuild does the same).
     let mut outside = String::new();
@@ -185,7 +287,8 @@ fn render_code(
         }
         rename(&mut scoping, &info.renames);
         if functions.is_empty() {
-            return (outside, codegen(&program, scoping, level));
+            let body = print(&program, scoping);
+            return Printed { outside, body, legal };
         }
         // One codegen pass (it consumes the scoping): functions, a marker line, the rest.
         const MARKER: &str = "__packem_hoist_split__";
@@ -196,33 +299,100 @@ fn render_code(
             &builder,
         ));
         program.body.extend(inside);
-        let code = codegen(&program, scoping, level);
+        let code = print(&program, scoping);
         let split = code.find(&format!("{MARKER};\n")).unwrap_or(code.len());
         // The marker line starts with the indentation: cut there.
         let line_start = code[..split].rfind('\n').map_or(0, |i| i + 1);
         outside.push_str(&code[..line_start]);
-        let rest = code.get(split + MARKER.len() + 2..).unwrap_or_default().to_string();
-        return (outside, rest);
+        let body = code.get(split + MARKER.len() + 2..).unwrap_or_default().to_string();
+        return Printed { outside, body, legal };
     }
     if !wrapped {
         rename(&mut scoping, &info.renames);
     }
-    (outside, codegen(&program, scoping, level))
+    let body = print(&program, scoping);
+    Printed { outside, body, legal }
 }
 
-/// Prints `program` with two-space indentation, every line `level` levels deep.
-fn codegen(program: &Program<'_>, scoping: Scoping, level: u32) -> String {
-    Codegen::new()
+/// Prints `program` with two-space indentation, every line `level` levels deep. Legal comments
+/// are kept in place, dropped, or (for the end of the output) appended to `legal`.
+fn codegen(
+    program: &Program<'_>,
+    scoping: Scoping,
+    text: &str,
+    level: u32,
+    options: &crate::EmitOptions,
+    legal: &mut Vec<String>,
+) -> String {
+    use oxc::codegen::{CommentOptions, LegalComment};
+    let legal_mode = match options.legal_comments {
+        crate::LegalComments::None => LegalComment::None,
+        crate::LegalComments::Inline => LegalComment::Inline,
+        crate::LegalComments::Eof => LegalComment::External,
+    };
+    let ret = Codegen::new()
         .with_options(CodegenOptions {
-            comments: oxc::codegen::CommentOptions::disabled(),
+            comments: CommentOptions { legal: legal_mode, ..CommentOptions::disabled() },
             indent_char: oxc::codegen::IndentChar::Space,
             indent_width: 2,
             initial_indent: level,
             ..CodegenOptions::default()
         })
         .with_scoping(Some(scoping))
-        .build(program)
-        .code
+        .build(program);
+    for comment in &ret.legal_comments {
+        if let Some(text) = text.get(comment.span.start as usize..comment.span.end as usize) {
+            legal.push(text.to_string());
+        }
+    }
+    ret.code
+}
+
+/// `--keep-names`: after each top-level function, class or variable holding an anonymous
+/// function or class that linking renames, `__name(final, "original")` restores its `name`.
+fn keep_names<'a>(
+    program: &mut Program<'a>,
+    builder: &AstBuilder<'a>,
+    allocator: &'a Allocator,
+    renames: &[(String, String)],
+) {
+    if renames.is_empty() {
+        return;
+    }
+    let finals: FxHashMap<&str, &str> = renames.iter().map(|(l, f)| (l.as_str(), f.as_str())).collect();
+    let named = |name: &str| -> Option<Statement<'a>> {
+        let final_name = finals.get(name)?;
+        let text = format!("__name({final_name}, {})", packem_link::quote(name));
+        Some(Statement::new_expression_statement(
+            SPAN,
+            Expression::new_identifier(SPAN, allocator.alloc_str(&text), builder),
+            builder,
+        ))
+    };
+    let body = std::mem::replace(&mut program.body, oxc::allocator::Vec::new_in(&allocator));
+    for statement in body {
+        let mut after = Vec::new();
+        match &statement {
+            Statement::FunctionDeclaration(f) => after.extend(f.id.as_ref().and_then(|id| named(&id.name))),
+            Statement::ClassDeclaration(c) => after.extend(c.id.as_ref().and_then(|id| named(&id.name))),
+            Statement::VariableDeclaration(decl) => {
+                for d in &decl.declarations {
+                    let anonymous = match d.init.as_ref().map(|e| e.without_parentheses()) {
+                        Some(Expression::FunctionExpression(f)) => f.id.is_none(),
+                        Some(Expression::ClassExpression(c)) => c.id.is_none(),
+                        Some(Expression::ArrowFunctionExpression(_)) => true,
+                        _ => false,
+                    };
+                    if anonymous && let BindingPattern::BindingIdentifier(id) = &d.id {
+                        after.extend(named(&id.name));
+                    }
+                }
+            }
+            _ => {}
+        }
+        program.body.push(statement);
+        program.body.extend(after);
+    }
 }
 
 /// Splits a lazy module's top level: function declarations are returned (they go outside the

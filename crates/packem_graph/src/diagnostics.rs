@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use packem_db::{Diagnostic, DiagnosticCode, FileError, Project, source_text};
+use packem_db::{Diagnostic, DiagnosticCode, FileError, Loader, Project, source_text};
 use packem_parse::{ImportKind, file_diagnostics, module_scan};
 
 use crate::{EdgeTarget, ModuleGraph, module_graph};
@@ -31,26 +31,55 @@ pub fn graph_diagnostics(db: &dyn packem_resolve::Db, project: Project) -> Arc<[
         if module.disabled {
             continue;
         }
-        for diagnostic in file_diagnostics(db, module.file).iter() {
+        for diagnostic in file_diagnostics(db, module.source).iter() {
             let mut diagnostic = diagnostic.clone();
             if matches!(source_text(db, module.file).error(), Some(FileError::NotUtf8 { .. })) {
                 let ext = module.path.extension().map(|e| format!(".{e}")).unwrap_or_default();
                 diagnostic.help = Some(format!(
-                    "Only JavaScript, TypeScript and JSON can be imported; \"{ext}\" files look binary. Remove the import or mark it external."
+                    "This file is loaded as code, but \"{ext}\" files look binary here: choose a loader for it (--loader:{ext}=binary, base64, dataurl or file), remove the import, or mark it external."
                 ));
             }
             out.push(diagnostic);
         }
+        match module.source.settings(db).loader {
+            Some(Loader::Copy) => {
+                if let Err(d) = crate::asset_file(db, project, module.file) {
+                    out.push(d.clone());
+                }
+            }
+            Some(loader) if loader.reads_bytes() => {
+                if let Some(Err(d)) = crate::asset_value(db, project, module.source) {
+                    out.push(d.clone());
+                }
+            }
+            _ => {}
+        }
+        let loader_problems: Vec<(usize, Diagnostic)> = module
+            .edges
+            .iter()
+            .enumerate()
+            .filter_map(|(i, edge)| loader_problem(db, graph, edge, cwd).map(|d| (i, d)))
+            .collect();
         let unresolved = module.edges.iter().any(|e| matches!(e.target, EdgeTarget::Unresolved(_)));
-        if !unresolved {
+        if !unresolved && loader_problems.is_empty() {
             continue;
         }
-        let scan = module_scan(db, module.file);
+        let scan = module_scan(db, module.source);
+        for (i, diagnostic) in loader_problems {
+            let span = scan
+                .records
+                .get(module.edges[i].record as usize)
+                .map(|r| r.span)
+                .filter(|s| !packem_parse::is_injected_span(*s));
+            out.push(diagnostic.at(module.path.clone(), span));
+        }
         for edge in &module.edges {
             let EdgeTarget::Unresolved(failure) = &edge.target else {
                 continue;
             };
             let span = scan.records.get(edge.record as usize).map(|r| r.span);
+            let injected = span.is_some_and(packem_parse::is_injected_span);
+            let span = span.filter(|_| !injected);
             // esbuild's rule: a failed require()/import() guarded by try/catch, or a
             // require.resolve/new URL that is only a reference, may fail at run time on purpose.
             let soft = edge.in_try_block || matches!(edge.kind, ImportKind::RequireResolve | ImportKind::NewUrl);
@@ -62,6 +91,9 @@ pub fn graph_diagnostics(db: &dyn packem_resolve::Db, project: Project) -> Arc<[
             let mut diagnostic = diagnostic.at(module.path.clone(), span);
             if let Some(help) = &failure.help {
                 diagnostic = diagnostic.with_help(help.clone());
+            }
+            if injected {
+                diagnostic = diagnostic.with_note(injected_note(&edge.specifier), None, None);
             }
             if edge.in_try_block {
                 diagnostic = diagnostic.with_note(
@@ -98,7 +130,7 @@ fn cycle_diagnostics(db: &dyn packem_resolve::Db, graph: &ModuleGraph, cwd: &cam
             let Some(edge) = from.edges.iter().find(|e| e.target == EdgeTarget::Module(to)) else {
                 continue;
             };
-            let span = module_scan(db, from.file).records.get(edge.record as usize).map(|r| r.span);
+            let span = module_scan(db, from.source).records.get(edge.record as usize).map(|r| r.span);
             if i == 0 {
                 diagnostic = diagnostic.at(first.path.clone(), span);
             } else {
@@ -115,4 +147,84 @@ fn cycle_diagnostics(db: &dyn packem_resolve::Db, graph: &ModuleGraph, cwd: &cam
         out.push(diagnostic);
     }
     out
+}
+
+/// Why a transform imported `specifier`, for messages about an import the file does not spell.
+fn injected_note(specifier: &str) -> String {
+    if specifier.contains("jsx-runtime") || specifier.contains("jsx-dev-runtime") {
+        format!(
+            "The automatic JSX runtime imports \"{specifier}\" (tsconfig.json's \"jsx\" or --jsx=automatic); install it, or set --jsx-import-source."
+        )
+    } else if specifier.starts_with("@oxc-project/runtime") {
+        format!(
+            "Lowering syntax for --target imports the helper \"{specifier}\"; install the npm package @oxc-project/runtime, or raise --target."
+        )
+    } else {
+        format!("\"{specifier}\" is imported by --inject.")
+    }
+}
+
+/// An error for an import whose target has no usable loader, or whose `type` attribute does not
+/// match the target's loader (no location yet).
+fn loader_problem(
+    db: &dyn packem_resolve::Db,
+    graph: &ModuleGraph,
+    edge: &crate::Edge,
+    cwd: &camino::Utf8Path,
+) -> Option<Diagnostic> {
+    let EdgeTarget::Module(id) = edge.target else { return None };
+    let target = graph.module(id);
+    if target.disabled {
+        return None;
+    }
+    let loader = target.source.settings(db).loader;
+    let shown = packem_db::diagnostic::display_path(&target.path, cwd);
+    let ext = target.path.extension().map(|e| format!(".{}", e.to_ascii_lowercase()));
+    let flag_ext = ext.clone().unwrap_or_else(|| ".ext".to_string());
+    match loader {
+        None => {
+            let what =
+                ext.as_deref().map_or_else(|| "files without an extension".to_string(), |e| format!("\"{e}\" files"));
+            return Some(
+                Diagnostic::error(DiagnosticCode::NoLoader, format!("No loader is configured for {what}: {shown}"))
+                    .with_help(format!("Choose one with --loader:{flag_ext}=NAME (file, dataurl, text, base64, binary, copy or empty), or remove the import.")),
+            );
+        }
+        Some(Loader::Css) => {
+            return Some(
+                Diagnostic::error(DiagnosticCode::NoLoader, format!("packem does not bundle CSS: {shown}"))
+                    .with_help(format!("Use --loader:{flag_ext}=file to copy the file into the output directory, or --loader:{flag_ext}=empty to drop the import.")),
+            );
+        }
+        Some(_) => {}
+    }
+    let loader = loader?;
+    let wanted = match edge.type_attribute.as_deref()? {
+        "json" => Loader::Json,
+        "text" => Loader::Text,
+        "bytes" => Loader::Binary,
+        other => {
+            return Some(
+                Diagnostic::error(
+                    DiagnosticCode::UnsupportedImportAttribute,
+                    format!("Importing with a type attribute of \"{other}\" is not supported"),
+                )
+                .with_help("packem supports the import attribute types \"json\", \"text\" and \"bytes\"."),
+            );
+        }
+    };
+    if loader == wanted {
+        return None;
+    }
+    let attribute = edge.type_attribute.as_deref().unwrap_or_default();
+    Some(
+        Diagnostic::error(
+            DiagnosticCode::UnsupportedImportAttribute,
+            format!(
+                "The import asks for type \"{attribute}\" but {shown} is loaded with the \"{}\" loader",
+                loader.as_str()
+            ),
+        )
+        .with_help(format!("Load it with the matching loader: --loader:{flag_ext}={}", wanted.as_str())),
+    )
 }

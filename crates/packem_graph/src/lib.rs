@@ -11,18 +11,22 @@
 //!
 //! [`ModuleSummary`]: packem_parse::ModuleSummary
 
+mod asset;
 mod cycles;
 mod diagnostics;
+mod source;
 
 use std::sync::Arc;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use packem_db::{File, FileStatus, Project};
-use packem_parse::{ImportKind, ModuleFormat, module_summary};
+use packem_parse::{ImportKind, ModuleFormat, Source, module_summary};
 use packem_resolve::{Resolution, ResolveFailure, ResolveKind, ResolveRequest, resolve};
 use rustc_hash::FxHashMap;
 
+pub use asset::{AssetFile, MAX_ASSET_BYTES, asset_file, asset_url, asset_value, data_url};
 pub use diagnostics::graph_diagnostics;
+pub use source::{SourceCell, SourceCells, derived_source, module_source};
 
 /// Index of a module in [`ModuleGraph::modules`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -54,6 +58,8 @@ pub struct ModuleGraph {
 pub struct ModuleNode {
     /// The module's file input.
     pub file: File,
+    /// The file with the settings it is compiled with: the key of its per-module queries.
+    pub source: Source,
     /// Its absolute path.
     pub path: Utf8PathBuf,
     /// ESM, CommonJS, JSON or no module syntax.
@@ -75,6 +81,8 @@ pub struct Edge {
     pub kind: ImportKind,
     /// Whether the record is a `require()`/`import()` inside a `try` block.
     pub in_try_block: bool,
+    /// The `type` import attribute (`with { type: "json" }`), if any.
+    pub type_attribute: Option<String>,
     /// What it resolved to.
     pub target: EdgeTarget,
 }
@@ -137,6 +145,7 @@ pub fn module_graph(db: &dyn packem_resolve::Db, project: Project) -> Arc<Module
         let file = db.files().file(db, path);
         modules.push(ModuleNode {
             file,
+            source: module_source(db, project, file),
             path: path.to_owned(),
             format: ModuleFormat::None,
             disabled,
@@ -166,8 +175,7 @@ pub fn module_graph(db: &dyn packem_resolve::Db, project: Project) -> Arc<Module
         if modules[id.index()].disabled {
             continue;
         }
-        let file = modules[id.index()].file;
-        let summary = module_summary(db, file);
+        let summary = module_summary(db, modules[id.index()].source);
         modules[id.index()].format = summary.format;
         let dir = modules[id.index()].path.parent().map(Utf8Path::to_owned).unwrap_or_default();
         let mut edges = Vec::with_capacity(summary.records.len());
@@ -188,6 +196,7 @@ pub fn module_graph(db: &dyn packem_resolve::Db, project: Project) -> Arc<Module
                 specifier: record.specifier.clone(),
                 kind: record.kind,
                 in_try_block: record.in_try_block,
+                type_attribute: record.attributes.iter().find(|(k, _)| k == "type").map(|(_, v)| v.clone()),
                 target,
             });
         }

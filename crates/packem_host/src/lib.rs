@@ -15,11 +15,11 @@ use std::sync::Arc;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use packem_db::files::FileChange;
-use packem_db::{Diagnostic, FileStatus, Files, Project, ProjectOptions};
+use packem_db::{CompileOptions, Diagnostic, FileStatus, Files, Project, ProjectOptions};
 use salsa::Setter;
 
 pub use database::PackemDatabase;
-pub use packem_emit::{Bundle, ChunkOutput, Format, Target};
+pub use packem_emit::{Bundle, ChunkOutput, EmitOptions, Format, LegalComments, Target};
 pub use packem_graph::{Edge, EdgeTarget, ModuleGraph, ModuleId, ModuleNode};
 
 /// What [`Workspace::apply_changes`] did.
@@ -59,11 +59,21 @@ impl Workspace {
 
     /// Like [`Workspace::new`], on a given database (tests pass one with an enabled event log).
     pub fn with_database(db: PackemDatabase, entries: Vec<Utf8PathBuf>, options: ProjectOptions) -> Self {
+        Self::with_compile(db, entries, options, CompileOptions::default())
+    }
+
+    /// A workspace with compile options (loaders, JSX, define, target) on a given database.
+    pub fn with_compile(
+        db: PackemDatabase,
+        entries: Vec<Utf8PathBuf>,
+        options: ProjectOptions,
+        compile: CompileOptions,
+    ) -> Self {
         // Unedited files stay MEDIUM durability (see `Files::set_cold_contents`): with the link
         // firewall (`packem_emit::LinkCell`), a body edit then verifies the memos of the edited
         // file's chain only.
         packem_db::Db::files(&db).set_cold_contents(true);
-        let project = Project::builder(entries, options, 0).durability(salsa::Durability::MEDIUM).new(&db);
+        let project = Project::builder(entries, options, compile, 0).durability(salsa::Durability::MEDIUM).new(&db);
         let facts = FactCells::new(&db);
         Self {
             project,
@@ -112,6 +122,20 @@ impl Workspace {
         if self.project.options(&self.db) != &options {
             self.project.set_options(&mut self.db).to(options);
             self.db.resolvers_handle().clear_caches();
+            self.facts.all_sources_stale = true;
+            self.sync_fact_cells();
+            self.mark_cold();
+        }
+    }
+
+    /// Replaces the compile options (a define, a loader, JSX or the target changed). Only the
+    /// modules whose settings change are compiled again: their `Source` keys differ, the others'
+    /// stay equal.
+    pub fn set_compile_options(&mut self, compile: CompileOptions) {
+        if self.project.compile(&self.db) != &compile {
+            self.project.set_compile(&mut self.db).with_durability(salsa::Durability::MEDIUM).to(compile);
+            self.facts.all_sources_stale = true;
+            self.sync_fact_cells();
             self.mark_cold();
         }
     }
@@ -189,6 +213,8 @@ impl Workspace {
             self.db.resolvers_handle().clear_caches();
             self.mark_cold();
         }
+        // A tsconfig.json may have changed JSX or target settings: every source is re-derived.
+        self.facts.all_sources_stale |= summary.resolution_invalidated;
         self.sync_fact_cells();
         summary
     }
@@ -249,26 +275,56 @@ impl Workspace {
     /// diagnostics and the link stay verified without walking their dependencies.
     fn sync_fact_cells(&mut self) {
         let _span = tracing::debug_span!("sync_fact_cells").entered();
-        let touched: Vec<packem_db::File> = packem_db::Db::files(&self.db)
+        let files: Vec<packem_db::File> = packem_db::Db::files(&self.db)
             .take_touched()
             .into_iter()
-            .filter(|file| self.facts.cells.contains_key(file))
+            .filter(|file| self.facts.source_cells.contains_key(file))
+            .collect();
+        if files.is_empty() && !self.facts.all_sources_stale {
+            return;
+        }
+        let files = if std::mem::take(&mut self.facts.all_sources_stale) {
+            self.facts.source_cells.keys().copied().collect()
+        } else {
+            files
+        };
+        // First each file's source (a define it now mentions, a tsconfig that changed), then the
+        // facts of the touched files' current sources.
+        let project = self.project;
+        let fresh: Vec<packem_parse::Source> =
+            self.in_parallel(&files, |db, file| packem_graph::derived_source(db, project, *file));
+        let medium = salsa::Durability::MEDIUM;
+        for (file, source) in files.iter().zip(fresh) {
+            let cell = self.facts.source_cells[file];
+            if cell.source(&self.db) != source {
+                cell.set_source(&mut self.db).with_durability(medium).to(source);
+            }
+        }
+        let touched: Vec<packem_parse::Source> = files
+            .iter()
+            .map(|file| self.facts.source_cells[file].source(&self.db))
+            .filter(|source| self.facts.cells.contains_key(source))
             .collect();
         if touched.is_empty() {
             return;
         }
-        // Several files (a branch switch): derive their facts in parallel, like the prewarm.
-        let facts: Vec<Facts> = if touched.len() > 1 {
+        let facts: Vec<Facts> = self.in_parallel(&touched, |db, source| Facts::derive(db, *source));
+        for (source, fresh) in touched.into_iter().zip(facts) {
+            self.facts.update(&mut self.db, source, fresh);
+        }
+    }
+
+    /// `f` of each item, on the worker pool when there are several (a branch switch touches many
+    /// files), in order.
+    fn in_parallel<T: Sync, R: Send>(&self, items: &[T], f: impl Fn(&PackemDatabase, &T) -> R + Sync) -> Vec<R> {
+        if items.len() > 1 {
             let snapshot = self.db.clone();
             self.pool.install(|| {
                 use rayon::prelude::*;
-                touched.par_iter().map_with(snapshot, |db, file| Facts::derive(db, *file)).collect()
+                items.par_iter().map_with(snapshot, |db, item| f(db, item)).collect()
             })
         } else {
-            touched.iter().map(|file| Facts::derive(&self.db, *file)).collect()
-        };
-        for (file, fresh) in touched.into_iter().zip(facts) {
-            self.facts.update(&mut self.db, file, fresh);
+            items.iter().map(|item| f(&self.db, item)).collect()
         }
     }
 
@@ -285,20 +341,31 @@ impl Workspace {
 
     /// The build target for `format` (created on first use; options updated in place).
     pub fn target(&mut self, format: Format, global_name: Option<String>) -> Target {
+        self.target_with(format, global_name, EmitOptions::default())
+    }
+
+    /// The build target for `format` with emission options (created on first use; options
+    /// updated in place).
+    pub fn target_with(&mut self, format: Format, global_name: Option<String>, emit: EmitOptions) -> Target {
+        let medium = salsa::Durability::MEDIUM;
         match self.target {
             Some(target) => {
                 if target.format(&self.db) != format {
-                    target.set_format(&mut self.db).with_durability(salsa::Durability::MEDIUM).to(format);
+                    target.set_format(&mut self.db).with_durability(medium).to(format);
                     self.mark_cold();
                 }
                 if target.global_name(&self.db) != &global_name {
-                    target.set_global_name(&mut self.db).with_durability(salsa::Durability::MEDIUM).to(global_name);
+                    target.set_global_name(&mut self.db).with_durability(medium).to(global_name);
+                }
+                if target.emit(&self.db) != &emit {
+                    target.set_emit(&mut self.db).with_durability(medium).to(emit);
+                    self.mark_cold();
                 }
                 target
             }
             None => {
-                let target = Target::builder(self.project, format, global_name, Arc::default())
-                    .durability(salsa::Durability::MEDIUM)
+                let target = Target::builder(self.project, format, global_name, emit, Arc::default())
+                    .durability(medium)
                     .new(&self.db);
                 self.target = Some(target);
                 target
@@ -372,7 +439,7 @@ impl Workspace {
         }
         let _span = tracing::debug_span!("make_fact_cells").entered();
         self.facts.graph = Some(graph.clone());
-        self.facts.create(&mut self.db, graph)
+        self.facts.create(&mut self.db, self.project, graph)
     }
 
     /// Brings `target`'s link cells (`packem_emit::LinkCell`) up to date with `linked`: a cell is
@@ -414,7 +481,16 @@ impl Workspace {
         Snapshot { db: self.db.clone(), project: self.project, pool: self.pool.clone(), cold: self.cold.clone() }
     }
 
-    /// Every diagnostic of the project (computes the graph if needed).
+    /// The graph's diagnostics followed by linking's: what `packem check` and the language
+    /// server report (a build adds only the output format's own, such as top-level await in
+    /// CommonJS output).
+    pub fn check_diagnostics(&self) -> Vec<Diagnostic> {
+        let mut all: Vec<Diagnostic> = self.diagnostics().to_vec();
+        all.extend(packem_link::link(&self.db, self.project).diagnostics.iter().cloned());
+        all
+    }
+
+    /// The graph's diagnostics (computes the graph if needed).
     pub fn diagnostics(&self) -> Arc<[Diagnostic]> {
         let _ = self.module_graph();
         packem_graph::graph_diagnostics(&self.db, self.project).clone()
@@ -486,7 +562,12 @@ impl Snapshot {
 struct FactCells {
     parse_map: packem_parse::ParseCells,
     symbols_map: packem_link::SymbolsCells,
-    cells: rustc_hash::FxHashMap<packem_db::File, (packem_parse::ParseCell, packem_link::SymbolsCell)>,
+    cells: rustc_hash::FxHashMap<packem_parse::Source, (packem_parse::ParseCell, packem_link::SymbolsCell)>,
+    source_map: packem_graph::SourceCells,
+    /// Each module's [`packem_graph::SourceCell`].
+    source_cells: rustc_hash::FxHashMap<packem_db::File, packem_graph::SourceCell>,
+    /// Set when every source must be re-derived (options, compile options or a tsconfig changed).
+    all_sources_stale: bool,
     graph: Option<Arc<ModuleGraph>>,
 }
 
@@ -498,12 +579,12 @@ struct Facts {
 }
 
 impl Facts {
-    /// `file`'s facts now (the direct queries, not the cells).
-    fn derive(db: &PackemDatabase, file: packem_db::File) -> Facts {
+    /// `source`'s facts now (the direct queries, not the cells).
+    fn derive(db: &PackemDatabase, source: packem_parse::Source) -> Facts {
         Facts {
-            summary: packem_parse::parsed_summary(db, file).clone(),
-            diagnostics: packem_parse::parsed_diagnostics(db, file).clone(),
-            symbols: packem_link::parsed_symbols(db, file).clone(),
+            summary: packem_parse::parsed_summary(db, source).clone(),
+            diagnostics: packem_parse::parsed_diagnostics(db, source).clone(),
+            symbols: packem_link::parsed_symbols(db, source).clone(),
         }
     }
 }
@@ -515,13 +596,16 @@ impl FactCells {
             parse_map: packem_parse::ParseCells::builder(Arc::default()).durability(medium).new(db),
             symbols_map: packem_link::SymbolsCells::builder(Arc::default()).durability(medium).new(db),
             cells: Default::default(),
+            source_map: packem_graph::SourceCells::builder(Arc::default()).durability(medium).new(db),
+            source_cells: Default::default(),
+            all_sources_stale: false,
             graph: None,
         }
     }
 
-    /// Sets the cells of `file` whose value differs from `fresh`.
-    fn update(&self, db: &mut PackemDatabase, file: packem_db::File, fresh: Facts) {
-        let Some((parse, symbols)) = self.cells.get(&file) else { return };
+    /// Sets the cells of `source` whose value differs from `fresh`.
+    fn update(&self, db: &mut PackemDatabase, source: packem_parse::Source, fresh: Facts) {
+        let Some((parse, symbols)) = self.cells.get(&source) else { return };
         let medium = salsa::Durability::MEDIUM;
         if parse.summary(db) != &fresh.summary {
             parse.set_summary(db).with_durability(medium).to(fresh.summary);
@@ -535,12 +619,17 @@ impl FactCells {
     }
 
     /// Cells for the (enabled) modules of `graph` that have none, then the maps, if any was made.
-    fn create(&mut self, db: &mut PackemDatabase, graph: &ModuleGraph) -> bool {
+    fn create(&mut self, db: &mut PackemDatabase, project: Project, graph: &ModuleGraph) -> bool {
         let medium = salsa::Durability::MEDIUM;
         let mut created = false;
+        let mut sources_created = false;
         for module in graph.modules.iter().filter(|m| !m.disabled) {
-            if let std::collections::hash_map::Entry::Vacant(slot) = self.cells.entry(module.file) {
-                let Facts { summary, diagnostics, symbols } = Facts::derive(db, module.file);
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.source_cells.entry(module.file) {
+                slot.insert(packem_graph::SourceCell::builder(module.source).durability(medium).new(db));
+                sources_created = true;
+            }
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.cells.entry(module.source) {
+                let Facts { summary, diagnostics, symbols } = Facts::derive(db, module.source);
                 slot.insert((
                     packem_parse::ParseCell::builder(summary, diagnostics).durability(medium).new(db),
                     packem_link::SymbolsCell::builder(symbols).durability(medium).new(db),
@@ -554,7 +643,11 @@ impl FactCells {
             self.parse_map.set_cells(db).with_durability(medium).to(Arc::new(parse));
             self.symbols_map.set_cells(db).with_durability(medium).to(Arc::new(symbols));
         }
-        created
+        if sources_created {
+            let sources = self.source_cells.iter().map(|(file, cell)| ((project, *file), *cell)).collect();
+            self.source_map.set_cells(db).with_durability(medium).to(Arc::new(sources));
+        }
+        created || sources_created
     }
 }
 

@@ -28,7 +28,7 @@ pub(crate) fn prewarm(db: &PackemDatabase, project: Project) {
             .par_iter()
             .map_with(db.clone(), |db, path| {
                 let file = packem_db::Db::files(db).file(db, path);
-                let summary = module_summary(db, file);
+                let summary = module_summary(db, packem_graph::module_source(db, project, file));
                 let dir = path.parent().map(camino::Utf8Path::to_owned).unwrap_or_default();
                 let mut out = Vec::new();
                 for record in &summary.records {

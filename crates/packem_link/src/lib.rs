@@ -20,11 +20,11 @@ mod symbols;
 
 pub use linker::{
     Binding, ChunkPlan, CjsRef, ExternalBinding, FileKey, LazyModule, LinkOutput, ModuleLink, NamespaceObject,
-    OrderItem, RecordRewrite, Wrap, is_identifier, is_identifier_name, link, module_link, property_access, quote,
-    trace_export,
+    OrderItem, RecordRewrite, Wrap, is_identifier, is_identifier_name, is_keyword, link, module_link, property_access,
+    quote, trace_export,
 };
 pub use runtime::Helpers;
 pub use symbols::{
     ImportBinding, Imported, ModuleSymbols, ReExport, SymbolsCell, SymbolsCells, export_name, module_symbols,
-    parsed_symbols,
+    parsed_symbols, value_module_locals,
 };

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use packem_db::{Diagnostic, DiagnosticCode, File, Project};
+use packem_db::{Diagnostic, DiagnosticCode, File, Loader, Project};
 use packem_graph::{EdgeTarget, ModuleGraph, ModuleId, module_graph};
 use packem_parse::{ImportKind, ModuleFormat, module_scan, module_summary};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -26,9 +26,11 @@ use crate::symbols::{ImportBinding, Imported, ModuleSymbols, module_symbols};
 pub enum Wrap {
     /// Scope-hoisted into the chunk (ESM and scripts).
     None,
-    /// Inside a lazy `var require_x = __commonJS((exports, module) => { … })` (CommonJS, JSON,
-    /// modules disabled by a `browser` field).
+    /// Inside a lazy `var require_x = __commonJS((exports, module) => { … })` (CommonJS, JSON and
+    /// assets that something `require()`s, modules disabled by a `browser` field).
     Cjs,
+    /// Not bundled: the output imports a copy of the file (the `copy` loader).
+    External,
 }
 
 /// What an import or export finally refers to.
@@ -204,7 +206,7 @@ impl FileKey {
 pub fn link(db: &dyn packem_resolve::Db, project: Project) -> Arc<LinkOutput> {
     let _span = tracing::info_span!("link").entered();
     let graph = module_graph(db, project);
-    let mut linker = Linker::new(db, graph, project.options(db).cwd.clone());
+    let mut linker = Linker::new(db, project, graph);
     linker.bind_all();
     linker.assign_names();
     let chunks = graph.entries.iter().map(|&entry| linker.plan_chunk(entry)).collect();
@@ -220,7 +222,7 @@ pub fn link(db: &dyn packem_resolve::Db, project: Project) -> Arc<LinkOutput> {
 /// `export *` (for editor navigation; the same rules as linking).
 pub fn trace_export(db: &dyn packem_resolve::Db, project: Project, module: ModuleId, name: &str) -> Binding {
     let graph = module_graph(db, project);
-    let mut linker = Linker::new(db, graph, project.options(db).cwd.clone());
+    let mut linker = Linker::new(db, project, graph);
     linker.resolve_export(module, name, &mut Vec::new())
 }
 
@@ -310,6 +312,10 @@ struct Linker<'a> {
     graph: &'a ModuleGraph,
     symbols: Vec<Arc<ModuleSymbols>>,
     wrap: Vec<Wrap>,
+    /// For modules under the `copy` loader: the path the output imports instead.
+    copies: Vec<Option<String>>,
+    /// Name lookups per module (see [`Linker::index_of`]).
+    indexes: Vec<Option<Arc<SymbolIndex>>>,
     /// Resolved import bindings per module: local → binding.
     bindings: Vec<BTreeMap<String, Binding>>,
     /// Modules whose namespace object is needed.
@@ -338,21 +344,49 @@ struct Linker<'a> {
 }
 
 impl<'a> Linker<'a> {
-    fn new(db: &'a dyn packem_resolve::Db, graph: &'a ModuleGraph, cwd: camino::Utf8PathBuf) -> Self {
+    fn new(db: &'a dyn packem_resolve::Db, project: Project, graph: &'a ModuleGraph) -> Self {
+        let cwd = project.options(db).cwd.clone();
         let mut symbols = Vec::new();
         let mut wrap = Vec::new();
+        // JSON and assets are scope-hoisted values unless something `require()`s them, which
+        // must see the value itself as `module.exports` (esbuild's and Node's behaviour).
+        let mut required = vec![false; graph.modules.len()];
         for module in &graph.modules {
+            for edge in &module.edges {
+                if let EdgeTarget::Module(t) = edge.target
+                    && edge.kind == ImportKind::Require
+                {
+                    required[t.index()] = true;
+                }
+            }
+        }
+        for &entry in &graph.entries {
+            required[entry.index()] = true;
+        }
+        let mut copies = vec![None; graph.modules.len()];
+        for (index, module) in graph.modules.iter().enumerate() {
             if module.disabled {
                 symbols.push(Arc::default());
                 wrap.push(Wrap::Cjs);
                 continue;
             }
-            let format = module_summary(db, module.file).format;
-            symbols.push(module_symbols(db, module.file).clone());
-            wrap.push(if matches!(format, ModuleFormat::CommonJs | ModuleFormat::Json) {
-                Wrap::Cjs
-            } else {
-                Wrap::None
+            let loader = module.source.settings(db).loader;
+            if loader == Some(Loader::Copy) {
+                copies[index] = packem_graph::asset_file(db, project, module.file)
+                    .as_ref()
+                    .ok()
+                    .map(|asset| packem_graph::asset_url(db, project, &asset.name));
+                symbols.push(Arc::default());
+                wrap.push(Wrap::External);
+                continue;
+            }
+            let format = module_summary(db, module.source).format;
+            symbols.push(module_symbols(db, module.source).clone());
+            wrap.push(match format {
+                ModuleFormat::CommonJs => Wrap::Cjs,
+                _ if loader == Some(Loader::Empty) => Wrap::Cjs,
+                ModuleFormat::Json | ModuleFormat::Asset if required[index] => Wrap::Cjs,
+                _ => Wrap::None,
             });
         }
         let mut reserved: FxHashSet<String> = KEYWORDS.iter().chain(RESERVED).map(|s| s.to_string()).collect();
@@ -380,6 +414,8 @@ impl<'a> Linker<'a> {
             graph,
             symbols,
             wrap,
+            copies,
+            indexes: vec![None; n],
             bindings: vec![BTreeMap::new(); n],
             namespace_needed: BTreeSet::new(),
             finals: FxHashMap::default(),
@@ -400,6 +436,29 @@ impl<'a> Linker<'a> {
         }
     }
 
+    /// `module`'s exports, re-exports and imports by name (built on first use: a module can have
+    /// hundreds of thousands of exports, and every namespace getter looks one up).
+    fn index_of(&mut self, module: ModuleId) -> Arc<SymbolIndex> {
+        if let Some(index) = &self.indexes[module.index()] {
+            return index.clone();
+        }
+        let symbols = &self.symbols[module.index()];
+        let mut index = SymbolIndex::default();
+        // The first of duplicate names wins, as the linear search did.
+        for (i, (exported, _)) in symbols.local_exports.iter().enumerate() {
+            index.local_exports.entry(exported.clone()).or_insert(i);
+        }
+        for (i, re) in symbols.reexports.iter().enumerate() {
+            index.reexports.entry(re.exported.clone()).or_insert(i);
+        }
+        for (i, import) in symbols.imports.iter().enumerate() {
+            index.imports.entry(import.local.clone()).or_insert(i);
+        }
+        let index = Arc::new(index);
+        self.indexes[module.index()] = Some(index.clone());
+        index
+    }
+
     fn edge_target(&self, module: ModuleId, record: u32) -> Option<&EdgeTarget> {
         self.graph.module(module).edges.iter().find(|e| e.record == record).map(|e| &e.target)
     }
@@ -413,6 +472,12 @@ impl<'a> Linker<'a> {
         stack: &mut Vec<(ModuleId, String)>,
     ) -> Binding {
         match self.edge_target(module, record).cloned() {
+            Some(EdgeTarget::Module(target)) if self.wrap[target.index()] == Wrap::External => {
+                match self.copies[target.index()].clone() {
+                    Some(url) => Binding::External(url, imported.clone()),
+                    None => Binding::Unresolved,
+                }
+            }
             Some(EdgeTarget::Module(target)) => match imported {
                 Imported::Namespace if self.wrap[target.index()] == Wrap::Cjs => {
                     Binding::CjsNamespace(CjsRef { module: target, node_mode: self.node_mode[module.index()] })
@@ -439,12 +504,14 @@ impl<'a> Linker<'a> {
         }
         stack.push((module, name.to_string()));
         let symbols = self.symbols[module.index()].clone();
-        let result = if let Some((_, local)) = symbols.local_exports.iter().find(|(exported, _)| exported == name) {
-            match symbols.import(local) {
+        let index = self.index_of(module);
+        let result = if let Some(&i) = index.local_exports.get(name) {
+            let local = &symbols.local_exports[i].1;
+            match index.imports.get(local.as_str()).map(|&i| &symbols.imports[i]) {
                 Some(import) => self.resolve_record(module, import.record, &import.imported.clone(), stack),
                 None => Binding::Local(module, local.clone()),
             }
-        } else if let Some(re) = symbols.reexports.iter().find(|r| r.exported == name) {
+        } else if let Some(re) = index.reexports.get(name).map(|&i| &symbols.reexports[i]) {
             self.resolve_record(module, re.record, &re.imported.clone(), stack)
         } else if name == "default" {
             Binding::Missing
@@ -622,14 +689,30 @@ impl<'a> Linker<'a> {
 
     fn report_import(&mut self, module: ModuleId, import: &ImportBinding, binding: &Binding) {
         let node = self.graph.module(module);
-        let span = module_scan(self.db, node.file).records.get(import.record as usize).map(|r| r.span);
-        let target_path = match self.edge_target(module, import.record) {
-            Some(EdgeTarget::Module(t)) => self.graph.module(*t).path.clone(),
+        let target = match self.edge_target(module, import.record) {
+            Some(EdgeTarget::Module(t)) => *t,
             _ => return,
         };
+        let target_node = self.graph.module(target);
+        // A module that failed to load (a syntax error, no loader) has already been reported;
+        // its importers' names would only be follow-on errors.
+        let loader = target_node.source.settings(self.db).loader;
+        if loader.is_none()
+            || loader == Some(Loader::Css)
+            || packem_parse::file_diagnostics(self.db, target_node.source).iter().any(Diagnostic::is_error)
+        {
+            return;
+        }
+        let target_path = target_node.path.clone();
         let Imported::Name(name) = &import.imported else {
             return;
         };
+        let scan = module_scan(self.db, node.source);
+        let record_span = scan.records.get(import.record as usize).map(|r| r.span);
+        // Underline the imported name itself when it can be found, else the specifier.
+        let span = record_span
+            .and_then(|s| crate::symbols::imported_name_span(self.db, node.source, s, &import.local))
+            .or(record_span);
         let shown = packem_db::diagnostic::display_path(&target_path, &self.cwd);
         let (code, message) = match binding {
             Binding::Ambiguous => {
@@ -643,11 +726,18 @@ impl<'a> Linker<'a> {
             }
             _ => format!("\"{shown}\" has no export named \"{name}\":"),
         };
-        self.diagnostics.push(Diagnostic::error(code, message).at(node.path.clone(), span).with_note(
+        let mut diagnostic = Diagnostic::error(code, message).at(node.path.clone(), span).with_note(
             note,
             Some(target_path.clone()),
             None,
-        ));
+        );
+        if matches!(binding, Binding::Missing)
+            && self.wrap[target.index()] == Wrap::None
+            && let Some(suggestion) = closest(name, &self.export_names(target, &mut Vec::new()))
+        {
+            diagnostic = diagnostic.with_help(format!("Did you mean `{suggestion}`?"));
+        }
+        self.diagnostics.push(diagnostic);
     }
 
     /// Claims a final name for `(module, local)`.
@@ -833,6 +923,15 @@ impl<'a> Linker<'a> {
     /// How a `require()`/`import()` of `target` is written.
     fn record_rewrite(&self, importer: ModuleId, target: &EdgeTarget, kind: ImportKind) -> Option<RecordRewrite> {
         let mode = if self.node_mode[importer.index()] { ", 1" } else { "" };
+        if let EdgeTarget::Module(t) = target
+            && let Some(url) = &self.copies[t.index()]
+        {
+            return match kind {
+                ImportKind::Require => Some(RecordRewrite::ExternalRequire(url.clone())),
+                ImportKind::DynamicImport => Some(RecordRewrite::ExternalImport(url.clone())),
+                _ => None,
+            };
+        }
         let expr = match (target, kind) {
             (EdgeTarget::Module(t), ImportKind::Require) => match (self.wrapper_names.get(t), self.init_names.get(t)) {
                 (Some(wrapper), _) => format!("{wrapper}()"),
@@ -974,7 +1073,7 @@ impl<'a> Linker<'a> {
         let mut top_level_await = false;
         for module in &in_chunk {
             top_level_await |= self.wrap[module.index()] == Wrap::None
-                && module_summary(self.db, self.graph.module(*module).file).has_top_level_await;
+                && module_summary(self.db, self.graph.module(*module).source).has_top_level_await;
             for binding in self.bindings[module.index()].values() {
                 if let Binding::External(path, imported) = binding {
                     externals.insert((path.clone(), imported.clone()));
@@ -982,10 +1081,13 @@ impl<'a> Linker<'a> {
             }
             if self.wrap[module.index()] == Wrap::None {
                 for edge in &self.graph.module(*module).edges {
-                    if let (
-                        EdgeTarget::External(path),
-                        ImportKind::Static | ImportKind::ExportStar | ImportKind::ReExport,
-                    ) = (&edge.target, edge.kind)
+                    let path = match &edge.target {
+                        EdgeTarget::External(path) => Some(path),
+                        EdgeTarget::Module(t) => self.copies[t.index()].as_ref(),
+                        _ => None,
+                    };
+                    if let Some(path) = path
+                        && edge.kind.is_static()
                         && !external_side_effects.contains(path)
                     {
                         external_side_effects.push(path.clone());
@@ -1099,6 +1201,9 @@ impl<'a> Linker<'a> {
             let EdgeTarget::Module(target) = edge.target else {
                 continue;
             };
+            if self.wrap[target.index()] == Wrap::External {
+                continue;
+            }
             match edge.kind {
                 ImportKind::DynamicImport => {
                     state.dynamic.push(target);
@@ -1173,6 +1278,14 @@ impl<'a> Linker<'a> {
     }
 }
 
+/// A module's symbols by name.
+#[derive(Default)]
+struct SymbolIndex {
+    local_exports: FxHashMap<String, usize>,
+    reexports: FxHashMap<String, usize>,
+    imports: FxHashMap<String, usize>,
+}
+
 #[derive(Default)]
 struct OrderState {
     visited: BTreeSet<ModuleId>,
@@ -1182,6 +1295,23 @@ struct OrderState {
     initialized: BTreeSet<CjsRef>,
     /// (importer, CommonJS module) pairs whose bindings have been emitted.
     bound: BTreeSet<(ModuleId, CjsRef)>,
+}
+
+/// The export name closest to `name` by edit distance (case changes count as half), if one is
+/// close enough to be a likely typo.
+fn closest(name: &str, candidates: &[String]) -> Option<String> {
+    let lower = name.to_lowercase();
+    candidates
+        .iter()
+        .filter(|c| c.as_str() != name)
+        .map(|c| {
+            let distance = strsim::damerau_levenshtein(&lower, &c.to_lowercase()) * 2
+                + usize::from(c.to_lowercase() == lower && c != name);
+            (distance, c)
+        })
+        .filter(|(distance, c)| *distance <= 2 * (1 + name.len().max(c.len()) / 4))
+        .min()
+        .map(|(_, c)| c.clone())
 }
 
 /// `object.name`, or `object["name"]` when `name` is not an identifier name.
@@ -1207,6 +1337,11 @@ pub fn quote(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// Whether `s` is a reserved word, or `arguments`/`eval` (which strict code cannot bind).
+pub fn is_keyword(s: &str) -> bool {
+    KEYWORDS.contains(&s) || s == "arguments" || s == "eval"
 }
 
 /// Whether `s` can be written as a JavaScript identifier (ASCII subset; others are quoted).
@@ -1261,7 +1396,7 @@ fn lazy_modules(graph: &ModuleGraph, wrap: &[Wrap]) -> Vec<bool> {
 /// import a lazy module that does (a fixpoint, since imports can be circular).
 fn async_lazy_modules(db: &dyn packem_resolve::Db, graph: &ModuleGraph, lazy: &[bool]) -> Vec<bool> {
     let mut result: Vec<bool> = (0..graph.modules.len())
-        .map(|i| lazy[i] && module_summary(db, graph.modules[i].file).has_top_level_await)
+        .map(|i| lazy[i] && module_summary(db, graph.modules[i].source).has_top_level_await)
         .collect();
     let mut changed = true;
     while changed {

@@ -7,7 +7,7 @@
 
 /// A set of runtime helpers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Helpers(u8);
+pub struct Helpers(u16);
 
 impl Helpers {
     /// `__commonJS`: a lazy, cached CommonJS module closure.
@@ -23,6 +23,12 @@ impl Helpers {
     pub const ESM: Helpers = Helpers(16);
     /// `__reExport`: merges a CommonJS module's exports into a namespace (`export * from` it).
     pub const RE_EXPORT: Helpers = Helpers(32);
+    /// `__toBinary`: a `Uint8Array` from base64 (the `binary` loader, outside Node).
+    pub const TO_BINARY: Helpers = Helpers(64);
+    /// `__toBinaryNode`: the same with Node's `Buffer`.
+    pub const TO_BINARY_NODE: Helpers = Helpers(128);
+    /// `__name`: restores a renamed function's or class's `name` (`--keep-names`).
+    pub const NAME: Helpers = Helpers(256);
 
     /// Whether every helper of `other` is in `self`.
     pub fn contains(self, other: Helpers) -> bool {
@@ -66,12 +72,24 @@ pub const HELPER_NAMES: &[&str] = &[
     "__createRequire",
     "__esm",
     "__reExport",
+    "__toBinary",
+    "__toBinaryNode",
+    "__name",
     "__import_meta_url",
     "__import_meta_dirname",
     "__import_meta_filename",
 ];
 
 const HELPERS: &[(Helpers, &str)] = &[
+    (
+        Helpers::NAME,
+        "var __name = (target, value) => Object.defineProperty(target, \"name\", { value, configurable: true });",
+    ),
+    (
+        Helpers::TO_BINARY,
+        "var __toBinary = (base64) => {\n  var text = atob(base64), bytes = new Uint8Array(text.length);\n  for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);\n  return bytes;\n};",
+    ),
+    (Helpers::TO_BINARY_NODE, "var __toBinaryNode = (base64) => new Uint8Array(Buffer.from(base64, \"base64\"));"),
     (
         Helpers::RE_EXPORT,
         "var __reExport = (target, mod) => {\n  var getters = {};\n  for (var key of Object.keys(target)) getters[key] = Object.getOwnPropertyDescriptor(target, key).get;\n  if (mod != null) for (let key of Object.keys(mod)) if (key != \"default\" && !(key in getters)) getters[key] = () => mod[key];\n  for (var key of Object.keys(target)) delete target[key];\n  for (var key of Object.keys(getters).sort()) Object.defineProperty(target, key, { get: getters[key], enumerable: true, configurable: true });\n  return target;\n};",

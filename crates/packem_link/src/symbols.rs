@@ -9,8 +9,7 @@ use oxc::ast::ast::{
 };
 use oxc::ast_visit::{Visit, walk};
 use oxc::semantic::{Scoping, SymbolId};
-use packem_db::File;
-use packem_parse::{ModuleFormat, module_scan, parsed_module};
+use packem_parse::{ModuleFormat, ModuleScan, Source, module_scan, parsed_module};
 use rustc_hash::FxHashMap;
 
 /// What an import binding refers to in the imported module.
@@ -81,10 +80,10 @@ impl ModuleSymbols {
 /// `file`'s symbols as `link` sees them: its [`SymbolsCell`]'s copy when the host made one
 /// (the fact firewall, see `packem_parse`), else [`parsed_symbols`].
 #[salsa::tracked(returns(ref))]
-pub fn module_symbols(db: &dyn packem_db::Db, file: File) -> Arc<ModuleSymbols> {
-    match SymbolsCells::try_get(db).and_then(|cells| cells.cells(db).get(&file).copied()) {
+pub fn module_symbols(db: &dyn packem_db::Db, source: Source) -> Arc<ModuleSymbols> {
+    match SymbolsCells::try_get(db).and_then(|cells| cells.cells(db).get(&source).copied()) {
         Some(cell) => cell.symbols(db).clone(),
-        None => parsed_symbols(db, file).clone(),
+        None => parsed_symbols(db, source).clone(),
     }
 }
 
@@ -102,18 +101,19 @@ pub struct SymbolsCell {
 pub struct SymbolsCells {
     /// The cells.
     #[returns(ref)]
-    pub cells: Arc<FxHashMap<File, SymbolsCell>>,
+    pub cells: Arc<FxHashMap<Source, SymbolsCell>>,
 }
 
 /// The symbol summary of `file` (empty for JSON and CommonJS internals are kept as `nested`).
 #[salsa::tracked(returns(ref))]
-pub fn parsed_symbols(db: &dyn packem_db::Db, file: File) -> Arc<ModuleSymbols> {
+pub fn parsed_symbols(db: &dyn packem_db::Db, source: Source) -> Arc<ModuleSymbols> {
+    let file = source.file(db);
     let _span = tracing::debug_span!("parsed_symbols", path = %file.path(db)).entered();
-    let scan = module_scan(db, file);
-    if scan.format == ModuleFormat::Json {
-        return Arc::default();
+    let scan = module_scan(db, source);
+    if matches!(scan.format, ModuleFormat::Json | ModuleFormat::Asset) {
+        return Arc::new(value_module_symbols(file.path(db), scan));
     }
-    let parsed = parsed_module(db, file);
+    let parsed = parsed_module(db, source);
     let program = parsed.program();
     let scoping = parsed.scoping();
     // Import records are matched to declarations by the span of their specifier string.
@@ -262,6 +262,102 @@ pub fn parsed_symbols(db: &dyn packem_db::Db, file: File) -> Arc<ModuleSymbols> 
             finder.members.into_iter().map(|(ns, props)| (ns, props.into_iter().collect())).collect();
     }
     Arc::new(out)
+}
+
+/// The symbols of a JSON or asset module as it is rendered when scope-hoisted: a variable per
+/// named export (each top-level JSON key) and `<stem>_default` for the value; see
+/// [`value_module_locals`].
+fn value_module_symbols(path: &camino::Utf8Path, scan: &ModuleScan) -> ModuleSymbols {
+    let (default_local, keys) = value_module_locals(path, scan);
+    let mut out = ModuleSymbols::default();
+    if let Some(default_local) = default_local {
+        out.local_exports.push(("default".into(), default_local.clone()));
+        out.default_local = Some(default_local);
+    }
+    for (key, local) in keys {
+        out.local_exports.push((key, local));
+    }
+    let mut declared: Vec<String> = out.local_exports.iter().map(|(_, l)| l.clone()).collect();
+    declared.sort();
+    declared.dedup();
+    out.declared = declared;
+    out
+}
+
+/// The variables a scope-hoisted JSON or asset module declares: `<stem>_default` for its value
+/// (`None` when it has no default export), and one per top-level JSON key as (key, variable),
+/// in source order, the last of duplicate keys winning (as `JSON.parse` does).
+pub fn value_module_locals(path: &camino::Utf8Path, scan: &ModuleScan) -> (Option<String>, Vec<(String, String)>) {
+    let stem = path.file_stem().unwrap_or("module");
+    let mut base: String =
+        stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '$' { c } else { '_' }).collect();
+    if base.is_empty() || base.starts_with(|c: char| c.is_ascii_digit()) {
+        base.insert(0, '_');
+    }
+    let has_default = scan.format == ModuleFormat::Json || scan.exports.iter().any(|e| e.name == "default");
+    let default_local = has_default.then(|| format!("{base}_default"));
+    let mut taken: BTreeSet<String> = default_local.iter().cloned().collect();
+    let mut keys = Vec::new();
+    if scan.format == ModuleFormat::Json {
+        for (i, export) in scan.exports.iter().enumerate() {
+            if scan.exports[i + 1..].iter().any(|later| later.name == export.name) {
+                continue;
+            }
+            let mut local: String = export
+                .name
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '$' { c } else { '_' })
+                .collect();
+            if local.is_empty() || local.starts_with(|c: char| c.is_ascii_digit()) || crate::is_keyword(&local) {
+                local.insert(0, '_');
+            }
+            while !taken.insert(local.clone()) {
+                local.push('$');
+            }
+            keys.push((export.name.clone(), local));
+        }
+    }
+    (default_local, keys)
+}
+
+/// The span of the name an import or re-export binds as `local`, in the declaration whose
+/// specifier string is at `record_span` (for error messages; re-parses nothing when the AST is
+/// in memory, and is only called on error paths).
+pub(crate) fn imported_name_span(
+    db: &dyn packem_db::Db,
+    source: Source,
+    record_span: (u32, u32),
+    local: &str,
+) -> Option<(u32, u32)> {
+    use oxc::span::GetSpan;
+    let parsed = parsed_module(db, source);
+    let pair = |span: oxc::span::Span| (span.start, span.end);
+    for statement in &parsed.program().body {
+        match statement {
+            Statement::ImportDeclaration(decl) if pair(decl.source.span) == record_span => {
+                for specifier in decl.specifiers.iter().flatten() {
+                    match specifier {
+                        ImportDeclarationSpecifier::ImportSpecifier(s) if s.local.name == local => {
+                            return Some(pair(s.imported.span()));
+                        }
+                        ImportDeclarationSpecifier::ImportDefaultSpecifier(s) if s.local.name == local => {
+                            return Some(pair(s.local.span));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Statement::ExportFromDeclaration(decl) if pair(decl.source.span) == record_span => {
+                for s in &decl.specifiers {
+                    if export_name(&s.exported) == local {
+                        return Some(pair(s.local.span()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// A `<file stem>_default` name free in the module.

@@ -49,7 +49,7 @@ fn text_of(snapshot: &Snapshot, path: &Utf8Path) -> String {
 
 /// The import record under `offset` in `module`, with its edge.
 fn record_at(snapshot: &Snapshot, graph: &ModuleGraph, module: ModuleId, offset: u32) -> Option<(u32, (u32, u32))> {
-    let scan = module_scan(&snapshot.db, graph.module(module).file);
+    let scan = module_scan(&snapshot.db, graph.module(module).source);
     scan.records
         .iter()
         .enumerate()
@@ -75,7 +75,7 @@ fn document_links(snapshot: &Snapshot, params: Value) -> Result<Value> {
     let Some(module) = graph.find(&file) else { return Ok(json!([])) };
     let text = text_of(snapshot, &file);
     let lines = Lines::new(&text);
-    let scan = module_scan(&snapshot.db, graph.module(module).file);
+    let scan = module_scan(&snapshot.db, graph.module(module).source);
     let links: Vec<DocumentLink> = scan
         .records
         .iter()
@@ -107,7 +107,7 @@ fn definition(snapshot: &Snapshot, params: Value) -> Result<Value> {
     }
     // On an imported binding: the exporting declaration, following re-exports.
     let Some(local) = identifier_at(&text, offset) else { return Ok(Value::Null) };
-    let symbols = packem_link::module_symbols(&snapshot.db, graph.module(module).file);
+    let symbols = packem_link::module_symbols(&snapshot.db, graph.module(module).source);
     let Some(import) = symbols.import(&local) else { return Ok(Value::Null) };
     let Some(EdgeTarget::Module(target)) = edge_target(&graph, module, import.record) else { return Ok(Value::Null) };
     let binding = match &import.imported {
@@ -128,7 +128,7 @@ fn definition(snapshot: &Snapshot, params: Value) -> Result<Value> {
 /// Where `local` is declared at the top level of `module`.
 fn declaration(snapshot: &Snapshot, graph: &ModuleGraph, module: ModuleId, local: &str) -> Option<Location> {
     let node = graph.module(module);
-    let parsed = packem_parse::parsed_module(&snapshot.db, node.file);
+    let parsed = packem_parse::parsed_module(&snapshot.db, node.source);
     let scoping = parsed.scoping();
     let symbol = scoping.get_root_binding(local.into())?;
     let span = scoping.symbol_span(symbol);
@@ -184,6 +184,7 @@ fn hover(snapshot: &Snapshot, params: Value) -> Result<Value> {
                 ModuleFormat::Esm => "ES module",
                 ModuleFormat::CommonJs => "CommonJS module",
                 ModuleFormat::Json => "JSON module",
+                ModuleFormat::Asset => "asset",
                 ModuleFormat::None => "script",
             };
             format!(
@@ -213,7 +214,7 @@ fn importers(snapshot: &Snapshot, graph: &ModuleGraph, target: ModuleId) -> Vec<
         }
         let text = text_of(snapshot, &module.path);
         let lines = Lines::new(&text);
-        let scan = module_scan(&snapshot.db, graph.modules[index].file);
+        let scan = module_scan(&snapshot.db, graph.modules[index].source);
         for edge in edges {
             if let Some(record) = scan.records.get(edge.record as usize) {
                 out.push(Location { uri: uri(&module.path), range: lines.range(record.span) });
@@ -305,6 +306,7 @@ fn module_graph(snapshot: &Snapshot, params: Value) -> Result<Value> {
             ModuleFormat::Esm => "esm",
             ModuleFormat::CommonJs => "cjs",
             ModuleFormat::Json => "json",
+            ModuleFormat::Asset => "asset",
             ModuleFormat::None => "script",
         };
         nodes.push(json!({

@@ -441,7 +441,8 @@ fn collect_diagnostics(snapshot: &Snapshot, open: &[Utf8PathBuf]) -> BTreeMap<Ut
     for path in open {
         if graph.find(path).is_none() {
             let file = files.file(db, path);
-            diagnostics.extend(packem_parse::file_diagnostics(db, file).iter().cloned());
+            let source = packem_graph::module_source(db, snapshot.project, file);
+            diagnostics.extend(packem_parse::file_diagnostics(db, source).iter().cloned());
         }
     }
     let config = snapshot.project.options(db).cwd.join("packem.json");

@@ -43,6 +43,11 @@ impl OutputFile {
         OutputFile { path: path.into(), pieces, len, hash: hash ^ 0x5bd1_e995_0000_0001 }
     }
 
+    /// The bytes, as the pieces they are written from.
+    pub fn pieces(&self) -> &[Arc<[u8]>] {
+        &self.pieces
+    }
+
     /// The size in bytes.
     pub fn len(&self) -> u64 {
         self.len

@@ -3,7 +3,7 @@
 
 use packem_db::Diagnostic;
 
-use crate::parsed::parse_error;
+use crate::compile::parse_error;
 
 /// A top-level object key: its decoded name and the span of the key string (quotes included).
 pub(crate) type Key = (String, (u32, u32));

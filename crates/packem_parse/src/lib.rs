@@ -31,20 +31,25 @@
 //!
 //! It does not resolve specifiers and knows nothing about other modules.
 
+mod compile;
 mod json;
 mod nesting;
 mod parsed;
 mod scan;
+mod source;
 
 use std::sync::Arc;
 
-use packem_db::{Db, Diagnostic, DiagnosticCode, File, FileError, source_text};
+use packem_db::{Db, Diagnostic, DiagnosticCode, FileError, Loader, source_text};
 
+pub use compile::{Compiled, INJECTED_SPAN_BASE, check_target, compile, is_injected_span, source_type_for};
 pub use nesting::MAX_NESTING_DEPTH;
-pub use parsed::{ParsedModule, is_json_path, source_type_for};
+pub use parsed::{ParsedModule, is_json_path};
 pub use scan::{ExportName, ImportKind, ImportRecord, ImportRecordSummary, ModuleFormat, ModuleScan, ModuleSummary};
+pub use source::{CompileSettings, InjectBinding, JsxSettings, Source, TsSettings};
 
-/// The parsed AST of `file` (parsed as an empty file when the text could not be read).
+/// The compiled AST of `source` (an empty program when the text could not be read, or when the
+/// loader is not a code loader).
 ///
 /// `no_eq`: every edit changes the AST (spans at least), so equality would never cut off; consumers
 /// that want cutoff read [`module_summary`] instead. LRU-bounded at 256 ASTs: an AST's arena takes
@@ -52,29 +57,54 @@ pub use scan::{ExportName, ImportKind, ImportRecord, ImportRecordSummary, Module
 /// guess, not a measurement; one-shot builds may turn eviction off with
 /// `parsed_module::set_lru_capacity(db, 0)`.
 #[salsa::tracked(returns(ref), no_eq, lru = 256)]
-pub fn parsed_module(db: &dyn Db, file: File) -> ParsedModule {
+pub fn parsed_module(db: &dyn Db, source: Source) -> ParsedModule {
+    let file = source.file(db);
     let path = file.path(db);
     let _span = tracing::debug_span!("parsed_module", path = %path).entered();
     let text = source_text(db, file);
-    ParsedModule::parse(path, text.arc().clone())
+    ParsedModule::parse(path, text.arc().clone(), source.settings(db))
 }
 
-/// Imports, exports, format and top-level `await` of `file`, with spans.
+/// Imports, exports, format and top-level `await` of `source`, with spans.
 #[salsa::tracked(returns(ref))]
-pub fn module_scan(db: &dyn Db, file: File) -> Arc<ModuleScan> {
+pub fn module_scan(db: &dyn Db, source: Source) -> Arc<ModuleScan> {
+    let file = source.file(db);
     let path = file.path(db);
     let _span = tracing::debug_span!("module_scan", path = %path).entered();
-    let parsed = parsed_module(db, file);
-    if is_json_path(path) {
-        let exports =
-            parsed.json_keys().iter().map(|(name, span)| ExportName { name: name.clone(), span: *span }).collect();
-        return Arc::new(ModuleScan {
-            format: ModuleFormat::Json,
-            records: Vec::new(),
-            exports,
-            has_top_level_await: false,
-        });
+    let loader = source.settings(db).loader;
+    match loader {
+        Some(Loader::Json) => {
+            let parsed = parsed_module(db, source);
+            let exports =
+                parsed.json_keys().iter().map(|(name, span)| ExportName { name: name.clone(), span: *span }).collect();
+            return Arc::new(ModuleScan {
+                format: ModuleFormat::Json,
+                records: Vec::new(),
+                exports,
+                has_top_level_await: false,
+            });
+        }
+        Some(loader) if loader.is_code() => {}
+        // Assets export their value as `default`; an empty module and a file without a loader
+        // export nothing (the latter is an error at its importers).
+        Some(Loader::Empty | Loader::Css) | None => {
+            return Arc::new(ModuleScan {
+                format: ModuleFormat::Asset,
+                records: Vec::new(),
+                exports: Vec::new(),
+                has_top_level_await: false,
+            });
+        }
+        Some(_) => {
+            return Arc::new(ModuleScan {
+                format: ModuleFormat::Asset,
+                records: Vec::new(),
+                exports: vec![ExportName { name: "default".into(), span: (0, 0) }],
+                has_top_level_await: false,
+            });
+        }
     }
+    let parsed = parsed_module(db, source);
     let ext = match path.extension().map(str::to_ascii_lowercase).as_deref() {
         Some("mjs" | "mts") => scan::ExtensionFormat::Esm,
         Some("cjs" | "cts") => scan::ExtensionFormat::CommonJs,
@@ -85,61 +115,68 @@ pub fn module_scan(db: &dyn Db, file: File) -> Arc<ModuleScan> {
 
 /// The span-free projection of [`module_scan`]: the early-cutoff point for the module graph.
 #[salsa::tracked(returns(ref))]
-pub fn parsed_summary(db: &dyn Db, file: File) -> Arc<ModuleSummary> {
-    let _span = tracing::debug_span!("parsed_summary", path = %file.path(db)).entered();
-    Arc::new(module_scan(db, file).summary())
+pub fn parsed_summary(db: &dyn Db, source: Source) -> Arc<ModuleSummary> {
+    let _span = tracing::debug_span!("parsed_summary", path = %source.file(db).path(db)).entered();
+    Arc::new(module_scan(db, source).summary())
 }
 
-/// `file`'s summary as the project-wide queries see it: its [`ParseCell`]'s copy when the host
+/// `source`'s summary as the project-wide queries see it: its [`ParseCell`]'s copy when the host
 /// made one, else [`parsed_summary`]. Re-runs (cheaply) when cells are created, and compares equal.
 #[salsa::tracked(returns(ref))]
-pub fn module_summary(db: &dyn Db, file: File) -> Arc<ModuleSummary> {
-    match parse_cell(db, file) {
+pub fn module_summary(db: &dyn Db, source: Source) -> Arc<ModuleSummary> {
+    match parse_cell(db, source) {
         Some(cell) => cell.summary(db).clone(),
-        None => parsed_summary(db, file).clone(),
+        None => parsed_summary(db, source).clone(),
     }
 }
 
-/// `file`'s read and parse errors as the project-wide queries see them: its [`ParseCell`]'s copy
+/// `source`'s read and parse errors as the project-wide queries see them: its [`ParseCell`]'s copy
 /// when the host made one, else [`parsed_diagnostics`].
 #[salsa::tracked(returns(ref))]
-pub fn file_diagnostics(db: &dyn Db, file: File) -> Arc<[Diagnostic]> {
-    match parse_cell(db, file) {
+pub fn file_diagnostics(db: &dyn Db, source: Source) -> Arc<[Diagnostic]> {
+    match parse_cell(db, source) {
         Some(cell) => cell.diagnostics(db).clone(),
-        None => parsed_diagnostics(db, file).clone(),
+        None => parsed_diagnostics(db, source).clone(),
     }
 }
 
-/// The host's copy of one file's [`parsed_summary`] and [`parsed_diagnostics`] (see the crate
+/// The host's copy of one source's [`parsed_summary`] and [`parsed_diagnostics`] (see the crate
 /// docs, "fact firewall"). Set with MEDIUM durability, and only when the facts differ.
 #[salsa::input(debug)]
 pub struct ParseCell {
-    /// Equal to `parsed_summary(file)` once synced.
+    /// Equal to `parsed_summary(source)` once synced.
     #[returns(ref)]
     pub summary: Arc<ModuleSummary>,
-    /// Equal to `parsed_diagnostics(file)` once synced.
+    /// Equal to `parsed_diagnostics(source)` once synced.
     #[returns(ref)]
     pub diagnostics: Arc<[Diagnostic]>,
 }
 
-/// Every [`ParseCell`] the host made, by file. Absent (and every read direct) until the host
+/// Every [`ParseCell`] the host made, by source. Absent (and every read direct) until the host
 /// creates it.
 #[salsa::input(singleton, debug)]
 pub struct ParseCells {
     /// The cells.
     #[returns(ref)]
-    pub cells: Arc<rustc_hash::FxHashMap<File, ParseCell>>,
+    pub cells: Arc<rustc_hash::FxHashMap<Source, ParseCell>>,
 }
 
-fn parse_cell(db: &dyn Db, file: File) -> Option<ParseCell> {
-    ParseCells::try_get(db).and_then(|cells| cells.cells(db).get(&file).copied())
+fn parse_cell(db: &dyn Db, source: Source) -> Option<ParseCell> {
+    ParseCells::try_get(db).and_then(|cells| cells.cells(db).get(&source).copied())
 }
 
-/// Read errors (not found, directory, not UTF-8, too large, I/O) or else parse errors of `file`.
+/// Read errors (not found, directory, not UTF-8, too large, I/O) or else parse errors of `source`.
+/// Assets read as bytes report their read errors where they are rendered; a file without a loader
+/// is reported at its importers.
 #[salsa::tracked(returns(ref))]
-pub fn parsed_diagnostics(db: &dyn Db, file: File) -> Arc<[Diagnostic]> {
+pub fn parsed_diagnostics(db: &dyn Db, source: Source) -> Arc<[Diagnostic]> {
+    let file = source.file(db);
     let path = file.path(db);
     let _span = tracing::debug_span!("parsed_diagnostics", path = %path).entered();
+    let loader = source.settings(db).loader;
+    if !loader.is_some_and(|l| l.is_code() || l == Loader::Json) {
+        return Arc::from([]);
+    }
     if let Some(error) = source_text(db, file).error() {
         let diagnostic = match error {
             FileError::NotFound => Diagnostic::error(DiagnosticCode::UnreadableFile, "Could not read file: not found"),
@@ -161,7 +198,7 @@ pub fn parsed_diagnostics(db: &dyn Db, file: File) -> Arc<[Diagnostic]> {
         };
         return Arc::from([diagnostic.at(path.clone(), None)]);
     }
-    parsed_module(db, file)
+    parsed_module(db, source)
         .errors()
         .iter()
         .map(|d| {

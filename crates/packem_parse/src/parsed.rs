@@ -5,13 +5,14 @@ use std::sync::Arc;
 use camino::Utf8Path;
 use oxc::allocator::Allocator;
 use oxc::ast::ast::{Expression, Program};
-use oxc::diagnostics::OxcDiagnostic;
-use oxc::parser::{ParseOptions, Parser};
-use oxc::semantic::{Scoping, SemanticBuilder};
+use oxc::parser::Parser;
+use oxc::semantic::Scoping;
 use oxc::span::SourceType;
-use packem_db::{Diagnostic, DiagnosticCode};
+use packem_db::{Diagnostic, Loader};
 
+use crate::compile::parse_error;
 use crate::nesting;
+use crate::source::CompileSettings;
 
 /// What the arena owns: the text the AST points into and the arena itself.
 struct AstOwner {
@@ -137,13 +138,15 @@ impl ParsedModule {
         &self.0.json_keys
     }
 
-    /// Parses `source` as the file at `path` would be parsed. Never panics on any input.
+    /// Compiles `source` as the file at `path` with `settings` (see `crate::compile`). Never
+    /// panics on any input.
     ///
     /// A panic inside oxc (a bug, not a syntax error) is caught and reported as a `ParseError` on an
     /// empty program, so one bad file cannot take the build down.
-    pub fn parse(path: &Utf8Path, source: Arc<str>) -> ParsedModule {
-        let attempt =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ParsedInner::build(path, source.clone(), None)));
+    pub fn parse(path: &Utf8Path, source: Arc<str>, settings: &CompileSettings) -> ParsedModule {
+        let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ParsedInner::build(path, source.clone(), settings, None)
+        }));
         let inner = attempt.unwrap_or_else(|payload| {
             let reason = payload
                 .downcast_ref::<&str>()
@@ -151,32 +154,25 @@ impl ParsedModule {
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
             tracing::error!(%path, %reason, "the parser panicked");
-            ParsedInner::build(path, source, Some(format!("Internal parser error: {reason}")))
+            ParsedInner::build(path, source, settings, Some(format!("Internal parser error: {reason}")))
         });
         ParsedModule(Arc::new(inner))
     }
 }
 
-/// The source type a path is parsed with.
-///
-/// Follows `SourceType::from_path` (and esbuild's loaders): `.js`/`.jsx`/`.ts`/`.tsx` are
-/// unambiguous (module if the file has ESM syntax, else script), `.mjs`/`.mts` are modules,
-/// `.cjs`/`.cts` CommonJS. JSX is enabled for `.jsx` and `.tsx` only, as in esbuild. `.d.ts` files are
-/// declarations. Any other extension parses as unambiguous JavaScript.
-pub fn source_type_for(path: &Utf8Path) -> SourceType {
-    SourceType::from_path(path.as_std_path()).unwrap_or_else(|_| SourceType::unambiguous())
-}
-
-/// Whether `path` is loaded as JSON.
+/// Whether `path` is loaded as JSON by default.
 pub fn is_json_path(path: &Utf8Path) -> bool {
     path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("json"))
 }
 
 impl ParsedInner {
-    /// Parses `source`, or, when `give_up` holds a message, builds an empty program with that error.
-    fn build(path: &Utf8Path, source: Arc<str>, give_up: Option<String>) -> ParsedInner {
-        let json = is_json_path(path);
-        let source_type = if json { SourceType::mjs() } else { source_type_for(path) };
+    /// Compiles `source` with `settings`, or, when `give_up` holds a message, builds an empty
+    /// program with that error. Files whose loader is not a code loader get an empty program
+    /// (JSON keeps its value as an expression).
+    fn build(path: &Utf8Path, source: Arc<str>, settings: &CompileSettings, give_up: Option<String>) -> ParsedInner {
+        let loader = settings.loader;
+        let json = loader == Some(Loader::Json);
+        let code = loader.is_some_and(Loader::is_code);
         let nesting = nesting::estimate(source.as_bytes());
         let mut errors = Vec::new();
         let too_deep = match give_up {
@@ -184,13 +180,14 @@ impl ParsedInner {
                 errors.push(parse_error(message.clone(), (0, 0)));
                 Some(message)
             }
-            None => {
+            None if json || code => {
                 let too_deep = nesting.too_deep();
                 if let Some(message) = &too_deep {
                     errors.push(parse_error(message.clone(), nesting.deepest_at));
                 }
                 too_deep
             }
+            None => None,
         };
         let mut json_keys = Vec::new();
         let mut json_ok = false;
@@ -205,32 +202,19 @@ impl ParsedInner {
         }
 
         let mut scoping = None;
-        let mut final_source_type = source_type;
+        let mut final_source_type = SourceType::mjs();
         let cell = nesting::with_stack_for(nesting, || {
             AstCell::new(AstOwner { source, allocator: Allocator::default() }, |owner| {
                 let allocator = &owner.allocator;
-                // Code is parsed in full unless it is too deep; JSON is parsed as an expression and the
-                // program is left empty.
-                let code: &str = if json || too_deep.is_some() { &owner.source[..0] } else { &owner.source };
-                let options = ParseOptions {
-                    allow_return_outside_function: source_type.is_commonjs(),
-                    ..ParseOptions::default()
-                };
-                let ret = Parser::new(allocator, code, source_type).with_options(options).parse();
-                let parse_failed = !ret.diagnostics.is_empty() || ret.panicked;
-                if ret.panicked && ret.diagnostics.is_empty() {
-                    errors.push(parse_error("The parser gave up on this file", (0, 0)));
-                }
-                errors.extend(ret.diagnostics.iter().map(convert));
-                let program: &Program<'_> = allocator.alloc(ret.program);
-                final_source_type = program.source_type;
-                let semantic = SemanticBuilder::new().with_check_syntax_error(true).build(program);
-                if !parse_failed {
-                    errors.extend(semantic.diagnostics.iter().map(convert));
-                }
-                scoping = Some(semantic.semantic.into_scoping());
+                // Code is compiled in full unless it is too deep; anything else is an empty program.
+                let text: &str = if !code || too_deep.is_some() { &owner.source[..0] } else { &owner.source };
+                let compiled = crate::compile::compile(allocator, path, text, settings, true);
+                errors.extend(compiled.errors);
+                final_source_type = compiled.source_type;
+                let program: &Program<'_> = allocator.alloc(compiled.program);
+                scoping = Some(compiled.scoping);
                 let json = if json_ok {
-                    Parser::new(allocator, &owner.source, source_type).parse_expression().ok()
+                    Parser::new(allocator, &owner.source, SourceType::mjs()).parse_expression().ok()
                 } else {
                     None
                 };
@@ -247,21 +231,4 @@ impl ParsedInner {
             json_keys,
         }
     }
-}
-
-/// An oxc diagnostic as a packem `ParseError` at its first label (no file yet).
-fn convert(d: &OxcDiagnostic) -> Diagnostic {
-    let range = d.labels.first().map(|l| (l.offset(), l.offset() + l.len())).unwrap_or((0, 0));
-    let mut out = parse_error(d.message.to_string(), range);
-    if let Some(help) = &d.help {
-        out = out.with_help(help.to_string());
-    }
-    out
-}
-
-/// A `ParseError` at `range`, with no file yet.
-pub(crate) fn parse_error(message: impl Into<String>, range: (u32, u32)) -> Diagnostic {
-    let mut d = Diagnostic::error(DiagnosticCode::ParseError, message);
-    d.range = Some(range);
-    d
 }

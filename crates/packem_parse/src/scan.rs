@@ -84,8 +84,11 @@ pub enum ModuleFormat {
     CommonJs,
     /// No import/export/require/module/exports use.
     None,
-    /// A `.json` file.
+    /// A `.json` file (the `json` loader).
     Json,
+    /// A file under a non-code loader (`text`, `base64`, `dataurl`, `binary`, `file`, `copy`,
+    /// `empty`), or one with no loader: no code of its own, at most a `default` export.
+    Asset,
 }
 
 /// An exported name and where it is written.

@@ -8,7 +8,7 @@ use packem_db::File;
 /// Stands in for the module graph: it reads only the span-free summary.
 #[salsa::tracked(returns(copy))]
 fn downstream(db: &dyn packem_db::Db, file: File) -> usize {
-    let summary = packem_parse::module_summary(db, file);
+    let summary = packem_parse::module_summary(db, packem_parse::Source::plain(db, file));
     summary.records.len() + summary.exports.len()
 }
 
@@ -65,10 +65,10 @@ fn adding_an_import_reruns_downstream() {
 #[test]
 fn a_whitespace_edit_changes_the_scan_but_not_the_summary() {
     let (mut fx, file) = setup();
-    let before = packem_parse::module_scan(&fx.db, file).clone();
+    let before = packem_parse::module_scan(&fx.db, packem_parse::Source::plain(&fx.db, file)).clone();
     fx.db.log.take();
     fx.write("main.js", format!("\n\n   {ORIGINAL}"));
-    let after = packem_parse::module_scan(&fx.db, file).clone();
+    let after = packem_parse::module_scan(&fx.db, packem_parse::Source::plain(&fx.db, file)).clone();
     assert_ne!(before, after, "spans moved, so the scan differs");
     assert_eq!(after.records[0].span.0, before.records[0].span.0 + 5);
     assert_eq!(downstream(&fx.db, file), 2);
@@ -91,13 +91,15 @@ fn touching_a_file_without_changing_it_stops_at_source_text() {
 #[test]
 fn parsed_module_is_shared_and_compared_by_pointer() {
     let (fx, file) = setup();
-    let first = packem_parse::parsed_module(&fx.db, file).clone();
-    let second = packem_parse::parsed_module(&fx.db, file).clone();
+    let first = packem_parse::parsed_module(&fx.db, packem_parse::Source::plain(&fx.db, file)).clone();
+    let second = packem_parse::parsed_module(&fx.db, packem_parse::Source::plain(&fx.db, file)).clone();
     assert!(first == second);
     assert_eq!(first.source(), ORIGINAL);
     assert_eq!(first.program().body.len(), 3);
     assert!(first.source_type().is_module());
-    let other = packem_parse::ParsedModule::parse(camino::Utf8Path::new("/x/main.js"), ORIGINAL.into());
+    let path = camino::Utf8Path::new("/x/main.js");
+    let settings = packem_parse::CompileSettings::new(path, &packem_db::CompileOptions::default());
+    let other = packem_parse::ParsedModule::parse(path, ORIGINAL.into(), &settings);
     assert!(first != other);
     // The AST can be read from another thread.
     std::thread::scope(|s| {

@@ -184,8 +184,11 @@ fn format_detection() {
     assert_eq!(scan("a.js", "import x from './x'; module.exports = x;").format, ModuleFormat::Esm);
     // A top-level `return` is allowed in CommonJS files.
     assert_eq!(scan("a.cjs", "if (x) return;\nmodule.exports = 1;").format, ModuleFormat::CommonJs);
-    // Unknown extensions parse as JavaScript.
-    assert_eq!(scan("a.weird", "const x = require('./x');").format, ModuleFormat::CommonJs);
+    // An unknown extension has no loader: nothing is parsed (importing it is an error at the
+    // importer), and an extensionless file is JavaScript.
+    assert_eq!(scan("a.weird", "const x = require('./x');").format, ModuleFormat::Asset);
+    assert!(scan("a.weird", "const x = require('./x');").records.is_empty());
+    assert_eq!(scan("cli", "const x = require('./x');").format, ModuleFormat::CommonJs);
 }
 
 #[test]
@@ -254,7 +257,7 @@ fn top_level_await() {
 fn summary_leaves_out_spans_and_sorts_exports() {
     let mut fx = common::Fixture::new();
     let file = fx.write("a.js", "export const b = 1; export const a = 2; export { a as b2 }; import './x';");
-    let summary = packem_parse::module_summary(&fx.db, file);
+    let summary = packem_parse::module_summary(&fx.db, packem_parse::Source::plain(&fx.db, file));
     assert_eq!(summary.exports, ["a", "b", "b2"]);
     assert_eq!(summary.records.len(), 1);
     assert_eq!(summary.records[0].specifier, "./x");

@@ -12,15 +12,15 @@ fn hundred_thousand_nested_parentheses_give_a_diagnostic() {
     let mut fx = Fixture::new();
     let depth = 100_000;
     let file = fx.write("parens.js", format!("x = {}1{};", "(".repeat(depth), ")".repeat(depth)));
-    let diagnostics = packem_parse::file_diagnostics(&fx.db, file);
+    let diagnostics = packem_parse::file_diagnostics(&fx.db, packem_parse::Source::plain(&fx.db, file));
     assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
     assert_eq!(diagnostics[0].code, DiagnosticCode::ParseError);
     assert!(diagnostics[0].message.starts_with("Nesting too deep"), "{}", diagnostics[0].message);
     let (start, _) = diagnostics[0].range.unwrap();
     assert!(start as usize > packem_parse::MAX_NESTING_DEPTH as usize);
-    let scan = packem_parse::module_scan(&fx.db, file);
+    let scan = packem_parse::module_scan(&fx.db, packem_parse::Source::plain(&fx.db, file));
     assert!(scan.records.is_empty());
-    assert!(packem_parse::parsed_module(&fx.db, file).program().body.is_empty());
+    assert!(packem_parse::parsed_module(&fx.db, packem_parse::Source::plain(&fx.db, file)).program().body.is_empty());
 }
 
 #[test]
@@ -28,8 +28,8 @@ fn nesting_just_under_the_limit_parses_and_scans() {
     let mut fx = Fixture::new();
     let depth = packem_parse::MAX_NESTING_DEPTH as usize - 10;
     let file = fx.write("parens.js", format!("x = {}require('./deep'){};", "(".repeat(depth), ")".repeat(depth)));
-    assert!(packem_parse::file_diagnostics(&fx.db, file).is_empty());
-    let scan = packem_parse::module_scan(&fx.db, file);
+    assert!(packem_parse::file_diagnostics(&fx.db, packem_parse::Source::plain(&fx.db, file)).is_empty());
+    let scan = packem_parse::module_scan(&fx.db, packem_parse::Source::plain(&fx.db, file));
     assert_eq!(scan.records.len(), 1);
     assert_eq!(scan.records[0].specifier, "./deep");
 }
@@ -40,8 +40,8 @@ fn ten_thousand_nested_arrays_parse_and_scan() {
     let depth = 10_000;
     let file = fx
         .write("arrays.mjs", format!("export const x = {}import('./inner'){};", "[".repeat(depth), "]".repeat(depth)));
-    assert!(packem_parse::file_diagnostics(&fx.db, file).is_empty());
-    let scan = packem_parse::module_scan(&fx.db, file);
+    assert!(packem_parse::file_diagnostics(&fx.db, packem_parse::Source::plain(&fx.db, file)).is_empty());
+    let scan = packem_parse::module_scan(&fx.db, packem_parse::Source::plain(&fx.db, file));
     assert_eq!(scan.records.len(), 1);
     assert_eq!(scan.exports.len(), 1);
 }
@@ -56,8 +56,8 @@ fn thousand_deep_function_chain_parses_and_scans() {
     }
     src.push_str(&"}\n".repeat(depth));
     let file = fx.write("functions.js", src);
-    assert!(packem_parse::file_diagnostics(&fx.db, file).is_empty());
-    let scan = packem_parse::module_scan(&fx.db, file);
+    assert!(packem_parse::file_diagnostics(&fx.db, packem_parse::Source::plain(&fx.db, file)).is_empty());
+    let scan = packem_parse::module_scan(&fx.db, packem_parse::Source::plain(&fx.db, file));
     assert_eq!(scan.records.len(), depth);
     assert_eq!(scan.format, packem_parse::ModuleFormat::CommonJs);
 }
@@ -68,8 +68,8 @@ fn long_operator_chains_do_not_overflow() {
     let n = 50_000;
     let src = format!("x = 'a'{};\ny = {}z;\nw = {}1;\n", " + 'b'".repeat(n), "a = ".repeat(n), "!".repeat(n));
     let file = fx.write("chains.js", src);
-    assert!(packem_parse::file_diagnostics(&fx.db, file).is_empty());
-    let _ = packem_parse::module_scan(&fx.db, file);
+    assert!(packem_parse::file_diagnostics(&fx.db, packem_parse::Source::plain(&fx.db, file)).is_empty());
+    let _ = packem_parse::module_scan(&fx.db, packem_parse::Source::plain(&fx.db, file));
 }
 
 #[test]
@@ -77,7 +77,7 @@ fn deeply_nested_json_is_refused_cleanly() {
     let mut fx = Fixture::new();
     let depth = 100_000;
     let file = fx.write("deep.json", format!("{}{}", "[".repeat(depth), "]".repeat(depth)));
-    let diagnostics = packem_parse::file_diagnostics(&fx.db, file);
+    let diagnostics = packem_parse::file_diagnostics(&fx.db, packem_parse::Source::plain(&fx.db, file));
     assert_eq!(diagnostics.len(), 1);
     assert!(diagnostics[0].message.starts_with("Nesting too deep"));
 }
@@ -94,11 +94,11 @@ fn fifty_megabyte_file_parses_and_scans() {
     assert!(src.len() >= 50_000_000, "{}", src.len());
     let file = fx.write("big.js", &src);
     let start = Instant::now();
-    assert!(packem_parse::file_diagnostics(&fx.db, file).is_empty());
-    let scan = packem_parse::module_scan(&fx.db, file);
+    assert!(packem_parse::file_diagnostics(&fx.db, packem_parse::Source::plain(&fx.db, file)).is_empty());
+    let scan = packem_parse::module_scan(&fx.db, packem_parse::Source::plain(&fx.db, file));
     assert_eq!(scan.records.len(), 1);
     assert_eq!(scan.exports.len(), count);
-    let summary = packem_parse::module_summary(&fx.db, file);
+    let summary = packem_parse::module_summary(&fx.db, packem_parse::Source::plain(&fx.db, file));
     assert_eq!(summary.exports.len(), count);
     eprintln!("50 MB: parse + scan + summary in {:?}", start.elapsed());
 }
@@ -127,8 +127,8 @@ fn deep_nesting_of_every_measured_construct_is_safe() {
     for (name, src) in cases {
         let mut fx = Fixture::new();
         let file = fx.write(name, &src);
-        let diagnostics = packem_parse::file_diagnostics(&fx.db, file);
+        let diagnostics = packem_parse::file_diagnostics(&fx.db, packem_parse::Source::plain(&fx.db, file));
         assert!(diagnostics.iter().all(|d| !d.message.starts_with("Nesting too deep")), "{name}: {diagnostics:#?}");
-        let _ = packem_parse::module_scan(&fx.db, file);
+        let _ = packem_parse::module_scan(&fx.db, packem_parse::Source::plain(&fx.db, file));
     }
 }

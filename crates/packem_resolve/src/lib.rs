@@ -293,6 +293,61 @@ fn resolve_uncached(
     }
 }
 
+/// What the governing tsconfig.json says about compiling a file (JSX, syntax target,
+/// TypeScript emit options), with `extends` already merged by oxc_resolver.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct TsconfigCompile {
+    /// `compilerOptions.jsx` (`react`, `react-jsx`, `react-jsxdev`, `preserve`, `react-native`).
+    pub jsx: Option<String>,
+    /// `compilerOptions.jsxFactory`.
+    pub jsx_factory: Option<String>,
+    /// `compilerOptions.jsxFragmentFactory`.
+    pub jsx_fragment_factory: Option<String>,
+    /// `compilerOptions.jsxImportSource`.
+    pub jsx_import_source: Option<String>,
+    /// `compilerOptions.target`, lowercase (`es2017`, `esnext`).
+    pub target: Option<String>,
+    /// `verbatimModuleSyntax` or `preserveValueImports`.
+    pub verbatim_module_syntax: bool,
+    /// `experimentalDecorators`.
+    pub experimental_decorators: bool,
+    /// `emitDecoratorMetadata`.
+    pub emit_decorator_metadata: bool,
+}
+
+/// The compile settings of the tsconfig.json that governs `file` (the nearest one above it, or
+/// `--tsconfig`), `None` when there is none or it cannot be loaded (resolution reports that).
+///
+/// Like [`resolve`], depends on the project's options and resolution epoch, which the host bumps
+/// when any tsconfig.json changes or appears.
+#[salsa::tracked(returns(ref))]
+pub fn tsconfig_compile(db: &dyn Db, project: packem_db::Project, file: packem_db::File) -> Option<TsconfigCompile> {
+    let options = project.options(db);
+    let _ = project.resolution_epoch(db);
+    let path = file.path(db);
+    let _span = tracing::debug_span!("tsconfig_compile", path = %path).entered();
+    let dir = normalize(path.parent()?);
+    let pair = db.resolvers().pair(options);
+    let tsconfig = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // As for resolution: ask on behalf of a TypeScript file in the directory, so the nearest
+        // tsconfig applies to every file below it (esbuild's rule).
+        pair.import.find_tsconfig(dir.join("__packem_importer__.ts").as_std_path())
+    }))
+    .ok()?
+    .ok()??;
+    let o = &tsconfig.compiler_options;
+    Some(TsconfigCompile {
+        jsx: o.jsx.as_ref().map(|s| s.to_ascii_lowercase()),
+        jsx_factory: o.jsx_factory.clone(),
+        jsx_fragment_factory: o.jsx_fragment_factory.clone(),
+        jsx_import_source: o.jsx_import_source.clone(),
+        target: o.target.as_ref().map(|s| s.to_ascii_lowercase()),
+        verbatim_module_syntax: o.verbatim_module_syntax == Some(true) || o.preserve_value_imports == Some(true),
+        experimental_decorators: o.experimental_decorators == Some(true),
+        emit_decorator_metadata: o.emit_decorator_metadata == Some(true),
+    })
+}
+
 /// Wraps a tsconfig load error so `?` can tell it from a resolution error.
 struct TsconfigError(oxc_resolver::ResolveError);
 

@@ -75,8 +75,8 @@ use packem_db::Db as _;
 pub fn scan(name: &str, source: &str) -> packem_parse::ModuleScan {
     let mut fx = Fixture::new();
     let file = fx.write(name, source);
-    let scan = packem_parse::module_scan(&fx.db, file);
-    let diagnostics = packem_parse::file_diagnostics(&fx.db, file);
+    let scan = packem_parse::module_scan(&fx.db, packem_parse::Source::plain(&fx.db, file));
+    let diagnostics = packem_parse::file_diagnostics(&fx.db, packem_parse::Source::plain(&fx.db, file));
     assert!(diagnostics.is_empty(), "unexpected diagnostics for {name}: {diagnostics:#?}");
     (**scan).clone()
 }

@@ -1,0 +1,165 @@
+//! Where each output goes: `--outfile`, or `--outdir` with `--outbase`, `--entry-names` and
+//! `--out-extension`, as esbuild names them; and the default output format that runs there.
+
+use anyhow::{Result, bail};
+use camino::{Utf8Path, Utf8PathBuf};
+use packem_db::Platform;
+
+use crate::args::{BuildArgs, OutputFormat};
+
+/// How entry outputs are named.
+pub struct Naming {
+    /// The output directory (the outfile's directory for `--outfile`).
+    pub outdir: Utf8PathBuf,
+    /// Per entry: the template with `[dir]` and `[name]` filled in (`[hash]` is filled in per
+    /// build, from the output's bytes), the extension included.
+    templates: Vec<String>,
+    /// Whether the output goes to stdout (one entry, neither `--outfile` nor `--outdir`).
+    pub stdout: bool,
+}
+
+impl Naming {
+    /// The naming of `args` for `entries` (absolute).
+    pub fn new(args: &BuildArgs, entries: &[Utf8PathBuf], cwd: &Utf8Path) -> Result<Naming> {
+        let mut extension = ".js".to_string();
+        for mapping in &args.out_extension {
+            match mapping.split_once('=') {
+                Some((".js", ext)) if ext.starts_with('.') && ext.len() > 1 && !ext.contains('/') => {
+                    extension = ext.to_string();
+                }
+                _ => bail!("invalid --out-extension:{mapping} (expected --out-extension:.js=.EXT)"),
+            }
+        }
+        if let Some(outfile) = &args.outfile {
+            if entries.len() > 1 {
+                bail!("--outfile cannot be used with multiple entry points (use --outdir)");
+            }
+            let outfile = crate::args::absolute(cwd, outfile);
+            let dir = outfile.parent().map(Utf8Path::to_owned).unwrap_or_else(|| cwd.to_owned());
+            let name = outfile.file_name().unwrap_or("out.js").to_string();
+            return Ok(Naming { outdir: dir, templates: vec![name], stdout: false });
+        }
+        let Some(outdir) = &args.outdir else {
+            if entries.len() == 1 && args.watch.is_none() && args.metafile.is_none() {
+                return Ok(Naming { outdir: cwd.to_owned(), templates: vec!["<stdout>".into()], stdout: true });
+            }
+            bail!(
+                "specify an output: --outfile=FILE or --outdir=DIR (output goes to stdout only for one entry, without --watch)"
+            )
+        };
+        let outdir = crate::args::absolute(cwd, outdir);
+        let base = match &args.outbase {
+            Some(base) => crate::args::absolute(cwd, base),
+            None => common_dir(entries),
+        };
+        let template = args.entry_names.clone().unwrap_or_else(|| "[dir]/[name]".to_string());
+        if template.contains("..") || template.starts_with('/') {
+            bail!("invalid --entry-names={template}: the template must be a relative path inside the output directory");
+        }
+        let mut templates = Vec::new();
+        for entry in entries {
+            let Ok(rel) = entry.strip_prefix(&base) else {
+                bail!("the entry {entry} is not inside --outbase={base}");
+            };
+            let dir = rel.parent().map(|d| d.as_str().replace('\\', "/")).unwrap_or_default();
+            let name = rel.file_stem().unwrap_or("out");
+            let filled = template.replace("[dir]", &dir).replace("[name]", name).replace("[ext]", "js");
+            let filled = filled.trim_start_matches("./").trim_start_matches('/').replace("//", "/");
+            templates.push(format!("{filled}{extension}"));
+        }
+        Ok(Naming { outdir, templates, stdout: false })
+    }
+
+    /// The output names (under [`Naming::outdir`]), `[hash]` filled in from each output's bytes.
+    pub fn names(&self, hashes: impl Fn(usize) -> u128) -> Vec<String> {
+        self.templates
+            .iter()
+            .enumerate()
+            .map(|(i, template)| {
+                if template.contains("[hash]") {
+                    template.replace("[hash]", &short_hash(hashes(i)))
+                } else {
+                    template.clone()
+                }
+            })
+            .collect()
+    }
+
+    /// Whether every output sits in one directory, and how far below the output directory
+    /// (`./`, `../`): how code refers to assets placed at the output directory's root.
+    pub fn asset_prefix(&self) -> Option<String> {
+        let dirs: Vec<usize> =
+            self.templates.iter().map(|t| Utf8Path::new(t).parent().map_or(0, |p| p.components().count())).collect();
+        let first_dir = |t: &String| Utf8Path::new(t).parent().map(Utf8Path::to_owned);
+        let same = self.templates.iter().all(|t| first_dir(t) == first_dir(&self.templates[0]));
+        if !same
+            || self
+                .templates
+                .iter()
+                .any(|t| t.contains("[hash]") && first_dir(t).is_some_and(|d| d.as_str().contains("[hash]")))
+        {
+            return None;
+        }
+        let depth = dirs.first().copied().unwrap_or(0);
+        Some(if depth == 0 { "./".to_string() } else { "../".repeat(depth) })
+    }
+
+    /// The format to emit when `--format` is not given: one that runs as written where it is
+    /// written (esbuild's platform defaults, refined by the file's extension and, for node, by
+    /// the `"type"` of the package.json that governs the output directory).
+    pub fn default_format(&self, platform: Platform) -> OutputFormat {
+        let ext = self.templates.first().and_then(|t| Utf8Path::new(t).extension().map(str::to_ascii_lowercase));
+        match ext.as_deref() {
+            Some("mjs") => return OutputFormat::Esm,
+            Some("cjs") => return OutputFormat::Cjs,
+            _ => {}
+        }
+        match platform {
+            Platform::Browser => OutputFormat::Iife,
+            Platform::Neutral => OutputFormat::Esm,
+            Platform::Node if package_type_is_module(&self.outdir) => OutputFormat::Esm,
+            Platform::Node => OutputFormat::Cjs,
+        }
+    }
+}
+
+/// Whether the nearest package.json at or above `dir` says `"type": "module"` (how Node runs
+/// `.js` files there).
+fn package_type_is_module(dir: &Utf8Path) -> bool {
+    for ancestor in dir.ancestors() {
+        if let Ok(text) = std::fs::read_to_string(ancestor.join("package.json")) {
+            return serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v.get("type").and_then(|t| t.as_str().map(|t| t == "module")))
+                .unwrap_or(false);
+        }
+    }
+    false
+}
+
+/// 8 characters of base32, like esbuild's `[hash]`.
+pub fn short_hash(hash: u128) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut value = hash;
+    (0..8)
+        .map(|_| {
+            let c = ALPHABET[(value & 31) as usize] as char;
+            value >>= 5;
+            c
+        })
+        .collect()
+}
+
+/// The deepest directory containing every entry.
+pub fn common_dir(entries: &[Utf8PathBuf]) -> Utf8PathBuf {
+    let Some(first) = entries.first() else { return Utf8PathBuf::new() };
+    let mut base = first.parent().map(Utf8Path::to_owned).unwrap_or_default();
+    for entry in &entries[1..] {
+        while !entry.starts_with(&base) {
+            if !base.pop() {
+                break;
+            }
+        }
+    }
+    base
+}

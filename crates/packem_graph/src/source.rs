@@ -1,0 +1,159 @@
+//! `module_source`: the [`Source`] (file plus compile settings) a project compiles a file as.
+
+use std::sync::Arc;
+
+use packem_db::{File, JsxMode, Loader, Platform, Project, source_text};
+use packem_parse::{CompileSettings, InjectBinding, JsxSettings, Source, TsSettings, module_summary};
+use packem_resolve::tsconfig_compile;
+
+/// The [`Source`] of `file` in `project` as the project-wide queries and renders see it: the
+/// host's [`SourceCell`] copy when it made one, else [`derived_source`].
+///
+/// The firewall again (see `packem_parse`'s "fact firewall"): [`derived_source`] reads the
+/// file's text (a define applies only to files that mention it), so once the file is edited it
+/// is LOW durability, and the graph, which reads every module's source, would be too. The host
+/// copies each module's source into a MEDIUM cell and re-derives it after every change, setting
+/// the cell only when it differs: a body edit that mentions no new defined name sets nothing.
+#[salsa::tracked(returns(copy))]
+pub fn module_source(db: &dyn packem_resolve::Db, project: Project, file: File) -> Source {
+    match SourceCells::try_get(db).and_then(|cells| cells.cells(db).get(&(project, file)).copied()) {
+        Some(cell) => cell.source(db),
+        None => derived_source(db, project, file),
+    }
+}
+
+/// The host's copy of one file's [`derived_source`] (MEDIUM durability, set only when it differs).
+#[salsa::input(debug)]
+pub struct SourceCell {
+    /// Equal to `derived_source(project, file)` once synced.
+    #[returns(copy)]
+    pub source: Source,
+}
+
+/// Every [`SourceCell`] the host made, by project and file.
+#[salsa::input(singleton, debug)]
+pub struct SourceCells {
+    /// The cells.
+    #[returns(ref)]
+    pub cells: Arc<rustc_hash::FxHashMap<(Project, File), SourceCell>>,
+}
+
+/// How `project` compiles `file`: the project's compile options, then the nearest tsconfig.json
+/// where an option was not given (JSX, target, TypeScript emit), then esbuild's defaults; for
+/// the browser platform `process.env.NODE_ENV` is defined unless the user defined it
+/// (`"production"` with `--minify`, else `"development"`, as esbuild does). Entries get the
+/// `--inject` files as leading imports; every other file gets their exports as replacements of
+/// matching globals.
+///
+/// Only what can change the file goes into its settings, so that changing an option recompiles
+/// exactly the files it affects: JSX settings only for files whose loader parses JSX, defines
+/// and `--inject` names only for files whose text mentions the name (a superset of the files
+/// that reference it: a mention in a comment costs a recompile, never a wrong result).
+/// The `Source` is interned, so equal settings give the same key.
+#[salsa::tracked(returns(copy))]
+pub fn derived_source(db: &dyn packem_resolve::Db, project: Project, file: File) -> Source {
+    let options = project.compile(db);
+    let path = file.path(db);
+    let mut settings = CompileSettings::new(path, options);
+    if let Some(ts) = tsconfig_compile(db, project, file) {
+        let jsx = &options.jsx;
+        if jsx.mode.is_none()
+            && let Some(mode) = ts.jsx.as_deref()
+        {
+            match mode {
+                "react" => settings.jsx.mode = JsxMode::Classic,
+                "react-jsx" => settings.jsx.mode = JsxMode::Automatic,
+                "react-jsxdev" => {
+                    settings.jsx.mode = JsxMode::Automatic;
+                    if jsx.development.is_none() {
+                        settings.jsx.development = true;
+                    }
+                }
+                "preserve" | "react-native" => settings.jsx.mode = JsxMode::Preserve,
+                _ => {}
+            }
+        }
+        if jsx.factory.is_none()
+            && let Some(factory) = &ts.jsx_factory
+        {
+            settings.jsx.factory = factory.clone();
+        }
+        if jsx.fragment.is_none()
+            && let Some(fragment) = &ts.jsx_fragment_factory
+        {
+            settings.jsx.fragment = fragment.clone();
+        }
+        if jsx.import_source.is_none()
+            && let Some(source) = &ts.jsx_import_source
+        {
+            settings.jsx.import_source = source.clone();
+        }
+        if options.target.is_none()
+            && let Some(target) = &ts.target
+            && target != "esnext"
+        {
+            settings.target = Some(Arc::from(target.as_str()));
+        }
+        settings.typescript.verbatim_module_syntax = ts.verbatim_module_syntax;
+        settings.typescript.experimental_decorators = ts.experimental_decorators;
+        settings.typescript.emit_decorator_metadata = ts.emit_decorator_metadata;
+    }
+    if project.options(db).platform == Platform::Browser
+        && !options.define.iter().any(|(key, _)| key == "process.env.NODE_ENV")
+    {
+        let value = if options.minify { "\"production\"" } else { "\"development\"" };
+        let mut define = settings.define.to_vec();
+        define.push(("process.env.NODE_ENV".to_string(), value.to_string()));
+        settings.define = define.into();
+    }
+    let code = settings.loader.is_some_and(Loader::is_code);
+    if !settings.loader.is_some_and(|l| matches!(l, Loader::Jsx | Loader::Tsx)) {
+        settings.jsx = JsxSettings::default();
+    }
+    if !code {
+        settings.define = Arc::default();
+        settings.target = None;
+        settings.drop_console = false;
+        settings.drop_debugger = false;
+        settings.typescript = TsSettings::default();
+    } else if !settings.define.is_empty() {
+        let text = source_text(db, file).as_str();
+        let mentioned: Vec<(String, String)> =
+            settings.define.iter().filter(|(key, _)| mentions(text, key)).cloned().collect();
+        settings.define = mentioned.into();
+    }
+    if code && !options.inject.is_empty() && !options.inject.iter().any(|i| i == path) {
+        if project.entries(db).iter().any(|e| e == path) {
+            settings.prepend_imports = options.inject.iter().cloned().collect();
+        }
+        let mut inject = Vec::new();
+        for injected in &options.inject {
+            let injected_file = db.files().file(db, injected);
+            let summary = module_summary(db, module_source(db, project, injected_file));
+            for export in &summary.exports {
+                if export != "default" && is_global_path(export) && mentions(source_text(db, file).as_str(), export) {
+                    inject.push(InjectBinding { name: export.clone(), path: injected.clone(), export: export.clone() });
+                }
+            }
+        }
+        settings.inject = inject.into();
+    }
+    Source::new(db, file, settings)
+}
+
+/// Whether an `--inject` file's export can name a global: an identifier or a dotted chain of
+/// them (`export { x as "process.env" }`, as esbuild allows).
+fn is_global_path(name: &str) -> bool {
+    name.split('.').all(|part| {
+        let mut chars = part.chars();
+        chars.next().is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')
+            && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+    })
+}
+
+/// Whether `text` mentions the root of `key` (`process` for `process.env.NODE_ENV`,
+/// `import.meta` for `import.meta.env.X`) anywhere, as a superset of referencing it.
+fn mentions(text: &str, key: &str) -> bool {
+    let root = if key.starts_with("import.meta") { "import.meta" } else { key.split('.').next().unwrap_or(key) };
+    text.contains(root)
+}
