@@ -2,7 +2,7 @@
 //! [`Workspace`], with the executed queries named by file.
 
 use camino::{Utf8Path, Utf8PathBuf};
-use packem_db::{Platform, ProjectOptions};
+use packem_db::{CompileOptions, Platform, ProjectOptions};
 use packem_host::{PackemDatabase, Workspace};
 use salsa::plumbing::AsId;
 
@@ -22,6 +22,11 @@ impl TestProject {
 
     /// Like [`TestProject::new`] for a given platform.
     pub fn with_platform(files: &[(&str, &str)], entries: &[&str], platform: Platform) -> Self {
+        Self::with_compile(files, entries, platform, CompileOptions::default())
+    }
+
+    /// Like [`TestProject::with_platform`] with compile options (loaders, JSX, define, target).
+    pub fn with_compile(files: &[(&str, &str)], entries: &[&str], platform: Platform, compile: CompileOptions) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = Utf8PathBuf::from_path_buf(dir.path().canonicalize().unwrap()).unwrap();
         for (path, text) in files {
@@ -30,7 +35,7 @@ impl TestProject {
         let options = ProjectOptions { cwd: root.clone(), platform, ..ProjectOptions::default() };
         let db = PackemDatabase::new();
         db.events().enable();
-        let ws = Workspace::with_database(db, entries.iter().map(|e| root.join(e)).collect(), options);
+        let ws = Workspace::with_compile(db, entries.iter().map(|e| root.join(e)).collect(), options, compile);
         Self { root, ws, _dir: dir }
     }
 

@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use anyhow::{Context as _, Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use packem_db::{CompileOptions, JsxMode, JsxOptions, Loader, Platform, ProjectOptions};
+use packem_db::{CompileOptions, JsxMode, JsxOptions, Platform, ProjectOptions};
 
 /// packem: an incremental JavaScript/TypeScript bundler.
 #[derive(Parser, Debug)]
@@ -203,6 +203,9 @@ pub struct CommonArgs {
     pub log_limit: usize,
     #[command(flatten)]
     pub compile: CompileArgs,
+    /// The config file's compile options, when entries came from it (set by `project`).
+    #[arg(skip)]
+    pub config_compile: Option<CompileOptions>,
 }
 
 /// Flags that change how files compile (shared by `build`, `check` and `graph`).
@@ -287,19 +290,21 @@ impl CommonArgs {
     /// loader, a malformed define or an invalid target is an error here, before anything runs.
     pub fn compile_options(&self, cwd: &Utf8Path, entries: &[Utf8PathBuf]) -> Result<CompileOptions> {
         let c = &self.compile;
-        let mut options = CompileOptions {
-            jsx: JsxOptions {
-                mode: c.jsx.map(|m| match m {
+        let mut options = self.config_compile.clone().unwrap_or_default();
+        let base = options.jsx.clone();
+        options.jsx = JsxOptions {
+            mode: c
+                .jsx
+                .map(|m| match m {
                     JsxArg::Automatic => JsxMode::Automatic,
                     JsxArg::Transform => JsxMode::Classic,
                     JsxArg::Preserve => JsxMode::Preserve,
-                }),
-                factory: c.jsx_factory.clone(),
-                fragment: c.jsx_fragment.clone(),
-                import_source: c.jsx_import_source.clone(),
-                development: c.jsx_dev.then_some(true),
-            },
-            ..CompileOptions::default()
+                })
+                .or(base.mode),
+            factory: c.jsx_factory.clone().or(base.factory),
+            fragment: c.jsx_fragment.clone().or(base.fragment),
+            import_source: c.jsx_import_source.clone().or(base.import_source),
+            development: c.jsx_dev.then_some(true).or(base.development),
         };
         for define in &c.define {
             options.define.push(parse_define(define)?);
@@ -308,16 +313,9 @@ impl CommonArgs {
             let Some((ext, name)) = loader.split_once('=') else {
                 bail!("invalid --loader:{loader} (expected --loader:.ext=NAME)");
             };
-            let ext =
-                if ext.starts_with('.') { ext.to_ascii_lowercase() } else { format!(".{}", ext.to_ascii_lowercase()) };
-            if ext.len() < 2 {
-                bail!("invalid --loader:{loader}: the extension is empty");
-            }
-            let Some(l) = Loader::from_name(name) else {
-                let names: Vec<&str> = Loader::NAMED.iter().map(|(n, _)| *n).collect();
-                bail!("invalid loader \"{name}\" in --loader:{loader} (valid loaders: {})", names.join(", "));
-            };
-            options.loaders.push((ext, l));
+            let parsed = packem_db::parse_loader(ext, name)
+                .map_err(|why| anyhow::anyhow!("invalid --loader:{loader}: {why}"))?;
+            options.loaders.push(parsed);
         }
         if !c.target.is_empty() {
             let target = c.target.iter().map(|t| t.trim().to_ascii_lowercase()).collect::<Vec<_>>().join(",");
@@ -328,9 +326,9 @@ impl CommonArgs {
             }
             options.target = Some(target);
         }
-        options.drop_console = c.drop.contains(&DropArg::Console);
-        options.drop_debugger = c.drop.contains(&DropArg::Debugger);
-        options.inject = c.inject.iter().map(|i| absolute(cwd, i)).collect();
+        options.drop_console |= c.drop.contains(&DropArg::Console);
+        options.drop_debugger |= c.drop.contains(&DropArg::Debugger);
+        options.inject.extend(c.inject.iter().map(|i| absolute(cwd, i)));
         for inject in &options.inject {
             if !inject.is_file() {
                 bail!("could not read --inject:{inject}: no such file");
@@ -351,8 +349,9 @@ impl CommonArgs {
         Ok(options)
     }
 
-    /// Absolute entries and the resolution options.
-    pub fn project(&self) -> Result<(Vec<Utf8PathBuf>, ProjectOptions)> {
+    /// Absolute entries and the resolution options (and, when they come from the config file,
+    /// its compile options, which [`CommonArgs::compile_options`] then starts from).
+    pub fn project(&mut self) -> Result<(Vec<Utf8PathBuf>, ProjectOptions)> {
         let cwd = std::env::current_dir().context("reading the working directory")?;
         let cwd = Utf8PathBuf::from_path_buf(cwd)
             .map_err(|p| anyhow::anyhow!("the working directory {} is not UTF-8", p.display()))?;
@@ -367,6 +366,7 @@ impl CommonArgs {
             Some(config) => config.entries.clone(),
             None => self.entries.iter().map(|e| absolute(&cwd, e)).collect(),
         };
+        self.config_compile = config.as_ref().map(|c| c.compile.clone());
         let base = config.map(|c| c.options).unwrap_or_default();
         let mut alias = Vec::new();
         for a in &self.alias {
@@ -407,29 +407,12 @@ pub fn absolute(cwd: &Utf8Path, path: &Utf8Path) -> Utf8PathBuf {
     packem_host::config::normalize(&if path.is_absolute() { path.to_owned() } else { cwd.join(path) })
 }
 
-/// `--define:K=V`'s `K=V`: the key an identifier, a member chain or `import.meta.…`, the value
-/// JSON or an identifier (chain), as esbuild requires.
+/// `--define:K=V`'s `K=V`, checked as esbuild checks it.
 fn parse_define(define: &str) -> Result<(String, String)> {
     let Some((key, value)) = define.split_once('=') else {
         bail!("invalid --define:{define} (expected --define:NAME=VALUE)");
     };
-    let is_chain = |s: &str| {
-        !s.is_empty()
-            && s.split('.').all(|part| {
-                let mut chars = part.chars();
-                chars.next().is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')
-                    && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
-            })
-    };
-    if !is_chain(key) {
-        bail!("invalid --define:{define}: \"{key}\" is not an identifier or a dotted member chain");
-    }
-    let value_ok = is_chain(value) || serde_json::from_str::<serde_json::Value>(value).is_ok();
-    if !value_ok {
-        bail!(
-            "invalid --define:{define}: the value must be JSON or an identifier (for a string, quote it: --define:{key}='\"{value}\"')"
-        );
-    }
+    packem_db::check_define(key, value).map_err(|why| anyhow::anyhow!("invalid --define:{define}: {why}"))?;
     Ok((key.to_string(), value.to_string()))
 }
 

@@ -17,9 +17,9 @@ use crate::args::{BuildArgs, LegalCommentsArg, LogLevel, OutputFormat};
 use crate::naming::Naming;
 use crate::report;
 
-pub fn run(args: BuildArgs, start: Instant) -> Result<ExitCode> {
+pub fn run(mut args: BuildArgs, start: Instant) -> Result<ExitCode> {
     report::set_color(args.common.color);
-    let mut builder = Builder::new(&args)?;
+    let mut builder = Builder::new(&mut args)?;
     if args.watch.is_some() {
         return crate::watch::run(builder, &args);
     }
@@ -71,7 +71,7 @@ pub struct Builder {
 type OutputSizes = Vec<(String, u64)>;
 
 impl Builder {
-    pub fn new(args: &BuildArgs) -> Result<Self> {
+    pub fn new(args: &mut BuildArgs) -> Result<Self> {
         let (entries, options) = args.common.project()?;
         let cwd = options.cwd.clone();
         let naming = Naming::new(args, &entries, &cwd)?;

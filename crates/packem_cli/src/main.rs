@@ -55,7 +55,7 @@ fn init_tracing() {
 fn run(cli: Cli) -> Result<ExitCode> {
     let start = std::time::Instant::now();
     match cli.command {
-        Command::Graph(args) => {
+        Command::Graph(mut args) => {
             let (entries, options) = args.common.project()?;
             let compile = args.common.compile_options(&options.cwd, &entries)?;
             report::set_color(args.common.color);
@@ -84,7 +84,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             args.watch.get_or_insert(args::WatchMode::True);
             build::run(args, start)
         }
-        Command::Check(args) => {
+        Command::Check(mut args) => {
             let (entries, options) = args.common.project()?;
             let compile = args.common.compile_options(&options.cwd, &entries)?;
             report::set_color(args.common.color);

@@ -9,10 +9,16 @@ use std::time::{Duration, Instant};
 struct Watch {
     child: Child,
     dir: tempfile::TempDir,
+    /// Flags beyond the entry, `--outdir=dist` and `--platform=node` (for the watch and the cold builds).
+    extra: Vec<String>,
 }
 
 impl Watch {
     fn start(files: &[(&str, &str)]) -> Self {
+        Self::start_with(files, &[])
+    }
+
+    fn start_with(files: &[(&str, &str)], extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         for (path, text) in files {
             write(&dir.path().join(path), text);
@@ -20,13 +26,14 @@ impl Watch {
         let child = Command::new(env!("CARGO_BIN_EXE_packem"))
             .current_dir(dir.path())
             .args(["build", "src/main.js", "--outdir=dist", "--watch", "--platform=node"])
+            .args(extra)
             .env("NO_COLOR", "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        Self { child, dir }
+        Self { child, dir, extra: extra.iter().map(|s| s.to_string()).collect() }
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -39,6 +46,7 @@ impl Watch {
         let status = Command::new(env!("CARGO_BIN_EXE_packem"))
             .current_dir(self.dir.path())
             .args(["build", "src/main.js", "--platform=node", "--log-level=silent"])
+            .args(&self.extra)
             .arg(format!("--outdir={}", out.path().display()))
             .status()
             .unwrap();
@@ -151,6 +159,61 @@ fn watch_rebuilds_after_real_file_system_edits() {
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains("kept the last good output"), "{stderr}");
     assert!(stderr.contains("queries re-ran"), "{stderr}");
+}
+
+#[test]
+fn watch_follows_asset_edits_and_copies_one_asset_per_new_import() {
+    let w = Watch::start_with(
+        &[
+            (
+                "src/main.js",
+                "import note from './note.txt';\nimport logo from './logo.png';\nconsole.log(note, logo.length > 0);\n",
+            ),
+            ("src/note.txt", "first"),
+            ("src/logo.png", "a logo"),
+            ("src/icon.png", "an icon"),
+        ],
+        &["--loader:.png=file"],
+    );
+    w.wait_for_cold_output();
+    assert_eq!(w.run_bundle(), "first true\n");
+    let assets = |w: &Watch| -> Vec<(String, std::time::SystemTime)> {
+        let mut out: Vec<_> = std::fs::read_dir(w.path("dist"))
+            .unwrap()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".png"))
+            .map(|e| (e.file_name().to_string_lossy().into_owned(), e.metadata().unwrap().modified().unwrap()))
+            .collect();
+        out.sort();
+        out
+    };
+    let before = assets(&w);
+    assert_eq!(before.len(), 1, "{before:?}");
+
+    // Editing the text asset rebuilds with its new contents.
+    write(&w.path("src/note.txt"), "second");
+    w.wait_for_cold_output();
+    assert_eq!(w.run_bundle(), "second true\n");
+
+    // A new asset import writes one asset; the old one is left as it is.
+    atomic_save(
+        &w.path("src/main.js"),
+        "import note from './note.txt';\nimport logo from './logo.png';\nimport icon from './icon.png';\nconsole.log(note, logo !== icon);\n",
+    );
+    w.wait_for_cold_output();
+    assert_eq!(w.run_bundle(), "second true\n");
+    let after = assets(&w);
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert!(after.contains(&before[0]), "the logo was rewritten: {before:?} -> {after:?}");
+
+    // Editing an image renames its asset (a new hash): the stale copy is deleted.
+    write(&w.path("src/icon.png"), "a new icon");
+    w.wait_for_cold_output();
+    let edited = assets(&w);
+    assert_eq!(edited.len(), 2, "{edited:?}");
+    assert!(edited.contains(&before[0]), "{edited:?}");
+    let (status, stderr) = w.stop();
+    assert!(status.success(), "{stderr}");
 }
 
 #[test]

@@ -200,3 +200,38 @@ impl CompileOptions {
         }
     }
 }
+
+/// Checks a `--define` pair as esbuild does: the key an identifier or a dotted member chain
+/// (`import.meta.env.X` included), the value JSON or an identifier (chain). `Err` says why not.
+pub fn check_define(key: &str, value: &str) -> Result<(), String> {
+    let is_chain = |s: &str| {
+        !s.is_empty()
+            && s.split('.').all(|part| {
+                let mut chars = part.chars();
+                chars.next().is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')
+                    && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+            })
+    };
+    if !is_chain(key) {
+        return Err(format!("\"{key}\" is not an identifier or a dotted member chain"));
+    }
+    if !is_chain(value) && serde_json::from_str::<serde_json::Value>(value).is_err() {
+        return Err(format!("the value must be JSON or an identifier (for a string, quote it: {key}='\"{value}\"')"));
+    }
+    Ok(())
+}
+
+/// Parses `.ext=NAME` (a `--loader` value): the extension (lowercase, with its dot) and the
+/// loader. `Err` names the valid loaders.
+pub fn parse_loader(ext: &str, name: &str) -> Result<(String, Loader), String> {
+    let ext = ext.to_ascii_lowercase();
+    let ext = if ext.starts_with('.') { ext } else { format!(".{ext}") };
+    if ext.len() < 2 {
+        return Err("the extension is empty".to_string());
+    }
+    let Some(loader) = Loader::from_name(name) else {
+        let names: Vec<&str> = Loader::NAMED.iter().map(|(n, _)| *n).collect();
+        return Err(format!("unknown loader \"{name}\" (valid loaders: {})", names.join(", ")));
+    };
+    Ok((ext, loader))
+}

@@ -267,6 +267,18 @@ fn render_location(
         "{pad}{}:",
         paint(Style::new().bold(), &format!("{shown}:{}:{}", start_lc.line, start_lc.column))
     );
+    // A location past the text or on a blank line has nothing to show: no empty frame.
+    let frame_line = {
+        let at = (start as usize).min(text.len());
+        let at = (0..=at).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+        &text[line_start..line_end]
+    };
+    if start as usize > text.len() || frame_line.trim().is_empty() {
+        out.push('\n');
+        return;
+    }
     // The frame shows the first line of the range; the underline stops at its end.
     let mut start = (start as usize).min(text.len());
     while !text.is_char_boundary(start) {
@@ -326,6 +338,19 @@ mod tests {
         // 'ç' is two bytes; 'x' is the 4th character of line 2.
         assert_eq!(line_col(text, 7), LineCol { line: 2, column: 4 });
         assert_eq!(line_col(text, 1000), LineCol { line: 3, column: 1 });
+    }
+
+    #[test]
+    fn no_empty_code_frames() {
+        let text: std::sync::Arc<str> = "let a = 1;\n\n".into();
+        let options = RenderOptions { color: false, cwd: Utf8Path::new("/p") };
+        // On a blank line, and past the end of the text: the location without a frame.
+        for range in [(11, 11), (500, 500)] {
+            let d = Diagnostic::error(DiagnosticCode::ParseError, "Unexpected end of file").at("/p/a.js", Some(range));
+            let rendered = render(&d, &|_| Some(text.clone()), &options);
+            assert!(!rendered.contains('│') && !rendered.contains('╵'), "{rendered}");
+            assert!(rendered.contains("a.js:"), "{rendered}");
+        }
     }
 
     #[test]

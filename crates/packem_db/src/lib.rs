@@ -15,7 +15,7 @@ pub mod events;
 pub mod files;
 pub mod project;
 
-pub use compile::{AssetOptions, CompileOptions, JsxMode, JsxOptions, Loader};
+pub use compile::{AssetOptions, CompileOptions, JsxMode, JsxOptions, Loader, check_define, parse_loader};
 pub use diagnostic::{Diagnostic, DiagnosticCode, Label, Severity};
 pub use events::EventLog;
 pub use files::{File, FileError, FileStatus, Files, SourceText, source_bytes, source_text};

@@ -150,7 +150,7 @@ fn cycle_diagnostics(db: &dyn packem_resolve::Db, graph: &ModuleGraph, cwd: &cam
 }
 
 /// Why a transform imported `specifier`, for messages about an import the file does not spell.
-fn injected_note(specifier: &str) -> String {
+pub fn injected_note(specifier: &str) -> String {
     if specifier.contains("jsx-runtime") || specifier.contains("jsx-dev-runtime") {
         format!(
             "The automatic JSX runtime imports \"{specifier}\" (tsconfig.json's \"jsx\" or --jsx=automatic); install it, or set --jsx-import-source."

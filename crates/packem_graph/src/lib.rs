@@ -25,7 +25,7 @@ use packem_resolve::{Resolution, ResolveFailure, ResolveKind, ResolveRequest, re
 use rustc_hash::FxHashMap;
 
 pub use asset::{AssetFile, MAX_ASSET_BYTES, asset_file, asset_url, asset_value, data_url};
-pub use diagnostics::graph_diagnostics;
+pub use diagnostics::{graph_diagnostics, injected_note};
 pub use source::{SourceCell, SourceCells, derived_source, module_source};
 
 /// Index of a module in [`ModuleGraph::modules`].

@@ -11,12 +11,22 @@
 //!   "alias": { "old": "new" },
 //!   "conditions": ["custom"],
 //!   "mainFields": ["module", "main"],
-//!   "tsconfig": "tsconfig.build.json"
+//!   "tsconfig": "tsconfig.build.json",
+//!   "jsx": "automatic" | "transform" | "preserve",
+//!   "jsxImportSource": "preact", "jsxFactory": "h", "jsxFragment": "Fragment", "jsxDev": false,
+//!   "define": { "process.env.NODE_ENV": "\"production\"" },
+//!   "loader": { ".png": "file", ".txt": "text" },
+//!   "target": "es2020",                     // or ["chrome100", "node18"]
+//!   "drop": ["console", "debugger"],
+//!   "inject": ["src/shim.js"]
 //! }
 //! ```
+//!
+//! The compile keys mean what the command-line flags of the same names mean, so `packem check`,
+//! `packem build` and the language server compile a project alike.
 
 use camino::{Utf8Path, Utf8PathBuf};
-use packem_db::{Platform, ProjectOptions};
+use packem_db::{CompileOptions, JsxMode, Platform, ProjectOptions};
 use serde_json::Value;
 
 /// Entries and options read from a workspace root.
@@ -26,6 +36,8 @@ pub struct WorkspaceConfig {
     pub entries: Vec<Utf8PathBuf>,
     /// Resolution options (`cwd` is the root).
     pub options: ProjectOptions,
+    /// Compile options (JSX, define, loaders, target).
+    pub compile: CompileOptions,
     /// The file the configuration came from.
     pub source: Utf8PathBuf,
 }
@@ -79,6 +91,7 @@ pub fn load(root: &Utf8Path) -> Result<WorkspaceConfig, String> {
     Ok(WorkspaceConfig {
         entries,
         options: ProjectOptions { cwd: root.to_owned(), ..Default::default() },
+        compile: CompileOptions::default(),
         source: manifest,
     })
 }
@@ -116,7 +129,97 @@ fn from_packem_json(root: &Utf8Path, json: &Value, source: Utf8PathBuf) -> Resul
         packages_external: json.get("packagesExternal").and_then(Value::as_bool).unwrap_or(false),
         main_fields,
     };
-    Ok(WorkspaceConfig { entries, options, source })
+    let compile = compile_options(root, json, &source, &entries)?;
+    Ok(WorkspaceConfig { entries, options, compile, source })
+}
+
+/// The compile keys of a `packem.json`, checked as the command line checks its flags.
+fn compile_options(
+    root: &Utf8Path,
+    json: &Value,
+    source: &Utf8Path,
+    entries: &[Utf8PathBuf],
+) -> Result<CompileOptions, String> {
+    let string = |key: &str| -> Result<Option<String>, String> {
+        match json.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(format!("{source}: \"{key}\" must be a string")),
+        }
+    };
+    let mut compile = CompileOptions::default();
+    compile.jsx.mode = match string("jsx")?.as_deref() {
+        None => None,
+        Some("automatic") => Some(JsxMode::Automatic),
+        Some("transform") => Some(JsxMode::Classic),
+        Some("preserve") => Some(JsxMode::Preserve),
+        Some(other) => {
+            return Err(format!("{source}: unknown \"jsx\" value \"{other}\" (automatic, transform or preserve)"));
+        }
+    };
+    compile.jsx.import_source = string("jsxImportSource")?;
+    compile.jsx.factory = string("jsxFactory")?;
+    compile.jsx.fragment = string("jsxFragment")?;
+    compile.jsx.development = json.get("jsxDev").and_then(Value::as_bool);
+    if let Some(define) = json.get("define") {
+        let Some(map) = define.as_object() else { return Err(format!("{source}: \"define\" must be an object")) };
+        for (key, value) in map {
+            let Some(value) = value.as_str() else {
+                return Err(format!(
+                    "{source}: define \"{key}\" must be a string of JavaScript (a JSON value or an identifier)"
+                ));
+            };
+            packem_db::check_define(key, value).map_err(|why| format!("{source}: define \"{key}\": {why}"))?;
+            compile.define.push((key.clone(), value.to_string()));
+        }
+    }
+    if let Some(loader) = json.get("loader") {
+        let Some(map) = loader.as_object() else { return Err(format!("{source}: \"loader\" must be an object")) };
+        for (ext, name) in map {
+            let name = name.as_str().unwrap_or_default();
+            compile
+                .loaders
+                .push(packem_db::parse_loader(ext, name).map_err(|why| format!("{source}: loader \"{ext}\": {why}"))?);
+        }
+    }
+    compile.target = match json.get("target") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.to_ascii_lowercase()),
+        Some(Value::Array(list)) => {
+            Some(list.iter().filter_map(Value::as_str).map(str::to_ascii_lowercase).collect::<Vec<_>>().join(","))
+        }
+        Some(_) => return Err(format!("{source}: \"target\" must be a string or a list of strings")),
+    };
+    if let Some(target) = &compile.target {
+        packem_parse::check_target(target).map_err(|why| format!("{source}: invalid target \"{target}\": {why}"))?;
+    }
+    for what in json.get("drop").and_then(Value::as_array).into_iter().flatten() {
+        match what.as_str() {
+            Some("console") => compile.drop_console = true,
+            Some("debugger") => compile.drop_debugger = true,
+            _ => return Err(format!("{source}: \"drop\" takes \"console\" and \"debugger\"")),
+        }
+    }
+    for inject in json.get("inject").and_then(Value::as_array).into_iter().flatten() {
+        let Some(path) = inject.as_str() else { return Err(format!("{source}: \"inject\" must list paths")) };
+        compile.inject.push(normalize(&root.join(path)));
+    }
+    compile.assets.outbase = common_dir(entries);
+    Ok(compile)
+}
+
+/// The deepest directory containing every entry.
+fn common_dir(entries: &[Utf8PathBuf]) -> Utf8PathBuf {
+    let Some(first) = entries.first() else { return Utf8PathBuf::new() };
+    let mut base = first.parent().map(Utf8Path::to_owned).unwrap_or_default();
+    for entry in &entries[1..] {
+        while !entry.starts_with(&base) {
+            if !base.pop() {
+                break;
+            }
+        }
+    }
+    base
 }
 
 /// `path` without `.`/`..` components, symlinks resolved when it exists (the resolver returns

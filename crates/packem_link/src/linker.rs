@@ -708,11 +708,14 @@ impl<'a> Linker<'a> {
             return;
         };
         let scan = module_scan(self.db, node.source);
-        let record_span = scan.records.get(import.record as usize).map(|r| r.span);
-        // Underline the imported name itself when it can be found, else the specifier.
+        let record = scan.records.get(import.record as usize);
+        let record_span = record.map(|r| r.span);
+        let injected = record_span.is_some_and(packem_parse::is_injected_span);
+        // Underline the imported name itself when it can be found, else the specifier; an import
+        // a transform added has no place in the file.
         let span = record_span
-            .and_then(|s| crate::symbols::imported_name_span(self.db, node.source, s, &import.local))
-            .or(record_span);
+            .filter(|_| !injected)
+            .and_then(|s| crate::symbols::imported_name_span(self.db, node.source, s, &import.local).or(Some(s)));
         let shown = packem_db::diagnostic::display_path(&target_path, &self.cwd);
         let (code, message) = match binding {
             Binding::Ambiguous => {

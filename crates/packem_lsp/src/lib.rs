@@ -150,7 +150,12 @@ impl Server {
                 }
                 // Edited documents become the only LOW-durability files (`Workspace` sets
                 // `Files::set_cold_contents`).
-                let mut workspace = Workspace::new(config.entries, config.options);
+                let mut workspace = Workspace::with_compile(
+                    packem_host::PackemDatabase::default(),
+                    config.entries,
+                    config.options,
+                    config.compile,
+                );
                 for (path, text) in &self.documents {
                     workspace.set_overlay(path, Some(Arc::from(text.as_str())));
                 }

@@ -204,6 +204,11 @@ pub fn parsed_diagnostics(db: &dyn Db, source: Source) -> Arc<[Diagnostic]> {
         .map(|d| {
             let mut d = d.clone();
             d.file = Some(path.clone());
+            for note in &mut d.notes {
+                if note.range.is_some() && note.file.is_none() {
+                    note.file = Some(path.clone());
+                }
+            }
             d
         })
         .collect()

@@ -273,7 +273,10 @@ fn resolve_uncached(
         Ok(Err(TsconfigError(err))) => {
             return Resolution::Failed(ResolveFailure {
                 code: DiagnosticCode::InvalidConfig,
-                message: format!("Cannot load the tsconfig for \"{dir}\""),
+                message: format!(
+                    "Cannot load the tsconfig for \"{}\"",
+                    packem_db::diagnostic::display_path(&dir, &options.cwd)
+                ),
                 help: Some(err.to_string()),
             });
         }
