@@ -283,3 +283,19 @@ fn packem_json_compile_keys_apply_to_check_build_and_the_language_server_alike()
     assert_ne!(out.status.code(), Some(0));
     assert!(stderr(&out).contains("loader \".x\": unknown loader \"nope\""), "{}", stderr(&out));
 }
+
+#[test]
+fn esm_importers_of_commonjs_output_see_its_names_and_its_external_star_exports() {
+    let dir = project(&[
+        ("main.js", "export * from 'bar';\nexport const own = 1;\nexport default 'main';\n"),
+        ("node_modules/bar/package.json", "{ \"name\": \"bar\", \"main\": \"index.js\" }\n"),
+        ("node_modules/bar/index.js", "exports.bar = function bar() {};\n"),
+        ("test.mjs", "import main, { own, bar } from './dist/main.cjs';\nconsole.log(own, typeof bar, typeof main);\n"),
+    ]);
+    let out = packem(
+        dir.path(),
+        &["build", "main.js", "--platform=node", "--format=cjs", "--external:bar", "--outfile=dist/main.cjs"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(node(&dir.path().join("test.mjs")), "1 function object\n");
+}

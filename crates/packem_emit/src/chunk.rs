@@ -214,6 +214,16 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
         glue.push_str(&namespace_object(&namespace.name, &namespace.getters, namespace.open));
     }
     let entry_namespace = plan.namespaces.iter().find(|n| n.module == plan.entry).map(|n| n.name.clone());
+    // An external's names join the entry's namespace once it is loaded (ESM output re-exports
+    // it with `export *` instead).
+    if format != Format::Esm
+        && let Some(ns) = &entry_namespace
+    {
+        for path in &plan.external_star_exports {
+            helpers |= Helpers::RE_EXPORT;
+            let _ = writeln!(glue, "__reExport({ns}, require({}));", quote(path));
+        }
+    }
     // CommonJS output exposes the exports before the code runs, as a CommonJS module would.
     if format == Format::Cjs
         && let Some(ns) = &entry_namespace
@@ -275,7 +285,7 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
         Format::Esm => esm_exports(plan),
         Format::Cjs => match &plan.entry_wrapper {
             Some(wrapper) => format!("module.exports = {wrapper}();\n"),
-            None => String::new(),
+            None => node_export_names(plan),
         },
         Format::Iife => match (&plan.entry_wrapper, &entry_namespace) {
             (Some(wrapper), _) => format!("return {wrapper}();\n"),
@@ -430,12 +440,31 @@ fn required_externals(plan: &ChunkPlan, helpers: &mut Helpers) -> String {
     out
 }
 
+/// `0 && (module.exports = { a, "b-c": _, ...require("x") });`: never runs, but tells Node's
+/// CommonJS export detection (cjs-module-lexer, used when ESM imports this file) the entry's
+/// export names and the externals it re-exports, which `__toCommonJS` hides from it.
+fn node_export_names(plan: &ChunkPlan) -> String {
+    let mut fields: Vec<String> = plan
+        .exports
+        .iter()
+        .filter(|(name, _)| name != "default")
+        .map(|(name, _)| if is_identifier(name) { name.clone() } else { format!("{}: _", quote(name)) })
+        .collect();
+    fields.extend(plan.external_star_exports.iter().map(|path| format!("...require({})", quote(path))));
+    if fields.is_empty() {
+        return String::new();
+    }
+    format!("0 && (module.exports = {{ {} }});\n", fields.join(", "))
+}
+
 fn esm_exports(plan: &ChunkPlan) -> String {
     if let Some(wrapper) = &plan.entry_wrapper {
         return format!("export default {wrapper}();\n");
     }
+    let stars: String =
+        plan.external_star_exports.iter().map(|path| format!("export * from {};\n", quote(path))).collect();
     if plan.exports.is_empty() {
-        return String::new();
+        return stars;
     }
     let mut prelude = String::new();
     let mut specifiers = Vec::new();
@@ -450,7 +479,7 @@ fn esm_exports(plan: &ChunkPlan) -> String {
         };
         specifiers.push(if *name == local { local } else { format!("{local} as {}", property_key_export(name)) });
     }
-    format!("{prelude}export {{\n  {}\n}};\n", specifiers.join(",\n  "))
+    format!("{prelude}export {{\n  {}\n}};\n{stars}", specifiers.join(",\n  "))
 }
 
 fn property_key_export(name: &str) -> String {

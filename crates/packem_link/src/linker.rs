@@ -174,6 +174,9 @@ pub struct ChunkPlan {
     pub helpers: Helpers,
     /// Whether any module of the chunk uses top-level await.
     pub top_level_await: bool,
+    /// External modules the entry re-exports with `export * from` (their names are known only
+    /// at run time).
+    pub external_star_exports: Vec<String>,
 }
 
 /// The result of linking a project.
@@ -1030,6 +1033,9 @@ impl<'a> Linker<'a> {
             helpers |= Helpers::COMMON_JS;
         }
         let mut namespaces = Vec::new();
+        // `export * from` an external module: its names join the entry's exports at run time.
+        let mut external_star_exports = Vec::new();
+        self.external_stars(entry, &mut Vec::new(), &mut external_star_exports);
         // Lazy modules define their namespace themselves, when they run.
         let namespaced: Vec<ModuleId> =
             in_chunk.iter().copied().filter(|m| self.namespace_needed.contains(m) && !self.lazy[m.index()]).collect();
@@ -1058,7 +1064,7 @@ impl<'a> Linker<'a> {
                     self.expr(&binding).map(|e| (name.clone(), e))
                 })
                 .collect();
-            let open = self.star_exports_commonjs(*module);
+            let open = self.star_exports_commonjs(*module) || (*module == entry && !external_star_exports.is_empty());
             if open {
                 helpers |= Helpers::RE_EXPORT;
             }
@@ -1148,6 +1154,7 @@ impl<'a> Linker<'a> {
             entry_wrapper: self.wrapper_names.get(&entry).cloned(),
             helpers,
             top_level_await,
+            external_star_exports,
         }
     }
 
@@ -1365,6 +1372,22 @@ fn sanitize(path: &str) -> String {
 }
 
 impl Linker<'_> {
+    /// The external modules whose names `module` re-exports through `export * from`, directly
+    /// or through scope-hoisted modules it star-exports, in first-seen order.
+    fn external_stars(&self, module: ModuleId, visited: &mut Vec<ModuleId>, out: &mut Vec<String>) {
+        if visited.contains(&module) || self.wrap[module.index()] != Wrap::None {
+            return;
+        }
+        visited.push(module);
+        for record in &self.symbols[module.index()].star_exports {
+            match self.edge_target(module, *record) {
+                Some(EdgeTarget::External(path)) if !out.contains(path) => out.push(path.clone()),
+                Some(EdgeTarget::Module(t)) => self.external_stars(*t, visited, out),
+                _ => {}
+            }
+        }
+    }
+
     /// Whether `module` has `export * from` a CommonJS module (its namespace gains names at run time).
     fn star_exports_commonjs(&self, module: ModuleId) -> bool {
         self.symbols[module.index()].star_exports.iter().any(|record| {
