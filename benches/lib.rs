@@ -68,7 +68,7 @@ pub fn generated_fixture(name: &str) -> Utf8PathBuf {
 /// The generated corpora, by name. Debug builds (benchmarks run once each in test mode under
 /// `cargo test --all-targets`) leave out the 10,000-module app, which takes too long unoptimized.
 pub fn corpora() -> Vec<&'static str> {
-    let mut all = vec!["three10", "synth-1000", "synth-10000"];
+    let mut all = vec!["three10", "react-app", "synth-1000", "synth-10000"];
     if cfg!(debug_assertions) {
         all.pop();
     }
@@ -90,6 +90,10 @@ pub struct Corpus {
     pub leaf: Utf8PathBuf,
     leaf_text: String,
     leaf_needle: &'static str,
+    /// For corpora whose leaf is TypeScript/JSX, a JavaScript leaf (with the same needle) whose
+    /// body edit [`Corpus::js_body_edit`] makes: the cost of compiling TSX shows against it.
+    pub js_leaf: Option<Utf8PathBuf>,
+    js_leaf_text: String,
     /// The module to which [`Corpus::import_edit`] adds an import of another existing module.
     pub importer: Utf8PathBuf,
     importer_text: String,
@@ -104,7 +108,18 @@ impl Corpus {
         let root = Utf8PathBuf::from_path_buf(dir.path().canonicalize().unwrap()).unwrap().join(name);
         copy_dir(&fixture, &root);
         let outdir = root.parent().unwrap().join("out");
-        let (entry, leaf, leaf_needle, importer, extra_import) = if name == "three10" {
+        let mut js_leaf = None;
+        let (entry, leaf, leaf_needle, importer, extra_import) = if name == "react-app" {
+            js_leaf = Some(root.join("src/format.js"));
+            (
+                root.join("src/main.tsx"),
+                root.join("src/Badge.tsx"),
+                "const threshold = 1;",
+                // Badge.tsx imports only react's runtime; format.js imports nothing.
+                root.join("src/Badge.tsx"),
+                "import { plural as benchExtra } from './format.js';\n".to_owned(),
+            )
+        } else if name == "three10" {
             (
                 root.join("entry.js"),
                 root.join("copy0/math/MathUtils.js"),
@@ -131,8 +146,35 @@ impl Corpus {
         let leaf_text = std::fs::read_to_string(&leaf).unwrap();
         assert!(leaf_text.contains(leaf_needle), "{leaf} lacks `{leaf_needle}`");
         let importer_text = std::fs::read_to_string(&importer).unwrap();
-        let output_name = entry.file_name().unwrap().to_owned();
-        Self { dir, entry, outdir, output_name, leaf, leaf_text, leaf_needle, importer, importer_text, extra_import }
+        let js_leaf_text = js_leaf.as_ref().map(|p| std::fs::read_to_string(p).unwrap()).unwrap_or_default();
+        assert!(js_leaf.is_none() || js_leaf_text.contains(leaf_needle), "the JavaScript leaf lacks `{leaf_needle}`");
+        let output_name = entry.with_extension("js").file_name().unwrap().to_owned();
+        Self {
+            dir,
+            entry,
+            outdir,
+            output_name,
+            leaf,
+            leaf_text,
+            leaf_needle,
+            js_leaf,
+            js_leaf_text,
+            importer,
+            importer_text,
+            extra_import,
+        }
+    }
+
+    /// Like [`Corpus::body_edit`], for the JavaScript leaf (corpora that have one).
+    pub fn js_body_edit(&self, n: u64) -> String {
+        let expr = self.leaf_needle.strip_suffix(';').unwrap();
+        let edited = format!("{expr} + {n} - {n}{};", " + 0".repeat((n % 3) as usize));
+        self.js_leaf_text.replacen(self.leaf_needle, &edited, 1)
+    }
+
+    /// The JavaScript leaf's original text.
+    pub fn js_leaf_text(&self) -> &str {
+        &self.js_leaf_text
     }
 
     /// The leaf's text with edit number `n` applied: a new literal inside a function body (no
@@ -289,7 +331,12 @@ fn copy_dir(from: &Utf8Path, to: &Utf8Path) {
     for entry in from.read_dir_utf8().unwrap() {
         let entry = entry.unwrap();
         let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
+        let kind = entry.file_type().unwrap();
+        if kind.is_symlink() {
+            // Linked packages (react-app's node_modules) stay shared, not copied.
+            let real = entry.path().canonicalize_utf8().unwrap();
+            std::os::unix::fs::symlink(real, &target).unwrap();
+        } else if kind.is_dir() {
             copy_dir(entry.path(), &target);
         } else {
             std::fs::copy(entry.path(), &target).unwrap();

@@ -3,7 +3,8 @@
 //! everything built and written), and the latency of the rebuild benchmarks' edits in one warm
 //! [`Session`] (from the edited file being on disk to the output being written; see
 //! `rebuild.rs`): `body` (`Corpus::body_edit`), `import` (`Corpus::import_edit`, adding then
-//! removing) and `noop` (the leaf rewritten with the same bytes). Each kind starts with
+//! removing), `noop` (the leaf rewritten with the same bytes) and, for `react-app`, `body_js`
+//! (the same edit of a JavaScript leaf, to compare with the TSX leaf's `body`). Each kind starts with
 //! unmeasured warm-up edits and ends with the edited file restored, as `benches/peers/driver.mjs`
 //! does for the other bundlers.
 //!
@@ -79,12 +80,16 @@ fn corpus(name: &str, reps: u64, cold_runs: usize, warm_up: bool) -> Value {
 
     let mut session = copy.session();
     let mut n = 0u64;
-    let mut measure = |kind: &str, warmup: u64, count: u64, edit: &dyn Fn(&Corpus, u64) -> (bool, String)| {
+    let mut measure = |kind: &str, warmup: u64, count: u64, edit: &dyn Fn(&Corpus, u64) -> (Which, String)| {
         let mut samples = Vec::new();
         for i in 0..warmup + count {
             n += 1;
-            let (leaf, text) = edit(&copy, n);
-            let path = if leaf { &copy.leaf } else { &copy.importer };
+            let (which, text) = edit(&copy, n);
+            let path = match which {
+                Which::Leaf => &copy.leaf,
+                Which::JsLeaf => copy.js_leaf.as_ref().expect("a JavaScript leaf"),
+                Which::Importer => &copy.importer,
+            };
             let latency = session.timed_edit(path, &text);
             if i >= warmup {
                 samples.push(latency);
@@ -93,17 +98,24 @@ fn corpus(name: &str, reps: u64, cold_runs: usize, warm_up: bool) -> Value {
         // Back to the original files for the next kind (unmeasured).
         session.edit(&copy.leaf, copy.leaf_text());
         session.edit(&copy.importer, &copy.import_edit(false));
+        if let Some(js_leaf) = &copy.js_leaf {
+            session.edit(js_leaf, copy.js_leaf_text());
+        }
         let result = summary(&mut samples);
         eprintln!(
-            "{name}: {kind:<6} median {:.1}ms p90 {:.1}ms",
+            "{name}: {kind:<7} median {:.1}ms p90 {:.1}ms",
             result["median_ms"].as_f64().unwrap(),
             result["p90_ms"].as_f64().unwrap()
         );
         result
     };
-    let body = measure("body", 2, reps, &|copy, n| (true, copy.body_edit(n)));
-    let import = measure("import", 2, reps.div_ceil(2) * 2, &|copy, n| (false, copy.import_edit(n % 2 == 1)));
-    let noop = measure("noop", 1, reps, &|copy, _| (true, copy.leaf_text().to_owned()));
+    let body = measure("body", 2, reps, &|copy, n| (Which::Leaf, copy.body_edit(n)));
+    let import = measure("import", 2, reps.div_ceil(2) * 2, &|copy, n| (Which::Importer, copy.import_edit(n % 2 == 1)));
+    let noop = measure("noop", 1, reps, &|copy, _| (Which::Leaf, copy.leaf_text().to_owned()));
+    let mut edits = json!({ "body": body, "import": import, "noop": noop });
+    if copy.js_leaf.is_some() {
+        edits["body_js"] = measure("body_js", 2, reps, &|copy, n| (Which::JsLeaf, copy.js_body_edit(n)));
+    }
 
     json!({
         "corpus": name,
@@ -112,8 +124,15 @@ fn corpus(name: &str, reps: u64, cold_runs: usize, warm_up: bool) -> Value {
         "parse": parse,
         "parse_semantic": parse_semantic,
         "cold": cold,
-        "edits": { "body": body, "import": import, "noop": noop },
+        "edits": edits,
     })
+}
+
+/// Which file an edit changes.
+enum Which {
+    Leaf,
+    JsLeaf,
+    Importer,
 }
 
 /// Runs `f` `runs` times (after one unmeasured run when `warm_up`) and summarizes the times.

@@ -57,6 +57,16 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // The corpora's edits: keep in step with `Corpus::new` in benches/lib.rs.
 
 function corpusSpec(name) {
+  if (name === 'react-app') {
+    return {
+      entry: 'src/main.tsx',
+      leaf: 'src/Badge.tsx',
+      needle: 'const threshold = 1;',
+      jsLeaf: 'src/format.js',
+      importer: 'src/Badge.tsx',
+      extraImport: "import { plural as benchExtra } from './format.js';\n",
+    };
+  }
   if (name === 'three10') {
     return {
       entry: 'entry.js',
@@ -357,7 +367,7 @@ async function rebuild(tool, corpus, corpusDir, workdir, reps, packemBin) {
   fs.mkdirSync(root, { recursive: true });
   fs.cpSync(path.resolve(corpusDir), root, { recursive: true });
   const entry = path.join(root, spec.entry);
-  const outfile = path.join(outdir, path.basename(spec.entry));
+  const outfile = path.join(outdir, path.basename(spec.entry).replace(/\.[^.]+$/, '.js'));
   const leaf = path.join(root, spec.leaf);
   const importer = path.join(root, spec.importer);
   const leafText = fs.readFileSync(leaf, 'utf8');
@@ -427,6 +437,13 @@ async function rebuild(tool, corpus, corpusDir, workdir, reps, packemBin) {
 
   const edits = {};
   edits.body = await measure('body', 2, reps, (n) => [leaf, bodyEdit(n)], [leaf, leafText]);
+  if (spec.jsLeaf) {
+    // The same edit of a JavaScript module: what compiling TypeScript and JSX adds shows against it.
+    const jsLeaf = path.join(root, spec.jsLeaf);
+    const jsText = fs.readFileSync(jsLeaf, 'utf8');
+    const jsEdit = (n) => jsText.replace(spec.needle, () => `${expr} + ${n} - ${n}${' + 0'.repeat(n % 3)};`);
+    edits.body_js = await measure('body_js', 2, reps, (n) => [jsLeaf, jsEdit(n)], [jsLeaf, jsText]);
+  }
   // A no-op write should be quick to dismiss; wait long enough for a slow tool's real rebuild.
   timeout = Math.max(1000, 5 * (quantile([...edits.body.samples_ms].sort((a, b) => a - b), 1) ?? 1000));
   const imports = 2 * Math.ceil(reps / 2);

@@ -28,13 +28,27 @@ use serde_json::{Value, json};
 use crate::{env_or, npm_install, run};
 
 /// The corpora, with their entries relative to `.fixtures/<name>`.
-const CORPORA: &[(&str, &str)] =
-    &[("three10", "entry.js"), ("synth-1000", "src/index.js"), ("synth-10000", "src/index.js")];
+const CORPORA: &[(&str, &str)] = &[
+    ("three10", "entry.js"),
+    ("react-app", "src/main.tsx"),
+    ("synth-1000", "src/index.js"),
+    ("synth-10000", "src/index.js"),
+];
 /// The tools, in the report's column order; ratios are to [`BASELINE`].
 const TOOLS: &[&str] = &["packem", "esbuild", "rolldown", "rspack"];
 const BASELINE: &str = "esbuild";
-const EDITS: &[(&str, &str)] =
-    &[("body", "body edit of a leaf"), ("import", "import added/removed"), ("noop", "no-op rewrite")];
+const EDITS: &[(&str, &str)] = &[
+    ("body", "body edit of a leaf"),
+    ("body_js", "body edit of a JavaScript leaf"),
+    ("import", "import added/removed"),
+    ("noop", "no-op rewrite"),
+];
+
+/// Whether the driver configures `tool` for `corpus`: rspack needs a loader rule (swc) for TSX,
+/// which the comparison leaves out, so it does not build the React app.
+fn runs_on(tool: &str, corpus: &str) -> bool {
+    !(tool == "rspack" && corpus == "react-app")
+}
 
 struct Options {
     corpora: Vec<String>,
@@ -288,6 +302,11 @@ fn measure(cmd: &mut Command, log: &Path) -> Result<(Duration, u64)> {
     Ok((wall, usage.ru_maxrss as u64))
 }
 
+/// The output file name of a corpus's bundle (its entry's, with a `.js` extension).
+fn output_name(entry: &Path) -> std::ffi::OsString {
+    entry.with_extension("js").file_name().unwrap().to_owned()
+}
+
 fn entry_of(root: &Path, corpus: &str) -> PathBuf {
     let entry = CORPORA.iter().find(|(name, _)| *name == corpus).map(|(_, entry)| *entry).unwrap();
     root.join(".fixtures").join(corpus).join(entry)
@@ -298,17 +317,17 @@ fn cold_builds(env: &Env, options: &Options) -> Result<Value> {
     let mut results = serde_json::Map::new();
     for corpus in &options.corpora {
         let entry = entry_of(env.root, corpus);
-        let name = entry.file_name().unwrap();
+        let name = output_name(&entry);
         let mut samples: Vec<(Vec<Duration>, Vec<u64>)> = vec![(Vec::new(), Vec::new()); TOOLS.len()];
         for round in 0..=options.runs {
             eprintln!(
                 "bench: cold builds of {corpus}, {}",
                 if round == 0 { "warm-up".into() } else { format!("run {round}") }
             );
-            for (i, tool) in TOOLS.iter().enumerate() {
+            for (i, tool) in TOOLS.iter().enumerate().filter(|(_, t)| runs_on(t, corpus)) {
                 let outdir = env.work.join("out").join(tool).join(corpus);
                 let _ = std::fs::remove_dir_all(&outdir);
-                let outfile = outdir.join(name);
+                let outfile = outdir.join(&name);
                 let log = env.work.join(format!("cold-{tool}-{corpus}.log"));
                 let (wall, rss) = measure(&mut cold_command(env, tool, &entry, &outfile), &log)?;
                 if round > 0 {
@@ -319,7 +338,11 @@ fn cold_builds(env: &Env, options: &Options) -> Result<Value> {
         }
         let mut tools = serde_json::Map::new();
         for (i, tool) in TOOLS.iter().enumerate() {
-            let outfile = env.work.join("out").join(tool).join(corpus).join(name);
+            if !runs_on(tool, corpus) {
+                tools.insert(tool.to_string(), json!({ "skipped": "not configured for this corpus" }));
+                continue;
+            }
+            let outfile = env.work.join("out").join(tool).join(corpus).join(&name);
             let size = std::fs::metadata(&outfile).map(|m| m.len()).unwrap_or(0);
             let outfile = outfile.display().to_string();
             let runs = env.driver_json(&["run", &outfile]).unwrap_or_else(|err| json!({ "error": format!("{err:#}") }));
@@ -350,6 +373,10 @@ fn rebuild_sessions(env: &Env, options: &Options) -> Result<Value> {
         let mut tools = serde_json::Map::new();
         let dir = env.root.join(".fixtures").join(corpus).display().to_string();
         for tool in TOOLS {
+            if !runs_on(tool, corpus) {
+                tools.insert(tool.to_string(), json!({ "skipped": "not configured for this corpus" }));
+                continue;
+            }
             eprintln!("bench: rebuilds of {corpus} with {tool}");
             let work = std::env::temp_dir().join(format!("packem-bench-{tool}-{corpus}"));
             let work_arg = work.display().to_string();
@@ -393,6 +420,9 @@ fn ratio(value: f64, base: Option<f64>) -> String {
 
 /// A rebuild cell: `median / p90` (and the ratio of the median to the baseline's).
 fn edit_cell(edit: &Value, base: Option<f64>) -> String {
+    if edit.get("skipped").is_some() {
+        return "n/a".to_owned();
+    }
     if let Some(error) = edit.get("error") {
         return format!("failed: {}", error.as_str().unwrap_or("").lines().next().unwrap_or(""));
     }
@@ -464,6 +494,9 @@ fn report(options: &Options, results: &Value, elapsed: Duration) -> String {
             "three10" => {
                 "ten copies of three.js's `src` and an entry re-exporting each copy as a namespace (esbuild's classic benchmark)"
             }
+            "react-app" => {
+                "the React 19 TSX app of `tests/fixtures/apps/react` (the automatic JSX runtime from tsconfig.json, `react-dom/server`); its rebuilds edit a TSX component (`body`) and, to compare, a JavaScript module (`body_js`)"
+            }
             _ => {
                 "a synthetic app of ES modules (default, namespace, named and dynamic imports, `export *`), from a fixed seed"
             }
@@ -525,6 +558,9 @@ fn report(options: &Options, results: &Value, elapsed: Duration) -> String {
         let cells: Vec<String> = TOOLS
             .iter()
             .map(|tool| {
+                if row[tool].get("skipped").is_some() {
+                    return "n/a".to_owned();
+                }
                 let bytes = row[tool]["output_bytes"].as_f64().unwrap_or(0.0);
                 let run = &row[tool]["run"];
                 let ran = if let Some(error) = run.get("error") {
@@ -562,6 +598,10 @@ fn report(options: &Options, results: &Value, elapsed: Duration) -> String {
     for corpus in &options.corpora {
         let sessions = &results["rebuild"][corpus];
         for (kind, label) in EDITS {
+            let measured = in_process_of(corpus).is_some_and(|c| !c["edits"][kind].is_null());
+            if !measured {
+                continue;
+            }
             let base = sessions[BASELINE]["edits"][kind]["median_ms"].as_f64();
             let mut cells = vec![
                 in_process_of(corpus).map(|c| edit_cell(&c["edits"][kind], base)).unwrap_or_else(|| "?".to_owned()),
@@ -584,6 +624,10 @@ fn report(options: &Options, results: &Value, elapsed: Duration) -> String {
         let mut cells = Vec::new();
         for tool in TOOLS {
             let session = &results["rebuild"][corpus][tool];
+            if session.get("skipped").is_some() {
+                cells.push("n/a".to_owned());
+                continue;
+            }
             let spurious = session["spurious_rebuilds"].as_u64().unwrap_or(0);
             let mut cell = session["initial_build_ms"].as_f64().map(fmt_ms).unwrap_or_else(|| "failed".to_owned());
             if spurious > 0 {

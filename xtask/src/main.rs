@@ -4,8 +4,9 @@
 //!   preact-render-to-string, @oxc-project/runtime) and
 //!   esbuild (for comparisons) into `.fixtures/npm` (git-ignored), then generates the
 //!   benchmark corpora next to it: `.fixtures/three10` (ten copies of three.js's sources, esbuild's
-//!   classic benchmark) and `.fixtures/synth-1000`, `.fixtures/synth-10000` (synthetic apps of
-//!   N ES modules, generated from a fixed seed).
+//!   classic benchmark), `.fixtures/react-app` (the React TSX app of `tests/fixtures/apps`) and
+//!   `.fixtures/synth-1000`, `.fixtures/synth-10000` (synthetic apps of N ES modules, generated
+//!   from a fixed seed).
 //! - `cargo xtask test`: `fixtures`, `cargo fmt --check`, clippy with warnings denied, then the
 //!   whole test suite. This is what CI runs.
 //! - `cargo xtask bench`: `fixtures`, then packem against esbuild, rolldown and rspack (pinned in
@@ -73,6 +74,7 @@ fn env_or(key: &str, default: &str) -> String {
 fn all_fixtures(root: &Path) -> Result<()> {
     fixtures(root)?;
     corpora::three10(root)?;
+    corpora::react_app(root)?;
     for &modules in corpora::SYNTH_SIZES {
         corpora::synth(root, modules)?;
     }
@@ -190,6 +192,37 @@ mod corpora {
         let names: Vec<String> = (0..THREE_COPIES).map(|i| format!("t{i}")).collect();
         writeln!(entry, "export {{ {} }};", names.join(", "))?;
         std::fs::write(dir.join("entry.js"), entry)?;
+        std::fs::write(dir.join(STAMP), stamp)?;
+        Ok(())
+    }
+
+    /// `.fixtures/react-app`: a copy of the React app in `tests/fixtures/apps/react` (TSX with
+    /// the automatic runtime from tsconfig.json, `react-dom/server`) whose `node_modules` links
+    /// to `.fixtures/npm/node_modules`; the benchmarks edit its TSX and JavaScript leaves.
+    pub fn react_app(root: &Path) -> Result<()> {
+        let dir = root.join(".fixtures/react-app");
+        let app = root.join("tests/fixtures/apps/react");
+        let mut contents = Vec::new();
+        let mut stack = vec![app.clone()];
+        while let Some(d) = stack.pop() {
+            let mut entries: Vec<_> = std::fs::read_dir(&d)?.collect::<Result<_, _>>()?;
+            entries.sort_by_key(|e| e.file_name());
+            for entry in entries {
+                if entry.file_type()?.is_dir() {
+                    stack.push(entry.path());
+                } else {
+                    contents.extend(entry.path().strip_prefix(&app)?.to_string_lossy().as_bytes());
+                    contents.extend(std::fs::read(entry.path())?);
+                }
+            }
+        }
+        let stamp = stamp(&format!("react-app {:016x}", fnv1a(&contents)));
+        if up_to_date(&dir, &stamp)? {
+            return Ok(());
+        }
+        eprintln!("fixtures: generating {}", dir.display());
+        copy_dir(&app, &dir)?;
+        std::os::unix::fs::symlink(root.join(".fixtures/npm/node_modules"), dir.join("node_modules"))?;
         std::fs::write(dir.join(STAMP), stamp)?;
         Ok(())
     }

@@ -24,7 +24,11 @@ impl Sources {
     /// module graph from its entry: three10 has files no copy of `Three.js` imports), sorted.
     pub fn load(corpus: &str) -> Self {
         let root = packem_benches::generated_fixture(corpus);
-        let entry = root.join(if corpus == "three10" { "entry.js" } else { "src/index.js" });
+        let entry = root.join(match corpus {
+            "three10" => "entry.js",
+            "react-app" => "src/main.tsx",
+            _ => "src/index.js",
+        });
         let options = ProjectOptions { cwd: root, platform: Platform::Browser, ..Default::default() };
         let ws = Workspace::new(vec![entry], options);
         let mut paths: Vec<Utf8PathBuf> = ws.module_graph().modules.iter().map(|m| m.path.clone()).collect();

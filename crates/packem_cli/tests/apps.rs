@@ -138,7 +138,7 @@ fn react_19_tsx_app_renders_the_same_html_in_node_and_the_browser() {
     check_app(
         "react",
         "src/main.tsx",
-        "<main class=\"app\"><h1>Tasks <span class=\"badge many\">2</span></h1><section><h2>Open</h2><ul><li data-id=\"2\">Bundle React</li><li data-id=\"3\">Run it &lt;everywhere&gt;</li></ul></section><p>1<!-- --> done</p></main>\n",
+        "<main class=\"app\"><h1>Tasks <span class=\"badge many\">2</span></h1><section><h2>Open</h2><ul><li data-id=\"2\">Bundle React</li><li data-id=\"3\">Run it &lt;everywhere&gt;</li></ul></section><p>task<!-- --> done</p></main>\n",
     );
 }
 
