@@ -4,8 +4,10 @@
 //! a directory index and a `node_modules` package with `exports`), then applies random edits,
 //! creates, deletes and renames to disk. After every step the incremental workspace's chunks and
 //! diagnostics must equal a cold build's (a fresh [`Workspace`] on the same files), for ESM and
-//! one of CJS/IIFE. Now and then, when the project is plain acyclic ESM and builds without errors,
-//! the ESM bundle is run with node and must print what node prints running the sources.
+//! one of CJS/IIFE. Every third sequence compiles with `--define`s whose names files start and stop
+//! mentioning, and whose values change now and then. Now and then, when the project is plain
+//! acyclic ESM without defines and builds without errors, the ESM bundle is run with node and
+//! must print what node prints running the sources.
 //!
 //! Environment:
 //! - `PACKEM_RANDOM_SEED=<n>`: run only sequence `n` (what a failure message tells you to do).
@@ -23,8 +25,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use camino::{Utf8Path, Utf8PathBuf};
-use packem_db::{Diagnostic, Platform, ProjectOptions};
-use packem_host::{Format, Workspace};
+use packem_db::{CompileOptions, Diagnostic, Platform, ProjectOptions};
+use packem_host::{Format, PackemDatabase, Workspace};
 use packem_tests::TestProject;
 
 // ---------------------------------------------------------------------------------------------
@@ -269,6 +271,11 @@ fn relative(from_file: &str, to: &str) -> String {
 }
 
 fn lit(word: &str, n: u32) -> String {
+    // One word reads a global that the define sequences (see `defines`) replace; elsewhere it is
+    // undefined, as under node.
+    if word == "plum" {
+        return format!("(typeof PACKEM_PLUM === \"undefined\" ? \"plum-{n}\" : PACKEM_PLUM + \"-{n}\")");
+    }
     format!("\"{word}-{n}\"")
 }
 
@@ -1212,6 +1219,23 @@ struct Outputs {
     errors: bool,
 }
 
+/// Whether sequence `seed` compiles with [`defines`].
+fn uses_defines(seed: u64) -> bool {
+    seed % 3 == 1
+}
+
+/// Compile options defining `PACKEM_PLUM` and two names the model declares, with `value` in them.
+fn defines(value: usize) -> CompileOptions {
+    CompileOptions {
+        define: vec![
+            ("PACKEM_PLUM".into(), format!("\"P{value}\"")),
+            ("alpha".into(), value.to_string()),
+            ("total.missing".into(), format!("\"{value}\"")),
+        ],
+        ..CompileOptions::default()
+    }
+}
+
 fn describe(root: &Utf8Path, d: &Diagnostic) -> String {
     let rel = |f: &Option<Utf8PathBuf>| match f {
         Some(f) => f.strip_prefix(root).unwrap_or(f).to_string(),
@@ -1366,7 +1390,12 @@ impl Sequence {
         }
         let entries = model.entries.iter().map(|e| root.join(e)).collect();
         let options = ProjectOptions { cwd: root.clone(), platform: Platform::Browser, ..ProjectOptions::default() };
-        let ws = Workspace::new(entries, options);
+        // Every third sequence compiles with defines: `PACKEM_PLUM`, which literals of one word
+        // read (so the bundle differs from the sources and node is not compared), and names the
+        // model declares (never replaced). Files start and stop mentioning them as edits happen,
+        // which re-derives their compile settings, and now and then the defines' values change.
+        let compile = if uses_defines(seed) { defines(1) } else { CompileOptions::default() };
+        let ws = Workspace::with_compile(PackemDatabase::default(), entries, options, compile);
         let formats = [Format::Esm, if rng.chance(50) { Format::Cjs } else { Format::Iife }];
         if trace() {
             eprintln!("== seed {seed}: initial files");
@@ -1392,7 +1421,13 @@ impl Sequence {
 
     fn cold(&self) -> Workspace {
         let db = self.ws.db();
-        Workspace::new(self.ws.project().entries(db).clone(), self.ws.project().options(db).clone())
+        let project = self.ws.project();
+        Workspace::with_compile(
+            PackemDatabase::default(),
+            project.entries(db).clone(),
+            project.options(db).clone(),
+            project.compile(db).clone(),
+        )
     }
 
     fn fail(&self, step: usize, what: &str, details: &str) -> String {
@@ -1484,6 +1519,11 @@ impl Sequence {
                 if !changed.is_empty() {
                     self.ws.apply_changes(changed);
                 }
+                if uses_defines(self.seed) && self.rng.chance(10) {
+                    let value = self.rng.range(1, 3);
+                    self.ws.set_compile_options(defines(value));
+                    descriptions.push(format!("defines set to {value}"));
+                }
                 self.log.push(descriptions.join("\n     then "));
             }
             // Either order; now and then one format only, so the other's results go stale for
@@ -1543,6 +1583,7 @@ impl Sequence {
     /// Runs each ESM chunk and its entry's sources with node: the same output is expected.
     fn node_check(&mut self, step: usize, out: &Outputs) -> Result<(), String> {
         if std::env::var("PACKEM_RANDOM_NODE").is_ok_and(|v| v == "0")
+            || uses_defines(self.seed)
             || NODE_MISSING.load(Ordering::Relaxed)
             || !self.model.node_comparable()
         {
