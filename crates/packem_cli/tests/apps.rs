@@ -150,3 +150,30 @@ fn preact_app_with_jsx_import_source_renders_the_same_html_everywhere() {
         "<div id=\"page\"><p>Hello, Ada!</p><p>Hello, Grace!</p><button type=\"button\" class=\"counter\">Count: 3</button></div>\n",
     );
 }
+
+/// Lowering that needs helpers (private fields, class fields, async functions, object rest and
+/// spread) bundles them from `@oxc-project/runtime`, and the lowered output runs as the sources do.
+#[test]
+fn lowering_for_old_targets_bundles_the_runtime_helpers_and_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::os::unix::fs::symlink(node_modules(), d.join("node_modules")).unwrap();
+    std::fs::create_dir_all(d.join("src")).unwrap();
+    std::fs::write(
+        d.join("src/main.js"),
+        "class Counter {\n  #count = 0;\n  static created = 0;\n  constructor() { Counter.created++; }\n  inc() { return ++this.#count; }\n}\nasync function later(x) { await null; return { ...x, done: true }; }\nconst { a, ...rest } = { a: 1, b: 2, c: 3 };\nlater({ n: 1 }).then((v) => console.log(JSON.stringify(v), a, JSON.stringify(rest), new Counter().inc(), Counter.created, 2 ** 3));\n",
+    )
+    .unwrap();
+    let expected = node(d, "src/main.js");
+    for (target, absent) in
+        [("es2016", &["async ", "#count", "...x"][..]), ("es2021", &["#count", "static created"][..])]
+    {
+        let out = format!("out/{target}.cjs");
+        packem(d, &["src/main.js", "--platform=node", &format!("--target={target}"), &format!("--outfile={out}")]);
+        assert_eq!(node(d, &out), expected, "{target}");
+        let code = std::fs::read_to_string(d.join(&out)).unwrap();
+        for syntax in absent {
+            assert!(!code.contains(syntax), "{target}: the output still has {syntax:?}");
+        }
+    }
+}

@@ -299,3 +299,15 @@ fn esm_importers_of_commonjs_output_see_its_names_and_its_external_star_exports(
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(node(&dir.path().join("test.mjs")), "1 function object\n");
 }
+
+#[test]
+fn lowering_without_the_helper_package_is_one_error_naming_it() {
+    let dir = project(&[("main.js", "async function f(x) { return { ...x }; }\nf({}).then(console.log);\n")]);
+    let out = packem(dir.path(), &["build", "main.js", "--platform=node", "--target=es2016", "--outdir=dist"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.matches("[ERROR]").count(), 1, "{err}");
+    assert!(err.contains("needs helpers from \"@oxc-project/runtime\", which is not installed"), "{err}");
+    assert!(err.contains("asyncToGenerator") && err.contains("npm install --save-dev @oxc-project/runtime"), "{err}");
+    assert!(!dir.path().join("dist").exists());
+}

@@ -73,12 +73,18 @@ pub fn graph_diagnostics(db: &dyn packem_resolve::Db, project: Project) -> Arc<[
                 .filter(|s| !packem_parse::is_injected_span(*s));
             out.push(diagnostic.at(module.path.clone(), span));
         }
+        // Lowering helpers that do not resolve: one error per module, naming them all.
+        let mut missing_helpers: Vec<&str> = Vec::new();
         for edge in &module.edges {
             let EdgeTarget::Unresolved(failure) = &edge.target else {
                 continue;
             };
             let span = scan.records.get(edge.record as usize).map(|r| r.span);
             let injected = span.is_some_and(packem_parse::is_injected_span);
+            if injected && let Some(helper) = edge.specifier.strip_prefix(HELPERS_PACKAGE) {
+                missing_helpers.push(helper.trim_start_matches("/helpers/"));
+                continue;
+            }
             let span = span.filter(|_| !injected);
             // esbuild's rule: a failed require()/import() guarded by try/catch, or a
             // require.resolve/new URL that is only a reference, may fail at run time on purpose.
@@ -103,6 +109,17 @@ pub fn graph_diagnostics(db: &dyn packem_resolve::Db, project: Project) -> Arc<[
                 );
             }
             out.push(diagnostic);
+        }
+        if !missing_helpers.is_empty() {
+            out.push(
+                Diagnostic::error(
+                    DiagnosticCode::UnresolvedImport,
+                    format!("Lowering this file for --target needs helpers from \"{HELPERS_PACKAGE}\", which is not installed"),
+                )
+                .at(module.path.clone(), None)
+                .with_note(format!("The helpers: {}.", missing_helpers.join(", ")), None, None)
+                .with_help(format!("Install it (npm install --save-dev {HELPERS_PACKAGE}@0.146), or raise --target.")),
+            );
         }
     }
 
@@ -148,6 +165,9 @@ fn cycle_diagnostics(db: &dyn packem_resolve::Db, graph: &ModuleGraph, cwd: &cam
     }
     out
 }
+
+/// The npm package oxc's lowering imports its helpers from.
+const HELPERS_PACKAGE: &str = "@oxc-project/runtime";
 
 /// Why a transform imported `specifier`, for messages about an import the file does not spell.
 pub fn injected_note(specifier: &str) -> String {
