@@ -273,7 +273,7 @@ fn metafile_json(
                     kind: e.kind.as_str().to_string(),
                     external,
                     original: Some(e.specifier.clone()),
-                    with: None,
+                    with: e.type_attribute.as_ref().map(|t| [("type".to_string(), t.clone())].into_iter().collect()),
                 })
             })
             .collect();
@@ -309,6 +309,19 @@ fn metafile_json(
                     .collect(),
                 inputs,
                 css_bundle: None,
+            },
+        );
+    }
+    for asset in &bundle.assets {
+        let bytes = asset.bytes.len() as u64;
+        meta.outputs.insert(
+            display_path(&outdir.join(&asset.name), cwd),
+            MetaOutput {
+                bytes,
+                inputs: [(display_path(&asset.source, cwd), MetaOutputInput { bytes_in_output: bytes })]
+                    .into_iter()
+                    .collect(),
+                ..MetaOutput::default()
             },
         );
     }

@@ -311,3 +311,28 @@ fn lowering_without_the_helper_package_is_one_error_naming_it() {
     assert!(err.contains("asyncToGenerator") && err.contains("npm install --save-dev @oxc-project/runtime"), "{err}");
     assert!(!dir.path().join("dist").exists());
 }
+
+#[test]
+fn the_metafile_lists_assets_and_import_attributes() {
+    let dir = project(&[
+        (
+            "src/main.js",
+            "import logo from './logo.png';\nimport data from './data.json' with { type: 'json' };\nconsole.log(logo, data);\n",
+        ),
+        ("src/logo.png", "png bytes"),
+        ("src/data.json", "{ \"a\": 1 }\n"),
+    ]);
+    let out = packem(
+        dir.path(),
+        &["build", "src/main.js", "--platform=node", "--loader:.png=file", "--outdir=dist", "--metafile=meta.json"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("meta.json")).unwrap()).unwrap();
+    let outputs = meta["outputs"].as_object().unwrap();
+    let asset = outputs.keys().find(|k| k.starts_with("dist/logo-") && k.ends_with(".png")).expect("the asset");
+    assert_eq!(outputs[asset]["bytes"], 9);
+    assert_eq!(outputs[asset]["inputs"]["src/logo.png"]["bytesInOutput"], 9);
+    let imports = meta["inputs"]["src/main.js"]["imports"].as_array().unwrap();
+    assert!(imports.iter().any(|i| i["path"] == "src/data.json" && i["with"]["type"] == "json"), "{imports:?}");
+}

@@ -17,6 +17,8 @@ pub struct AssetFile {
     pub name: String,
     /// The contents.
     pub bytes: Arc<[u8]>,
+    /// The file it is a copy of.
+    pub source: camino::Utf8PathBuf,
 }
 
 /// The bytes of `file` for loader `loader`, or the error to report.
@@ -71,7 +73,7 @@ pub fn asset_file(db: &dyn packem_resolve::Db, project: Project, file: File) -> 
     }
     // `[dir]` of a file directly in the outbase is empty: drop the leading slash it leaves.
     let name = name.trim_start_matches('/').replace("//", "/");
-    Ok(AssetFile { name, bytes })
+    Ok(AssetFile { name, bytes, source: path.clone() })
 }
 
 /// How the output refers to an asset file: `--public-path` joined with its name, or its path
