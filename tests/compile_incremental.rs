@@ -176,3 +176,44 @@ fn an_asset_edit_rerenders_its_module_and_an_added_import_adds_one_asset() {
     );
     assert_eq!(build(&mut p), cold(&p));
 }
+
+#[test]
+fn editing_an_inject_file_rebinds_the_globals_it_now_exports() {
+    let compile = CompileOptions { inject: Vec::new(), ..CompileOptions::default() };
+    let mut p = TestProject::with_compile(
+        &[("src/shim.js", "export const foo = 1;\n"), ("src/main.js", "console.log(typeof foo, typeof bar);\n")],
+        &["src/main.js"],
+        Platform::Node,
+        compile,
+    );
+    let inject = CompileOptions { inject: vec![p.path("src/shim.js")], ..CompileOptions::default() };
+    p.ws.set_compile_options(inject);
+    build(&mut p);
+    p.write("src/shim.js", "export const foo = 1;\nexport const bar = 2;\n");
+    let out = build(&mut p);
+    // `bar` is bound to the shim's export now (scope-hoisted under its own name).
+    assert!(out[0].contains("const bar = 2;\nconsole.log(typeof foo, typeof bar)"), "{}", out[0]);
+    assert_eq!(out, cold(&p));
+    p.write("src/shim.js", "export const bar = 2;\n");
+    assert_eq!(build(&mut p), cold(&p));
+}
+
+#[test]
+fn editing_a_tsconfig_extends_base_recompiles_with_its_settings() {
+    let mut p = TestProject::with_compile(
+        &[
+            ("tsconfig.json", "{ \"extends\": \"./configs/base.json\" }\n"),
+            ("configs/base.json", "{ \"compilerOptions\": { \"jsx\": \"react\", \"jsxFactory\": \"h\" } }\n"),
+            ("src/main.jsx", "const h = (t) => 'h:' + t;\nconst j = (t) => 'j:' + t;\nconsole.log(<div />, h, j);\n"),
+        ],
+        &["src/main.jsx"],
+        Platform::Node,
+        CompileOptions::default(),
+    );
+    let out = build(&mut p);
+    assert!(out[0].contains("h(\"div\""), "{}", out[0]);
+    p.write("configs/base.json", "{ \"compilerOptions\": { \"jsx\": \"react\", \"jsxFactory\": \"j\" } }\n");
+    let out = build(&mut p);
+    assert!(out[0].contains("j(\"div\""), "the edited base applies: {}", out[0]);
+    assert_eq!(out, cold(&p));
+}

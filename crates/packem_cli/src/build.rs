@@ -81,6 +81,10 @@ impl Builder {
             OutputFormat::Iife => Format::Iife,
         };
         let mut compile = args.common.compile_options(&cwd, &entries)?;
+        if let Some(outbase) = &args.outbase {
+            // Assets' `[dir]` is relative to the same base as the entries' outputs.
+            compile.assets.outbase = crate::args::absolute(&cwd, outbase);
+        }
         if compile.assets.prefix == "./" {
             // Code refers to assets relative to its own file; with outputs in several
             // directories there is no one such path (a build with assets then needs --public-path).
@@ -128,9 +132,17 @@ impl Builder {
         }
     }
 
-    /// The output directory (the watcher ignores changes there).
-    pub fn outdir(&self) -> &Utf8Path {
-        &self.outdir
+    /// Whether `path` is a file this builder writes (an output, an asset, a temporary or spare
+    /// file next to one, the metafile): the watcher ignores those, and only those, so outputs
+    /// next to the sources (`--outfile=out.js` in the project) do not hide source edits.
+    pub fn is_own_output(&self, path: &Utf8Path) -> bool {
+        if self.metafile.as_deref() == Some(path) {
+            return true;
+        }
+        let Ok(rel) = path.strip_prefix(&self.outdir) else { return false };
+        let ours = path.file_name().is_some_and(|name| name.starts_with('.') && name.contains(".packem-"));
+        ours || self.previous.as_ref().is_some_and(|written| written.contains(rel.as_str()))
+            || self.names.iter().any(|name| name == rel.as_str())
     }
 
     /// Builds and, when there is no error, writes the outputs that changed and deletes the ones

@@ -83,7 +83,6 @@ fn watch(builder: &mut Builder, args: &BuildArgs) -> Result<ExitCode> {
     update_watches(&mut watcher, &mut watched, builder);
     // The watch set changes only when the files the build knows or the graph change.
     let mut basis_seen = watch_basis(builder);
-    let outdir = builder.outdir().to_owned();
 
     while let Some(batch) = next_batch(&rx) {
         let mut paths = BTreeSet::new();
@@ -98,7 +97,7 @@ fn watch(builder: &mut Builder, args: &BuildArgs) -> Result<ExitCode> {
                     }
                     for path in event.paths {
                         let Ok(path) = Utf8PathBuf::from_path_buf(path) else { continue };
-                        if !path.starts_with(&outdir) {
+                        if !builder.is_own_output(&path) {
                             paths.insert(path);
                         }
                     }
@@ -164,8 +163,9 @@ fn next_batch(rx: &Receiver<Message>) -> Option<Vec<Message>> {
 
 /// Watches the directories the build depends on (non-recursively) and unwatches the rest.
 fn update_watches(watcher: &mut notify::RecommendedWatcher, watched: &mut BTreeSet<Utf8PathBuf>, builder: &Builder) {
-    let wanted: BTreeSet<Utf8PathBuf> =
-        builder.workspace.watch_directories().into_iter().filter(|dir| !dir.starts_with(builder.outdir())).collect();
+    // Every directory an input lives in, the output directory included when sources sit there
+    // (events for the outputs themselves are dropped: `Builder::is_own_output`).
+    let wanted: BTreeSet<Utf8PathBuf> = builder.workspace.watch_directories().into_iter().collect();
     for dir in watched.difference(&wanted) {
         let _ = watcher.unwatch(dir.as_std_path());
     }

@@ -259,7 +259,7 @@ fn an_asset_over_50_mb_is_an_error() {
 }
 
 #[test]
-fn packem_json_compile_keys_apply_to_check_build_and_the_language_server_alike() {
+fn packem_json_compile_keys_apply_to_build_and_check() {
     let dir = project(&[
         (
             "packem.json",
@@ -335,4 +335,68 @@ fn the_metafile_lists_assets_and_import_attributes() {
     assert_eq!(outputs[asset]["inputs"]["src/logo.png"]["bytesInOutput"], 9);
     let imports = meta["inputs"]["src/main.js"]["imports"].as_array().unwrap();
     assert!(imports.iter().any(|i| i["path"] == "src/data.json" && i["with"]["type"] == "json"), "{imports:?}");
+}
+
+#[test]
+fn two_assets_with_one_name_are_an_error() {
+    let dir = project(&[
+        ("main.js", "import a from './a/logo.png';\nimport b from './b/logo.png';\nconsole.log(a, b);\n"),
+        ("a/logo.png", "first"),
+        ("b/logo.png", "second"),
+    ]);
+    let out = packem(dir.path(), &["build", "main.js", "--loader:.png=file", "--asset-names=[name]", "--outdir=dist"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("Two assets would be written to \"logo.png\": a/logo.png and b/logo.png"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.path().join("dist").exists());
+    // With the default names (a content hash) both are written.
+    let out = packem(dir.path(), &["build", "main.js", "--loader:.png=file", "--outdir=dist"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(files(&dir.path().join("dist")).len(), 3);
+}
+
+#[test]
+fn syntax_the_target_cannot_run_is_reported_once_at_the_syntax() {
+    let dir = project(&[(
+        "main.mjs",
+        "const big = 10n;\nawait Promise.resolve(1);\nfor await (const x of [1]) console.log(x, big);\n",
+    )]);
+    let out = packem(dir.path(), &["check", "main.mjs", "--target=es2017"]);
+    let err = stderr(&out);
+    assert_eq!(err.matches("[UNSUPPORTED_SYNTAX]").count(), 3, "{err}");
+    assert!(err.contains("main.mjs:1:13:") && err.contains("main.mjs:2:1:") && err.contains("main.mjs:3:1:"), "{err}");
+    assert!(!err.contains("main.mjs:1:1:"), "{err}");
+}
+
+#[test]
+fn a_tsconfig_target_that_cannot_be_lowered_to_is_one_warning() {
+    let dir = project(&[
+        ("tsconfig.json", "{ \"compilerOptions\": { \"target\": \"ES3\" } }\n"),
+        ("main.ts", "import { a } from './a';\nimport { b } from './b';\nconsole.log(a ?? b);\n"),
+        ("a.ts", "export const a: number | null = null;\n"),
+        ("b.ts", "export const b = 2;\n"),
+    ]);
+    let out = packem(dir.path(), &["build", "main.ts", "--platform=node", "--outfile=out.cjs"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.matches("[WARNING]").count(), 1, "{err}");
+    assert!(err.contains("\"target\" \"es3\" cannot be lowered to, so it is ignored"), "{err}");
+    assert_eq!(node(&dir.path().join("out.cjs")), "2\n");
+}
+
+#[test]
+fn the_entry_hashbang_stays_the_first_line_before_the_banner() {
+    let dir = project(&[
+        ("cli.js", "#!/usr/bin/env node\nimport { run } from './lib.js';\nrun();\n"),
+        ("lib.js", "#!/usr/bin/env node\nexport const run = () => console.log('ran');\n"),
+    ]);
+    let out = packem(dir.path(), &["build", "cli.js", "--platform=node", "--banner:js=// banner", "--outfile=out.cjs"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let code = std::fs::read_to_string(dir.path().join("out.cjs")).unwrap();
+    assert!(code.starts_with("#!/usr/bin/env node\n// banner\n"), "{code}");
+    assert_eq!(code.matches("#!").count(), 1, "{code}");
+    assert_eq!(node(&dir.path().join("out.cjs")), "ran\n");
 }

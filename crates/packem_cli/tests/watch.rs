@@ -232,3 +232,28 @@ fn watch_forever_ignores_stdin_closing() {
     child.kill().unwrap();
     let _ = child.wait();
 }
+
+#[test]
+fn watch_with_the_output_next_to_the_sources_still_sees_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("main.js"), "console.log('one');\n");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_packem"))
+        .current_dir(dir.path())
+        .args(["build", "main.js", "--outfile=bundle.js", "--platform=node", "--watch", "--log-level=silent"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = dir.path().join("bundle.js");
+    let wait_for = |needle: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !std::fs::read_to_string(&out).is_ok_and(|code| code.contains(needle)) {
+            assert!(Instant::now() < deadline, "the watcher never wrote {needle:?}");
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    };
+    wait_for("one");
+    write(&dir.path().join("main.js"), "console.log('two');\n");
+    wait_for("two");
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+}

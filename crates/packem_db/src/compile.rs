@@ -135,13 +135,9 @@ pub struct CompileOptions {
     pub drop_console: bool,
     /// `--drop:debugger`.
     pub drop_debugger: bool,
-    /// `--keep-names`: functions and classes keep their `name` when renamed.
-    pub keep_names: bool,
     /// `--inject:FILE`, absolute: imported into every entry, and their exports replace matching
     /// global names everywhere.
     pub inject: Vec<Utf8PathBuf>,
-    /// `--minify`: only decides the browser default of `process.env.NODE_ENV` for now.
-    pub minify: bool,
     /// Where `file` and `copy` assets go and how imports refer to them.
     pub assets: AssetOptions,
 }

@@ -67,8 +67,27 @@ pub fn bundle(db: &dyn packem_resolve::Db, target: Target) -> Arc<Bundle> {
         .filter(|m| matches!(m.source.settings(db).loader, Some(packem_db::Loader::File | packem_db::Loader::Copy)))
         .filter_map(|m| packem_graph::asset_file(db, project, m.file).as_ref().ok().cloned())
         .collect();
-    assets.sort_by(|a, b| a.name.cmp(&b.name));
-    assets.dedup_by(|a, b| a.name == b.name);
+    assets.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.source.cmp(&b.source)));
+    // One file imported twice is one asset; two files that would land on one name are an error.
+    assets.dedup_by(|a, b| a.name == b.name && a.bytes == b.bytes);
+    for pair in assets.windows(2) {
+        if pair[0].name == pair[1].name {
+            let cwd = &project.options(db).cwd;
+            let shown = |p: &camino::Utf8Path| packem_db::diagnostic::display_path(p, cwd);
+            diagnostics.push(
+                Diagnostic::error(
+                    DiagnosticCode::OutputError,
+                    format!(
+                        "Two assets would be written to \"{}\": {} and {}",
+                        pair[0].name,
+                        shown(&pair[0].source),
+                        shown(&pair[1].source)
+                    ),
+                )
+                .with_help("Put [hash] or [dir] in --asset-names so that different files get different names."),
+            );
+        }
+    }
     Arc::new(Bundle { chunks, diagnostics, assets })
 }
 
@@ -145,6 +164,7 @@ struct Runs<'db> {
     helpers: Helpers,
     /// Legal comments of the modules, each once, in order (for `--legal-comments=eof`).
     legal: String,
+    legal_seen: rustc_hash::FxHashSet<String>,
 }
 
 impl<'db> Runs<'db> {
@@ -166,7 +186,7 @@ impl<'db> Runs<'db> {
         self.uses_import_meta |= rendered.uses_import_meta;
         self.helpers |= rendered.helpers;
         for comment in &rendered.legal_comments {
-            if !self.legal.contains(comment.as_str()) {
+            if self.legal_seen.insert(comment.clone()) {
                 self.legal.push_str(comment);
                 self.legal.push('\n');
             }
@@ -197,6 +217,7 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
         uses_import_meta: false,
         helpers: Helpers::default(),
         legal: String::new(),
+        legal_seen: Default::default(),
     };
 
     // Wrappers first: they are lazy, so their place does not matter, and every later module may call them.
@@ -300,6 +321,10 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     let runtime = helpers.code();
     let emit = target.emit(db);
     let mut out = CodeBuilder::default();
+    // The entry's `#!` line must stay the first line, before the banner (as esbuild does).
+    if let Some(hashbang) = &rendered_module(db, target, graph.module(plan.entry).file).hashbang {
+        out.push_str(&format!("#!{hashbang}\n"));
+    }
     if let Some(banner) = &emit.banner {
         out.push_str(banner);
     }
@@ -363,7 +388,7 @@ fn global_assignment(name: &str) -> String {
 }
 
 fn property_key(name: &str) -> String {
-    if packem_link::is_identifier_name(name) { name.to_string() } else { quote(name) }
+    packem_link::object_key(name)
 }
 
 fn namespace_object(name: &str, getters: &[(String, String)], open: bool) -> String {
@@ -394,7 +419,8 @@ fn esm_external_imports(plan: &ChunkPlan) -> String {
                 writeln!(out, "import {{ {name} }} from {path};")
             }
             Imported::Name(name) => {
-                writeln!(out, "import {{ {} as {} }} from {path};", property_key(name), binding.local)
+                let imported = if packem_link::is_identifier_name(name) { name.clone() } else { quote(name) };
+                writeln!(out, "import {{ {imported} as {} }} from {path};", binding.local)
             }
         };
         done.push(binding.path.clone());

@@ -35,6 +35,8 @@ pub struct RenderedModule {
     pub helpers: Helpers,
     /// Legal comments collected for the end of the output (`--legal-comments=eof`).
     pub legal_comments: Vec<String>,
+    /// The module's `#!` line (without `#!`): an entry's output starts with it.
+    pub hashbang: Option<String>,
 }
 
 /// The code of one module as it appears in its chunk (wrapped in `__commonJS` when it is).
@@ -53,7 +55,7 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, file: File) 
     let scan = module_scan(db, source);
     let platform = project.options(db).platform;
     let emit = Emit { format, platform, level, options: target.emit(db) };
-    let empty = || Printed { outside: String::new(), body: String::new(), legal: Vec::new() };
+    let empty = || Printed { outside: String::new(), body: String::new(), legal: Vec::new(), hashbang: None };
     let printed = if file.status(db) != packem_db::FileStatus::Exists {
         // Disabled (`browser: false`): an empty module.
         empty()
@@ -76,7 +78,7 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, file: File) 
         let text = source_text(db, file).as_str();
         parsed.with_stack(|| render_code(db, source, text, source.settings(db), info, &emit))
     };
-    let Printed { outside, body, legal } = printed;
+    let Printed { outside, body, legal, hashbang } = printed;
     let code = match (&info.wrap, &info.lazy) {
         (Some(wrapper), _) => format!(
             "{}{body}{}",
@@ -87,7 +89,7 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, file: File) 
             let mut inner = format!("__export({}, {{", lazy.namespace);
             for (i, (name, expr)) in lazy.getters.iter().enumerate() {
                 inner.push_str(if i == 0 { "\n" } else { ",\n" });
-                let key = if packem_link::is_identifier_name(name) { name.clone() } else { packem_link::quote(name) };
+                let key = packem_link::object_key(name);
                 inner.push_str(&format!("  {key}: () => {expr}"));
             }
             if !lazy.getters.is_empty() {
@@ -127,6 +129,7 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, file: File) 
         uses_import_meta: code.contains("__import_meta_"),
         helpers,
         legal_comments: legal,
+        hashbang,
         code: Piece::new(code),
     }
 }
@@ -144,7 +147,7 @@ fn value_module_code(db: &dyn packem_resolve::Db, target: Target, source: Source
         if text.is_empty() || !parsed_module(db, source).errors().is_empty() {
             return None;
         }
-        text.to_string()
+        packem_link::json_expression(text)
     } else {
         match packem_graph::asset_value(db, project, source) {
             Some(Ok(value)) => value.clone(),
@@ -177,7 +180,7 @@ fn value_module_code(db: &dyn packem_resolve::Db, target: Target, source: Source
     let mut code = String::new();
     let mut fields = Vec::new();
     for (key, local) in &keys {
-        let value = values.get(key).copied().unwrap_or("void 0");
+        let value = values.get(key).map_or_else(|| "void 0".to_string(), |v| packem_link::json_expression(v));
         code.push_str(&format!("var {local} = {value};\n"));
         let quoted = packem_link::quote(key);
         fields.push(if key == "__proto__" { format!("[{quoted}]: {local}") } else { format!("{quoted}: {local}") });
@@ -201,6 +204,8 @@ struct Printed {
     outside: String,
     body: String,
     legal: Vec<String>,
+    /// The file's `#!` line, which only the entry's output keeps (as its first line).
+    hashbang: Option<String>,
 }
 
 fn render_code(
@@ -217,6 +222,7 @@ fn render_code(
     let compiled = packem_parse::compile(&allocator, path, text, settings, false);
     let mut program = compiled.program;
     let mut scoping = compiled.scoping;
+    let hashbang = program.hashbang.take().map(|h| h.value.to_string());
 
     // Records are found again by the span of their specifier string.
     let scan = module_scan(db, source);
@@ -288,7 +294,7 @@ fn render_code(
         rename(&mut scoping, &info.renames);
         if functions.is_empty() {
             let body = print(&program, scoping);
-            return Printed { outside, body, legal };
+            return Printed { outside, body, legal, hashbang };
         }
         // One codegen pass (it consumes the scoping): functions, a marker line, the rest.
         const MARKER: &str = "__packem_hoist_split__";
@@ -305,13 +311,13 @@ fn render_code(
         let line_start = code[..split].rfind('\n').map_or(0, |i| i + 1);
         outside.push_str(&code[..line_start]);
         let body = code.get(split + MARKER.len() + 2..).unwrap_or_default().to_string();
-        return Printed { outside, body, legal };
+        return Printed { outside, body, legal, hashbang };
     }
     if !wrapped {
         rename(&mut scoping, &info.renames);
     }
     let body = print(&program, scoping);
-    Printed { outside, body, legal }
+    Printed { outside, body, legal, hashbang }
 }
 
 /// Prints `program` with two-space indentation, every line `level` levels deep. Legal comments

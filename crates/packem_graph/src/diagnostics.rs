@@ -123,6 +123,31 @@ pub fn graph_diagnostics(db: &dyn packem_resolve::Db, project: Project) -> Arc<[
         }
     }
 
+    // tsconfig.json targets oxc cannot lower to: one warning per tsconfig.json, when no
+    // --target overrides them.
+    if project.compile(db).target.is_none() {
+        let mut warned = Vec::new();
+        for module in graph.modules.iter().filter(|m| m.source.settings(db).loader.is_some_and(Loader::is_code)) {
+            let Some(ts) = packem_resolve::tsconfig_compile(db, project, module.file) else { continue };
+            let Some(target) = ts.target.as_deref() else { continue };
+            if target == "esnext" || warned.contains(&ts.path) {
+                continue;
+            }
+            if let Err(why) = packem_parse::check_target(target) {
+                warned.push(ts.path.clone());
+                out.push(
+                    Diagnostic::warning(
+                        DiagnosticCode::InvalidConfig,
+                        format!(
+                            "The tsconfig.json \"target\" \"{target}\" cannot be lowered to, so it is ignored: {why}"
+                        ),
+                    )
+                    .at(ts.path.clone(), None)
+                    .with_help("Set --target (es2017…esnext, or engines such as chrome100) to lower syntax."),
+                );
+            }
+        }
+    }
     out.extend(cycle_diagnostics(db, graph, cwd));
     out.into()
 }
@@ -147,7 +172,11 @@ fn cycle_diagnostics(db: &dyn packem_resolve::Db, graph: &ModuleGraph, cwd: &cam
             let Some(edge) = from.edges.iter().find(|e| e.target == EdgeTarget::Module(to)) else {
                 continue;
             };
-            let span = module_scan(db, from.source).records.get(edge.record as usize).map(|r| r.span);
+            let span = module_scan(db, from.source)
+                .records
+                .get(edge.record as usize)
+                .map(|r| r.span)
+                .filter(|s| !packem_parse::is_injected_span(*s));
             if i == 0 {
                 diagnostic = diagnostic.at(first.path.clone(), span);
             } else {

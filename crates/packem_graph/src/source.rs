@@ -40,8 +40,8 @@ pub struct SourceCells {
 
 /// How `project` compiles `file`: the project's compile options, then the nearest tsconfig.json
 /// where an option was not given (JSX, target, TypeScript emit), then esbuild's defaults; for
-/// the browser platform `process.env.NODE_ENV` is defined unless the user defined it
-/// (`"production"` with `--minify`, else `"development"`, as esbuild does). Entries get the
+/// the browser platform `process.env.NODE_ENV` is defined as `"development"` unless the user
+/// defined it (esbuild's default without `--minify`). Entries get the
 /// `--inject` files as leading imports; every other file gets their exports as replacements of
 /// matching globals.
 ///
@@ -88,9 +88,12 @@ pub fn derived_source(db: &dyn packem_resolve::Db, project: Project, file: File)
         {
             settings.jsx.import_source = source.clone();
         }
+        // A target oxc cannot lower to (`es3`) is ignored, with one warning per tsconfig.json
+        // (`graph_diagnostics`).
         if options.target.is_none()
             && let Some(target) = &ts.target
             && target != "esnext"
+            && packem_parse::check_target(target).is_ok()
         {
             settings.target = Some(Arc::from(target.as_str()));
         }
@@ -101,9 +104,9 @@ pub fn derived_source(db: &dyn packem_resolve::Db, project: Project, file: File)
     if project.options(db).platform == Platform::Browser
         && !options.define.iter().any(|(key, _)| key == "process.env.NODE_ENV")
     {
-        let value = if options.minify { "\"production\"" } else { "\"development\"" };
+        // esbuild's default without minification (with it, "production"; packem cannot minify yet).
         let mut define = settings.define.to_vec();
-        define.push(("process.env.NODE_ENV".to_string(), value.to_string()));
+        define.push(("process.env.NODE_ENV".to_string(), "\"development\"".to_string()));
         settings.define = define.into();
     }
     let code = settings.loader.is_some_and(Loader::is_code);

@@ -113,6 +113,9 @@ impl Workspace {
     pub fn set_entries(&mut self, entries: Vec<Utf8PathBuf>) {
         if self.project.entries(&self.db) != &entries {
             self.project.set_entries(&mut self.db).to(entries);
+            // Entries get the `--inject` files as leading imports: their sources change.
+            self.facts.all_sources_stale = true;
+            self.sync_fact_cells();
             self.mark_cold();
         }
     }
@@ -179,7 +182,12 @@ impl Workspace {
             if !seen.insert(path.clone()) {
                 continue;
             }
-            let config = is_resolution_config(&path);
+            // A `.json` file someone read that is not a module: a tsconfig `extends` base.
+            let config = is_resolution_config(&path)
+                || (path.extension() == Some("json")
+                    && packem_db::Db::files(&self.db)
+                        .get(&path)
+                        .is_some_and(|file| !self.facts.source_cells.contains_key(&file)));
             let was_dir =
                 packem_db::Db::files(&self.db).get(&path).is_some_and(|f| f.status(&self.db) == FileStatus::Directory);
             let is_dir = path.is_dir();
@@ -283,16 +291,26 @@ impl Workspace {
         if files.is_empty() && !self.facts.all_sources_stale {
             return;
         }
-        let files = if std::mem::take(&mut self.facts.all_sources_stale) {
-            self.facts.source_cells.keys().copied().collect()
-        } else {
-            files
-        };
-        // First each file's source (a define it now mentions, a tsconfig that changed), then the
-        // facts of the touched files' current sources.
+        let all = std::mem::take(&mut self.facts.all_sources_stale);
+        // An `--inject` file's exports are part of every other file's settings: once its own
+        // facts are current, every source is derived again.
+        let inject = &self.project.compile(&self.db).inject;
+        let inject_touched = files.iter().any(|f| inject.iter().any(|i| i == f.path(&self.db)));
+        let files = if all { self.facts.source_cells.keys().copied().collect() } else { files };
+        self.sync_sources_and_facts(&files);
+        if inject_touched && !all {
+            let every: Vec<packem_db::File> = self.facts.source_cells.keys().copied().collect();
+            self.sync_sources_and_facts(&every);
+        }
+    }
+
+    /// Re-derives the sources of `files`, setting the cells that differ, then the facts of their
+    /// current sources (cells are keyed by source: a file whose settings changed has none until
+    /// the next build makes them).
+    fn sync_sources_and_facts(&mut self, files: &[packem_db::File]) {
         let project = self.project;
         let fresh: Vec<packem_parse::Source> =
-            self.in_parallel(&files, |db, file| packem_graph::derived_source(db, project, *file));
+            self.in_parallel(files, |db, file| packem_graph::derived_source(db, project, *file));
         let medium = salsa::Durability::MEDIUM;
         for (file, source) in files.iter().zip(fresh) {
             let cell = self.facts.source_cells[file];

@@ -20,8 +20,8 @@ mod symbols;
 
 pub use linker::{
     Binding, ChunkPlan, CjsRef, ExternalBinding, FileKey, LazyModule, LinkOutput, ModuleLink, NamespaceObject,
-    OrderItem, RecordRewrite, Wrap, is_identifier, is_identifier_name, is_keyword, link, module_link, property_access,
-    quote, trace_export,
+    OrderItem, RecordRewrite, Wrap, is_identifier, is_identifier_name, is_keyword, json_expression, link, module_link,
+    object_key, property_access, quote, trace_export,
 };
 pub use runtime::Helpers;
 pub use symbols::{

@@ -1324,6 +1324,25 @@ fn closest(name: &str, candidates: &[String]) -> Option<String> {
         .map(|(_, c)| c.clone())
 }
 
+/// `name` as a key of an object literal that defines an own property: bare when it is an
+/// identifier name, quoted otherwise, and computed for `__proto__` (which, bare or quoted, sets
+/// the prototype instead).
+pub fn object_key(name: &str) -> String {
+    if name == "__proto__" {
+        "[\"__proto__\"]".to_string()
+    } else if is_identifier_name(name) {
+        name.to_string()
+    } else {
+        quote(name)
+    }
+}
+
+/// A JSON text as a JavaScript expression with the same value: the text itself, or
+/// `JSON.parse("…")` when a `__proto__` key in it would set a prototype in a literal.
+pub fn json_expression(text: &str) -> String {
+    if text.contains("__proto__") { format!("JSON.parse({})", quote(text)) } else { text.to_string() }
+}
+
 /// `object.name`, or `object["name"]` when `name` is not an identifier name.
 pub fn property_access(object: &str, name: &str) -> String {
     if is_identifier_name(name) { format!("{object}.{name}") } else { format!("{object}[{}]", quote(name)) }

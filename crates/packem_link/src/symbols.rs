@@ -286,7 +286,7 @@ fn value_module_symbols(path: &camino::Utf8Path, scan: &ModuleScan) -> ModuleSym
 
 /// The variables a scope-hoisted JSON or asset module declares: `<stem>_default` for its value
 /// (`None` when it has no default export), and one per top-level JSON key as (key, variable),
-/// in source order, the last of duplicate keys winning (as `JSON.parse` does).
+/// in the order `JSON.parse` gives them (a duplicate key at its first place).
 pub fn value_module_locals(path: &camino::Utf8Path, scan: &ModuleScan) -> (Option<String>, Vec<(String, String)>) {
     let stem = path.file_stem().unwrap_or("module");
     let mut base: String =
@@ -300,7 +300,9 @@ pub fn value_module_locals(path: &camino::Utf8Path, scan: &ModuleScan) -> (Optio
     let mut keys = Vec::new();
     if scan.format == ModuleFormat::Json {
         for (i, export) in scan.exports.iter().enumerate() {
-            if scan.exports[i + 1..].iter().any(|later| later.name == export.name) {
+            // A duplicate key keeps its first place (its value is the last one's, as
+            // `JSON.parse` has it).
+            if scan.exports[..i].iter().any(|earlier| earlier.name == export.name) {
                 continue;
             }
             let mut local: String = export

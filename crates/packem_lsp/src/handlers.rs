@@ -80,6 +80,8 @@ fn document_links(snapshot: &Snapshot, params: Value) -> Result<Value> {
         .records
         .iter()
         .enumerate()
+        // Imports a transform added (the JSX runtime) have no place in the file to link.
+        .filter(|(_, record)| !packem_parse::is_injected_span(record.span))
         .filter_map(|(i, record)| {
             let target = target_path(&graph, edge_target(&graph, module, i as u32)?)?;
             // The link covers the specifier without its quotes.
@@ -217,7 +219,9 @@ fn importers(snapshot: &Snapshot, graph: &ModuleGraph, target: ModuleId) -> Vec<
         let scan = module_scan(&snapshot.db, graph.modules[index].source);
         for edge in edges {
             if let Some(record) = scan.records.get(edge.record as usize) {
-                out.push(Location { uri: uri(&module.path), range: lines.range(record.span) });
+                // An import the JSX transform added points at the top of the importer.
+                let span = if packem_parse::is_injected_span(record.span) { (0, 0) } else { record.span };
+                out.push(Location { uri: uri(&module.path), range: lines.range(span) });
             }
         }
     }

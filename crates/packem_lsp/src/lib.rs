@@ -146,6 +146,10 @@ impl Server {
                     ws.project().entries(ws.db()) == &config.entries && ws.project().options(ws.db()) == &config.options
                 });
                 if same {
+                    // Compile keys (define, loader, jsx, target) recompile only what they affect.
+                    if let Some(ws) = self.workspace.as_mut() {
+                        ws.set_compile_options(config.compile);
+                    }
                     return;
                 }
                 // Edited documents become the only LOW-durability files (`Workspace` sets
@@ -209,7 +213,7 @@ impl Server {
                 "id": "packem-watched-files",
                 "method": "workspace/didChangeWatchedFiles",
                 "registerOptions": { "watchers": [
-                    { "globPattern": "**/*.{js,jsx,ts,tsx,mjs,cjs,mts,cts,json}" },
+                    { "globPattern": "**/*.{js,jsx,ts,tsx,mjs,cjs,mts,cts,json,txt}" },
                     { "globPattern": "**/package.json" },
                     { "globPattern": "**/packem.json" }
                 ]}

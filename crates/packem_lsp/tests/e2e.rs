@@ -287,3 +287,25 @@ fn bad_requests_get_errors_and_the_server_keeps_running() {
     assert_eq!(graph["nodes"].as_array().unwrap().len(), 4);
     c.stop();
 }
+
+#[test]
+fn the_server_compiles_with_packem_json_compile_keys_and_follows_their_edits() {
+    let mut c = Client::start(&[
+        (
+            "packem.json",
+            r#"{ "entries": ["src/main.jsx"], "jsx": "transform", "jsxFactory": "h", "loader": { ".svg": "text" } }"#,
+        ),
+        ("src/h.js", "export const h = (t) => t;\n"),
+        ("src/icon.svg", "<svg/>"),
+        ("src/main.jsx", "import { h } from './h.js';\nimport icon from './icon.svg';\nconsole.log(<b>{icon}</b>);\n"),
+    ]);
+    c.open("src/main.jsx");
+    // The `.svg` loader and the JSX settings come from packem.json: no diagnostics, as `check` says.
+    c.wait_diagnostics("src/main.jsx", |d| d.as_array().unwrap().is_empty());
+    // Dropping the loader makes the import an error at its specifier, without a restart.
+    write(&c.path("packem.json"), r#"{ "entries": ["src/main.jsx"], "jsx": "transform", "jsxFactory": "h" }"#);
+    c.notify("workspace/didChangeWatchedFiles", json!({ "changes": [{ "uri": c.uri("packem.json"), "type": 2 }] }));
+    let d = c.wait_diagnostics("src/main.jsx", |d| codes(d) == ["NO_LOADER"]);
+    assert_eq!(d[0]["range"]["start"], json!({ "line": 1, "character": 17 }));
+    c.stop();
+}

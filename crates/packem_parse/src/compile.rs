@@ -130,6 +130,17 @@ pub fn compile<'a>(
         None => None,
     };
 
+    // Syntax the target cannot run, found on the program as written (lowering moves spans).
+    if let Some(targets) = &targets {
+        let mut check = TargetCheck {
+            targets,
+            target: settings.target.as_deref().unwrap_or_default(),
+            errors: &mut errors,
+            function_depth: 0,
+        };
+        guard(|| check.visit_program(&program));
+    }
+
     let jsx_used = final_source_type.is_jsx() && settings.jsx.mode != JsxMode::Preserve;
     // A JSX file with neither ESM nor CommonJS syntax is a module (as esbuild treats it): the
     // automatic runtime then adds an `import`, not a `require`.
@@ -147,7 +158,13 @@ pub fn compile<'a>(
         let options = transform_options(settings, final_source_type, targets.clone());
         let ret = Transformer::new(allocator, path.as_std_path(), &options).build_with_scoping(scoping, &mut program);
         scoping = ret.scoping;
-        errors.extend(ret.diagnostics.iter().map(convert));
+        // The target check above reports what cannot be lowered, at the syntax itself.
+        errors.extend(
+            ret.diagnostics
+                .iter()
+                .filter(|d| !d.message.contains("not available in the configured target environment"))
+                .map(convert),
+        );
     }
 
     let builder = AstBuilder::new(allocator);
@@ -228,15 +245,6 @@ pub fn compile<'a>(
 
     mark_injected_specifiers(&mut program);
 
-    if let Some(targets) = &targets {
-        let mut check = TargetCheck {
-            targets,
-            target: settings.target.as_deref().unwrap_or_default(),
-            errors: &mut errors,
-            function_depth: 0,
-        };
-        guard(|| check.visit_program(&program));
-    }
     Compiled { program, scoping, errors, source_type: final_source_type }
 }
 
@@ -397,6 +405,13 @@ impl<'a> Visit<'a> for TargetCheck<'_> {
             self.unsupported("Top-level await", ESFeature::ES2022TopLevelAwait, it.span);
         }
         walk::walk_await_expression(self, it);
+    }
+
+    fn visit_for_of_statement(&mut self, it: &oxc::ast::ast::ForOfStatement<'a>) {
+        if it.r#await && self.function_depth == 0 {
+            self.unsupported("Top-level await", ESFeature::ES2022TopLevelAwait, it.span);
+        }
+        walk::walk_for_of_statement(self, it);
     }
 }
 

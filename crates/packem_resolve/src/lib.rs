@@ -300,6 +300,8 @@ fn resolve_uncached(
 /// TypeScript emit options), with `extends` already merged by oxc_resolver.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct TsconfigCompile {
+    /// The tsconfig.json file (the one governing the file; `extends` merged into it).
+    pub path: Utf8PathBuf,
     /// `compilerOptions.jsx` (`react`, `react-jsx`, `react-jsxdev`, `preserve`, `react-native`).
     pub jsx: Option<String>,
     /// `compilerOptions.jsxFactory`.
@@ -338,8 +340,19 @@ pub fn tsconfig_compile(db: &dyn Db, project: packem_db::Project, file: packem_d
     }))
     .ok()?
     .ok()??;
+    // Editing any file of the `extends` chain must re-run this (and the resolutions that read
+    // `paths`): depend on each one's contents, and let the host know it for a config file (see
+    // `Workspace::apply_changes`). Chains through packages (`@tsconfig/node18`) live in
+    // `node_modules`, whose changes bump the resolution epoch anyway.
+    for path in tsconfig_chain(&pair.import, &tsconfig) {
+        if let Some(path) = Utf8Path::from_path(&path) {
+            let file = db.files().file(db, &normalize(path));
+            let _ = (file.status(db), file.revision(db));
+        }
+    }
     let o = &tsconfig.compiler_options;
     Some(TsconfigCompile {
+        path: Utf8PathBuf::from_path_buf(tsconfig.path.clone()).unwrap_or_default(),
         jsx: o.jsx.as_ref().map(|s| s.to_ascii_lowercase()),
         jsx_factory: o.jsx_factory.clone(),
         jsx_fragment_factory: o.jsx_fragment_factory.clone(),
@@ -349,6 +362,38 @@ pub fn tsconfig_compile(db: &dyn Db, project: packem_db::Project, file: packem_d
         experimental_decorators: o.experimental_decorators == Some(true),
         emit_decorator_metadata: o.emit_decorator_metadata == Some(true),
     })
+}
+
+/// The files of a tsconfig's `extends` chain, itself first: relative `extends` entries, followed
+/// as oxc_resolver follows them (at most 32, so a cycle cannot loop).
+fn tsconfig_chain(resolver: &oxc_resolver::Resolver, tsconfig: &oxc_resolver::TsConfig) -> Vec<std::path::PathBuf> {
+    let mut chain = vec![tsconfig.path.clone()];
+    let mut next = 0;
+    while next < chain.len() && chain.len() < 32 {
+        let path = chain[next].clone();
+        next += 1;
+        let Ok(config) =
+            (if next == 1 { Ok(std::sync::Arc::new(tsconfig.clone())) } else { resolver.resolve_tsconfig(&path) })
+        else {
+            continue;
+        };
+        let extends = match &config.extends {
+            Some(oxc_resolver::ExtendsField::Single(one)) => vec![one.clone()],
+            Some(oxc_resolver::ExtendsField::Multiple(many)) => many.clone(),
+            None => Vec::new(),
+        };
+        let dir = path.parent().map(Path::to_owned).unwrap_or_default();
+        for specifier in extends.iter().filter(|s| s.starts_with('.')) {
+            let mut target = dir.join(specifier);
+            if target.extension().is_none() {
+                target.set_extension("json");
+            }
+            if !chain.contains(&target) {
+                chain.push(target);
+            }
+        }
+    }
+    chain
 }
 
 /// Wraps a tsconfig load error so `?` can tell it from a resolution error.
