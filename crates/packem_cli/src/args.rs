@@ -345,7 +345,7 @@ impl CommonArgs {
         if let Some(public) = &c.public_path {
             options.assets.prefix = public.clone();
         }
-        options.assets.outbase = crate::naming::common_dir(entries);
+        options.assets.outbase = packem_host::config::common_dir(entries);
         Ok(options)
     }
 

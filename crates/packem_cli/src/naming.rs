@@ -50,7 +50,7 @@ impl Naming {
         let outdir = crate::args::absolute(cwd, outdir);
         let base = match &args.outbase {
             Some(base) => crate::args::absolute(cwd, base),
-            None => common_dir(entries),
+            None => packem_host::config::common_dir(entries),
         };
         let template = args.entry_names.clone().unwrap_or_else(|| "[dir]/[name]".to_string());
         if template.contains("..") || template.starts_with('/') {
@@ -148,18 +148,4 @@ pub fn short_hash(hash: u128) -> String {
             c
         })
         .collect()
-}
-
-/// The deepest directory containing every entry.
-pub fn common_dir(entries: &[Utf8PathBuf]) -> Utf8PathBuf {
-    let Some(first) = entries.first() else { return Utf8PathBuf::new() };
-    let mut base = first.parent().map(Utf8Path::to_owned).unwrap_or_default();
-    for entry in &entries[1..] {
-        while !entry.starts_with(&base) {
-            if !base.pop() {
-                break;
-            }
-        }
-    }
-    base
 }

@@ -4,42 +4,9 @@
 //! with nothing written), and the diagnostics `check` and `build` share.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn packem(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_packem"))
-        .current_dir(cwd)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("PACKEM_LOG")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("running packem")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, text) in files {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    dir
-}
-
-fn node(file: &Path) -> String {
-    let out = Command::new("node").arg(file).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+mod common;
+use common::{node, packem, project, stderr, stdout};
 
 /// Every file under `dir`, relative, sorted.
 fn files(dir: &Path) -> Vec<String> {

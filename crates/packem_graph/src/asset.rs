@@ -130,8 +130,8 @@ pub fn asset_value(
 pub fn data_url(path: &camino::Utf8Path, bytes: &[u8]) -> String {
     let guess = mime_guess::from_path(path.as_std_path()).first_raw().unwrap_or("application/octet-stream");
     let text = std::str::from_utf8(bytes).ok();
-    let textual =
-        guess.starts_with("text/") || matches!(guess, "application/json" | "application/javascript" | "image/svg+xml");
+    // esbuild's rule: a charset for text types, JSON and JavaScript only (not SVG).
+    let textual = guess.starts_with("text/") || matches!(guess, "application/json" | "application/javascript");
     let mime = if textual { format!("{guess};charset=utf-8") } else { guess.to_string() };
     let base64 = format!("data:{mime};base64,{}", data_encoding::BASE64.encode(bytes));
     match text.map(|t| percent_data_url(&mime, t)) {

@@ -208,8 +208,8 @@ fn compile_options(
     Ok(compile)
 }
 
-/// The deepest directory containing every entry.
-fn common_dir(entries: &[Utf8PathBuf]) -> Utf8PathBuf {
+/// The deepest directory containing every entry (esbuild's default outbase).
+pub fn common_dir(entries: &[Utf8PathBuf]) -> Utf8PathBuf {
     let Some(first) = entries.first() else { return Utf8PathBuf::new() };
     let mut base = first.parent().map(Utf8Path::to_owned).unwrap_or_default();
     for entry in &entries[1..] {
