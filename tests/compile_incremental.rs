@@ -217,3 +217,25 @@ fn editing_a_tsconfig_extends_base_recompiles_with_its_settings() {
     assert!(out[0].contains("j(\"div\""), "the edited base applies: {}", out[0]);
     assert_eq!(out, cold(&p));
 }
+
+#[test]
+fn a_file_imported_as_json_and_as_text_is_two_modules_that_both_follow_edits() {
+    let mut p = TestProject::with_compile(
+        &[
+            ("src/data.json", "{ \"k\": 1 }\n"),
+            (
+                "src/main.mjs",
+                "import data from './data.json' with { type: 'json' };\nimport raw from './data.json' with { type: 'text' };\nconsole.log(data.k, raw);\n",
+            ),
+        ],
+        &["src/main.mjs"],
+        Platform::Node,
+        CompileOptions::default(),
+    );
+    let out = build(&mut p);
+    assert!(out[0].contains("\"{ \\\"k\\\": 1 }\\n\""), "the text module: {}", out[0]);
+    p.write("src/data.json", "{ \"k\": 2 }\n");
+    let out = build(&mut p);
+    assert!(out[0].contains("\"{ \\\"k\\\": 2 }\\n\"") && out[0].contains("var k = 2;"), "{}", out[0]);
+    assert_eq!(out, cold(&p));
+}

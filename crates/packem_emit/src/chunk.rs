@@ -7,6 +7,7 @@ use std::sync::Arc;
 use packem_db::{Diagnostic, DiagnosticCode, File, Platform};
 use packem_graph::module_graph;
 use packem_link::{ChunkPlan, Helpers, Imported, OrderItem, is_identifier, link, quote};
+use packem_parse::Source;
 
 use crate::{Code, CodeBuilder, Format, Target, indent, rendered_module};
 
@@ -102,7 +103,7 @@ pub fn bundle(db: &dyn packem_resolve::Db, target: Target) -> Arc<Bundle> {
 pub struct ModuleRun<'db> {
     /// The modules, in output order.
     #[returns(ref)]
-    pub files: Vec<File>,
+    pub sources: Vec<Source>,
 }
 
 /// The code of a [`ModuleRun`].
@@ -129,8 +130,8 @@ pub fn rendered_run<'db>(db: &'db dyn packem_resolve::Db, target: Target, run: M
     let (mut lens, mut uses_require, mut uses_import_meta) = (Vec::new(), false, false);
     let mut helpers = Helpers::default();
     let mut legal_comments = Vec::new();
-    for file in run.files(db) {
-        let rendered = rendered_module(db, target, *file);
+    for source in run.sources(db) {
+        let rendered = rendered_module(db, target, *source);
         legal_comments.extend(rendered.legal_comments.iter().cloned());
         lens.push(rendered.code.len() as u64);
         uses_require |= rendered.uses_require;
@@ -147,9 +148,9 @@ pub fn rendered_run<'db>(db: &'db dyn packem_resolve::Db, target: Target, run: M
 const RUN_SPLIT: u64 = 24;
 const RUN_MAX: usize = 96;
 
-fn ends_run(file: File, len: usize) -> bool {
+fn ends_run(source: Source, len: usize) -> bool {
     use salsa::plumbing::AsId as _;
-    let mixed = u64::from(file.as_id().index()).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+    let mixed = u64::from(source.as_id().index()).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
     len >= RUN_MAX || mixed % RUN_SPLIT == 0
 }
 
@@ -157,7 +158,7 @@ fn ends_run(file: File, len: usize) -> bool {
 struct Runs<'db> {
     db: &'db dyn packem_resolve::Db,
     target: Target,
-    pending: Vec<File>,
+    pending: Vec<Source>,
     inputs: Vec<(File, u64)>,
     uses_require: bool,
     uses_import_meta: bool,
@@ -168,9 +169,9 @@ struct Runs<'db> {
 }
 
 impl<'db> Runs<'db> {
-    fn push(&mut self, body: &mut CodeBuilder, file: File) {
-        self.pending.push(file);
-        if ends_run(file, self.pending.len()) {
+    fn push(&mut self, body: &mut CodeBuilder, source: Source) {
+        self.pending.push(source);
+        if ends_run(source, self.pending.len()) {
             self.flush(body);
         }
     }
@@ -181,7 +182,7 @@ impl<'db> Runs<'db> {
         }
         let run = ModuleRun::new(self.db, std::mem::take(&mut self.pending));
         let rendered = rendered_run(self.db, self.target, run);
-        self.inputs.extend(run.files(self.db).iter().copied().zip(rendered.lens.iter().copied()));
+        self.inputs.extend(run.sources(self.db).iter().map(|s| s.file(self.db)).zip(rendered.lens.iter().copied()));
         self.uses_require |= rendered.uses_require;
         self.uses_import_meta |= rendered.uses_import_meta;
         self.helpers |= rendered.helpers;
@@ -222,11 +223,11 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
 
     // Wrappers first: they are lazy, so their place does not matter, and every later module may call them.
     for (module, _) in &plan.wrappers {
-        runs.push(&mut body, graph.module(*module).file);
+        runs.push(&mut body, graph.module(*module).source);
     }
     // Lazily evaluated modules: definitions only; they run when first required or imported.
     for module in &plan.lazy {
-        runs.push(&mut body, graph.module(*module).file);
+        runs.push(&mut body, graph.module(*module).source);
     }
     let mut glue = String::new();
     let mut glue_requires = false;
@@ -260,7 +261,7 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
                     glue_requires |= glue.contains("__require");
                     body.push_str(&indent(&std::mem::take(&mut glue), level));
                 }
-                runs.push(&mut body, graph.module(*module).file);
+                runs.push(&mut body, graph.module(*module).source);
             }
             OrderItem::Code(code) => glue.push_str(code),
         }
@@ -322,7 +323,7 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     let emit = target.emit(db);
     let mut out = CodeBuilder::default();
     // The entry's `#!` line must stay the first line, before the banner (as esbuild does).
-    if let Some(hashbang) = &rendered_module(db, target, graph.module(plan.entry).file).hashbang {
+    if let Some(hashbang) = &rendered_module(db, target, graph.module(plan.entry).source).hashbang {
         out.push_str(&format!("#!{hashbang}\n"));
     }
     if let Some(banner) = &emit.banner {

@@ -19,8 +19,9 @@ mod render;
 
 use std::sync::Arc;
 
-use packem_db::{File, Project};
+use packem_db::Project;
 use packem_link::{ModuleLink, module_link};
+use packem_parse::Source;
 use rustc_hash::FxHashMap;
 
 pub use chunk::{Bundle, ChunkOutput, ModuleRun, RenderedRun, bundle, rendered_chunk, rendered_run};
@@ -93,7 +94,7 @@ pub struct Target {
     pub emit: EmitOptions,
     /// The host's copy of each module's link information (see [`LinkCell`]).
     #[returns(ref)]
-    pub link_cells: Arc<FxHashMap<File, LinkCell>>,
+    pub link_cells: Arc<FxHashMap<Source, LinkCell>>,
 }
 
 /// One module's part of linking, copied into an input by the host after linking (the "link
@@ -113,18 +114,19 @@ pub struct LinkCell {
     pub info: ModuleLink,
 }
 
-/// The cell of `file` in `target`, if the host made one (`Eq`, so a new cell for another module
-/// does not re-run every render).
+/// The cell of the module `source` in `target`, if the host made one (`Eq`, so a new cell for
+/// another module does not re-run every render).
 #[salsa::tracked]
-pub fn link_cell(db: &dyn packem_resolve::Db, target: Target, file: File) -> Option<LinkCell> {
-    target.link_cells(db).get(&file).copied()
+pub fn link_cell(db: &dyn packem_resolve::Db, target: Target, source: Source) -> Option<LinkCell> {
+    target.link_cells(db).get(&source).copied()
 }
 
-/// `file`'s link information: its cell's when the host made one, else `module_link`'s.
-pub(crate) fn link_info(db: &dyn packem_resolve::Db, target: Target, file: File) -> &ModuleLink {
-    match link_cell(db, target, file) {
+/// The module `source`'s link information: its cell's when the host made one, else
+/// `module_link`'s.
+pub(crate) fn link_info(db: &dyn packem_resolve::Db, target: Target, source: Source) -> &ModuleLink {
+    match link_cell(db, target, source) {
         Some(cell) => cell.info(db),
-        None => module_link(db, target.project(db), file),
+        None => module_link(db, target.project(db), source),
     }
 }
 

@@ -15,7 +15,7 @@ use oxc::ast_visit::{VisitMut, walk_mut};
 use oxc::codegen::{Codegen, CodegenOptions};
 use oxc::semantic::Scoping;
 use oxc::span::{GetSpan, SPAN};
-use packem_db::{File, source_text};
+use packem_db::source_text;
 use packem_link::{Helpers, ModuleLink, RecordRewrite};
 use packem_parse::{ImportKind, ModuleFormat, Source, module_scan, parsed_module};
 use rustc_hash::FxHashMap;
@@ -44,11 +44,11 @@ pub struct RenderedModule {
 /// In an IIFE everything is one level deeper; user code is indented by the code generator, never
 /// by editing lines (which would change multi-line template literals).
 #[salsa::tracked(returns(ref))]
-pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, file: File) -> RenderedModule {
+pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Source) -> RenderedModule {
+    let file = source.file(db);
     let _span = tracing::debug_span!("rendered_module", path = %file.path(db)).entered();
     let project = target.project(db);
-    let source = packem_graph::module_source(db, project, file);
-    let info = crate::link_info(db, target, file);
+    let info = crate::link_info(db, target, source);
     let format = target.format(db);
     let base = u32::from(format == Format::Iife);
     let level = base + u32::from(info.wrap.is_some() || info.lazy.is_some());

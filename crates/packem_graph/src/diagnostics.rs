@@ -213,8 +213,8 @@ pub fn injected_note(specifier: &str) -> String {
     }
 }
 
-/// An error for an import whose target has no usable loader, or whose `type` attribute does not
-/// match the target's loader (no location yet).
+/// An error for an import whose target has no usable loader, or whose `type` attribute packem
+/// does not support (no location yet).
 fn loader_problem(
     db: &dyn packem_resolve::Db,
     graph: &ModuleGraph,
@@ -247,33 +247,17 @@ fn loader_problem(
         }
         Some(_) => {}
     }
-    let loader = loader?;
-    let wanted = match edge.type_attribute.as_deref()? {
-        "json" => Loader::Json,
-        "text" => Loader::Text,
-        "bytes" => Loader::Binary,
-        other => {
-            return Some(
-                Diagnostic::error(
-                    DiagnosticCode::UnsupportedImportAttribute,
-                    format!("Importing with a type attribute of \"{other}\" is not supported"),
-                )
-                .with_help("packem supports the import attribute types \"json\", \"text\" and \"bytes\"."),
-            );
-        }
-    };
-    if loader == wanted {
+    // `json`, `text` and `bytes` choose the target's loader (the graph made it that module);
+    // other types are not supported.
+    let attribute = edge.type_attribute.as_deref()?;
+    if crate::loader_of_type(attribute).is_some() {
         return None;
     }
-    let attribute = edge.type_attribute.as_deref().unwrap_or_default();
     Some(
         Diagnostic::error(
             DiagnosticCode::UnsupportedImportAttribute,
-            format!(
-                "The import asks for type \"{attribute}\" but {shown} is loaded with the \"{}\" loader",
-                loader.as_str()
-            ),
+            format!("Importing with a type attribute of \"{attribute}\" is not supported"),
         )
-        .with_help(format!("Load it with the matching loader: --loader:{flag_ext}={}", wanted.as_str())),
+        .with_help("packem supports the import attribute types \"json\", \"text\" and \"bytes\"."),
     )
 }

@@ -19,8 +19,8 @@ mod source;
 use std::sync::Arc;
 
 use camino::{Utf8Path, Utf8PathBuf};
-use packem_db::{File, FileStatus, Project};
-use packem_parse::{ImportKind, ModuleFormat, Source, module_summary};
+use packem_db::{File, FileStatus, Loader, Project};
+use packem_parse::{CompileSettings, ImportKind, ModuleFormat, Source, module_summary};
 use packem_resolve::{Resolution, ResolveFailure, ResolveKind, ResolveRequest, resolve};
 use rustc_hash::FxHashMap;
 
@@ -112,6 +112,17 @@ impl ModuleGraph {
     }
 }
 
+/// The loader an import attribute `type` asks for: `json`, and the TC39 proposals' `text` and
+/// `bytes` (`None` for other types, which `graph_diagnostics` reports).
+pub fn loader_of_type(type_attribute: &str) -> Option<Loader> {
+    match type_attribute {
+        "json" => Some(Loader::Json),
+        "text" => Some(Loader::Text),
+        "bytes" => Some(Loader::Binary),
+        _ => None,
+    }
+}
+
 /// Whether an edge of this kind pulls its target into the bundle as a module.
 pub fn kind_bundles_target(kind: ImportKind) -> bool {
     !matches!(kind, ImportKind::RequireResolve | ImportKind::NewUrl)
@@ -133,27 +144,37 @@ pub fn resolve_kind(kind: ImportKind) -> ResolveKind {
 pub fn module_graph(db: &dyn packem_resolve::Db, project: Project) -> Arc<ModuleGraph> {
     let _span = tracing::info_span!("module_graph").entered();
     let mut modules: Vec<ModuleNode> = Vec::new();
-    let mut ids: FxHashMap<Utf8PathBuf, ModuleId> = FxHashMap::default();
+    // A module is a file under one loader: an import attribute that asks for another loader
+    // (`with { type: "text" }` of a `.svg`) makes a module of its own.
+    let mut ids: FxHashMap<(Utf8PathBuf, Option<Loader>), ModuleId> = FxHashMap::default();
     let mut entries = Vec::new();
     let mut missing_entries = Vec::new();
 
-    let mut add = |modules: &mut Vec<ModuleNode>, path: &Utf8Path, disabled: bool| -> (ModuleId, bool) {
-        if let Some(&id) = ids.get(path) {
-            return (id, false);
-        }
-        let id = ModuleId(modules.len() as u32);
-        let file = db.files().file(db, path);
-        modules.push(ModuleNode {
-            file,
-            source: module_source(db, project, file),
-            path: path.to_owned(),
-            format: ModuleFormat::None,
-            disabled,
-            edges: Vec::new(),
-        });
-        ids.insert(path.to_owned(), id);
-        (id, true)
-    };
+    let mut add =
+        |modules: &mut Vec<ModuleNode>, path: &Utf8Path, disabled: bool, forced: Option<Loader>| -> (ModuleId, bool) {
+            let file = db.files().file(db, path);
+            let source = module_source(db, project, file);
+            // The file's own loader is no override: the same module as a plain import.
+            let forced = forced.filter(|l| source.settings(db).loader != Some(*l));
+            if let Some(&id) = ids.get(&(path.to_owned(), forced)) {
+                return (id, false);
+            }
+            let id = ModuleId(modules.len() as u32);
+            let source = match forced {
+                Some(loader) => Source::new(db, file, CompileSettings::for_loader(path, loader)),
+                None => source,
+            };
+            modules.push(ModuleNode {
+                file,
+                source,
+                path: path.to_owned(),
+                format: ModuleFormat::None,
+                disabled,
+                edges: Vec::new(),
+            });
+            ids.insert((path.to_owned(), forced), id);
+            (id, true)
+        };
 
     for entry in project.entries(db) {
         let file = db.files().file(db, entry);
@@ -161,7 +182,7 @@ pub fn module_graph(db: &dyn packem_resolve::Db, project: Project) -> Arc<Module
             missing_entries.push(entry.clone());
             continue;
         }
-        let (id, _) = add(&mut modules, entry, false);
+        let (id, _) = add(&mut modules, entry, false, None);
         if !entries.contains(&id) {
             entries.push(id);
         }
@@ -182,12 +203,14 @@ pub fn module_graph(db: &dyn packem_resolve::Db, project: Project) -> Arc<Module
         for (index, record) in summary.records.iter().enumerate() {
             let request =
                 ResolveRequest::new(db, project, dir.clone(), record.specifier.clone(), resolve_kind(record.kind));
+            let type_attribute = record.attributes.iter().find(|(k, _)| k == "type").map(|(_, v)| v.clone());
+            let forced = type_attribute.as_deref().and_then(loader_of_type);
             let target = match resolve(db, request) {
                 Resolution::File { path, .. } if kind_bundles_target(record.kind) => {
-                    EdgeTarget::Module(add(&mut modules, path, false).0)
+                    EdgeTarget::Module(add(&mut modules, path, false, forced).0)
                 }
                 Resolution::File { path, .. } => EdgeTarget::Asset(path.clone()),
-                Resolution::Ignored { path } => EdgeTarget::Module(add(&mut modules, path, true).0),
+                Resolution::Ignored { path } => EdgeTarget::Module(add(&mut modules, path, true, None).0),
                 Resolution::External { path, .. } => EdgeTarget::External(path.clone()),
                 Resolution::Failed(failure) => EdgeTarget::Unresolved(failure.clone()),
             };
@@ -196,7 +219,7 @@ pub fn module_graph(db: &dyn packem_resolve::Db, project: Project) -> Arc<Module
                 specifier: record.specifier.clone(),
                 kind: record.kind,
                 in_try_block: record.in_try_block,
-                type_attribute: record.attributes.iter().find(|(k, _)| k == "type").map(|(_, v)| v.clone()),
+                type_attribute,
                 target,
             });
         }

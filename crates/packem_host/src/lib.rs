@@ -318,9 +318,15 @@ impl Workspace {
                 cell.set_source(&mut self.db).with_durability(medium).to(source);
             }
         }
+        // The file's current source, and any other it has cells for (an import attribute's
+        // loader).
         let touched: Vec<packem_parse::Source> = files
             .iter()
-            .map(|file| self.facts.source_cells[file].source(&self.db))
+            .flat_map(|file| {
+                let current = self.facts.source_cells[file].source(&self.db);
+                let others = self.facts.by_file.get(file).into_iter().flatten().copied().filter(move |s| *s != current);
+                std::iter::once(current).chain(others)
+            })
             .filter(|source| self.facts.cells.contains_key(source))
             .collect();
         if touched.is_empty() {
@@ -400,7 +406,7 @@ impl Workspace {
             self.pool.install(move || {
                 use rayon::prelude::*;
                 graph.modules.par_iter().for_each_with(snapshot, |db, module| {
-                    let _ = packem_emit::rendered_module(db, target, module.file);
+                    let _ = packem_emit::rendered_module(db, target, module.source);
                 });
             });
         }
@@ -469,15 +475,15 @@ impl Workspace {
             return;
         }
         let cells = target.link_cells(&self.db).clone();
-        let mut created: Vec<(packem_db::File, packem_emit::LinkCell)> = Vec::new();
+        let mut created: Vec<(packem_parse::Source, packem_emit::LinkCell)> = Vec::new();
         let mut changed: Vec<(packem_emit::LinkCell, usize)> = Vec::new();
         for (index, module) in graph.modules.iter().enumerate() {
             let info = &linked.modules[index];
-            match cells.get(&module.file) {
+            match cells.get(&module.source) {
                 Some(cell) if cell.info(&self.db) == info => {}
                 Some(cell) => changed.push((*cell, index)),
                 None => created.push((
-                    module.file,
+                    module.source,
                     packem_emit::LinkCell::builder(info.clone()).durability(salsa::Durability::MEDIUM).new(&self.db),
                 )),
             }
@@ -582,8 +588,10 @@ struct FactCells {
     symbols_map: packem_link::SymbolsCells,
     cells: rustc_hash::FxHashMap<packem_parse::Source, (packem_parse::ParseCell, packem_link::SymbolsCell)>,
     source_map: packem_graph::SourceCells,
-    /// Each module's [`packem_graph::SourceCell`].
+    /// Each module's [`packem_graph::SourceCell`]: its `derived_source`.
     source_cells: rustc_hash::FxHashMap<packem_db::File, packem_graph::SourceCell>,
+    /// The sources of each file that has fact cells (one per loader it is imported with).
+    by_file: rustc_hash::FxHashMap<packem_db::File, Vec<packem_parse::Source>>,
     /// Set when every source must be re-derived (options, compile options or a tsconfig changed).
     all_sources_stale: bool,
     graph: Option<Arc<ModuleGraph>>,
@@ -616,6 +624,7 @@ impl FactCells {
             cells: Default::default(),
             source_map: packem_graph::SourceCells::builder(Arc::default()).durability(medium).new(db),
             source_cells: Default::default(),
+            by_file: Default::default(),
             all_sources_stale: false,
             graph: None,
         }
@@ -643,10 +652,13 @@ impl FactCells {
         let mut sources_created = false;
         for module in graph.modules.iter().filter(|m| !m.disabled) {
             if let std::collections::hash_map::Entry::Vacant(slot) = self.source_cells.entry(module.file) {
-                slot.insert(packem_graph::SourceCell::builder(module.source).durability(medium).new(db));
+                // The file's own source (an import attribute may have made this module another).
+                let source = packem_graph::derived_source(db, project, module.file);
+                slot.insert(packem_graph::SourceCell::builder(source).durability(medium).new(db));
                 sources_created = true;
             }
             if let std::collections::hash_map::Entry::Vacant(slot) = self.cells.entry(module.source) {
+                self.by_file.entry(module.file).or_default().push(module.source);
                 let Facts { summary, diagnostics, symbols } = Facts::derive(db, module.source);
                 slot.insert((
                     packem_parse::ParseCell::builder(summary, diagnostics).durability(medium).new(db),

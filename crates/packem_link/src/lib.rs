@@ -19,8 +19,8 @@ pub mod runtime;
 mod symbols;
 
 pub use linker::{
-    Binding, ChunkPlan, CjsRef, ExternalBinding, FileKey, LazyModule, LinkOutput, ModuleLink, NamespaceObject,
-    OrderItem, RecordRewrite, Wrap, is_identifier, is_identifier_name, is_keyword, json_expression, link, module_link,
+    Binding, ChunkPlan, CjsRef, ExternalBinding, LazyModule, LinkOutput, ModuleLink, NamespaceObject, OrderItem,
+    RecordRewrite, SourceKey, Wrap, is_identifier, is_identifier_name, is_keyword, json_expression, link, module_link,
     object_key, property_access, quote, trace_export,
 };
 pub use runtime::Helpers;

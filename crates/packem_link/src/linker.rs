@@ -13,9 +13,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use packem_db::{Diagnostic, DiagnosticCode, File, Loader, Project};
+use packem_db::{Diagnostic, DiagnosticCode, Loader, Project};
 use packem_graph::{EdgeTarget, ModuleGraph, ModuleId, module_graph};
-use packem_parse::{ImportKind, ModuleFormat, module_scan, module_summary};
+use packem_parse::{ImportKind, ModuleFormat, Source, module_scan, module_summary};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::runtime::Helpers;
@@ -188,18 +188,18 @@ pub struct LinkOutput {
     pub chunks: Vec<ChunkPlan>,
     /// Missing and ambiguous imports.
     pub diagnostics: Vec<Diagnostic>,
-    /// `File` → module index, for the per-module projection.
-    pub by_file: BTreeMap<FileKey, ModuleId>,
+    /// `Source` → module index, for the per-module projection.
+    pub by_source: BTreeMap<SourceKey, ModuleId>,
 }
 
-/// A sortable key for a `File` input.
+/// A sortable key for a module's `Source`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FileKey(salsa::Id);
+pub struct SourceKey(salsa::Id);
 
-impl FileKey {
-    /// The key of `file`.
-    pub fn of(file: File) -> Self {
-        Self(salsa::plumbing::AsId::as_id(&file))
+impl SourceKey {
+    /// The key of `source`.
+    pub fn of(source: Source) -> Self {
+        Self(salsa::plumbing::AsId::as_id(&source))
     }
 }
 
@@ -214,11 +214,12 @@ pub fn link(db: &dyn packem_resolve::Db, project: Project) -> Arc<LinkOutput> {
     linker.assign_names();
     let chunks = graph.entries.iter().map(|&entry| linker.plan_chunk(entry)).collect();
     let modules = (0..graph.modules.len()).map(|i| linker.module_link(ModuleId(i as u32))).collect();
-    let by_file = graph.modules.iter().enumerate().map(|(i, m)| (FileKey::of(m.file), ModuleId(i as u32))).collect();
+    let by_source =
+        graph.modules.iter().enumerate().map(|(i, m)| (SourceKey::of(m.source), ModuleId(i as u32))).collect();
     let mut diagnostics = std::mem::take(&mut linker.diagnostics);
     diagnostics.sort();
     diagnostics.dedup();
-    Arc::new(LinkOutput { modules, chunks, diagnostics, by_file })
+    Arc::new(LinkOutput { modules, chunks, diagnostics, by_source })
 }
 
 /// What export `name` of the module `module` finally refers to, through re-exports and
@@ -229,12 +230,12 @@ pub fn trace_export(db: &dyn packem_resolve::Db, project: Project, module: Modul
     linker.resolve_export(module, name, &mut Vec::new())
 }
 
-/// The part of `link` that concerns `file` (a projection: `Eq`, so renders re-run only when
-/// their module's part changed).
+/// The part of `link` that concerns the module `source` (a projection: `Eq`, so renders re-run
+/// only when their module's part changed).
 #[salsa::tracked(returns(ref))]
-pub fn module_link(db: &dyn packem_resolve::Db, project: Project, file: File) -> ModuleLink {
+pub fn module_link(db: &dyn packem_resolve::Db, project: Project, source: Source) -> ModuleLink {
     let linked = link(db, project);
-    linked.by_file.get(&FileKey::of(file)).map(|id| linked.modules[id.index()].clone()).unwrap_or_default()
+    linked.by_source.get(&SourceKey::of(source)).map(|id| linked.modules[id.index()].clone()).unwrap_or_default()
 }
 
 /// JavaScript keywords and reserved words: never identifiers.

@@ -85,6 +85,12 @@ pub struct InjectBinding {
 }
 
 impl CompileSettings {
+    /// The settings of a file that an import attribute loads with `loader` (not a code loader:
+    /// nothing else applies).
+    pub fn for_loader(path: &camino::Utf8Path, loader: Loader) -> Self {
+        Self { loader: Some(loader), ..Self::new(path, &CompileOptions::default()) }
+    }
+
     /// The settings of a file compiled with `options` and no tsconfig: the loader from its
     /// extension, the options' JSX or esbuild's defaults.
     pub fn new(path: &camino::Utf8Path, options: &CompileOptions) -> Self {
