@@ -269,7 +269,12 @@ fn metafile_json(
     let db = workspace.db();
     let mut meta = Metafile::default();
     for module in &graph.modules {
-        let bytes = packem_db::source_text(db, module.file).as_str().len() as u64;
+        // The input's size: assets' raw bytes, code's text.
+        let bytes = if module.source.settings(db).loader.is_some_and(packem_db::Loader::reads_bytes) {
+            packem_db::source_bytes(db, module.file).as_ref().map_or(0, |bytes| bytes.len())
+        } else {
+            packem_db::source_text(db, module.file).as_str().len()
+        } as u64;
         let imports = module
             .edges
             .iter()

@@ -77,7 +77,7 @@ impl Naming {
             .enumerate()
             .map(|(i, template)| {
                 if template.contains("[hash]") {
-                    template.replace("[hash]", &short_hash(hashes(i)))
+                    template.replace("[hash]", &packem_db::short_hash(&hashes(i).to_le_bytes()))
                 } else {
                     template.clone()
                 }
@@ -135,17 +135,4 @@ fn package_type_is_module(dir: &Utf8Path) -> bool {
         }
     }
     false
-}
-
-/// 8 characters of base32, like esbuild's `[hash]`.
-pub fn short_hash(hash: u128) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut value = hash;
-    (0..8)
-        .map(|_| {
-            let c = ALPHABET[(value & 31) as usize] as char;
-            value >>= 5;
-            c
-        })
-        .collect()
 }

@@ -305,6 +305,20 @@ fn the_metafile_lists_assets_and_import_attributes() {
 }
 
 #[test]
+fn the_metafile_sizes_a_binary_input_by_its_bytes() {
+    let dir = project(&[("main.js", "import bytes from './blob.bin';\nconsole.log(bytes.length);\n")]);
+    std::fs::write(dir.path().join("blob.bin"), [0x89, b'P', 0xff, 0xfe, 0x00, 0x01]).unwrap();
+    let out = packem(
+        dir.path(),
+        &["build", "main.js", "--platform=node", "--loader:.bin=binary", "--outfile=out.js", "--metafile=meta.json"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("meta.json")).unwrap()).unwrap();
+    assert_eq!(meta["inputs"]["blob.bin"]["bytes"], 6, "{meta}");
+}
+
+#[test]
 fn two_assets_with_one_name_are_an_error() {
     let dir = project(&[
         ("main.js", "import a from './a/logo.png';\nimport b from './b/logo.png';\nconsole.log(a, b);\n"),

@@ -161,18 +161,15 @@ impl Default for AssetOptions {
     }
 }
 
-impl CompileOptions {
-    /// The loader for files with extension `ext` (lowercase, without the dot): the user's, else
-    /// esbuild's default.
-    pub fn loader_for_extension(&self, ext: &str) -> Option<Loader> {
-        self.loaders
-            .iter()
-            .rev()
-            .find(|(e, _)| e.strip_prefix('.') == Some(ext))
-            .map(|(_, l)| *l)
-            .or_else(|| Loader::default_for_extension(ext))
-    }
+/// The `[hash]` of an output name: 8 base32 characters of `hash` (a content hash's bytes), as
+/// esbuild's hashes look.
+pub fn short_hash(hash: &[u8]) -> String {
+    let mut text = data_encoding::BASE32_NOPAD.encode(hash);
+    text.truncate(8);
+    text
+}
 
+impl CompileOptions {
     /// The loader of `path`: by its extension, or the one for compound extensions such as
     /// `.module.css` when the user gave one. Files without a known extension are JavaScript when
     /// they have no extension at all (`bin/cli`), else have no loader.
@@ -200,21 +197,23 @@ impl CompileOptions {
 /// Checks a `--define` pair as esbuild does: the key an identifier or a dotted member chain
 /// (`import.meta.env.X` included), the value JSON or an identifier (chain). `Err` says why not.
 pub fn check_define(key: &str, value: &str) -> Result<(), String> {
-    let is_chain = |s: &str| {
-        !s.is_empty()
-            && s.split('.').all(|part| {
-                let mut chars = part.chars();
-                chars.next().is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')
-                    && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
-            })
-    };
-    if !is_chain(key) {
+    if !is_identifier_chain(key) {
         return Err(format!("\"{key}\" is not an identifier or a dotted member chain"));
     }
-    if !is_chain(value) && serde_json::from_str::<serde_json::Value>(value).is_err() {
+    if !is_identifier_chain(value) && serde_json::from_str::<serde_json::Value>(value).is_err() {
         return Err(format!("the value must be JSON or an identifier (for a string, quote it: {key}='\"{value}\"')"));
     }
     Ok(())
+}
+
+/// Whether `name` is an identifier or a dotted chain of them (`process.env.NODE_ENV`): what a
+/// define key and an `--inject` export that replaces a global may be.
+pub fn is_identifier_chain(name: &str) -> bool {
+    name.split('.').all(|part| {
+        let mut chars = part.chars();
+        chars.next().is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')
+            && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+    })
 }
 
 /// Parses `.ext=NAME` (a `--loader` value): the extension (lowercase, with its dot) and the

@@ -120,11 +120,8 @@ pub fn source_text(db: &dyn Db, file: File) -> SourceText {
     if let Some(text) = file.overlay(db) {
         return SourceText::from_text(text.clone());
     }
-    let _ = file.revision(db);
-    match file.status(db) {
-        FileStatus::Missing => return SourceText::failed(FileError::NotFound),
-        FileStatus::Directory => return SourceText::failed(FileError::IsADirectory),
-        FileStatus::Exists => {}
+    if let Err(error) = disk_status(db, file) {
+        return SourceText::failed(error);
     }
     read_text(file.path(db))
 }
@@ -138,42 +135,41 @@ pub fn source_bytes(db: &dyn Db, file: File) -> Result<Arc<[u8]>, FileError> {
     if let Some(text) = file.overlay(db) {
         return Ok(Arc::from(text.as_bytes()));
     }
+    disk_status(db, file)?;
+    read_bytes(file.path(db)).map(Arc::from)
+}
+
+/// `Err` when the host saw no file at `file`'s path; reads the `revision` that covers the disk
+/// read which follows.
+fn disk_status(db: &dyn Db, file: File) -> Result<(), FileError> {
     let _ = file.revision(db);
     match file.status(db) {
-        FileStatus::Missing => return Err(FileError::NotFound),
-        FileStatus::Directory => return Err(FileError::IsADirectory),
-        FileStatus::Exists => {}
+        FileStatus::Missing => Err(FileError::NotFound),
+        FileStatus::Directory => Err(FileError::IsADirectory),
+        FileStatus::Exists => Ok(()),
     }
-    let path = file.path(db);
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => return Err(FileError::IsADirectory),
-        Ok(meta) if !meta.is_file() => return Err(FileError::Io("not a regular file".to_string())),
-        Ok(meta) if meta.len() >= MAX_SOURCE_LEN => return Err(FileError::TooLarge { len: meta.len() }),
-        Ok(_) => {}
-        Err(err) => return Err(io_error(&err)),
-    }
-    std::fs::read(path).map(Arc::from).map_err(|err| io_error(&err))
 }
 
 /// The largest source the parser can address (its spans are `u32`).
 const MAX_SOURCE_LEN: u64 = u32::MAX as u64;
 
-fn read_text(path: &Utf8Path) -> SourceText {
+/// The contents of the regular file at `path`.
+fn read_bytes(path: &Utf8Path) -> Result<Vec<u8>, FileError> {
     match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => return SourceText::failed(FileError::IsADirectory),
+        Ok(meta) if meta.is_dir() => return Err(FileError::IsADirectory),
         // FIFOs, sockets and devices would block or stream forever: only regular files are read.
-        Ok(meta) if !meta.is_file() => {
-            return SourceText::failed(FileError::Io("not a regular file".to_string()));
-        }
-        Ok(meta) if meta.len() >= MAX_SOURCE_LEN => {
-            return SourceText::failed(FileError::TooLarge { len: meta.len() });
-        }
+        Ok(meta) if !meta.is_file() => return Err(FileError::Io("not a regular file".to_string())),
+        Ok(meta) if meta.len() >= MAX_SOURCE_LEN => return Err(FileError::TooLarge { len: meta.len() }),
         Ok(_) => {}
-        Err(err) => return SourceText::failed(io_error(&err)),
+        Err(err) => return Err(io_error(&err)),
     }
-    let bytes = match std::fs::read(path) {
+    std::fs::read(path).map_err(|err| io_error(&err))
+}
+
+fn read_text(path: &Utf8Path) -> SourceText {
+    let bytes = match read_bytes(path) {
         Ok(bytes) => bytes,
-        Err(err) => return SourceText::failed(io_error(&err)),
+        Err(error) => return SourceText::failed(error),
     };
     match String::from_utf8(bytes) {
         Ok(mut text) => {

@@ -15,7 +15,10 @@ pub mod events;
 pub mod files;
 pub mod project;
 
-pub use compile::{AssetOptions, CompileOptions, JsxMode, JsxOptions, Loader, check_define, parse_loader};
+pub use compile::{
+    AssetOptions, CompileOptions, JsxMode, JsxOptions, Loader, check_define, is_identifier_chain, parse_loader,
+    short_hash,
+};
 pub use diagnostic::{Diagnostic, DiagnosticCode, Label, Severity};
 pub use events::EventLog;
 pub use files::{File, FileError, FileStatus, Files, SourceText, source_bytes, source_text};

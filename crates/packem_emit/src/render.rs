@@ -55,18 +55,30 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Sour
     let scan = module_scan(db, source);
     let platform = project.options(db).platform;
     let emit = Emit { format, platform, level, options: target.emit(db) };
-    let empty = || Printed { outside: String::new(), body: String::new(), legal: Vec::new(), hashbang: None };
+    let empty = || Printed {
+        outside: String::new(),
+        body: String::new(),
+        legal: Vec::new(),
+        hashbang: None,
+        helpers: Helpers::default(),
+    };
     let printed = if file.status(db) != packem_db::FileStatus::Exists {
         // Disabled (`browser: false`): an empty module.
         empty()
     } else if matches!(scan.format, ModuleFormat::Json | ModuleFormat::Asset) {
+        // A `binary` value calls the helper `packem_graph::asset_value` picked for the platform.
+        let helpers = match source.settings(db).loader {
+            Some(packem_db::Loader::Binary) if platform == packem_db::Platform::Node => Helpers::TO_BINARY_NODE,
+            Some(packem_db::Loader::Binary) => Helpers::TO_BINARY,
+            _ => Helpers::default(),
+        };
         match value_module_code(db, target, source, info.wrap.is_some()) {
-            Some(code) if info.wrap.is_some() => Printed { body: indent(&code, level), ..empty() },
+            Some(code) if info.wrap.is_some() => Printed { body: indent(&code, level), helpers, ..empty() },
             Some(code) => {
-                let settings = packem_parse::CompileSettings::new(file.path(db), &packem_db::CompileOptions::default());
-                let settings = packem_parse::CompileSettings { loader: Some(packem_db::Loader::Js), ..settings };
+                let settings = packem_parse::CompileSettings::for_loader(file.path(db), packem_db::Loader::Js);
                 let nesting = parsed_module(db, source);
-                nesting.with_stack(|| render_code(db, source, &code, &settings, info, &emit))
+                let printed = nesting.with_stack(|| render_code(db, source, &code, &settings, info, &emit));
+                Printed { helpers: printed.helpers | helpers, ..printed }
             }
             None => empty(),
         }
@@ -78,7 +90,7 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Sour
         let text = source_text(db, file).as_str();
         parsed.with_stack(|| render_code(db, source, text, source.settings(db), info, &emit))
     };
-    let Printed { outside, body, legal, hashbang } = printed;
+    let Printed { outside, body, legal, hashbang, helpers } = printed;
     let code = match (&info.wrap, &info.lazy) {
         (Some(wrapper), _) => format!(
             "{}{body}{}",
@@ -114,16 +126,6 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Sour
         }
         (None, None) => body,
     };
-    let mut helpers = Helpers::default();
-    if code.contains("__name(") {
-        helpers |= Helpers::NAME;
-    }
-    if code.contains("__toBinaryNode(") {
-        helpers |= Helpers::TO_BINARY_NODE;
-    }
-    if code.contains("__toBinary(") {
-        helpers |= Helpers::TO_BINARY;
-    }
     RenderedModule {
         uses_require: code.contains("__require"),
         uses_import_meta: code.contains("__import_meta_"),
@@ -206,6 +208,8 @@ struct Printed {
     legal: Vec<String>,
     /// The file's `#!` line, which only the entry's output keeps (as its first line).
     hashbang: Option<String>,
+    /// Runtime helpers the printed code calls.
+    helpers: Helpers,
 }
 
 fn render_code(
@@ -275,9 +279,8 @@ fn render_code(
     };
     rewriter.visit_program(&mut program);
 
-    if emit.options.keep_names && !wrapped {
-        keep_names(&mut program, &builder, &allocator, &info.renames);
-    }
+    let named = emit.options.keep_names && !wrapped && keep_names(&mut program, &builder, &allocator, &info.renames);
+    let helpers = if named { Helpers::NAME } else { Helpers::default() };
     let mut legal = Vec::new();
     let mut print =
         |program: &Program<'_>, scoping: Scoping| codegen(program, scoping, text, level, emit.options, &mut legal);
@@ -294,7 +297,7 @@ fn render_code(
         rename(&mut scoping, &info.renames);
         if functions.is_empty() {
             let body = print(&program, scoping);
-            return Printed { outside, body, legal, hashbang };
+            return Printed { outside, body, legal, hashbang, helpers };
         }
         // One codegen pass (it consumes the scoping): functions, a marker line, the rest.
         const MARKER: &str = "__packem_hoist_split__";
@@ -311,13 +314,13 @@ fn render_code(
         let line_start = code[..split].rfind('\n').map_or(0, |i| i + 1);
         outside.push_str(&code[..line_start]);
         let body = code.get(split + MARKER.len() + 2..).unwrap_or_default().to_string();
-        return Printed { outside, body, legal, hashbang };
+        return Printed { outside, body, legal, hashbang, helpers };
     }
     if !wrapped {
         rename(&mut scoping, &info.renames);
     }
     let body = print(&program, scoping);
-    Printed { outside, body, legal, hashbang }
+    Printed { outside, body, legal, hashbang, helpers }
 }
 
 /// Prints `program` with two-space indentation, every line `level` levels deep. Legal comments
@@ -356,15 +359,17 @@ fn codegen(
 
 /// `--keep-names`: after each top-level function, class or variable holding an anonymous
 /// function or class that linking renames, `__name(final, "original")` restores its `name`.
+/// Whether it added any.
 fn keep_names<'a>(
     program: &mut Program<'a>,
     builder: &AstBuilder<'a>,
     allocator: &'a Allocator,
     renames: &[(String, String)],
-) {
+) -> bool {
     if renames.is_empty() {
-        return;
+        return false;
     }
+    let mut added = false;
     let finals: FxHashMap<&str, &str> = renames.iter().map(|(l, f)| (l.as_str(), f.as_str())).collect();
     let named = |name: &str| -> Option<Statement<'a>> {
         let final_name = finals.get(name)?;
@@ -396,9 +401,11 @@ fn keep_names<'a>(
             }
             _ => {}
         }
+        added |= !after.is_empty();
         program.body.push(statement);
         program.body.extend(after);
     }
+    added
 }
 
 /// Splits a lazy module's top level: function declarations are returned (they go outside the

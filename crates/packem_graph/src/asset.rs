@@ -56,8 +56,7 @@ pub fn asset_file(db: &dyn packem_resolve::Db, project: Project, file: File) -> 
     let _span = tracing::debug_span!("asset_file", path = %path).entered();
     let bytes = bytes(db, file, Loader::File)?;
     let options = &project.compile(db).assets;
-    let hash = xxhash_rust::xxh3::xxh3_64(&bytes).to_le_bytes();
-    let hash = data_encoding::BASE32_NOPAD.encode(&hash)[..8].to_string();
+    let hash = packem_db::short_hash(&xxhash_rust::xxh3::xxh3_64(&bytes).to_le_bytes());
     let stem = path.file_stem().unwrap_or("asset");
     let ext = path.extension().unwrap_or_default();
     let dir = path

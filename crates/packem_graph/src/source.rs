@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use packem_db::{File, JsxMode, Loader, Platform, Project, source_text};
-use packem_parse::{CompileSettings, InjectBinding, JsxSettings, Source, TsSettings, module_summary};
+use packem_db::{CompileOptions, File, JsxMode, Loader, Platform, Project, is_identifier_chain, source_text};
+use packem_parse::{CompileSettings, InjectBinding, JsxSettings, Source, module_summary};
 use packem_resolve::tsconfig_compile;
 
 /// The [`Source`] of `file` in `project` as the project-wide queries and renders see it: the
@@ -54,6 +54,12 @@ pub struct SourceCells {
 pub fn derived_source(db: &dyn packem_resolve::Db, project: Project, file: File) -> Source {
     let options = project.compile(db);
     let path = file.path(db);
+    let loader = options.loader_for_path(path);
+    if !loader.is_some_and(Loader::is_code) {
+        // JSON, assets and files without a loader: no option but the loader changes them.
+        let defaults = CompileSettings::new(path, &CompileOptions::default());
+        return Source::new(db, file, CompileSettings { loader, ..defaults });
+    }
     let mut settings = CompileSettings::new(path, options);
     if let Some(ts) = tsconfig_compile(db, project, file) {
         let jsx = &options.jsx;
@@ -101,6 +107,9 @@ pub fn derived_source(db: &dyn packem_resolve::Db, project: Project, file: File)
         settings.typescript.experimental_decorators = ts.experimental_decorators;
         settings.typescript.emit_decorator_metadata = ts.emit_decorator_metadata;
     }
+    if !matches!(loader, Some(Loader::Jsx | Loader::Tsx)) {
+        settings.jsx = JsxSettings::default();
+    }
     if project.options(db).platform == Platform::Browser
         && !options.define.iter().any(|(key, _)| key == "process.env.NODE_ENV")
     {
@@ -109,23 +118,16 @@ pub fn derived_source(db: &dyn packem_resolve::Db, project: Project, file: File)
         define.push(("process.env.NODE_ENV".to_string(), "\"development\"".to_string()));
         settings.define = define.into();
     }
-    let code = settings.loader.is_some_and(Loader::is_code);
-    if !settings.loader.is_some_and(|l| matches!(l, Loader::Jsx | Loader::Tsx)) {
-        settings.jsx = JsxSettings::default();
+    // The text is read only when an option depends on it, so that without defines or injects
+    // an edit leaves this query's inputs alone.
+    if settings.define.is_empty() && options.inject.is_empty() {
+        return Source::new(db, file, settings);
     }
-    if !code {
-        settings.define = Arc::default();
-        settings.target = None;
-        settings.drop_console = false;
-        settings.drop_debugger = false;
-        settings.typescript = TsSettings::default();
-    } else if !settings.define.is_empty() {
-        let text = source_text(db, file).as_str();
-        let mentioned: Vec<(String, String)> =
-            settings.define.iter().filter(|(key, _)| mentions(text, key)).cloned().collect();
-        settings.define = mentioned.into();
-    }
-    if code && !options.inject.is_empty() && !options.inject.iter().any(|i| i == path) {
+    let text = source_text(db, file).as_str();
+    let mentioned: Vec<(String, String)> =
+        settings.define.iter().filter(|(key, _)| mentions(text, key)).cloned().collect();
+    settings.define = mentioned.into();
+    if !options.inject.is_empty() && !options.inject.iter().any(|i| i == path) {
         if project.entries(db).iter().any(|e| e == path) {
             settings.prepend_imports = options.inject.iter().cloned().collect();
         }
@@ -134,7 +136,7 @@ pub fn derived_source(db: &dyn packem_resolve::Db, project: Project, file: File)
             let injected_file = db.files().file(db, injected);
             let summary = module_summary(db, module_source(db, project, injected_file));
             for export in &summary.exports {
-                if export != "default" && is_global_path(export) && mentions(source_text(db, file).as_str(), export) {
+                if export != "default" && is_identifier_chain(export) && mentions(text, export) {
                     inject.push(InjectBinding { name: export.clone(), path: injected.clone(), export: export.clone() });
                 }
             }
@@ -142,16 +144,6 @@ pub fn derived_source(db: &dyn packem_resolve::Db, project: Project, file: File)
         settings.inject = inject.into();
     }
     Source::new(db, file, settings)
-}
-
-/// Whether an `--inject` file's export can name a global: an identifier or a dotted chain of
-/// them (`export { x as "process.env" }`, as esbuild allows).
-fn is_global_path(name: &str) -> bool {
-    name.split('.').all(|part| {
-        let mut chars = part.chars();
-        chars.next().is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')
-            && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
-    })
 }
 
 /// Whether `text` mentions the root of `key` (`process` for `process.env.NODE_ENV`,

@@ -113,9 +113,11 @@ impl Workspace {
     pub fn set_entries(&mut self, entries: Vec<Utf8PathBuf>) {
         if self.project.entries(&self.db) != &entries {
             self.project.set_entries(&mut self.db).to(entries);
-            // Entries get the `--inject` files as leading imports: their sources change.
-            self.facts.all_sources_stale = true;
-            self.sync_fact_cells();
+            // Entries get the `--inject` files as leading imports: with any, their sources change.
+            if !self.project.compile(&self.db).inject.is_empty() {
+                self.facts.all_sources_stale = true;
+                self.sync_fact_cells();
+            }
             self.mark_cold();
         }
     }

@@ -288,12 +288,7 @@ fn value_module_symbols(path: &camino::Utf8Path, scan: &ModuleScan) -> ModuleSym
 /// (`None` when it has no default export), and one per top-level JSON key as (key, variable),
 /// in the order `JSON.parse` gives them (a duplicate key at its first place).
 pub fn value_module_locals(path: &camino::Utf8Path, scan: &ModuleScan) -> (Option<String>, Vec<(String, String)>) {
-    let stem = path.file_stem().unwrap_or("module");
-    let mut base: String =
-        stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '$' { c } else { '_' }).collect();
-    if base.is_empty() || base.starts_with(|c: char| c.is_ascii_digit()) {
-        base.insert(0, '_');
-    }
+    let base = identifier_from(path.file_stem().unwrap_or("module"));
     let has_default = scan.format == ModuleFormat::Json || scan.exports.iter().any(|e| e.name == "default");
     let default_local = has_default.then(|| format!("{base}_default"));
     let mut taken: BTreeSet<String> = default_local.iter().cloned().collect();
@@ -305,12 +300,8 @@ pub fn value_module_locals(path: &camino::Utf8Path, scan: &ModuleScan) -> (Optio
             if scan.exports[..i].iter().any(|earlier| earlier.name == export.name) {
                 continue;
             }
-            let mut local: String = export
-                .name
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '$' { c } else { '_' })
-                .collect();
-            if local.is_empty() || local.starts_with(|c: char| c.is_ascii_digit()) || crate::is_keyword(&local) {
+            let mut local = identifier_from(&export.name);
+            if crate::is_keyword(&local) {
                 local.insert(0, '_');
             }
             while !taken.insert(local.clone()) {
@@ -362,15 +353,20 @@ pub(crate) fn imported_name_span(
     None
 }
 
+/// `s` with every character an ASCII identifier cannot hold replaced by `_`, and a `_` in front
+/// when it would be empty or start with a digit.
+fn identifier_from(s: &str) -> String {
+    let mut out: String =
+        s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '$' { c } else { '_' }).collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
 /// A `<file stem>_default` name free in the module.
 fn default_name(path: &camino::Utf8Path, scoping: &Scoping) -> String {
-    let stem = path.file_stem().unwrap_or("module");
-    let mut base: String =
-        stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '$' { c } else { '_' }).collect();
-    if base.is_empty() || base.starts_with(|c: char| c.is_ascii_digit()) {
-        base.insert(0, '_');
-    }
-    let mut name = format!("{base}_default");
+    let mut name = format!("{}_default", identifier_from(path.file_stem().unwrap_or("module")));
     while scoping.symbol_names().any(|n| n == name) {
         name.push('$');
     }

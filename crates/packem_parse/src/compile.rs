@@ -1,9 +1,10 @@
 //! The compile step: source text to the JavaScript AST every later stage sees.
 //!
-//! Runs, in order: parse; semantic analysis; oxc's transformer (TypeScript, JSX, lowering for the
-//! syntax target); `--define` replacement; dead-code elimination of the branches a define made
-//! constant (and `--drop`); `--inject`; the entry's prepended imports; then a check for syntax
-//! the target cannot run. Imports added by a transform (the automatic JSX runtime's
+//! Runs, in order: parse; semantic analysis; a check for syntax the target cannot run (on the
+//! program as written, so errors point at the syntax); oxc's transformer (TypeScript, JSX,
+//! lowering for the syntax target); `--define` replacement; `--inject`; `--drop:debugger`;
+//! dead-code elimination of the branches a define made constant (and `--drop:console`); the
+//! entry's prepended imports. Imports added by a transform (the automatic JSX runtime's
 //! `react/jsx-runtime`, lowering helpers from `@oxc-project/runtime`, injected files) are ordinary
 //! `import` declarations (or `require` calls in CommonJS) by then, so the scan records them as
 //! edges of the module graph. The step is deterministic: the parse memo and the render run it on
@@ -350,7 +351,7 @@ fn looks_like_jsx(text: &str, source_type: SourceType) -> bool {
     ret.diagnostics.is_empty() && !ret.panicked
 }
 
-/// Syntax that remains after lowering and that the target cannot run (oxc lowers the rest).
+/// Finds syntax the target cannot run and oxc cannot lower (it lowers the rest), before lowering.
 struct TargetCheck<'t> {
     targets: &'t EngineTargets,
     target: &'t str,

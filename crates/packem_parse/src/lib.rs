@@ -44,7 +44,7 @@ use packem_db::{Db, Diagnostic, DiagnosticCode, FileError, Loader, source_text};
 
 pub use compile::{Compiled, INJECTED_SPAN_BASE, check_target, compile, is_injected_span, source_type_for};
 pub use nesting::MAX_NESTING_DEPTH;
-pub use parsed::{ParsedModule, is_json_path};
+pub use parsed::ParsedModule;
 pub use scan::{ExportName, ImportKind, ImportRecord, ImportRecordSummary, ModuleFormat, ModuleScan, ModuleSummary};
 pub use source::{CompileSettings, InjectBinding, JsxSettings, Source, TsSettings};
 

@@ -160,11 +160,6 @@ impl ParsedModule {
     }
 }
 
-/// Whether `path` is loaded as JSON by default.
-pub fn is_json_path(path: &Utf8Path) -> bool {
-    path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("json"))
-}
-
 impl ParsedInner {
     /// Compiles `source` with `settings`, or, when `give_up` holds a message, builds an empty
     /// program with that error. Files whose loader is not a code loader get an empty program
