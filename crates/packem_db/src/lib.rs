@@ -14,6 +14,7 @@ pub mod diagnostic;
 pub mod events;
 pub mod files;
 pub mod project;
+pub mod syntax;
 
 pub use compile::{
     AssetOptions, CompileOptions, JsxMode, JsxOptions, Loader, check_define, is_identifier_chain, parse_loader,

@@ -4,11 +4,13 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use packem_db::syntax::{is_identifier, is_identifier_name, property_access, quote};
 use packem_db::{Diagnostic, DiagnosticCode, File, Platform};
 use packem_graph::module_graph;
-use packem_link::{ChunkPlan, Helpers, Imported, OrderItem, is_identifier, link, quote};
+use packem_link::{ChunkPlan, Helpers, Imported, OrderItem, link};
 use packem_parse::Source;
 
+use crate::spelling;
 use crate::{Code, CodeBuilder, Format, Target, indent, rendered_module};
 
 /// One output: the entry it belongs to and its code.
@@ -208,7 +210,7 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     // In an IIFE everything sits one level deep: glue is indented here, modules come indented.
     let level = u32::from(format == Format::Iife);
     let mut body = CodeBuilder::default();
-    let mut helpers = plan.helpers;
+    let mut helpers = plan.helpers();
     let mut runs = Runs {
         db,
         target,
@@ -230,10 +232,9 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
         runs.push(&mut body, graph.module(*module).source);
     }
     let mut glue = String::new();
-    let mut glue_requires = false;
     // Namespace objects: getters are lazy, so defining them all up front is safe in cycles.
     for namespace in &plan.namespaces {
-        glue.push_str(&namespace_object(&namespace.name, &namespace.getters, namespace.open));
+        glue.push_str(&spelling::namespace_object(&namespace.name, &namespace.getters, namespace.open));
     }
     let entry_namespace = plan.namespaces.iter().find(|n| n.module == plan.entry).map(|n| n.name.clone());
     // An external's names join the entry's namespace once it is loaded (ESM output re-exports
@@ -258,24 +259,21 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
             OrderItem::Module(module) => {
                 if !glue.is_empty() {
                     runs.flush(&mut body);
-                    glue_requires |= glue.contains("__require");
                     body.push_str(&indent(&std::mem::take(&mut glue), level));
                 }
                 runs.push(&mut body, graph.module(*module).source);
             }
-            OrderItem::Code(code) => glue.push_str(code),
+            OrderItem::Glue(item) => spelling::glue(item, true, &mut glue),
         }
     }
     runs.flush(&mut body);
-    glue_requires |= glue.contains("__require");
     body.push_str(&indent(&glue, level));
     let body = body.finish();
     let Runs { inputs, uses_require, uses_import_meta, helpers: module_helpers, legal, .. } = runs;
     helpers |= module_helpers;
 
-    let uses_require = uses_require
-        || glue_requires
-        || (helpers.contains(Helpers::COMMON_JS) && format == Format::Esm && platform == Platform::Node);
+    let uses_require =
+        uses_require || (helpers.contains(Helpers::COMMON_JS) && format == Format::Esm && platform == Platform::Node);
     let mut prelude = String::new();
     match format {
         Format::Esm => {
@@ -388,24 +386,6 @@ fn global_assignment(name: &str) -> String {
     out
 }
 
-fn property_key(name: &str) -> String {
-    packem_link::object_key(name)
-}
-
-fn namespace_object(name: &str, getters: &[(String, String)], open: bool) -> String {
-    let mut out = format!("var {name} = __export({{}}, {{");
-    for (i, (export, expr)) in getters.iter().enumerate() {
-        out.push_str(if i == 0 { "\n" } else { ",\n" });
-        let _ = write!(out, "  {}: () => {expr}", property_key(export));
-    }
-    let close = if open { "}, 1);\n" } else { "});\n" };
-    if !getters.is_empty() {
-        out.push('\n');
-    }
-    out.push_str(close);
-    out
-}
-
 fn esm_external_imports(plan: &ChunkPlan) -> String {
     let mut out = String::new();
     let mut done = Vec::new();
@@ -420,7 +400,7 @@ fn esm_external_imports(plan: &ChunkPlan) -> String {
                 writeln!(out, "import {{ {name} }} from {path};")
             }
             Imported::Name(name) => {
-                let imported = if packem_link::is_identifier_name(name) { name.clone() } else { quote(name) };
+                let imported = if is_identifier_name(name) { name.clone() } else { quote(name) };
                 writeln!(out, "import {{ {imported} as {} }} from {path};", binding.local)
             }
         };
@@ -449,12 +429,9 @@ fn required_externals(plan: &ChunkPlan, helpers: &mut Helpers) -> String {
             Imported::Name(name) if name == "default" => {
                 writeln!(out, "var {} = require({path});", binding.local)
             }
-            Imported::Name(name) => writeln!(
-                out,
-                "var {} = {};",
-                binding.local,
-                packem_link::property_access(&format!("require({path})"), name)
-            ),
+            Imported::Name(name) => {
+                writeln!(out, "var {} = {};", binding.local, property_access(&format!("require({path})"), name))
+            }
         };
         done.push(binding.path.clone());
     }
@@ -495,14 +472,15 @@ fn esm_exports(plan: &ChunkPlan) -> String {
     }
     let mut prelude = String::new();
     let mut specifiers = Vec::new();
-    for (i, (name, expr)) in plan.exports.iter().enumerate() {
-        // An export must name a variable; other expressions get one.
-        let local = if is_identifier(expr) {
-            expr.clone()
-        } else {
-            let local = format!("__export_{i}");
-            let _ = writeln!(prelude, "var {local} = {expr};");
-            local
+    for (i, (name, value)) in plan.exports.iter().enumerate() {
+        // An export must name a variable; other values get one.
+        let local = match value.name() {
+            Some(name) => name.to_string(),
+            None => {
+                let local = format!("__export_{i}");
+                let _ = writeln!(prelude, "var {local} = {};", spelling::value(value));
+                local
+            }
         };
         specifiers.push(if *name == local { local } else { format!("{local} as {}", property_key_export(name)) });
     }

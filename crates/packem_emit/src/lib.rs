@@ -16,6 +16,7 @@
 mod chunk;
 mod code;
 mod render;
+mod spelling;
 
 use std::sync::Arc;
 

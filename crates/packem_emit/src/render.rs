@@ -16,11 +16,12 @@ use oxc::codegen::{Codegen, CodegenOptions};
 use oxc::semantic::Scoping;
 use oxc::span::{GetSpan, SPAN};
 use packem_db::source_text;
-use packem_link::{Helpers, ModuleLink, RecordRewrite};
+use packem_db::syntax::{json_expression, quote};
+use packem_link::{Helpers, ModuleLink};
 use packem_parse::{ImportKind, ModuleFormat, Source, module_scan, parsed_module};
 use rustc_hash::FxHashMap;
 
-use crate::{Format, Piece, Target, indent};
+use crate::{Format, Piece, Target, indent, spelling};
 
 /// One module's code as it appears in its chunk, and what the chunk's prelude must provide.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -61,6 +62,8 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Sour
         legal: Vec::new(),
         hashbang: None,
         helpers: Helpers::default(),
+        uses_require: false,
+        uses_import_meta: false,
     };
     let printed = if file.status(db) != packem_db::FileStatus::Exists {
         // Disabled (`browser: false`): an empty module.
@@ -90,29 +93,29 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Sour
         let text = source_text(db, file).as_str();
         parsed.with_stack(|| render_code(db, source, text, source.settings(db), info, &emit))
     };
-    let Printed { outside, body, legal, hashbang, helpers } = printed;
+    let Printed { outside, body, legal, hashbang, mut helpers, uses_require, uses_import_meta } = printed;
     let code = match (&info.wrap, &info.lazy) {
-        (Some(wrapper), _) => format!(
-            "{}{body}{}",
-            indent(&format!("var {wrapper} = __commonJS(function (exports, module, require) {{\n"), base),
-            indent("});\n", base)
-        ),
+        (Some(wrapper), _) => {
+            helpers |= Helpers::COMMON_JS;
+            format!(
+                "{}{body}{}",
+                indent(&format!("var {wrapper} = __commonJS(function (exports, module, require) {{\n"), base),
+                indent("});\n", base)
+            )
+        }
         (None, Some(lazy)) => {
-            let mut inner = format!("__export({}, {{", lazy.namespace);
-            for (i, (name, expr)) in lazy.getters.iter().enumerate() {
-                inner.push_str(if i == 0 { "\n" } else { ",\n" });
-                let key = packem_link::object_key(name);
-                inner.push_str(&format!("  {key}: () => {expr}"));
+            helpers |= lazy.helpers();
+            let mut inner = String::new();
+            spelling::export_getters(&lazy.namespace, &lazy.getters, lazy.open, &mut inner);
+            for glue in &lazy.prologue {
+                spelling::glue(glue, false, &mut inner);
             }
-            if !lazy.getters.is_empty() {
-                inner.push('\n');
-            }
-            inner.push_str(if lazy.open { "}, 1);\n" } else { "});\n" });
-            inner.push_str(&lazy.prologue);
+            // The prologue's variables are read by other modules too: declared outside the closure.
+            let hoisted: Vec<&str> = lazy.prologue.iter().filter_map(|g| g.declares()).collect();
             let head = format!(
                 "var {} = {{}};\n{}",
                 lazy.namespace,
-                if lazy.hoisted.is_empty() { String::new() } else { format!("var {};\n", lazy.hoisted.join(", ")) },
+                if hoisted.is_empty() { String::new() } else { format!("var {};\n", hoisted.join(", ")) },
             );
             let open =
                 format!("var {} = __esm({}function () {{\n", lazy.init, if lazy.is_async { "async " } else { "" });
@@ -126,14 +129,7 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Sour
         }
         (None, None) => body,
     };
-    RenderedModule {
-        uses_require: code.contains("__require"),
-        uses_import_meta: code.contains("__import_meta_"),
-        helpers,
-        legal_comments: legal,
-        hashbang,
-        code: Piece::new(code),
-    }
+    RenderedModule { uses_require, uses_import_meta, helpers, legal_comments: legal, hashbang, code: Piece::new(code) }
 }
 
 /// The code of a JSON or asset module: `module.exports = <value>;` when it is wrapped, else
@@ -149,7 +145,7 @@ fn value_module_code(db: &dyn packem_resolve::Db, target: Target, source: Source
         if text.is_empty() || !parsed_module(db, source).errors().is_empty() {
             return None;
         }
-        packem_link::json_expression(text)
+        json_expression(text)
     } else {
         match packem_graph::asset_value(db, project, source) {
             Some(Ok(value)) => value.clone(),
@@ -182,9 +178,9 @@ fn value_module_code(db: &dyn packem_resolve::Db, target: Target, source: Source
     let mut code = String::new();
     let mut fields = Vec::new();
     for (key, local) in &keys {
-        let value = values.get(key).map_or_else(|| "void 0".to_string(), |v| packem_link::json_expression(v));
+        let value = values.get(key).map_or_else(|| "void 0".to_string(), |v| json_expression(v));
         code.push_str(&format!("var {local} = {value};\n"));
-        let quoted = packem_link::quote(key);
+        let quoted = quote(key);
         fields.push(if key == "__proto__" { format!("[{quoted}]: {local}") } else { format!("{quoted}: {local}") });
     }
     code.push_str(&format!("var {default_local} = {{\n  {}\n}};\n", fields.join(",\n  ")));
@@ -210,6 +206,10 @@ struct Printed {
     hashbang: Option<String>,
     /// Runtime helpers the printed code calls.
     helpers: Helpers,
+    /// Whether the code calls the chunk's `__require`.
+    uses_require: bool,
+    /// Whether the code reads the chunk's `__import_meta_*` variables.
+    uses_import_meta: bool,
 }
 
 fn render_code(
@@ -230,37 +230,30 @@ fn render_code(
 
     // Records are found again by the span of their specifier string.
     let scan = module_scan(db, source);
+    let wrapped = info.wrap.is_some();
     let mut record_rewrites: FxHashMap<(u32, u32), String> = FxHashMap::default();
+    let mut helpers = Helpers::default();
+    let mut uses_require = false;
     for (index, rewrite) in &info.records {
         let Some(record) = scan.records.get(*index as usize) else {
             continue;
         };
-        let text = match rewrite {
-            RecordRewrite::Expr(expr) => expr.clone(),
-            RecordRewrite::ExternalRequire(path) if info.wrap.is_some() => {
-                format!("require({})", packem_link::quote(path))
-            }
-            RecordRewrite::ExternalRequire(path) => match format {
-                Format::Esm => format!("__require({})", packem_link::quote(path)),
-                _ => format!("require({})", packem_link::quote(path)),
-            },
-            RecordRewrite::ExternalImport(path) => match format {
-                Format::Esm => format!("import({})", packem_link::quote(path)),
-                _ => format!("Promise.resolve().then(() => __toESM(require({}), 1))", packem_link::quote(path)),
-            },
-        };
         if matches!(record.kind, ImportKind::Require | ImportKind::DynamicImport) {
-            record_rewrites.insert(record.span, text);
+            record_rewrites.insert(record.span, spelling::record(rewrite, format, wrapped));
+            helpers |= rewrite.helpers(format == Format::Esm);
+            uses_require |= spelling::record_uses_require(rewrite, format, wrapped);
         }
     }
 
     let builder = AstBuilder::new(&allocator);
-    let wrapped = info.wrap.is_some();
     if !wrapped {
         rewrite_module_syntax(&mut program, &builder, &allocator, info);
     }
-    let namespaces: FxHashMap<String, FxHashMap<String, String>> =
-        info.namespace_members.iter().map(|(ns, props)| (ns.clone(), props.iter().cloned().collect())).collect();
+    let namespaces: FxHashMap<String, FxHashMap<String, String>> = info
+        .namespace_members
+        .iter()
+        .map(|(ns, props)| (ns.clone(), props.iter().map(|(p, v)| (p.clone(), spelling::value(v))).collect()))
+        .collect();
     let mut rewriter = Rewriter {
         builder: &builder,
         allocator: &allocator,
@@ -271,6 +264,8 @@ fn render_code(
         hide_commonjs_globals: !wrapped && scan.format == ModuleFormat::Esm && format != Format::Esm,
         node_require: !wrapped && format == Format::Esm && platform == packem_db::Platform::Node,
         function_depth: 0,
+        uses_require: false,
+        uses_import_meta: false,
         import_meta: match (format, platform) {
             (Format::Esm, _) => None,
             (_, packem_db::Platform::Node) => Some(true),
@@ -278,9 +273,12 @@ fn render_code(
         },
     };
     rewriter.visit_program(&mut program);
+    let uses_require = uses_require || rewriter.uses_require;
+    let uses_import_meta = rewriter.uses_import_meta;
 
-    let named = emit.options.keep_names && !wrapped && keep_names(&mut program, &builder, &allocator, &info.renames);
-    let helpers = if named { Helpers::NAME } else { Helpers::default() };
+    if emit.options.keep_names && !wrapped && keep_names(&mut program, &builder, &allocator, &info.renames) {
+        helpers |= Helpers::NAME;
+    }
     let mut legal = Vec::new();
     let mut print =
         |program: &Program<'_>, scoping: Scoping| codegen(program, scoping, text, level, emit.options, &mut legal);
@@ -297,7 +295,7 @@ fn render_code(
         rename(&mut scoping, &info.renames);
         if functions.is_empty() {
             let body = print(&program, scoping);
-            return Printed { outside, body, legal, hashbang, helpers };
+            return Printed { outside, body, legal, hashbang, helpers, uses_require, uses_import_meta };
         }
         // One codegen pass (it consumes the scoping): functions, a marker line, the rest.
         const MARKER: &str = "__packem_hoist_split__";
@@ -314,13 +312,13 @@ fn render_code(
         let line_start = code[..split].rfind('\n').map_or(0, |i| i + 1);
         outside.push_str(&code[..line_start]);
         let body = code.get(split + MARKER.len() + 2..).unwrap_or_default().to_string();
-        return Printed { outside, body, legal, hashbang, helpers };
+        return Printed { outside, body, legal, hashbang, helpers, uses_require, uses_import_meta };
     }
     if !wrapped {
         rename(&mut scoping, &info.renames);
     }
     let body = print(&program, scoping);
-    Printed { outside, body, legal, hashbang, helpers }
+    Printed { outside, body, legal, hashbang, helpers, uses_require, uses_import_meta }
 }
 
 /// Prints `program` with two-space indentation, every line `level` levels deep. Legal comments
@@ -373,7 +371,7 @@ fn keep_names<'a>(
     let finals: FxHashMap<&str, &str> = renames.iter().map(|(l, f)| (l.as_str(), f.as_str())).collect();
     let named = |name: &str| -> Option<Statement<'a>> {
         let final_name = finals.get(name)?;
-        let text = format!("__name({final_name}, {})", packem_link::quote(name));
+        let text = format!("__name({final_name}, {})", quote(name));
         Some(Statement::new_expression_statement(
             SPAN,
             Expression::new_identifier(SPAN, allocator.alloc_str(&text), builder),
@@ -579,6 +577,10 @@ struct Rewriter<'a, 'r> {
     /// A free `require` in scope-hoisted code of ESM output for node is `createRequire`'s.
     node_require: bool,
     function_depth: u32,
+    /// Set when a free `require` became the chunk's `__require`.
+    uses_require: bool,
+    /// Set when `import.meta` became the chunk's `__import_meta_*` variables.
+    uses_import_meta: bool,
     /// How to replace `import.meta` outside ESM output: `Some(true)` with the output file's
     /// location (CommonJS for node), `Some(false)` with an empty object, `None` keep it.
     import_meta: Option<bool>,
@@ -611,12 +613,12 @@ impl<'a> Rewriter<'a, '_> {
     }
 
     /// `import.meta` and `import.meta.{url,dirname,filename}` outside ESM output.
-    fn import_meta(&self, expr: &Expression<'a>) -> Option<String> {
+    fn import_meta(&mut self, expr: &Expression<'a>) -> Option<String> {
         let node = self.import_meta?;
         let is_meta = |e: &Expression<'a>| matches!(e, Expression::ImportMeta(_));
         // Chunk-level variables (defined by the chunk when used), so a local `require` or
         // `__dirname` in the module cannot capture them.
-        match expr {
+        let text = match expr {
             Expression::StaticMemberExpression(m) if is_meta(&m.object) && node => match m.property.name.as_str() {
                 "url" => Some("__import_meta_url".to_string()),
                 "dirname" => Some("__import_meta_dirname".to_string()),
@@ -630,7 +632,9 @@ impl<'a> Rewriter<'a, '_> {
                 "{}".to_string()
             }),
             _ => None,
-        }
+        }?;
+        self.uses_import_meta |= text.contains("__import_meta_");
+        Some(text)
     }
 
     fn record_of(&self, expr: &Expression<'a>) -> Option<String> {
@@ -677,6 +681,7 @@ impl<'a> VisitMut<'a> for Rewriter<'a, '_> {
             && ident.name == "require"
             && ident.reference_id.get().is_some_and(|r| self.scoping.get_reference(r).symbol_id().is_none())
         {
+            self.uses_require = true;
             *expr = self.verbatim("__require");
             return;
         }

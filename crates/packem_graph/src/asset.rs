@@ -1,6 +1,7 @@
 //! Assets: the value of a module loaded with a non-code loader (`text`, `base64`, `dataurl`,
 //! `binary`, `file`), and the files the `file` and `copy` loaders put in the output directory.
 
+use packem_db::syntax::quote;
 use std::sync::Arc;
 
 use packem_db::{Diagnostic, DiagnosticCode, File, FileError, Loader, Platform, Project, source_bytes};
@@ -157,12 +158,4 @@ fn percent_data_url(mime: &str, text: &str) -> String {
         }
     }
     out
-}
-
-/// A JSON-quoted string (valid JavaScript).
-fn quote(s: &str) -> String {
-    serde_json::to_string(s)
-        .unwrap_or_else(|_| "\"\"".into())
-        .replace('\u{2028}', "\\u2028")
-        .replace('\u{2029}', "\\u2029")
 }

@@ -11,17 +11,24 @@
 //! when `link` does re-run, `module_link` compares equal for every module whose names and rewrites
 //! did not change, so their rendered code is reused.
 //!
-//! It does not print code (`packem_emit` does) and never reads files.
+//! Its output is data ([`output`]): it prints no code (`packem_emit` does) and never reads files.
+//! `linker.rs` is the driver; each step has a file of its own.
 
+mod binding;
+mod chunk_plan;
 mod linker;
 pub mod module_type;
+mod naming;
+pub mod output;
+mod projection;
 pub mod runtime;
 mod symbols;
+mod wrapping;
 
-pub use linker::{
-    Binding, ChunkPlan, CjsRef, ExternalBinding, LazyModule, LinkOutput, ModuleLink, NamespaceObject, OrderItem,
-    RecordRewrite, SourceKey, Wrap, is_identifier, is_identifier_name, is_keyword, json_expression, link, module_link,
-    object_key, property_access, quote, trace_export,
+pub use linker::{link, module_link, trace_export};
+pub use output::{
+    Binding, ChunkPlan, CjsRef, ExternalBinding, Glue, LazyModule, LinkOutput, ModuleLink, NamespaceObject, OrderItem,
+    RecordRewrite, SourceKey, ValueRef, Wrap,
 };
 pub use runtime::Helpers;
 pub use symbols::{

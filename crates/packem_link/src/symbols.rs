@@ -9,6 +9,7 @@ use oxc::ast::ast::{
 };
 use oxc::ast_visit::{Visit, walk};
 use oxc::semantic::{Scoping, SymbolId};
+use packem_db::syntax::identifier_from;
 use packem_parse::{ModuleFormat, ModuleScan, Source, module_scan, parsed_module};
 use rustc_hash::FxHashMap;
 
@@ -301,7 +302,7 @@ pub fn value_module_locals(path: &camino::Utf8Path, scan: &ModuleScan) -> (Optio
                 continue;
             }
             let mut local = identifier_from(&export.name);
-            if crate::is_keyword(&local) {
+            if packem_db::syntax::is_keyword(&local) {
                 local.insert(0, '_');
             }
             while !taken.insert(local.clone()) {
@@ -351,17 +352,6 @@ pub(crate) fn imported_name_span(
         }
     }
     None
-}
-
-/// `s` with every character an ASCII identifier cannot hold replaced by `_`, and a `_` in front
-/// when it would be empty or start with a digit.
-fn identifier_from(s: &str) -> String {
-    let mut out: String =
-        s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '$' { c } else { '_' }).collect();
-    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert(0, '_');
-    }
-    out
 }
 
 /// A `<file stem>_default` name free in the module.

@@ -1,0 +1,263 @@
+//! Step 4, chunk planning: per entry, the evaluation order, the wrappers, namespace objects,
+//! externals and glue.
+
+use std::collections::BTreeSet;
+
+use packem_graph::{EdgeTarget, ModuleId};
+use packem_parse::{ImportKind, module_summary};
+
+use crate::linker::Linker;
+use crate::output::{Binding, ChunkPlan, CjsRef, ExternalBinding, Glue, NamespaceObject, OrderItem, ValueRef, Wrap};
+
+impl Linker<'_> {
+    /// The plan of one entry's output.
+    pub(crate) fn plan_chunk(&mut self, entry: ModuleId) -> ChunkPlan {
+        let mut state = OrderState::default();
+        self.visit(entry, &mut state);
+        // Dynamically imported modules evaluate after the static graph, as they would in Node
+        // (an `import()` settles after the importing code has run).
+        while let Some(next) = state.dynamic.iter().copied().find(|m| !state.visited.contains(m)) {
+            self.visit(next, &mut state);
+        }
+        let in_chunk: BTreeSet<ModuleId> = state.visited.iter().copied().collect();
+        let wrappers: Vec<(ModuleId, String)> =
+            in_chunk.iter().filter_map(|m| self.wrapper_names.get(m).map(|w| (*m, w.clone()))).collect();
+        let mut namespaces = Vec::new();
+        // `export * from` an external module: its names join the entry's exports at run time.
+        let mut external_star_exports = Vec::new();
+        self.external_stars(entry, &mut Vec::new(), &mut external_star_exports);
+        // Lazy modules define their namespace themselves, when they run.
+        let namespaced: Vec<ModuleId> =
+            in_chunk.iter().copied().filter(|m| self.namespace_needed.contains(m) && !self.lazy[m.index()]).collect();
+        let lazy: Vec<ModuleId> = in_chunk.iter().copied().filter(|m| self.lazy[m.index()]).collect();
+        for module in namespaced.iter() {
+            let getters = self.namespace_getters(*module);
+            let open = self.star_exports_commonjs(*module) || (*module == entry && !external_star_exports.is_empty());
+            namespaces.push(NamespaceObject {
+                module: *module,
+                name: self.namespace_names[module].clone(),
+                getters,
+                open,
+            });
+        }
+        // Externals used by the chunk's scope-hoisted modules.
+        let mut externals = BTreeSet::new();
+        let mut external_side_effects = Vec::new();
+        let mut top_level_await = false;
+        for module in &in_chunk {
+            top_level_await |= self.wrap[module.index()] == Wrap::None
+                && module_summary(self.db, self.graph.module(*module).source).has_top_level_await;
+            for binding in self.bindings[module.index()].values() {
+                if let Binding::External(path, imported) = binding {
+                    externals.insert((path.clone(), imported.clone()));
+                }
+            }
+            if self.wrap[module.index()] == Wrap::None {
+                for edge in &self.graph.module(*module).edges {
+                    let path = match &edge.target {
+                        EdgeTarget::External(path) => Some(path),
+                        EdgeTarget::Module(t) => self.copies[t.index()].as_ref(),
+                        _ => None,
+                    };
+                    if let Some(path) = path
+                        && edge.kind.is_static()
+                        && !external_side_effects.contains(path)
+                    {
+                        external_side_effects.push(path.clone());
+                    }
+                }
+            }
+        }
+        let mut exports = Vec::new();
+        if self.wrap[entry.index()] == Wrap::None {
+            for name in self.export_names(entry, &mut Vec::new()) {
+                let binding = self.resolve_export(entry, &name, &mut Vec::new());
+                if let Binding::External(path, imported) = &binding {
+                    externals.insert((path.clone(), imported.clone()));
+                    self.ensure_external(path, imported);
+                }
+                if let Some(value) = self.value_of(&binding) {
+                    exports.push((name, value));
+                }
+            }
+        }
+        let externals: Vec<ExternalBinding> = externals
+            .into_iter()
+            .filter_map(|(path, imported)| {
+                let local = self.external_names.get(&(path.clone(), imported.clone()))?.clone();
+                Some(ExternalBinding { path, imported, local })
+            })
+            .collect();
+        ChunkPlan {
+            entry,
+            lazy,
+            wrappers,
+            namespaces,
+            order: state.order,
+            externals,
+            external_side_effects,
+            exports,
+            entry_wrapper: self.wrapper_names.get(&entry).cloned(),
+            top_level_await,
+            external_star_exports,
+        }
+    }
+
+    /// ESM evaluation order: dependencies first, in source order, each module once. An ESM
+    /// import of a CommonJS module runs it (`require_x()`) at the import's place in that order.
+    fn visit(&mut self, module: ModuleId, state: &mut OrderState) {
+        enum Frame {
+            Visit(ModuleId, usize),
+            CjsImport(ModuleId, ModuleId),
+        }
+        if !state.visited.insert(module) {
+            return;
+        }
+        // Iterative so that long import chains cannot overflow the stack.
+        let mut stack = vec![Frame::Visit(module, 0)];
+        while let Some(frame) = stack.pop() {
+            let (current, next_edge) = match frame {
+                Frame::CjsImport(importer, target) => {
+                    // Generated when emitted (not when the edge was seen), so the first emitted
+                    // import of a module is the one that initializes its variable.
+                    let mut glue = Vec::new();
+                    self.cjs_import_glue(importer, Some(target), state, &mut glue);
+                    state.order.extend(glue.into_iter().map(OrderItem::Glue));
+                    continue;
+                }
+                Frame::Visit(current, next_edge) => (current, next_edge),
+            };
+            let edges = &self.graph.module(current).edges;
+            let Some(edge) = edges.get(next_edge) else {
+                if self.wrap[current.index()] == Wrap::None && !self.lazy[current.index()] {
+                    // Bindings that reach a CommonJS module indirectly (`export * from './x.cjs'`).
+                    let mut glue = Vec::new();
+                    self.cjs_import_glue(current, None, state, &mut glue);
+                    state.order.extend(glue.into_iter().map(OrderItem::Glue));
+                    state.order.push(OrderItem::Module(current));
+                }
+                continue;
+            };
+            stack.push(Frame::Visit(current, next_edge + 1));
+            let EdgeTarget::Module(target) = edge.target else {
+                continue;
+            };
+            if self.wrap[target.index()] == Wrap::External {
+                continue;
+            }
+            match edge.kind {
+                ImportKind::DynamicImport => {
+                    state.dynamic.push(target);
+                    continue;
+                }
+                ImportKind::RequireResolve | ImportKind::NewUrl => continue,
+                _ => {}
+            }
+            let is_static = edge.kind.is_static();
+            if is_static
+                && self.wrap[current.index()] == Wrap::None
+                && !self.lazy[current.index()]
+                && self.wrap[target.index()] == Wrap::Cjs
+            {
+                stack.push(Frame::CjsImport(current, target));
+            }
+            if state.visited.insert(target) {
+                stack.push(Frame::Visit(target, 0));
+            }
+        }
+    }
+
+    /// `var import_x = __toESM(require_x(), 1);` (once per module) plus the importer's bindings
+    /// to it, appended to `out`; with `target == None`, for every CommonJS module the importer
+    /// is bound to.
+    pub(crate) fn cjs_import_glue(
+        &self,
+        importer: ModuleId,
+        target: Option<ModuleId>,
+        state: &mut OrderState,
+        out: &mut Vec<Glue>,
+    ) {
+        let symbols = &self.symbols[importer.index()];
+        let mut targets: Vec<CjsRef> = Vec::new();
+        if let Some(t) = target {
+            targets.push(CjsRef { module: t, node_mode: self.node_mode[importer.index()] });
+        }
+        for import in &symbols.imports {
+            if let Some(Binding::CjsProperty(r, _) | Binding::CjsNamespace(r)) =
+                self.bindings[importer.index()].get(&import.local)
+                && target.is_none_or(|t| t == r.module)
+                && !targets.contains(r)
+            {
+                targets.push(*r);
+            }
+        }
+        for r in targets {
+            if !state.bound.insert((importer, r)) {
+                continue;
+            }
+            let var = &self.import_vars[&(r.module, r.node_mode)];
+            if state.initialized.insert(r) {
+                out.push(Glue::InitCjs {
+                    var: var.clone(),
+                    wrapper: self.wrapper_names[&r.module].clone(),
+                    node_mode: r.node_mode,
+                });
+            }
+            // `export * from` this CommonJS module: its names join the importer's namespace now
+            // that it has run.
+            if target.is_some()
+                && let Some(ns) = self.namespace_names.get(&importer)
+                && self.symbols[importer.index()].star_exports.iter().any(|record| {
+                    matches!(self.edge_target(importer, *record), Some(EdgeTarget::Module(t)) if *t == r.module)
+                })
+            {
+                out.push(Glue::ReExport { namespace: ns.clone(), from: var.clone() });
+            }
+            for import in &symbols.imports {
+                let value = match self.bindings[importer.index()].get(&import.local) {
+                    Some(Binding::CjsProperty(m, name)) if *m == r => ValueRef::Member(var.clone(), name.clone()),
+                    Some(Binding::CjsNamespace(m)) if *m == r => ValueRef::Name(var.clone()),
+                    _ => continue,
+                };
+                if let Some(local) = self.finals.get(&(importer, import.local.clone())) {
+                    out.push(Glue::Bind { local: local.clone(), value });
+                }
+            }
+        }
+    }
+
+    /// The external modules whose names `module` re-exports through `export * from`, directly
+    /// or through scope-hoisted modules it star-exports, in first-seen order.
+    fn external_stars(&self, module: ModuleId, visited: &mut Vec<ModuleId>, out: &mut Vec<String>) {
+        if visited.contains(&module) || self.wrap[module.index()] != Wrap::None {
+            return;
+        }
+        visited.push(module);
+        for record in &self.symbols[module.index()].star_exports {
+            match self.edge_target(module, *record) {
+                Some(EdgeTarget::External(path)) if !out.contains(path) => out.push(path.clone()),
+                Some(EdgeTarget::Module(t)) => self.external_stars(*t, visited, out),
+                _ => {}
+            }
+        }
+    }
+
+    /// Whether `module` has `export * from` a CommonJS module (its namespace gains names at run time).
+    pub(crate) fn star_exports_commonjs(&self, module: ModuleId) -> bool {
+        self.symbols[module.index()].star_exports.iter().any(|record| {
+            matches!(self.edge_target(module, *record), Some(EdgeTarget::Module(t)) if self.wrap[t.index()] == Wrap::Cjs)
+        })
+    }
+}
+
+/// The walk that orders a chunk's evaluation.
+#[derive(Default)]
+pub(crate) struct OrderState {
+    visited: BTreeSet<ModuleId>,
+    order: Vec<OrderItem>,
+    dynamic: Vec<ModuleId>,
+    /// CommonJS modules whose `import_x` variable has been assigned.
+    initialized: BTreeSet<CjsRef>,
+    /// (importer, CommonJS module) pairs whose bindings have been emitted.
+    bound: BTreeSet<(ModuleId, CjsRef)>,
+}

@@ -1,0 +1,341 @@
+//! What linking hands to emission: data, not JavaScript text. `packem_emit` spells it; the
+//! runtime helpers a chunk needs are derived from it ([`Glue::helpers`], [`RecordRewrite::helpers`],
+//! [`ChunkPlan::helpers`]).
+
+use std::collections::BTreeMap;
+
+use packem_db::Diagnostic;
+use packem_graph::ModuleId;
+use packem_parse::Source;
+
+use crate::runtime::Helpers;
+use crate::symbols::Imported;
+
+/// How a module is emitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Wrap {
+    /// Scope-hoisted into the chunk (ESM and scripts).
+    None,
+    /// Inside a lazy `var require_x = __commonJS((exports, module) => { … })` (CommonJS, JSON and
+    /// assets that something `require()`s, modules disabled by a `browser` field).
+    Cjs,
+    /// Not bundled: the output imports a copy of the file (the `copy` loader).
+    External,
+}
+
+/// What an import or export finally refers to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Binding {
+    /// A top-level binding of a scope-hoisted module.
+    Local(ModuleId, String),
+    /// The namespace object of a scope-hoisted module.
+    Namespace(ModuleId),
+    /// A property of a CommonJS module's `module.exports` (`default` is `module.exports` itself,
+    /// as in Node).
+    CjsProperty(CjsRef, String),
+    /// A CommonJS module's namespace (`__toESM(require_x(), 1)`).
+    CjsNamespace(CjsRef),
+    /// An import of an external module.
+    External(String, Imported),
+    /// The import could not be resolved (already reported).
+    Unresolved,
+    /// No such export.
+    Missing,
+    /// Several `export *` provide the name (ESM: not exported).
+    Ambiguous,
+}
+
+/// A CommonJS module as seen from ESM importers of one interop mode.
+///
+/// In Node mode (importer is `.mjs`/`.mts` or in a `"type": "module"` package) the default
+/// import is `module.exports`; otherwise `__esModule` is honoured as Babel and esbuild do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CjsRef {
+    /// The CommonJS module.
+    pub module: ModuleId,
+    /// Whether the importer uses Node's interop.
+    pub node_mode: bool,
+}
+
+/// A value generated code reads: a variable, a property of one, or nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ValueRef {
+    /// A top-level variable of the chunk.
+    Name(String),
+    /// `object.property` (a CommonJS module's export read through its import variable).
+    Member(String, String),
+    /// `void 0`: a name the module does not export (already reported, or a namespace member
+    /// that is not there).
+    Undefined,
+}
+
+impl ValueRef {
+    /// The variable, when the value is one.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            ValueRef::Name(name) => Some(name),
+            _ => None,
+        }
+    }
+}
+
+/// How a `require()`/`import()` record is rewritten.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RecordRewrite {
+    /// `require()` of a wrapped module: `require_x()`.
+    RequireWrapped {
+        /// The wrapper.
+        wrapper: String,
+    },
+    /// `require()` of a scope-hoisted ES module: `(init_x(), __toCommonJS(x_exports))`.
+    RequireEsm {
+        /// Its `init_x` when it is evaluated lazily.
+        init: Option<String>,
+        /// Its namespace object.
+        namespace: String,
+    },
+    /// `import()` of a wrapped module: `Promise.resolve().then(() => __toESM(require_x()))`.
+    ImportWrapped {
+        /// The wrapper.
+        wrapper: String,
+        /// Whether the importer uses Node's interop (see [`CjsRef`]).
+        node_mode: bool,
+    },
+    /// `import()` of a scope-hoisted ES module: a promise of its namespace, after `init_x()`.
+    ImportEsm {
+        /// Its `init_x` when it is evaluated lazily.
+        init: Option<String>,
+        /// Whether `init_x()` returns a promise (top-level await).
+        is_async: bool,
+        /// Its namespace object.
+        namespace: String,
+    },
+    /// `require("path")` of an external module (spelled per output format).
+    ExternalRequire(String),
+    /// `import("path")` of an external module (spelled per output format).
+    ExternalImport(String),
+}
+
+impl RecordRewrite {
+    /// The runtime helpers the rewritten call uses (`esm_output`: the output format is ESM).
+    pub fn helpers(&self, esm_output: bool) -> Helpers {
+        match self {
+            RecordRewrite::RequireEsm { .. } => Helpers::TO_COMMON_JS,
+            RecordRewrite::ImportWrapped { .. } => Helpers::TO_ESM,
+            RecordRewrite::ExternalImport(_) if !esm_output => Helpers::TO_ESM,
+            _ => Helpers::default(),
+        }
+    }
+}
+
+/// A statement of glue between modules: how ES modules read CommonJS ones, and how lazily
+/// evaluated modules start their dependencies.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Glue {
+    /// `var import_x = __toESM(require_x(), 1);`: runs the CommonJS module, once per variable.
+    InitCjs {
+        /// The import variable.
+        var: String,
+        /// The module's wrapper.
+        wrapper: String,
+        /// Node's interop (`, 1`).
+        node_mode: bool,
+    },
+    /// `__reExport(x_exports, import_x);`: `export * from` a CommonJS module adds its names.
+    ReExport {
+        /// The importer's namespace object.
+        namespace: String,
+        /// The CommonJS module's import variable.
+        from: String,
+    },
+    /// `var local = value;`: an import binding of a CommonJS export.
+    Bind {
+        /// The importer's variable.
+        local: String,
+        /// What it reads.
+        value: ValueRef,
+    },
+    /// `init_x();` (or `await init_x();`): starts a lazily evaluated dependency.
+    InitLazy {
+        /// The dependency's `init_x`.
+        init: String,
+        /// Whether it must be awaited.
+        is_async: bool,
+    },
+}
+
+impl Glue {
+    /// The runtime helpers the statement uses.
+    pub fn helpers(&self) -> Helpers {
+        match self {
+            Glue::InitCjs { .. } => Helpers::TO_ESM,
+            Glue::ReExport { .. } => Helpers::RE_EXPORT,
+            Glue::Bind { .. } | Glue::InitLazy { .. } => Helpers::default(),
+        }
+    }
+
+    /// The variable the statement declares, if any.
+    pub fn declares(&self) -> Option<&str> {
+        match self {
+            Glue::InitCjs { var, .. } => Some(var),
+            Glue::Bind { local, .. } => Some(local),
+            Glue::ReExport { .. } | Glue::InitLazy { .. } => None,
+        }
+    }
+}
+
+/// Everything rendering needs to know about one module. `Eq`, so when linking re-runs but this
+/// module's part is unchanged, its rendered code is reused.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ModuleLink {
+    /// Whether the module is wrapped.
+    pub wrap: Option<String>,
+    /// Final names of the module-scope bindings that change, as (local, final), sorted.
+    pub renames: Vec<(String, String)>,
+    /// `ns.name` rewrites: namespace local → (property, what it reads).
+    pub namespace_members: Vec<(String, Vec<(String, ValueRef)>)>,
+    /// Replacements for `require()`/`import()` records, by record index.
+    pub records: Vec<(u32, RecordRewrite)>,
+    /// The final name of `export default <expression>`'s variable.
+    pub default_local: Option<String>,
+    /// Set when the module is evaluated lazily (`var init_x = __esm(…)`): it is reached only
+    /// through `require()` or `import()`, so it must run when those run, not up front.
+    pub lazy: Option<LazyModule>,
+}
+
+/// How a lazily evaluated ESM module is framed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct LazyModule {
+    /// The `init_x` function.
+    pub init: String,
+    /// Its namespace object (declared up front; filled in when it runs).
+    pub namespace: String,
+    /// The namespace's getters.
+    pub getters: Vec<(String, ValueRef)>,
+    /// What runs first, in order: initializing lazy dependencies and binding CommonJS imports.
+    /// Its variables are declared outside the closure (other modules read them too).
+    pub prologue: Vec<Glue>,
+    /// Whether it (or a lazy module it imports) uses top-level await: its closure is `async`.
+    pub is_async: bool,
+    /// Whether its namespace stays extensible (see [`NamespaceObject::open`]).
+    pub open: bool,
+}
+
+impl LazyModule {
+    /// The runtime helpers its frame and prologue use.
+    pub fn helpers(&self) -> Helpers {
+        let mut helpers = Helpers::ESM | Helpers::EXPORT;
+        if self.open {
+            helpers |= Helpers::RE_EXPORT;
+        }
+        for glue in &self.prologue {
+            helpers |= glue.helpers();
+        }
+        helpers
+    }
+}
+
+/// One statement of a chunk's evaluation order.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum OrderItem {
+    /// A scope-hoisted module's code.
+    Module(ModuleId),
+    /// Glue (binding a CommonJS import where the importing module's code would run).
+    Glue(Glue),
+}
+
+/// An external import used by a chunk: one binding per distinct (path, imported name).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ExternalBinding {
+    /// The module path, as the output imports it.
+    pub path: String,
+    /// What is imported.
+    pub imported: Imported,
+    /// The variable it is bound to.
+    pub local: String,
+}
+
+/// A namespace object defined up front: `var name = __export({}, { export: () => value, … })`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NamespaceObject {
+    /// The module whose namespace it is.
+    pub module: ModuleId,
+    /// The variable.
+    pub name: String,
+    /// (export name, what its getter reads), sorted by name.
+    pub getters: Vec<(String, ValueRef)>,
+    /// Left extensible: `export * from` a CommonJS module adds names when that module runs.
+    pub open: bool,
+}
+
+/// The plan for one entry's output.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ChunkPlan {
+    /// The entry module.
+    pub entry: ModuleId,
+    /// Wrapped modules in the chunk, with their wrapper variable.
+    pub wrappers: Vec<(ModuleId, String)>,
+    /// Lazily evaluated modules in the chunk (their code defines `init_x`).
+    pub lazy: Vec<ModuleId>,
+    /// Namespace objects to define up front.
+    pub namespaces: Vec<NamespaceObject>,
+    /// Evaluation order.
+    pub order: Vec<OrderItem>,
+    /// External bindings, sorted by path.
+    pub externals: Vec<ExternalBinding>,
+    /// Side-effect-only externals (`import "x"` of an external module), in first-use order.
+    pub external_side_effects: Vec<String>,
+    /// The entry's exports as (name, value), sorted by name (empty for a CommonJS entry).
+    pub exports: Vec<(String, ValueRef)>,
+    /// For a wrapped entry, its wrapper variable (the output evaluates `require_entry()`).
+    pub entry_wrapper: Option<String>,
+    /// Whether any module of the chunk uses top-level await.
+    pub top_level_await: bool,
+    /// External modules the entry re-exports with `export * from` (their names are known only
+    /// at run time).
+    pub external_star_exports: Vec<String>,
+}
+
+impl ChunkPlan {
+    /// The runtime helpers the chunk's own code uses: its namespace objects and glue. (The
+    /// modules' renders report theirs: wrappers, lazy frames, rewritten records.)
+    pub fn helpers(&self) -> Helpers {
+        let mut helpers = Helpers::default();
+        for namespace in &self.namespaces {
+            helpers |= Helpers::EXPORT;
+            if namespace.open {
+                helpers |= Helpers::RE_EXPORT;
+            }
+        }
+        for item in &self.order {
+            if let OrderItem::Glue(glue) = item {
+                helpers |= glue.helpers();
+            }
+        }
+        helpers
+    }
+}
+
+/// The result of linking a project.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct LinkOutput {
+    /// Per module (indexed by [`ModuleId`]).
+    pub modules: Vec<ModuleLink>,
+    /// One chunk per entry, in entry order.
+    pub chunks: Vec<ChunkPlan>,
+    /// Missing and ambiguous imports.
+    pub diagnostics: Vec<Diagnostic>,
+    /// `Source` → module index, for the per-module projection.
+    pub by_source: BTreeMap<SourceKey, ModuleId>,
+}
+
+/// A sortable key for a module's `Source`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SourceKey(salsa::Id);
+
+impl SourceKey {
+    /// The key of `source`.
+    pub fn of(source: Source) -> Self {
+        Self(salsa::plumbing::AsId::as_id(&source))
+    }
+}

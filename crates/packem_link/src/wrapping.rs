@@ -1,0 +1,129 @@
+//! Step 1, wrapping: which modules are CommonJS closures (`__commonJS`), which are evaluated
+//! lazily (`__esm`) and which stay outside the bundle.
+
+use std::sync::Arc;
+
+use packem_db::{Loader, Project};
+use packem_graph::{EdgeTarget, ModuleGraph, ModuleId};
+use packem_parse::{ImportKind, ModuleFormat, module_summary};
+
+use crate::output::Wrap;
+use crate::symbols::{ModuleSymbols, module_symbols};
+
+/// How every module is framed, and the symbols the later steps read (per module, by index).
+pub(crate) struct Framing {
+    pub(crate) symbols: Vec<Arc<ModuleSymbols>>,
+    pub(crate) wrap: Vec<Wrap>,
+    /// For modules under the `copy` loader: the path the output imports instead.
+    pub(crate) copies: Vec<Option<String>>,
+    /// Scope-hoisted modules no entry reaches through static imports: evaluated lazily.
+    pub(crate) lazy: Vec<bool>,
+    /// Lazy modules whose evaluation is asynchronous (top-level await, theirs or a dependency's).
+    pub(crate) lazy_async: Vec<bool>,
+    /// Whether a module's imports of CommonJS use Node's interop (see [`crate::CjsRef`]).
+    pub(crate) node_mode: Vec<bool>,
+}
+
+/// Decides how each module of `graph` is framed.
+pub(crate) fn frame(db: &dyn packem_resolve::Db, project: Project, graph: &ModuleGraph) -> Framing {
+    let mut symbols = Vec::new();
+    let mut wrap = Vec::new();
+    // JSON and assets are scope-hoisted values unless something `require()`s them, which
+    // must see the value itself as `module.exports` (esbuild's and Node's behaviour).
+    let mut required = vec![false; graph.modules.len()];
+    for module in &graph.modules {
+        for edge in &module.edges {
+            if let EdgeTarget::Module(t) = edge.target
+                && edge.kind == ImportKind::Require
+            {
+                required[t.index()] = true;
+            }
+        }
+    }
+    for &entry in &graph.entries {
+        required[entry.index()] = true;
+    }
+    let mut copies = vec![None; graph.modules.len()];
+    for (index, module) in graph.modules.iter().enumerate() {
+        if module.disabled {
+            symbols.push(Arc::default());
+            wrap.push(Wrap::Cjs);
+            continue;
+        }
+        let loader = module.source.settings(db).loader;
+        if loader == Some(Loader::Copy) {
+            copies[index] = packem_graph::asset_file(db, project, module.file)
+                .as_ref()
+                .ok()
+                .map(|asset| packem_graph::asset_url(db, project, &asset.name));
+            symbols.push(Arc::default());
+            wrap.push(Wrap::External);
+            continue;
+        }
+        let format = module_summary(db, module.source).format;
+        symbols.push(module_symbols(db, module.source).clone());
+        wrap.push(match format {
+            ModuleFormat::CommonJs => Wrap::Cjs,
+            _ if loader == Some(Loader::Empty) => Wrap::Cjs,
+            ModuleFormat::Json | ModuleFormat::Asset if required[index] => Wrap::Cjs,
+            _ => Wrap::None,
+        });
+    }
+    let lazy = lazy_modules(graph, &wrap);
+    let node_mode = graph
+        .modules
+        .iter()
+        .zip(&wrap)
+        .map(|(m, w)| *w == Wrap::Cjs || m.disabled || crate::module_type::node_esm_interop(db, m.file))
+        .collect();
+    let lazy_async = async_lazy_modules(db, graph, &lazy);
+    Framing { symbols, wrap, copies, lazy, lazy_async, node_mode }
+}
+
+/// Scope-hoisted modules that no entry reaches through static imports of scope-hoisted modules.
+fn lazy_modules(graph: &ModuleGraph, wrap: &[Wrap]) -> Vec<bool> {
+    let mut eager = vec![false; graph.modules.len()];
+    let mut stack: Vec<ModuleId> = graph.entries.iter().copied().filter(|e| wrap[e.index()] == Wrap::None).collect();
+    for entry in &stack {
+        eager[entry.index()] = true;
+    }
+    while let Some(module) = stack.pop() {
+        for edge in &graph.module(module).edges {
+            if let EdgeTarget::Module(target) = edge.target
+                && edge.kind.is_static()
+                && wrap[target.index()] == Wrap::None
+                && !eager[target.index()]
+            {
+                eager[target.index()] = true;
+                stack.push(target);
+            }
+        }
+    }
+    (0..graph.modules.len()).map(|i| wrap[i] == Wrap::None && !eager[i]).collect()
+}
+
+/// Lazy modules that must be initialized asynchronously: they use top-level await or statically
+/// import a lazy module that does (a fixpoint, since imports can be circular).
+fn async_lazy_modules(db: &dyn packem_resolve::Db, graph: &ModuleGraph, lazy: &[bool]) -> Vec<bool> {
+    let mut result: Vec<bool> = (0..graph.modules.len())
+        .map(|i| lazy[i] && module_summary(db, graph.modules[i].source).has_top_level_await)
+        .collect();
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for i in 0..graph.modules.len() {
+            if !lazy[i] || result[i] {
+                continue;
+            }
+            let awaits = graph.modules[i]
+                .edges
+                .iter()
+                .any(|e| e.kind.is_static() && matches!(e.target, EdgeTarget::Module(t) if result[t.index()]));
+            if awaits {
+                result[i] = true;
+                changed = true;
+            }
+        }
+    }
+    result
+}
