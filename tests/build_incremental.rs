@@ -162,10 +162,30 @@ fn adding_an_import_relinks_and_renders_only_what_changed() {
     for query in ["link", "module_graph", "module_summary(src/main.js)", "rendered_chunk"] {
         assert!(executed.contains(&query.to_string()), "{query} should run: {executed:?}");
     }
-    // math.js and format.js are neither parsed nor rendered again (their module_link is equal).
+    // math.js and format.js are not parsed again; format.js is not rendered again (its
+    // module_link is equal), math.js is: `unused` is used now, so tree shaking keeps it.
     assert!(!executed.iter().any(|q| q.contains("(src/math.js)") || q.contains("(src/format.js)")), "{executed:?}");
+    assert_eq!(executed.iter().filter(|q| *q == "rendered_module").count(), 2, "{executed:?}");
+    assert_eq!(out, cold(&p, Format::Esm));
+    assert!(out[0].contains("const unused = 1"), "{out:?}");
+}
+
+#[test]
+fn an_import_of_a_kept_export_renders_only_the_importer() {
+    let mut p = app();
+    build(&mut p, Format::Esm);
+    p.executed();
+    // `total` is kept already: only main.js's own part of the link changes.
+    p.write(
+        "src/main.js",
+        "import { total } from './math.js';\nimport * as fmt from './format.js';\nimport { total as sum } from './math.js';\nconsole.log(fmt.money(total(2, sum(1, 1))));\n",
+    );
+    let out = build(&mut p, Format::Esm);
+    let executed = p.executed();
+    assert!(executed.contains(&"link".to_string()), "{executed:?}");
     assert_eq!(executed.iter().filter(|q| *q == "rendered_module").count(), 1, "{executed:?}");
     assert_eq!(out, cold(&p, Format::Esm));
+    assert!(!out[0].contains("unused"), "tree shaking drops the unused export: {out:?}");
 }
 
 #[test]
@@ -192,4 +212,81 @@ fn creating_and_deleting_a_module_rebuilds_exactly() {
     assert_eq!(diagnostics[0].message, "Could not resolve \"./later.js\"");
     let executed = p.executed();
     assert!(!executed.contains(&"parsed_module(src/main.js)".to_string()), "{executed:?}");
+}
+
+#[test]
+fn removing_the_last_use_of_an_export_drops_it_and_renders_only_the_two_modules() {
+    let mut p = app();
+    p.write(
+        "src/main.js",
+        "import { total, unused } from './math.js';\nimport * as fmt from './format.js';\nconsole.log(fmt.money(total(2, unused)));\n",
+    );
+    let before = build(&mut p, Format::Esm);
+    assert!(before[0].contains("const unused = 1"), "{before:?}");
+    p.executed();
+    p.write("src/main.js", "import { total } from './math.js';\nimport * as fmt from './format.js';\nconsole.log(fmt.money(total(2, 3)));\n");
+    let out = build(&mut p, Format::Esm);
+    let executed = p.executed();
+    assert!(executed.contains(&"link".to_string()), "{executed:?}");
+    // main.js and math.js (whose dropped statements changed); format.js is not rendered again.
+    assert_eq!(executed.iter().filter(|q| *q == "rendered_module").count(), 2, "{executed:?}");
+    assert!(!executed.iter().any(|q| q.contains("(src/format.js)") || q.contains("(src/math.js)")), "{executed:?}");
+    assert!(!out[0].contains("unused"), "{out:?}");
+    assert_eq!(out, cold(&p, Format::Esm));
+}
+
+#[test]
+fn a_body_edit_that_keeps_statement_facts_renders_one_module_and_does_not_relink() {
+    let mut p = app();
+    build(&mut p, Format::Esm);
+    p.executed();
+    // Inside a function body: the statement still declares `money` and references nothing new.
+    p.write("src/format.js", "export function money(n) {\n  return '€' + n.toFixed(2);\n}\n");
+    let out = build(&mut p, Format::Esm);
+    let executed = p.executed();
+    assert!(!executed.contains(&"link".to_string()), "{executed:?}");
+    assert_eq!(executed.iter().filter(|q| *q == "rendered_module").count(), 1, "{executed:?}");
+    assert_eq!(out, cold(&p, Format::Esm));
+}
+
+#[test]
+fn a_statement_gaining_a_side_effect_relinks_and_renders_only_its_module() {
+    let mut p = app();
+    build(&mut p, Format::Esm);
+    p.executed();
+    // `unused` stays unused, but its initializer now has a side effect: it is kept.
+    p.write(
+        "src/math.js",
+        "export function total(a, b) {\n  return a + b;\n}\nexport const unused = console.log('kept');\n",
+    );
+    let out = build(&mut p, Format::Esm);
+    let executed = p.executed();
+    assert!(executed.contains(&"link".to_string()), "{executed:?}");
+    assert_eq!(executed.iter().filter(|q| *q == "rendered_module").count(), 1, "{executed:?}");
+    assert!(!executed.iter().any(|q| q.contains("(src/format.js)") || q.contains("(src/main.js)")), "{executed:?}");
+    assert!(out[0].contains("console.log(\"kept\")") || out[0].contains("console.log('kept')"), "{out:?}");
+    assert_eq!(out, cold(&p, Format::Esm));
+}
+
+#[test]
+fn editing_side_effects_in_package_json_relinks_to_the_cold_result() {
+    let mut p = TestProject::new(
+        &[
+            ("src/main.js", "import { used } from 'pkg';\nconsole.log(used);\n"),
+            ("node_modules/pkg/package.json", "{ \"name\": \"pkg\", \"main\": \"index.js\", \"sideEffects\": false }"),
+            ("node_modules/pkg/index.js", "export { used } from './used.js';\nimport './effect.js';\n"),
+            ("node_modules/pkg/used.js", "export const used = 'used';\n"),
+            ("node_modules/pkg/effect.js", "globalThis.effectRan = 'effectRan';\n"),
+        ],
+        &["src/main.js"],
+    );
+    let dropped = build(&mut p, Format::Esm);
+    assert!(!dropped[0].contains("effectRan"), "{dropped:?}");
+    p.write(
+        "node_modules/pkg/package.json",
+        "{ \"name\": \"pkg\", \"main\": \"index.js\", \"sideEffects\": [\"./effect.js\"] }",
+    );
+    let kept = build(&mut p, Format::Esm);
+    assert!(kept[0].contains("effectRan"), "{kept:?}");
+    assert_eq!(kept, cold(&p, Format::Esm));
 }

@@ -5,7 +5,8 @@
 //! creates, deletes and renames to disk. After every step the incremental workspace's chunks and
 //! diagnostics must equal a cold build's (a fresh [`Workspace`] on the same files), for ESM and
 //! one of CJS/IIFE. Every third sequence compiles with `--define`s whose names files start and stop
-//! mentioning, and whose values change now and then. Now and then, when the project is plain
+//! mentioning, and whose values change now and then. Tree shaking is on except in every fourth
+//! sequence. Now and then, when the project is plain
 //! acyclic ESM without defines and builds without errors, the ESM bundle is run with node and
 //! must print what node prints running the sources.
 //!
@@ -25,7 +26,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use camino::{Utf8Path, Utf8PathBuf};
-use packem_db::{CompileOptions, Diagnostic, Platform, ProjectOptions};
+use packem_db::{CompileOptions, Diagnostic, LinkOptions, Platform, ProjectOptions};
 use packem_host::{Format, PackemDatabase, Workspace};
 use packem_tests::TestProject;
 
@@ -1395,7 +1396,11 @@ impl Sequence {
         // model declares (never replaced). Files start and stop mentioning them as edits happen,
         // which re-derives their compile settings, and now and then the defines' values change.
         let compile = if uses_defines(seed) { defines(1) } else { CompileOptions::default() };
-        let ws = Workspace::with_compile(PackemDatabase::default(), entries, options, compile);
+        let mut ws = Workspace::with_compile(PackemDatabase::default(), entries, options, compile);
+        // Tree shaking is on (the default) except in every fourth sequence.
+        if seed % 4 == 3 {
+            ws.set_link_options(LinkOptions { tree_shaking: false, ..LinkOptions::default() });
+        }
         let formats = [Format::Esm, if rng.chance(50) { Format::Cjs } else { Format::Iife }];
         if trace() {
             eprintln!("== seed {seed}: initial files");
@@ -1422,12 +1427,14 @@ impl Sequence {
     fn cold(&self) -> Workspace {
         let db = self.ws.db();
         let project = self.ws.project();
-        Workspace::with_compile(
+        let mut ws = Workspace::with_compile(
             PackemDatabase::default(),
             project.entries(db).clone(),
             project.options(db).clone(),
             project.compile(db).clone(),
-        )
+        );
+        ws.set_link_options(project.link(db).clone());
+        ws
     }
 
     fn fail(&self, step: usize, what: &str, details: &str) -> String {

@@ -28,6 +28,9 @@ const NPM_PACKAGES: &[(&str, &str)] = &[
     ("react-dom", "19.3.1"),
     ("preact", "11.2.0"),
     ("preact-render-to-string", "6.8.2"),
+    // Tree-shaking sizes (`crates/packem_cli/tests/shaking_sizes.rs`).
+    ("lodash-es", "4.18.1"),
+    ("date-fns", "4.4.0"),
     // The lowering helpers oxc's transformer imports for `--target` (pinned to the oxc version).
     ("@oxc-project/runtime", "0.146.0"),
     ("esbuild", "0.28.2"),

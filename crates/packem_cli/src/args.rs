@@ -250,14 +250,13 @@ pub struct CompileArgs {
     /// Prefix for the paths of `file`/`copy` assets in the code (a URL such as `https://cdn.example.com/`).
     #[arg(long = "public-path", value_name = "URL")]
     pub public_path: Option<String>,
-    /// Tree shaking is not implemented yet: only `false` (keep all code) is accepted.
-    #[arg(long = "tree-shaking", value_name = "false")]
-    pub tree_shaking: Option<FalseOnly>,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FalseOnly {
-    False,
+    /// Drop code nothing uses (on by default; `false` keeps every statement of every module).
+    #[arg(long = "tree-shaking", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub tree_shaking: Option<bool>,
+    /// Ignore `/* @__PURE__ */`, `/* #__NO_SIDE_EFFECTS__ */` and package.json `sideEffects`
+    /// when tree shaking.
+    #[arg(long = "ignore-annotations")]
+    pub ignore_annotations: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -286,6 +285,14 @@ pub enum ColorArg {
 }
 
 impl CommonArgs {
+    /// The link options of these flags (tree shaking).
+    pub fn link_options(&self) -> packem_db::LinkOptions {
+        packem_db::LinkOptions {
+            tree_shaking: self.compile.tree_shaking.unwrap_or(true),
+            ignore_annotations: self.compile.ignore_annotations,
+        }
+    }
+
     /// The compile options of these flags (`base` from the config file), validated: an unknown
     /// loader, a malformed define or an invalid target is an error here, before anything runs.
     pub fn compile_options(&self, cwd: &Utf8Path, entries: &[Utf8PathBuf]) -> Result<CompileOptions> {

@@ -101,6 +101,7 @@ impl Builder {
             keep_names: args.keep_names,
         };
         let mut workspace = Workspace::with_compile(PackemDatabase::default(), entries, options, compile);
+        workspace.set_link_options(args.common.link_options());
         workspace.set_incremental(args.watch.is_some());
         let target = workspace.target_with(format, args.global_name.clone(), emit);
         let outdir = naming.outdir.clone();

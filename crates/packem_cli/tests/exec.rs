@@ -8,7 +8,8 @@
 //! ```json
 //! { "entry": "main.js", "formats": ["esm", "cjs", "iife"], "platform": "node",
 //!   "external": [], "globalName": null, "expectedStdout": null,
-//!   "expectFailure": null, "expectBuildError": null, "args": [], "expectStderr": [] }
+//!   "expectFailure": null, "expectBuildError": null, "args": [], "expectStderr": [],
+//!   "bundleIncludes": [], "bundleExcludes": [] }
 //! ```
 //!
 //! - `entry` defaults to the first of `main.js`, `main.mjs`, `main.cjs`, `main.ts` that exists.
@@ -19,6 +20,8 @@
 //!   `--loader:.txt=file`), passed to both bundlers.
 //! - `expectStderr` lists substrings the bundler's stderr must contain (an error's
 //!   `file:line:col` and message, a warning), whether or not the build fails.
+//! - `bundleIncludes`/`bundleExcludes` list substrings the bundle must / must not contain: what
+//!   tree shaking keeps and drops (execution alone cannot show that code was dropped).
 //! - `expectFailure` is a reason the case is known to fail with packem, as a string (every
 //!   format) or `{ "formats": ["cjs"], "reason": "..." }`. Such a case must fail; a case that
 //!   starts passing fails the test until the marker is removed, so a stale marker cannot hide a
@@ -76,6 +79,12 @@ struct CaseConfig {
     /// Substrings the bundler's stderr must contain (an error's location and message, a warning).
     #[serde(default)]
     expect_stderr: Vec<String>,
+    /// Substrings the bundle must contain (code tree shaking must keep).
+    #[serde(default)]
+    bundle_includes: Vec<String>,
+    /// Substrings the bundle must not contain (code tree shaking must drop).
+    #[serde(default)]
+    bundle_excludes: Vec<String>,
 }
 
 /// `"reason"` for every format of the case, or `{ "formats": [...], "reason": "..." }`.
@@ -432,6 +441,18 @@ fn run_format(
             built.stdout,
             built.stderr
         ));
+    }
+
+    let bundle = std::fs::read_to_string(&outfile).unwrap_or_default();
+    for needle in &case.config.bundle_includes {
+        if !bundle.contains(needle.as_str()) {
+            return Outcome::Fail(format!("the bundle lacks {needle:?}:\n{bundle}"));
+        }
+    }
+    for needle in &case.config.bundle_excludes {
+        if bundle.contains(needle.as_str()) {
+            return Outcome::Fail(format!("the bundle contains {needle:?}, which tree shaking must drop:\n{bundle}"));
+        }
     }
 
     let ran = run_process(Command::new("node").arg(&outfile).current_dir(&case.dir));

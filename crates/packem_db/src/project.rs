@@ -46,6 +46,22 @@ pub struct ProjectOptions {
     pub main_fields: Option<Vec<String>>,
 }
 
+/// Linking options.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct LinkOptions {
+    /// Drop code nothing uses (`--tree-shaking`, on by default as in esbuild's bundles).
+    pub tree_shaking: bool,
+    /// Ignore `/* @__PURE__ */` and `/* #__NO_SIDE_EFFECTS__ */` and package.json `sideEffects`
+    /// (`--ignore-annotations`).
+    pub ignore_annotations: bool,
+}
+
+impl Default for LinkOptions {
+    fn default() -> Self {
+        Self { tree_shaking: true, ignore_annotations: false }
+    }
+}
+
 /// The project being built: its entries and options.
 #[salsa::input(debug)]
 pub struct Project {
@@ -59,6 +75,9 @@ pub struct Project {
     /// never by resolution.
     #[returns(ref)]
     pub compile: crate::CompileOptions,
+    /// How modules are linked (tree shaking); read only by linking.
+    #[returns(ref)]
+    pub link: LinkOptions,
     /// Bumped by the host when a `package.json`/`tsconfig.json` or a directory changes: oxc_resolver
     /// reports those reads only the first time it caches them, so every resolution depends on this.
     #[returns(copy)]

@@ -210,7 +210,7 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     // In an IIFE everything sits one level deep: glue is indented here, modules come indented.
     let level = u32::from(format == Format::Iife);
     let mut body = CodeBuilder::default();
-    let mut helpers = plan.helpers();
+    let mut helpers = plan.helpers(format == Format::Esm);
     let mut runs = Runs {
         db,
         target,
@@ -234,9 +234,16 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     let mut glue = String::new();
     // Namespace objects: getters are lazy, so defining them all up front is safe in cycles.
     for namespace in &plan.namespaces {
+        if namespace.entry_only && format == Format::Esm {
+            continue;
+        }
         glue.push_str(&spelling::namespace_object(&namespace.name, &namespace.getters, namespace.open));
     }
-    let entry_namespace = plan.namespaces.iter().find(|n| n.module == plan.entry).map(|n| n.name.clone());
+    let entry_namespace = plan
+        .namespaces
+        .iter()
+        .find(|n| n.module == plan.entry && !(n.entry_only && format == Format::Esm))
+        .map(|n| n.name.clone());
     // An external's names join the entry's namespace once it is loaded (ESM output re-exports
     // it with `export *` instead).
     if format != Format::Esm

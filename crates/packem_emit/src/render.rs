@@ -227,6 +227,17 @@ fn render_code(
     let mut program = compiled.program;
     let mut scoping = compiled.scoping;
     let hashbang = program.hashbang.take().map(|h| h.value.to_string());
+    // Tree shaking: the statements linking dropped go first (indices are the compiled program's,
+    // as the scan saw it).
+    if !info.dropped.is_empty() {
+        let body = std::mem::replace(&mut program.body, oxc::allocator::Vec::new_in(&&allocator));
+        let mut dropped = info.dropped.iter().peekable();
+        for (index, statement) in body.into_iter().enumerate() {
+            if dropped.next_if(|&&d| d as usize == index).is_none() {
+                program.body.push(statement);
+            }
+        }
+    }
 
     // Records are found again by the span of their specifier string.
     let scan = module_scan(db, source);

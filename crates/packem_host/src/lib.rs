@@ -73,7 +73,9 @@ impl Workspace {
         // firewall (`packem_emit::LinkCell`), a body edit then verifies the memos of the edited
         // file's chain only.
         packem_db::Db::files(&db).set_cold_contents(true);
-        let project = Project::builder(entries, options, compile, 0).durability(salsa::Durability::MEDIUM).new(&db);
+        let project = Project::builder(entries, options, compile, packem_db::LinkOptions::default(), 0)
+            .durability(salsa::Durability::MEDIUM)
+            .new(&db);
         let facts = FactCells::new(&db);
         Self {
             project,
@@ -141,6 +143,14 @@ impl Workspace {
             self.project.set_compile(&mut self.db).with_durability(salsa::Durability::MEDIUM).to(compile);
             self.facts.all_sources_stale = true;
             self.sync_fact_cells();
+            self.mark_cold();
+        }
+    }
+
+    /// Replaces the link options (tree shaking): the facts stay, the link runs again.
+    pub fn set_link_options(&mut self, link: packem_db::LinkOptions) {
+        if self.project.link(&self.db) != &link {
+            self.project.set_link(&mut self.db).with_durability(salsa::Durability::MEDIUM).to(link);
             self.mark_cold();
         }
     }

@@ -17,7 +17,7 @@ use crate::symbols::{ImportBinding, Imported};
 impl Linker<'_> {
     /// `module`'s exports, re-exports and imports by name (built on first use: a module can have
     /// hundreds of thousands of exports, and every namespace getter looks one up).
-    fn index_of(&mut self, module: ModuleId) -> Arc<SymbolIndex> {
+    pub(crate) fn index_of(&mut self, module: ModuleId) -> Arc<SymbolIndex> {
         if let Some(index) = &self.indexes[module.index()] {
             return index.clone();
         }
@@ -327,9 +327,9 @@ impl Linker<'_> {
 /// A module's symbols by name.
 #[derive(Default)]
 pub(crate) struct SymbolIndex {
-    local_exports: FxHashMap<String, usize>,
-    reexports: FxHashMap<String, usize>,
-    imports: FxHashMap<String, usize>,
+    pub(crate) local_exports: FxHashMap<String, usize>,
+    pub(crate) reexports: FxHashMap<String, usize>,
+    pub(crate) imports: FxHashMap<String, usize>,
 }
 
 /// The export name closest to `name` by edit distance (case changes count as half), if one is

@@ -19,7 +19,7 @@ impl Linker<'_> {
         while let Some(next) = state.dynamic.iter().copied().find(|m| !state.visited.contains(m)) {
             self.visit(next, &mut state);
         }
-        let in_chunk: BTreeSet<ModuleId> = state.visited.iter().copied().collect();
+        let in_chunk: BTreeSet<ModuleId> = state.visited.iter().copied().filter(|m| self.is_live(*m)).collect();
         let wrappers: Vec<(ModuleId, String)> =
             in_chunk.iter().filter_map(|m| self.wrapper_names.get(m).map(|w| (*m, w.clone()))).collect();
         let mut namespaces = Vec::new();
@@ -38,6 +38,7 @@ impl Linker<'_> {
                 name: self.namespace_names[module].clone(),
                 getters,
                 open,
+                entry_only: self.entry_only_namespaces.contains(module),
             });
         }
         // Externals used by the chunk's scope-hoisted modules.
@@ -129,7 +130,7 @@ impl Linker<'_> {
             };
             let edges = &self.graph.module(current).edges;
             let Some(edge) = edges.get(next_edge) else {
-                if self.wrap[current.index()] == Wrap::None && !self.lazy[current.index()] {
+                if self.wrap[current.index()] == Wrap::None && !self.lazy[current.index()] && self.is_live(current) {
                     // Bindings that reach a CommonJS module indirectly (`export * from './x.cjs'`).
                     let mut glue = Vec::new();
                     self.cjs_import_glue(current, None, state, &mut glue);
@@ -158,6 +159,8 @@ impl Linker<'_> {
                 && self.wrap[current.index()] == Wrap::None
                 && !self.lazy[current.index()]
                 && self.wrap[target.index()] == Wrap::Cjs
+                && self.is_live(current)
+                && self.is_live(target)
             {
                 stack.push(Frame::CjsImport(current, target));
             }
@@ -192,7 +195,7 @@ impl Linker<'_> {
             }
         }
         for r in targets {
-            if !state.bound.insert((importer, r)) {
+            if !self.is_live(r.module) || !state.bound.insert((importer, r)) {
                 continue;
             }
             let var = &self.import_vars[&(r.module, r.node_mode)];

@@ -22,6 +22,9 @@ mod naming;
 pub mod output;
 mod projection;
 pub mod runtime;
+mod shaking;
+mod side_effects;
+pub mod statements;
 mod symbols;
 mod wrapping;
 
@@ -31,6 +34,8 @@ pub use output::{
     RecordRewrite, SourceKey, ValueRef, Wrap,
 };
 pub use runtime::Helpers;
+pub use side_effects::side_effect_free;
+pub use statements::StatementFacts;
 pub use symbols::{
     ImportBinding, Imported, ModuleSymbols, ReExport, SymbolsCell, SymbolsCells, export_name, module_symbols,
     parsed_symbols, value_module_locals,

@@ -8,12 +8,16 @@
 //! 2. [binding](crate::binding): `export … from`, `export *` and CommonJS interop, with missing
 //!    and ambiguous imports reported. Before naming, because an import bound to a scope-hoisted
 //!    export takes its target's name, and which namespace objects exist depends on the bindings.
-//! 3. [naming](crate::naming): final names, first come, first served in graph order, avoiding
+//! 3. [shaking](crate::shaking): which modules run and which statements stay, from the
+//!    entries' exports and the statements with side effects. After binding, because it follows
+//!    bindings; before naming, because only the namespace objects something uses get a name.
+//! 4. [naming](crate::naming): final names, first come, first served in graph order, avoiding
 //!    globals, runtime helpers and captures. Before planning, whose glue uses the names.
-//! 4. [chunk planning](crate::chunk_plan): per entry, the evaluation order (ESM post-order, with
-//!    CommonJS imports run at their import's place), wrappers, namespace objects and externals.
-//! 5. [projection](crate::projection): each module's part of the result (`ModuleLink`), last
-//!    because it reads everything above.
+//! 5. [chunk planning](crate::chunk_plan): per entry, the evaluation order (ESM post-order, with
+//!    CommonJS imports run at their import's place), wrappers, namespace objects and externals,
+//!    of the modules that run.
+//! 6. [projection](crate::projection): each module's part of the result (`ModuleLink`, with the
+//!    statements shaking dropped), last because it reads everything above.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -36,6 +40,8 @@ pub fn link(db: &dyn packem_resolve::Db, project: Project) -> Arc<LinkOutput> {
     let graph = module_graph(db, project);
     let mut linker = Linker::new(db, project, graph);
     linker.bind_all();
+    linker.shake();
+    linker.settle_namespaces();
     linker.assign_names();
     let chunks = graph.entries.iter().map(|&entry| linker.plan_chunk(entry)).collect();
     let modules = (0..graph.modules.len()).map(|i| linker.module_link(ModuleId(i as u32))).collect();
@@ -99,6 +105,11 @@ pub(crate) struct Linker<'a> {
     pub(crate) external_names: BTreeMap<(String, Imported), String>,
     pub(crate) diagnostics: Vec<Diagnostic>,
     pub(crate) export_names_cache: FxHashMap<ModuleId, Vec<String>>,
+    pub(crate) project: Project,
+    /// What tree shaking kept (`None` with tree shaking off: everything).
+    pub(crate) shaken: Option<crate::shaking::Shaken>,
+    /// Entries whose namespace object only CommonJS and IIFE outputs need.
+    pub(crate) entry_only_namespaces: BTreeSet<ModuleId>,
 }
 
 impl<'a> Linker<'a> {
@@ -133,6 +144,9 @@ impl<'a> Linker<'a> {
             external_names: BTreeMap::new(),
             diagnostics: Vec::new(),
             export_names_cache: FxHashMap::default(),
+            project,
+            shaken: None,
+            entry_only_namespaces: BTreeSet::new(),
         }
     }
 

@@ -201,6 +201,9 @@ pub struct ModuleLink {
     /// Set when the module is evaluated lazily (`var init_x = __esm(…)`): it is reached only
     /// through `require()` or `import()`, so it must run when those run, not up front.
     pub lazy: Option<LazyModule>,
+    /// Indices of the top-level statements tree shaking dropped (see
+    /// [`crate::ModuleSymbols::statements`]), sorted.
+    pub dropped: Vec<u32>,
 }
 
 /// How a lazily evaluated ESM module is framed.
@@ -266,6 +269,8 @@ pub struct NamespaceObject {
     pub getters: Vec<(String, ValueRef)>,
     /// Left extensible: `export * from` a CommonJS module adds names when that module runs.
     pub open: bool,
+    /// Only an entry's exports need it (CommonJS and IIFE outputs); ESM output leaves it out.
+    pub entry_only: bool,
 }
 
 /// The plan for one entry's output.
@@ -298,10 +303,11 @@ pub struct ChunkPlan {
 
 impl ChunkPlan {
     /// The runtime helpers the chunk's own code uses: its namespace objects and glue. (The
-    /// modules' renders report theirs: wrappers, lazy frames, rewritten records.)
-    pub fn helpers(&self) -> Helpers {
+    /// modules' renders report theirs: wrappers, lazy frames, rewritten records.) `esm_output`:
+    /// the output is ESM, which leaves out [`NamespaceObject::entry_only`] ones.
+    pub fn helpers(&self, esm_output: bool) -> Helpers {
         let mut helpers = Helpers::default();
-        for namespace in &self.namespaces {
+        for namespace in self.namespaces.iter().filter(|n| !(esm_output && n.entry_only)) {
             helpers |= Helpers::EXPORT;
             if namespace.open {
                 helpers |= Helpers::RE_EXPORT;

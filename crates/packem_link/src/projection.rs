@@ -100,9 +100,10 @@ impl Linker<'_> {
                 out.records.push((edge.record, rewrite));
             }
         }
-        if self.lazy[index] {
+        if self.lazy[index] && self.is_live(module) {
             out.lazy = Some(self.lazy_module(module));
         }
+        out.dropped = self.dropped_statements(module);
         out
     }
 
@@ -120,9 +121,10 @@ impl Linker<'_> {
         match (target, kind) {
             (EdgeTarget::Module(t), ImportKind::Require) => Some(match self.wrapper_names.get(t) {
                 Some(wrapper) => RecordRewrite::RequireWrapped { wrapper: wrapper.clone() },
+                // No namespace: the target does not run, so the call was dropped with its statement.
                 None => RecordRewrite::RequireEsm {
                     init: self.init_names.get(t).cloned(),
-                    namespace: self.namespace_names[t].clone(),
+                    namespace: self.namespace_names.get(t)?.clone(),
                 },
             }),
             (EdgeTarget::Module(t), ImportKind::DynamicImport) => Some(match self.wrapper_names.get(t) {
@@ -133,7 +135,7 @@ impl Linker<'_> {
                 None => RecordRewrite::ImportEsm {
                     init: self.init_names.get(t).cloned(),
                     is_async: self.lazy_async[t.index()],
-                    namespace: self.namespace_names[t].clone(),
+                    namespace: self.namespace_names.get(t)?.clone(),
                 },
             }),
             (EdgeTarget::External(path), ImportKind::Require) => Some(RecordRewrite::ExternalRequire(path.clone())),
@@ -152,7 +154,7 @@ impl Linker<'_> {
         let mut state = OrderState::default();
         for edge in &self.graph.module(module).edges {
             let EdgeTarget::Module(target) = edge.target else { continue };
-            if !edge.kind.is_static() {
+            if !edge.kind.is_static() || !self.is_live(target) {
                 continue;
             }
             if let Some(init) = self.init_names.get(&target) {

@@ -13,6 +13,8 @@ use packem_db::syntax::identifier_from;
 use packem_parse::{ModuleFormat, ModuleScan, Source, module_scan, parsed_module};
 use rustc_hash::FxHashMap;
 
+use crate::statements::StatementFacts;
+
 /// What an import binding refers to in the imported module.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Imported {
@@ -69,6 +71,13 @@ pub struct ModuleSymbols {
     pub namespace_values: Vec<String>,
     /// For each namespace-import local, the property names read as `ns.name`, sorted.
     pub namespace_members: Vec<(String, Vec<String>)>,
+    /// Per top-level statement (of the compiled program), what tree shaking needs. Empty for
+    /// JSON and assets, which are kept whole.
+    pub statements: Vec<StatementFacts>,
+    /// `require()`/`import()` records no statement holds: followed whenever the module is included.
+    pub loose_records: Vec<u32>,
+    /// Whether the module calls `eval` directly: then none of its statements is dropped.
+    pub direct_eval: bool,
 }
 
 impl ModuleSymbols {
@@ -221,6 +230,15 @@ pub fn parsed_symbols(db: &dyn packem_db::Db, source: Source) -> Arc<ModuleSymbo
             _ => {}
         }
     }
+
+    let dynamic_records: FxHashMap<(u32, u32), u32> =
+        scan.records.iter().enumerate().filter(|(_, r)| !r.kind.is_static()).map(|(i, r)| (r.span, i as u32)).collect();
+    let statements = parsed.with_stack(|| {
+        crate::statements::statement_facts(program, scoping, &dynamic_records, out.default_local.as_deref())
+    });
+    out.statements = statements.facts;
+    out.loose_records = statements.loose;
+    out.direct_eval = statements.direct_eval;
 
     let root = scoping.root_scope_id();
     let import_locals: BTreeSet<&str> = out.imports.iter().map(|i| i.local.as_str()).collect();

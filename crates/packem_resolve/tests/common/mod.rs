@@ -98,7 +98,7 @@ fn copy_dir(from: &Utf8Path, to: &Utf8Path) {
 }
 
 pub fn project(db: &TestDb, options: ProjectOptions) -> Project {
-    Project::new(db, Vec::new(), options, Default::default(), 0)
+    Project::new(db, Vec::new(), options, Default::default(), Default::default(), 0)
 }
 
 /// Options for `platform` with `cwd` set.

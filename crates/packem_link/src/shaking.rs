@@ -1,0 +1,291 @@
+//! Step 3, tree shaking: which modules run and which of their top-level statements are kept.
+//!
+//! Reachability over statements (esbuild's parts), from each entry's exports and from every
+//! statement that may have side effects in a module that runs:
+//! - a module runs when an entry is it, a running module imports it and it is not declared free
+//!   of side effects (package.json `sideEffects`), or something it exports is used;
+//! - a kept statement keeps the statements that declare the names it references; an imported
+//!   name keeps what the import is bound to (through re-exports and `export *`); `ns.x` of a
+//!   namespace import keeps only `x`, any other use of `ns` keeps the whole namespace;
+//! - a kept `require()` or `import()` runs its target and keeps its whole namespace;
+//! - CommonJS, JSON and asset modules are kept whole when they run (their exports are dynamic);
+//! - a module that calls `eval` directly keeps every statement.
+//!
+//! After binding (it follows bindings) and before naming (only namespace objects that are used
+//! get a name).
+
+use std::collections::BTreeSet;
+
+use packem_graph::{EdgeTarget, ModuleId};
+use packem_parse::ImportKind;
+use rustc_hash::FxHashMap;
+
+use crate::linker::Linker;
+use crate::output::{Binding, Wrap};
+use crate::symbols::Imported;
+
+/// What the walk does next (a work list, so long import chains cannot overflow the stack).
+enum Work {
+    /// The module runs.
+    Live(ModuleId),
+    /// Statement `index` of the module is kept.
+    Include(ModuleId, usize),
+    /// A module-scope name of the module is used.
+    Local(ModuleId, String),
+    /// What an import or export is bound to is used.
+    Bind(Binding),
+    /// The module's whole namespace object is used.
+    Namespace(ModuleId),
+}
+
+/// The result of shaking.
+pub(crate) struct Shaken {
+    /// Per module: whether it runs (is in the output).
+    pub(crate) live: Vec<bool>,
+    /// Per module and statement: whether it is kept (empty for modules kept whole).
+    pub(crate) included: Vec<Vec<bool>>,
+    /// Modules whose namespace object is used.
+    pub(crate) namespaces: BTreeSet<ModuleId>,
+}
+
+impl Linker<'_> {
+    /// Shakes the graph (see the module docs); with tree shaking off, everything is kept.
+    pub(crate) fn shake(&mut self) {
+        let n = self.graph.modules.len();
+        let options = self.project.link(self.db).clone();
+        if !options.tree_shaking {
+            return;
+        }
+        let annotations = !options.ignore_annotations;
+        let mut shaken = Shaken {
+            live: vec![false; n],
+            included: self.symbols.iter().map(|s| vec![false; s.statements.len()]).collect(),
+            namespaces: BTreeSet::new(),
+        };
+        let mut declared_by: FxHashMap<ModuleId, FxHashMap<String, Vec<usize>>> = FxHashMap::default();
+        let mut work: Vec<Work> = Vec::new();
+        for &entry in &self.graph.entries {
+            work.push(Work::Live(entry));
+            if self.wrap[entry.index()] == Wrap::None {
+                for name in self.export_names(entry, &mut Vec::new()) {
+                    self.export_hops(entry, &name, &mut work);
+                    work.push(Work::Bind(self.resolve_export(entry, &name, &mut Vec::new())));
+                }
+            }
+        }
+        while let Some(item) = work.pop() {
+            match item {
+                Work::Live(m) => {
+                    if std::mem::replace(&mut shaken.live[m.index()], true) {
+                        continue;
+                    }
+                    let symbols = self.symbols[m.index()].clone();
+                    let edges = &self.graph.module(m).edges;
+                    if self.wrap[m.index()] != Wrap::None {
+                        // Kept whole: everything it requires runs.
+                        for edge in edges {
+                            self.follow(m, edge.record, &mut work);
+                        }
+                        continue;
+                    }
+                    for (i, statement) in symbols.statements.iter().enumerate() {
+                        let effects =
+                            if annotations { statement.side_effects } else { statement.side_effects_unannotated };
+                        if effects || symbols.direct_eval {
+                            work.push(Work::Include(m, i));
+                        }
+                    }
+                    for edge in edges {
+                        if let EdgeTarget::Module(t) = edge.target
+                            && edge.kind.is_static()
+                            && !(annotations && self.side_effect_free(t))
+                        {
+                            work.push(Work::Live(t));
+                        }
+                    }
+                    for &record in &symbols.loose_records {
+                        self.follow(m, record, &mut work);
+                    }
+                }
+                Work::Include(m, i) => {
+                    if std::mem::replace(&mut shaken.included[m.index()][i], true) {
+                        continue;
+                    }
+                    work.push(Work::Live(m));
+                    let symbols = self.symbols[m.index()].clone();
+                    let statement = &symbols.statements[i];
+                    for name in &statement.references {
+                        work.push(Work::Local(m, name.clone()));
+                    }
+                    for &record in &statement.records {
+                        self.follow(m, record, &mut work);
+                    }
+                }
+                Work::Local(m, name) => {
+                    work.push(Work::Live(m));
+                    let symbols = self.symbols[m.index()].clone();
+                    if let Some(import) = symbols.import(&name) {
+                        let binding = self.bindings[m.index()].get(&name).cloned().unwrap_or(Binding::Unresolved);
+                        match binding {
+                            // `ns.x` only: each member is used, not the namespace object.
+                            Binding::Namespace(t)
+                                if import.imported == Imported::Namespace
+                                    && !symbols.namespace_values.contains(&name) =>
+                            {
+                                work.push(Work::Live(t));
+                                let members = symbols.namespace_members.iter().find(|(ns, _)| *ns == name);
+                                for prop in members.map(|(_, props)| props.as_slice()).unwrap_or_default() {
+                                    self.export_hops(t, prop, &mut work);
+                                    work.push(Work::Bind(self.resolve_export(t, prop, &mut Vec::new())));
+                                }
+                            }
+                            binding => {
+                                if let Some(EdgeTarget::Module(t)) = self.edge_target(m, import.record).cloned() {
+                                    work.push(Work::Live(t));
+                                    if let Imported::Name(imported) = &import.imported {
+                                        self.export_hops(t, imported, &mut work);
+                                    }
+                                }
+                                work.push(Work::Bind(binding));
+                            }
+                        }
+                        continue;
+                    }
+                    let index = declared_by.entry(m).or_insert_with(|| {
+                        let mut index: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+                        for (i, statement) in symbols.statements.iter().enumerate() {
+                            for declared in &statement.declares {
+                                index.entry(declared.clone()).or_default().push(i);
+                            }
+                        }
+                        index
+                    });
+                    for &i in index.get(&name).map(Vec::as_slice).unwrap_or_default() {
+                        work.push(Work::Include(m, i));
+                    }
+                }
+                Work::Bind(binding) => match binding {
+                    Binding::Local(t, local) => work.push(Work::Local(t, local)),
+                    Binding::Namespace(t) => work.push(Work::Namespace(t)),
+                    Binding::CjsProperty(r, _) | Binding::CjsNamespace(r) => work.push(Work::Live(r.module)),
+                    _ => {}
+                },
+                Work::Namespace(t) => {
+                    if !shaken.namespaces.insert(t) {
+                        continue;
+                    }
+                    work.push(Work::Live(t));
+                    if self.wrap[t.index()] == Wrap::None {
+                        for name in self.export_names(t, &mut Vec::new()) {
+                            self.export_hops(t, &name, &mut work);
+                            work.push(Work::Bind(self.resolve_export(t, &name, &mut Vec::new())));
+                        }
+                    }
+                }
+            }
+        }
+        self.shaken = Some(shaken);
+    }
+
+    /// Every module a used export `name` of `module` passes through (`export … from`, `export *`,
+    /// an export of an import) runs, as in Node and esbuild: their side-effect imports run too.
+    fn export_hops(&mut self, module: ModuleId, name: &str, work: &mut Vec<Work>) {
+        let mut current = Some((module, name.to_string()));
+        let mut seen = rustc_hash::FxHashSet::default();
+        while let Some((m, name)) = current.take() {
+            if self.wrap[m.index()] != Wrap::None || !seen.insert((m, name.clone())) {
+                break;
+            }
+            let symbols = self.symbols[m.index()].clone();
+            let index = self.index_of(m);
+            // The next hop: a record of `m` and the name imported through it.
+            let next = if let Some(&i) = index.local_exports.get(&name) {
+                let local = &symbols.local_exports[i].1;
+                index
+                    .imports
+                    .get(local.as_str())
+                    .map(|&i| (symbols.imports[i].record, symbols.imports[i].imported.clone()))
+            } else if let Some(&i) = index.reexports.get(&name) {
+                Some((symbols.reexports[i].record, symbols.reexports[i].imported.clone()))
+            } else if name != "default" {
+                symbols
+                    .star_exports
+                    .iter()
+                    .copied()
+                    .find(|&record| match self.edge_target(m, record).cloned() {
+                        Some(EdgeTarget::Module(t)) => !matches!(
+                            self.resolve_export(t, &name, &mut Vec::new()),
+                            Binding::Missing | Binding::Unresolved
+                        ),
+                        _ => false,
+                    })
+                    .map(|record| (record, Imported::Name(name.clone())))
+            } else {
+                None
+            };
+            let Some((record, imported)) = next else { break };
+            let Some(EdgeTarget::Module(t)) = self.edge_target(m, record).cloned() else { break };
+            work.push(Work::Live(t));
+            if let Imported::Name(next_name) = imported {
+                current = Some((t, next_name));
+            }
+        }
+    }
+
+    /// A kept `require()`/`import()`/`new URL()` record of `module`: its target runs, and a
+    /// scope-hoisted target hands out its whole namespace.
+    fn follow(&self, module: ModuleId, record: u32, work: &mut Vec<Work>) {
+        let Some(edge) = self.graph.module(module).edges.iter().find(|e| e.record == record) else {
+            return;
+        };
+        let EdgeTarget::Module(t) = edge.target else {
+            return;
+        };
+        work.push(Work::Live(t));
+        if matches!(edge.kind, ImportKind::Require | ImportKind::DynamicImport) && self.wrap[t.index()] == Wrap::None {
+            work.push(Work::Namespace(t));
+        }
+    }
+
+    /// Whether `module`'s package declares it free of side effects.
+    fn side_effect_free(&self, module: ModuleId) -> bool {
+        let node = self.graph.module(module);
+        !node.disabled && crate::side_effects::side_effect_free(self.db, node.file)
+    }
+
+    /// After shaking, the namespace objects that exist are the used ones, those of lazy modules
+    /// (their frame fills them in) and the entries' (CommonJS and IIFE outputs export them; an
+    /// entry's that nothing else uses is marked so that ESM output leaves it out).
+    pub(crate) fn settle_namespaces(&mut self) {
+        let Some(shaken) = &self.shaken else {
+            return;
+        };
+        let mut needed = shaken.namespaces.clone();
+        needed.extend(
+            (0..self.graph.modules.len()).filter(|&i| self.lazy[i] && shaken.live[i]).map(|i| ModuleId(i as u32)),
+        );
+        for &entry in &self.graph.entries {
+            if self.wrap[entry.index()] == Wrap::None && needed.insert(entry) {
+                self.entry_only_namespaces.insert(entry);
+            }
+        }
+        self.namespace_needed = needed;
+    }
+
+    /// Whether `module` is in the output.
+    pub(crate) fn is_live(&self, module: ModuleId) -> bool {
+        self.shaken.as_ref().is_none_or(|s| s.live[module.index()])
+    }
+
+    /// The statements of `module` that tree shaking dropped, in order.
+    pub(crate) fn dropped_statements(&self, module: ModuleId) -> Vec<u32> {
+        let Some(shaken) = &self.shaken else {
+            return Vec::new();
+        };
+        if self.wrap[module.index()] != Wrap::None || !shaken.live[module.index()] {
+            return Vec::new();
+        }
+        let included = &shaken.included[module.index()];
+        (0..included.len()).filter(|&i| !included[i]).map(|i| i as u32).collect()
+    }
+}
