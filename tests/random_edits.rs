@@ -249,16 +249,12 @@ struct Avoid {
     /// `known_incremental_bug_1`: no node comparison when an `export *` names the package while
     /// it resolves to its CommonJS file (the bundle's namespace objects miss those names).
     node_star_from_cjs: bool,
-    /// `known_incremental_bug_3`: no node comparison with two entries and a dynamic `import()`
-    /// (a module only `import()`ed in one chunk runs eagerly when the other entry imports it).
-    node_dynamic_with_two_entries: bool,
     /// `known_incremental_bug_4`: no node comparison while an `export { x as y } from` names a
     /// missing `x` (no diagnostic, the bundle runs; node and esbuild reject it).
     node_missing_reexport: bool,
 }
 
-const AVOID: Avoid =
-    Avoid { node_star_from_cjs: true, node_dynamic_with_two_entries: true, node_missing_reexport: true };
+const AVOID: Avoid = Avoid { node_star_from_cjs: true, node_missing_reexport: true };
 
 fn relative(from_file: &str, to: &str) -> String {
     let mut from_dir: Vec<&str> = from_file.split('/').collect();
@@ -660,10 +656,6 @@ impl Model {
             return false;
         }
         if self.manifest.as_ref().is_some_and(|(_, text)| *text != MANIFESTS[0] && *text != MANIFESTS[2]) {
-            return false;
-        }
-        let dynamic = self.modules.iter().flat_map(|m| &m.imports).any(|i| matches!(i.kind, ImportKind::Dynamic(_)));
-        if AVOID.node_dynamic_with_two_entries && self.entries.len() > 1 && dynamic {
             return false;
         }
         self.modules.iter().flat_map(|m| &m.imports).all(|i| {
@@ -1738,17 +1730,12 @@ fn regression_file_created_in_a_new_directory_fixes_the_import() {
 }
 
 /// With two entries, a module that one entry imports statically and the other only through
-/// `import()` is emitted unwrapped (eager) in the second entry's chunk: its top level runs after
-/// the entry's (`main` then `m4`), where node prints only `main`, and `import()` resolves to the
-/// namespace without running it first. A cold build does it too; with `second.js` as the only
-/// other entry removed, `m4` is wrapped in `__esm` as it should be. Found by the node comparison
-/// (not an incremental bug either).
+/// `import()` used to be emitted unwrapped (eager) in the second entry's chunk, so its top level
+/// ran where node runs only `main`. Laziness is decided per output now: the module is an `__esm`
+/// closure, and the entry that imports it statically calls its `init_x()` in place. Found by the
+/// node comparison (it was `known_incremental_bug_3`).
 #[test]
-fn known_incremental_bug_3() {
-    if std::env::var("PACKEM_KNOWN_BUGS").is_err() {
-        eprintln!("skipped: known bug, see report");
-        return;
-    }
+fn regression_laziness_is_decided_per_output() {
     let mut p = files_project(
         &[
             ("src/main.js", "export function lazy() {\n  return import(\"./m4.js\");\n}\nconsole.log(\"main\");\n"),
@@ -1766,7 +1753,12 @@ fn known_incremental_bug_3() {
         return;
     };
     assert!(ok);
-    assert_eq!(stdout, "main\n", "bundle:\n{}", chunks[0]);
+    assert_eq!(stdout, "main\n", "bundle:\n{}", chunks[0]); // The second entry imports it statically: it runs there, eagerly.
+    let second = p.path("second.mjs");
+    let _ = write_file(&second, &chunks[1]);
+    let (ok, stdout, _) = run_node(&second, p.root()).unwrap();
+    assert!(ok);
+    assert_eq!(stdout, "m4\n", "bundle:\n{}", chunks[1]);
 }
 
 /// `export { item as gamma } from "./m19.js"` where `m19.js` has no `item` gets no diagnostic

@@ -1,8 +1,8 @@
 //! Parallel warm-up of per-module queries before the sequential graph query runs.
 //!
 //! salsa 0.28 runs queries on the calling thread only, so the graph query alone would parse one
-//! module at a time. Instead, a level-synchronous breadth-first walk computes `module_summary`
-//! and every `resolve` of a frontier in parallel (one database clone per rayon job), and the graph
+//! module at a time. Instead, a level-synchronous breadth-first walk computes `module_summary`,
+//! `module_symbols` and every `resolve` of a frontier in parallel (one database clone per rayon job), and the graph
 //! query then only hits memos. On a rebuild most of these calls just validate.
 
 use packem_db::{FileStatus, Project};
@@ -28,7 +28,11 @@ pub(crate) fn prewarm(db: &PackemDatabase, project: Project) {
             .par_iter()
             .map_with(db.clone(), |db, path| {
                 let file = packem_db::Db::files(db).file(db, path);
-                let summary = module_summary(db, packem_graph::module_source(db, project, file));
+                let source = packem_graph::module_source(db, project, file);
+                let summary = module_summary(db, source);
+                // The linker's input too, while the AST is in the parse memo's LRU: computed
+                // later, sequentially inside `link`, it would parse most modules again.
+                let _ = packem_link::module_symbols(db, source);
                 let dir = path.parent().map(camino::Utf8Path::to_owned).unwrap_or_default();
                 let mut out = Vec::new();
                 for record in &summary.records {

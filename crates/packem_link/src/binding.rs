@@ -79,9 +79,14 @@ impl Linker<'_> {
         if self.wrap[module.index()] == Wrap::Cjs {
             return Binding::CjsProperty(CjsRef { module, node_mode: true }, name.to_string());
         }
+        // Results of top-level resolutions are final (no cycle cut them short): reuse them.
+        if let Some(binding) = self.resolved.get(&(module, name.to_string())) {
+            return binding.clone();
+        }
         if stack.iter().any(|(m, n)| *m == module && n == name) {
             return Binding::Missing;
         }
+        let top_level = stack.is_empty();
         stack.push((module, name.to_string()));
         let symbols = self.symbols[module.index()].clone();
         let index = self.index_of(module);
@@ -123,6 +128,9 @@ impl Linker<'_> {
             }
         };
         stack.pop();
+        if top_level {
+            self.resolved.insert((module, name.to_string()), result.clone());
+        }
         result
     }
 

@@ -13,11 +13,11 @@ impl Linker<'_> {
     /// The plan of one entry's output.
     pub(crate) fn plan_chunk(&mut self, entry: ModuleId) -> ChunkPlan {
         let mut state = OrderState::default();
-        self.visit(entry, &mut state);
-        // Dynamically imported modules evaluate after the static graph, as they would in Node
-        // (an `import()` settles after the importing code has run).
+        self.visit(entry, &mut state, true);
+        // What `require()` and `import()` reach is defined up front (wrappers, lazy modules) and
+        // runs when called; its place in the order does not matter.
         while let Some(next) = state.dynamic.iter().copied().find(|m| !state.visited.contains(m)) {
-            self.visit(next, &mut state);
+            self.visit(next, &mut state, false);
         }
         let in_chunk: BTreeSet<ModuleId> = state.visited.iter().copied().filter(|m| self.is_live(*m)).collect();
         let wrappers: Vec<(ModuleId, String)> =
@@ -105,8 +105,11 @@ impl Linker<'_> {
     }
 
     /// ESM evaluation order: dependencies first, in source order, each module once. An ESM
-    /// import of a CommonJS module runs it (`require_x()`) at the import's place in that order.
-    fn visit(&mut self, module: ModuleId, state: &mut OrderState) {
+    /// import of a CommonJS module runs it (`require_x()`) at the import's place in that order;
+    /// a lazily framed module reached through static imports runs there too (`init_x()`).
+    /// `eager`: the walk from the entry, which follows static imports only (what `require()`
+    /// and `import()` reach is collected in `state.dynamic` for a later, non-eager walk).
+    fn visit(&mut self, module: ModuleId, state: &mut OrderState, eager: bool) {
         enum Frame {
             Visit(ModuleId, usize),
             CjsImport(ModuleId, ModuleId),
@@ -130,7 +133,12 @@ impl Linker<'_> {
             };
             let edges = &self.graph.module(current).edges;
             let Some(edge) = edges.get(next_edge) else {
-                if self.wrap[current.index()] == Wrap::None && !self.lazy[current.index()] && self.is_live(current) {
+                if eager && self.lazy[current.index()] && self.is_live(current) {
+                    let init = self.init_names[&current].clone();
+                    state
+                        .order
+                        .push(OrderItem::Glue(Glue::InitLazy { init, is_async: self.lazy_async[current.index()] }));
+                } else if eager && self.wrap[current.index()] == Wrap::None && self.is_live(current) {
                     // Bindings that reach a CommonJS module indirectly (`export * from './x.cjs'`).
                     let mut glue = Vec::new();
                     self.cjs_import_glue(current, None, state, &mut glue);
@@ -151,11 +159,16 @@ impl Linker<'_> {
                     state.dynamic.push(target);
                     continue;
                 }
+                ImportKind::Require if eager => {
+                    state.dynamic.push(target);
+                    continue;
+                }
                 ImportKind::RequireResolve | ImportKind::NewUrl => continue,
                 _ => {}
             }
             let is_static = edge.kind.is_static();
             if is_static
+                && eager
                 && self.wrap[current.index()] == Wrap::None
                 && !self.lazy[current.index()]
                 && self.wrap[target.index()] == Wrap::Cjs

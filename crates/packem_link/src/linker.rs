@@ -38,13 +38,32 @@ use crate::wrapping::Framing;
 pub fn link(db: &dyn packem_resolve::Db, project: Project) -> Arc<LinkOutput> {
     let _span = tracing::info_span!("link").entered();
     let graph = module_graph(db, project);
-    let mut linker = Linker::new(db, project, graph);
-    linker.bind_all();
-    linker.shake();
-    linker.settle_namespaces();
-    linker.assign_names();
-    let chunks = graph.entries.iter().map(|&entry| linker.plan_chunk(entry)).collect();
-    let modules = (0..graph.modules.len()).map(|i| linker.module_link(ModuleId(i as u32))).collect();
+    let step = |name: &'static str| tracing::debug_span!("link_step", step = name).entered();
+    let mut linker = {
+        let _s = step("wrapping");
+        Linker::new(db, project, graph)
+    };
+    {
+        let _s = step("binding");
+        linker.bind_all();
+    }
+    {
+        let _s = step("shaking");
+        linker.shake();
+        linker.settle_namespaces();
+    }
+    {
+        let _s = step("naming");
+        linker.assign_names();
+    }
+    let chunks = {
+        let _s = step("chunk_plan");
+        graph.entries.iter().map(|&entry| linker.plan_chunk(entry)).collect()
+    };
+    let modules = {
+        let _s = step("projection");
+        (0..graph.modules.len()).map(|i| linker.module_link(ModuleId(i as u32))).collect()
+    };
     let by_source =
         graph.modules.iter().enumerate().map(|(i, m)| (SourceKey::of(m.source), ModuleId(i as u32))).collect();
     let mut diagnostics = std::mem::take(&mut linker.diagnostics);
@@ -105,6 +124,8 @@ pub(crate) struct Linker<'a> {
     pub(crate) external_names: BTreeMap<(String, Imported), String>,
     pub(crate) diagnostics: Vec<Diagnostic>,
     pub(crate) export_names_cache: FxHashMap<ModuleId, Vec<String>>,
+    /// `resolve_export` results of top-level calls, by (module, export name).
+    pub(crate) resolved: FxHashMap<(ModuleId, String), Binding>,
     pub(crate) project: Project,
     /// What tree shaking kept (`None` with tree shaking off: everything).
     pub(crate) shaken: Option<crate::shaking::Shaken>,
@@ -144,6 +165,7 @@ impl<'a> Linker<'a> {
             external_names: BTreeMap::new(),
             diagnostics: Vec::new(),
             export_names_cache: FxHashMap::default(),
+            resolved: FxHashMap::default(),
             project,
             shaken: None,
             entry_only_namespaces: BTreeSet::new(),

@@ -63,12 +63,14 @@ impl Linker<'_> {
             namespaces: BTreeSet::new(),
         };
         let mut declared_by: FxHashMap<ModuleId, FxHashMap<String, Vec<usize>>> = FxHashMap::default();
+        let mut used_locals: rustc_hash::FxHashSet<(ModuleId, String)> = rustc_hash::FxHashSet::default();
+        let mut hopped: rustc_hash::FxHashSet<(ModuleId, String)> = rustc_hash::FxHashSet::default();
         let mut work: Vec<Work> = Vec::new();
         for &entry in &self.graph.entries {
             work.push(Work::Live(entry));
             if self.wrap[entry.index()] == Wrap::None {
                 for name in self.export_names(entry, &mut Vec::new()) {
-                    self.export_hops(entry, &name, &mut work);
+                    self.export_hops(entry, &name, &mut hopped, &mut work);
                     work.push(Work::Bind(self.resolve_export(entry, &name, &mut Vec::new())));
                 }
             }
@@ -122,9 +124,14 @@ impl Linker<'_> {
                     }
                 }
                 Work::Local(m, name) => {
+                    // Each name once: statements reference the same names over and over.
+                    if !used_locals.insert((m, name.clone())) {
+                        continue;
+                    }
                     work.push(Work::Live(m));
                     let symbols = self.symbols[m.index()].clone();
-                    if let Some(import) = symbols.import(&name) {
+                    let import = self.index_of(m).imports.get(&name).map(|&i| &symbols.imports[i]);
+                    if let Some(import) = import {
                         let binding = self.bindings[m.index()].get(&name).cloned().unwrap_or(Binding::Unresolved);
                         match binding {
                             // `ns.x` only: each member is used, not the namespace object.
@@ -135,7 +142,7 @@ impl Linker<'_> {
                                 work.push(Work::Live(t));
                                 let members = symbols.namespace_members.iter().find(|(ns, _)| *ns == name);
                                 for prop in members.map(|(_, props)| props.as_slice()).unwrap_or_default() {
-                                    self.export_hops(t, prop, &mut work);
+                                    self.export_hops(t, prop, &mut hopped, &mut work);
                                     work.push(Work::Bind(self.resolve_export(t, prop, &mut Vec::new())));
                                 }
                             }
@@ -143,7 +150,7 @@ impl Linker<'_> {
                                 if let Some(EdgeTarget::Module(t)) = self.edge_target(m, import.record).cloned() {
                                     work.push(Work::Live(t));
                                     if let Imported::Name(imported) = &import.imported {
-                                        self.export_hops(t, imported, &mut work);
+                                        self.export_hops(t, imported, &mut hopped, &mut work);
                                     }
                                 }
                                 work.push(Work::Bind(binding));
@@ -177,7 +184,7 @@ impl Linker<'_> {
                     work.push(Work::Live(t));
                     if self.wrap[t.index()] == Wrap::None {
                         for name in self.export_names(t, &mut Vec::new()) {
-                            self.export_hops(t, &name, &mut work);
+                            self.export_hops(t, &name, &mut hopped, &mut work);
                             work.push(Work::Bind(self.resolve_export(t, &name, &mut Vec::new())));
                         }
                     }
@@ -189,11 +196,17 @@ impl Linker<'_> {
 
     /// Every module a used export `name` of `module` passes through (`export … from`, `export *`,
     /// an export of an import) runs, as in Node and esbuild: their side-effect imports run too.
-    fn export_hops(&mut self, module: ModuleId, name: &str, work: &mut Vec<Work>) {
+    /// `hopped`: the (module, name) pairs already followed (a chain from one is always the same).
+    fn export_hops(
+        &mut self,
+        module: ModuleId,
+        name: &str,
+        hopped: &mut rustc_hash::FxHashSet<(ModuleId, String)>,
+        work: &mut Vec<Work>,
+    ) {
         let mut current = Some((module, name.to_string()));
-        let mut seen = rustc_hash::FxHashSet::default();
         while let Some((m, name)) = current.take() {
-            if self.wrap[m.index()] != Wrap::None || !seen.insert((m, name.clone())) {
+            if self.wrap[m.index()] != Wrap::None || !hopped.insert((m, name.clone())) {
                 break;
             }
             let symbols = self.symbols[m.index()].clone();

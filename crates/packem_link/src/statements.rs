@@ -77,12 +77,14 @@ pub(crate) fn statement_facts(
         let mut found = walker.found;
         found.sort_unstable();
         found.dedup();
+        let side_effects = statement_side_effects(statement, &annotated);
         facts.push(StatementFacts {
             declares: walker.declares.into_iter().collect(),
             references: walker.references.into_iter().collect(),
             records: found,
-            side_effects: statement_side_effects(statement, &annotated),
-            side_effects_unannotated: statement_side_effects(statement, &unannotated),
+            side_effects,
+            // Ignoring annotations can only add side effects.
+            side_effects_unannotated: side_effects || statement_side_effects(statement, &unannotated),
         });
     }
     let mut loose: Vec<u32> = records.values().copied().filter(|r| !attributed.contains(r)).collect();

@@ -80,26 +80,52 @@ pub(crate) fn frame(db: &dyn packem_resolve::Db, project: Project, graph: &Modul
     Framing { symbols, wrap, copies, lazy, lazy_async, node_mode }
 }
 
-/// Scope-hoisted modules that no entry reaches through static imports of scope-hoisted modules.
+/// Scope-hoisted modules that some entry reaches, but not through static imports of
+/// scope-hoisted modules alone (only through `require()` or `import()`): they are framed as lazy
+/// `__esm` closures, so that they run when those calls run. In an output whose entry does reach
+/// one statically, the chunk calls its `init_x()` where it would have run (esbuild's scheme), so
+/// whether a module runs eagerly is decided per output.
 fn lazy_modules(graph: &ModuleGraph, wrap: &[Wrap]) -> Vec<bool> {
-    let mut eager = vec![false; graph.modules.len()];
-    let mut stack: Vec<ModuleId> = graph.entries.iter().copied().filter(|e| wrap[e.index()] == Wrap::None).collect();
-    for entry in &stack {
-        eager[entry.index()] = true;
-    }
-    while let Some(module) = stack.pop() {
-        for edge in &graph.module(module).edges {
-            if let EdgeTarget::Module(target) = edge.target
-                && edge.kind.is_static()
-                && wrap[target.index()] == Wrap::None
-                && !eager[target.index()]
-            {
-                eager[target.index()] = true;
-                stack.push(target);
+    let n = graph.modules.len();
+    let mut lazy = vec![false; n];
+    for &entry in &graph.entries {
+        let mut eager = vec![false; n];
+        let mut stack: Vec<ModuleId> = Vec::new();
+        if wrap[entry.index()] == Wrap::None {
+            eager[entry.index()] = true;
+            stack.push(entry);
+        }
+        while let Some(module) = stack.pop() {
+            for edge in &graph.module(module).edges {
+                if let EdgeTarget::Module(target) = edge.target
+                    && edge.kind.is_static()
+                    && wrap[target.index()] == Wrap::None
+                    && !eager[target.index()]
+                {
+                    eager[target.index()] = true;
+                    stack.push(target);
+                }
             }
         }
+        let mut reached = vec![false; n];
+        reached[entry.index()] = true;
+        stack.push(entry);
+        while let Some(module) = stack.pop() {
+            for edge in &graph.module(module).edges {
+                if let EdgeTarget::Module(target) = edge.target
+                    && !matches!(edge.kind, ImportKind::RequireResolve | ImportKind::NewUrl)
+                    && !reached[target.index()]
+                {
+                    reached[target.index()] = true;
+                    stack.push(target);
+                }
+            }
+        }
+        for i in 0..n {
+            lazy[i] |= reached[i] && !eager[i] && wrap[i] == Wrap::None;
+        }
     }
-    (0..graph.modules.len()).map(|i| wrap[i] == Wrap::None && !eager[i]).collect()
+    lazy
 }
 
 /// Lazy modules that must be initialized asynchronously: they use top-level await or statically
