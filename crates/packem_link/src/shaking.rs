@@ -30,8 +30,8 @@ enum Work {
     Live(ModuleId),
     /// Statement `index` of the module is kept.
     Include(ModuleId, usize),
-    /// A module-scope name of the module is used.
-    Local(ModuleId, String),
+    /// A module-scope name of the module is used, by index (see `StatementFacts::references`).
+    Local(ModuleId, u32),
     /// What an import or export is bound to is used.
     Bind(Binding),
     /// The module's whole namespace object is used.
@@ -62,8 +62,8 @@ impl Linker<'_> {
             included: self.symbols.iter().map(|s| vec![false; s.statements.len()]).collect(),
             namespaces: BTreeSet::new(),
         };
-        let mut declared_by: FxHashMap<ModuleId, FxHashMap<String, Vec<usize>>> = FxHashMap::default();
-        let mut used_locals: rustc_hash::FxHashSet<(ModuleId, String)> = rustc_hash::FxHashSet::default();
+        let mut declared_by: FxHashMap<ModuleId, Vec<Vec<usize>>> = FxHashMap::default();
+        let mut used_locals: FxHashMap<ModuleId, Vec<bool>> = FxHashMap::default();
         let mut hopped: rustc_hash::FxHashSet<(ModuleId, String)> = rustc_hash::FxHashSet::default();
         let mut work: Vec<Work> = Vec::new();
         for &entry in &self.graph.entries {
@@ -91,8 +91,15 @@ impl Linker<'_> {
                         continue;
                     }
                     for (i, statement) in symbols.statements.iter().enumerate() {
-                        let effects =
-                            if annotations { statement.side_effects } else { statement.side_effects_unannotated };
+                        let effects = if annotations {
+                            // Calls of imported `#__NO_SIDE_EFFECTS__` functions were its only effects.
+                            let pure_calls = &statement.pure_if_imports_pure;
+                            let only_pure_calls =
+                                !pure_calls.is_empty() && pure_calls.iter().all(|&n| self.calls_pure(m, n));
+                            statement.side_effects && !only_pure_calls
+                        } else {
+                            statement.side_effects_unannotated
+                        };
                         if effects || symbols.direct_eval {
                             work.push(Work::Include(m, i));
                         }
@@ -116,31 +123,37 @@ impl Linker<'_> {
                     work.push(Work::Live(m));
                     let symbols = self.symbols[m.index()].clone();
                     let statement = &symbols.statements[i];
-                    for name in &statement.references {
-                        work.push(Work::Local(m, name.clone()));
+                    for &name in &statement.references {
+                        work.push(Work::Local(m, name));
                     }
                     for &record in &statement.records {
                         self.follow(m, record, &mut work);
                     }
                 }
-                Work::Local(m, name) => {
+                Work::Local(m, index) => {
                     // Each name once: statements reference the same names over and over.
-                    if !used_locals.insert((m, name.clone())) {
-                        continue;
+                    let symbols = self.symbols[m.index()].clone();
+                    let seen = used_locals
+                        .entry(m)
+                        .or_insert_with(|| vec![false; symbols.declared.len() + symbols.imports.len()]);
+                    match seen.get_mut(index as usize) {
+                        Some(seen) if !*seen => *seen = true,
+                        _ => continue,
                     }
                     work.push(Work::Live(m));
-                    let symbols = self.symbols[m.index()].clone();
-                    let import = self.index_of(m).imports.get(&name).map(|&i| &symbols.imports[i]);
-                    if let Some(import) = import {
-                        let binding = self.bindings[m.index()].get(&name).cloned().unwrap_or(Binding::Unresolved);
+                    if let Some(import) =
+                        (index as usize).checked_sub(symbols.declared.len()).map(|i| &symbols.imports[i])
+                    {
+                        let name = &import.local;
+                        let binding = self.bindings[m.index()].get(name).cloned().unwrap_or(Binding::Unresolved);
                         match binding {
                             // `ns.x` only: each member is used, not the namespace object.
                             Binding::Namespace(t)
                                 if import.imported == Imported::Namespace
-                                    && !symbols.namespace_values.contains(&name) =>
+                                    && !symbols.namespace_values.contains(name) =>
                             {
                                 work.push(Work::Live(t));
-                                let members = symbols.namespace_members.iter().find(|(ns, _)| *ns == name);
+                                let members = symbols.namespace_members.iter().find(|(ns, _)| ns == name);
                                 for prop in members.map(|(_, props)| props.as_slice()).unwrap_or_default() {
                                     self.export_hops(t, prop, &mut hopped, &mut work);
                                     work.push(Work::Bind(self.resolve_export(t, prop, &mut Vec::new())));
@@ -158,21 +171,28 @@ impl Linker<'_> {
                         }
                         continue;
                     }
-                    let index = declared_by.entry(m).or_insert_with(|| {
-                        let mut index: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+                    let declared_by = declared_by.entry(m).or_insert_with(|| {
+                        let mut by: Vec<Vec<usize>> = vec![Vec::new(); symbols.declared.len()];
                         for (i, statement) in symbols.statements.iter().enumerate() {
-                            for declared in &statement.declares {
-                                index.entry(declared.clone()).or_default().push(i);
+                            for &declared in &statement.declares {
+                                if let Some(list) = by.get_mut(declared as usize) {
+                                    list.push(i);
+                                }
                             }
                         }
-                        index
+                        by
                     });
-                    for &i in index.get(&name).map(Vec::as_slice).unwrap_or_default() {
+                    for &i in &declared_by[index as usize] {
                         work.push(Work::Include(m, i));
                     }
                 }
                 Work::Bind(binding) => match binding {
-                    Binding::Local(t, local) => work.push(Work::Local(t, local)),
+                    Binding::Local(t, local) => {
+                        work.push(Work::Live(t));
+                        if let Ok(index) = self.symbols[t.index()].declared.binary_search(&local) {
+                            work.push(Work::Local(t, index as u32));
+                        }
+                    }
                     Binding::Namespace(t) => work.push(Work::Namespace(t)),
                     Binding::CjsProperty(r, _) | Binding::CjsNamespace(r) => work.push(Work::Live(r.module)),
                     _ => {}
@@ -257,6 +277,21 @@ impl Linker<'_> {
         work.push(Work::Live(t));
         if matches!(edge.kind, ImportKind::Require | ImportKind::DynamicImport) && self.wrap[t.index()] == Wrap::None {
             work.push(Work::Namespace(t));
+        }
+    }
+
+    /// Whether import `name` (a name index) of `module` is bound to a function its module marks
+    /// `#__NO_SIDE_EFFECTS__`.
+    fn calls_pure(&mut self, module: ModuleId, name: u32) -> bool {
+        let symbols = self.symbols[module.index()].clone();
+        let Some(local) = symbols.name_at(name) else {
+            return false;
+        };
+        match self.bindings[module.index()].get(local) {
+            Some(Binding::Local(t, function)) => {
+                self.symbols[t.index()].no_side_effects.binary_search(function).is_ok()
+            }
+            _ => false,
         }
     }
 

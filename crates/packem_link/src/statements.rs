@@ -21,10 +21,13 @@ use rustc_hash::{FxHashMap, FxHashSet};
 /// One top-level statement, as tree shaking sees it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct StatementFacts {
-    /// Module-scope names it declares (a `var` in a nested block included), sorted.
-    pub declares: Vec<String>,
-    /// Module-scope names (declarations and imports) it reads or writes anywhere inside it, sorted.
-    pub references: Vec<String>,
+    /// Module-scope names it declares (a `var` in a nested block included), as indices into
+    /// [`crate::ModuleSymbols::declared`], sorted.
+    pub declares: Vec<u32>,
+    /// Module-scope names it reads or writes anywhere inside it, sorted: an index `i` below
+    /// `declared.len()` is `declared[i]`, above it `imports[i - declared.len()]` (see
+    /// [`crate::ModuleSymbols::name_at`]).
+    pub references: Vec<u32>,
     /// The `require()`/`import()`/`require.resolve()`/`new URL()` records it holds.
     pub records: Vec<u32>,
     /// Whether running it may do more than declare: honouring `/* @__PURE__ */` and
@@ -32,22 +35,31 @@ pub struct StatementFacts {
     pub side_effects: bool,
     /// The same, ignoring those annotations (`--ignore-annotations`).
     pub side_effects_unannotated: bool,
+    /// Imported functions it calls, by name index, when its only side effects are those calls:
+    /// it has none if each is `#__NO_SIDE_EFFECTS__` in its module (linking decides). Empty
+    /// otherwise.
+    pub pure_if_imports_pure: Vec<u32>,
 }
 
 /// The facts of every top-level statement of `program`.
 ///
-/// `records`: the span of each non-static record's specifier → its index. `default_local`: the
-/// variable `export default <expression>` declares.
+/// `records`: the span of each non-static record's specifier → its index. `names`: each
+/// module-scope name's index (see [`StatementFacts::references`]; the first `declared_len` are
+/// declarations, the rest imports). `default_local`: the variable `export default <expression>`
+/// declares.
 pub(crate) fn statement_facts(
     program: &Program<'_>,
     scoping: &Scoping,
     records: &FxHashMap<(u32, u32), u32>,
+    names: &FxHashMap<&str, u32>,
+    declared_len: u32,
     default_local: Option<&str>,
 ) -> StatementScan {
     let root = scoping.root_scope_id();
     let pure_functions = pure_functions(program);
-    let annotated = SideEffects { scoping, annotations: true, pure_functions: &pure_functions };
-    let unannotated = SideEffects { scoping, annotations: false, pure_functions: &pure_functions };
+    let annotated = SideEffects { scoping, annotations: true, pure_functions: &pure_functions, imports_pure: None };
+    let unannotated = SideEffects { scoping, annotations: false, pure_functions: &pure_functions, imports_pure: None };
+
     let mut attributed = FxHashSet::default();
     let mut facts = Vec::with_capacity(program.body.len());
     let mut direct_eval = false;
@@ -56,10 +68,14 @@ pub(crate) fn statement_facts(
             scoping,
             root,
             records,
+            names,
             declares: BTreeSet::new(),
             references: BTreeSet::new(),
             found: Vec::new(),
             direct_eval: false,
+            declared_len,
+            called_imports: BTreeSet::new(),
+            called_symbols: Vec::new(),
         };
         // Import bindings are resolved by linking, not declared by their statement.
         if !matches!(statement, Statement::ImportDeclaration(_)) {
@@ -68,9 +84,9 @@ pub(crate) fn statement_facts(
         // `export default <expression>` (or an anonymous function or class) declares the
         // variable the render gives it.
         if let Statement::ExportDefaultDeclaration(_) = statement
-            && let Some(local) = default_local
+            && let Some(&index) = default_local.and_then(|local| names.get(local))
         {
-            walker.declares.insert(local.to_string());
+            walker.declares.insert(index);
         }
         direct_eval |= walker.direct_eval;
         attributed.extend(walker.found.iter().copied());
@@ -78,7 +94,20 @@ pub(crate) fn statement_facts(
         found.sort_unstable();
         found.dedup();
         let side_effects = statement_side_effects(statement, &annotated);
+        // Calls of imported functions: pure if their modules say so (`#__NO_SIDE_EFFECTS__`).
+        let pure_if_imports_pure = if side_effects && !walker.called_imports.is_empty() {
+            let symbols: FxHashSet<SymbolId> = walker.called_symbols.iter().copied().collect();
+            let assuming = SideEffects { imports_pure: Some(&symbols), ..annotated };
+            if statement_side_effects(statement, &assuming) {
+                Vec::new()
+            } else {
+                walker.called_imports.iter().copied().collect()
+            }
+        } else {
+            Vec::new()
+        };
         facts.push(StatementFacts {
+            pure_if_imports_pure,
             declares: walker.declares.into_iter().collect(),
             references: walker.references.into_iter().collect(),
             records: found,
@@ -89,7 +118,10 @@ pub(crate) fn statement_facts(
     }
     let mut loose: Vec<u32> = records.values().copied().filter(|r| !attributed.contains(r)).collect();
     loose.sort_unstable();
-    StatementScan { facts, loose, direct_eval }
+    let mut no_side_effects: Vec<String> =
+        pure_functions.iter().map(|&symbol| scoping.symbol_name(symbol).to_string()).collect();
+    no_side_effects.sort();
+    StatementScan { facts, loose, direct_eval, no_side_effects }
 }
 
 /// The facts of a module's statements.
@@ -100,6 +132,8 @@ pub(crate) struct StatementScan {
     pub(crate) loose: Vec<u32>,
     /// Whether the module calls `eval` directly (which can read any name: nothing is dropped).
     pub(crate) direct_eval: bool,
+    /// Functions marked `#__NO_SIDE_EFFECTS__`, by name, sorted.
+    pub(crate) no_side_effects: Vec<String>,
 }
 
 /// Whether `statement` may have side effects beyond declaring its names.
@@ -187,10 +221,14 @@ fn pure_functions(program: &Program<'_>) -> FxHashSet<SymbolId> {
 
 /// oxc's side-effect analysis, configured as esbuild and rolldown are: property reads may run
 /// getters, reading an unknown global may throw.
+#[derive(Clone, Copy)]
 struct SideEffects<'s> {
     scoping: &'s Scoping,
     annotations: bool,
     pure_functions: &'s FxHashSet<SymbolId>,
+    /// Import bindings whose calls count as pure (to ask whether they are a statement's only
+    /// side effects).
+    imports_pure: Option<&'s FxHashSet<SymbolId>>,
 }
 
 impl<'a> GlobalContext<'a> for SideEffects<'_> {
@@ -211,11 +249,9 @@ impl<'a> MayHaveSideEffectsContext<'a> for SideEffects<'_> {
         let Expression::Identifier(ident) = callee.without_parentheses() else {
             return false;
         };
-        ident
-            .reference_id
-            .get()
-            .and_then(|id| self.scoping.get_reference(id).symbol_id())
-            .is_some_and(|symbol| self.pure_functions.contains(&symbol))
+        ident.reference_id.get().and_then(|id| self.scoping.get_reference(id).symbol_id()).is_some_and(|symbol| {
+            self.pure_functions.contains(&symbol) || self.imports_pure.is_some_and(|i| i.contains(&symbol))
+        })
     }
 
     fn property_read_side_effects(&self) -> PropertyReadSideEffects {
@@ -232,13 +268,31 @@ struct Walker<'s> {
     scoping: &'s Scoping,
     root: oxc::semantic::ScopeId,
     records: &'s FxHashMap<(u32, u32), u32>,
-    declares: BTreeSet<String>,
-    references: BTreeSet<String>,
+    names: &'s FxHashMap<&'s str, u32>,
+    declared_len: u32,
+    /// Imports (by name index) called directly, and their symbols.
+    called_imports: BTreeSet<u32>,
+    called_symbols: Vec<SymbolId>,
+    declares: BTreeSet<u32>,
+    references: BTreeSet<u32>,
     found: Vec<u32>,
     direct_eval: bool,
 }
 
 impl Walker<'_> {
+    /// Notes a call of an imported function.
+    fn callee(&mut self, callee: &Expression<'_>) {
+        if let Expression::Identifier(ident) = callee.without_parentheses()
+            && let Some(symbol) = ident.reference_id.get().and_then(|id| self.scoping.get_reference(id).symbol_id())
+            && self.scoping.symbol_scope_id(symbol) == self.root
+            && let Some(&index) = self.names.get(ident.name.as_str())
+            && index >= self.declared_len
+        {
+            self.called_imports.insert(index);
+            self.called_symbols.push(symbol);
+        }
+    }
+
     fn record_at(&mut self, span: oxc::span::Span) {
         if let Some(&record) = self.records.get(&(span.start, span.end)) {
             self.found.push(record);
@@ -250,20 +304,23 @@ impl<'a> Visit<'a> for Walker<'_> {
     fn visit_binding_identifier(&mut self, id: &BindingIdentifier<'a>) {
         if let Some(symbol) = id.symbol_id.get()
             && self.scoping.symbol_scope_id(symbol) == self.root
+            && let Some(&index) = self.names.get(id.name.as_str())
         {
-            self.declares.insert(id.name.to_string());
+            self.declares.insert(index);
         }
     }
 
     fn visit_identifier_reference(&mut self, ident: &IdentifierReference<'a>) {
         if let Some(symbol) = ident.reference_id.get().and_then(|id| self.scoping.get_reference(id).symbol_id())
             && self.scoping.symbol_scope_id(symbol) == self.root
+            && let Some(&index) = self.names.get(self.scoping.symbol_name(symbol))
         {
-            self.references.insert(self.scoping.symbol_name(symbol).to_string());
+            self.references.insert(index);
         }
     }
 
     fn visit_call_expression(&mut self, call: &oxc::ast::ast::CallExpression<'a>) {
+        self.callee(&call.callee);
         if let Expression::Identifier(callee) = &call.callee
             && callee.name == "eval"
             && callee.reference_id.get().is_none_or(|id| self.scoping.get_reference(id).symbol_id().is_none())
@@ -271,6 +328,11 @@ impl<'a> Visit<'a> for Walker<'_> {
             self.direct_eval = true;
         }
         walk::walk_call_expression(self, call);
+    }
+
+    fn visit_new_expression(&mut self, new: &oxc::ast::ast::NewExpression<'a>) {
+        self.callee(&new.callee);
+        walk::walk_new_expression(self, new);
     }
 
     fn visit_string_literal(&mut self, literal: &StringLiteral<'a>) {

@@ -78,12 +78,25 @@ pub struct ModuleSymbols {
     pub loose_records: Vec<u32>,
     /// Whether the module calls `eval` directly: then none of its statements is dropped.
     pub direct_eval: bool,
+    /// Module-scope functions marked `/* #__NO_SIDE_EFFECTS__ */`, sorted: calls to them (from
+    /// this module or an importer) are pure.
+    pub no_side_effects: Vec<String>,
 }
 
 impl ModuleSymbols {
     /// The import binding with local name `local`.
     pub fn import(&self, local: &str) -> Option<&ImportBinding> {
         self.imports.iter().find(|i| i.local == local)
+    }
+
+    /// The module-scope name a statement fact's index stands for (see
+    /// [`crate::StatementFacts::references`]).
+    pub fn name_at(&self, index: u32) -> Option<&str> {
+        let index = index as usize;
+        match index.checked_sub(self.declared.len()) {
+            None => self.declared.get(index).map(String::as_str),
+            Some(import) => self.imports.get(import).map(|i| i.local.as_str()),
+        }
     }
 }
 
@@ -231,15 +244,6 @@ pub fn parsed_symbols(db: &dyn packem_db::Db, source: Source) -> Arc<ModuleSymbo
         }
     }
 
-    let dynamic_records: FxHashMap<(u32, u32), u32> =
-        scan.records.iter().enumerate().filter(|(_, r)| !r.kind.is_static()).map(|(i, r)| (r.span, i as u32)).collect();
-    let statements = parsed.with_stack(|| {
-        crate::statements::statement_facts(program, scoping, &dynamic_records, out.default_local.as_deref())
-    });
-    out.statements = statements.facts;
-    out.loose_records = statements.loose;
-    out.direct_eval = statements.direct_eval;
-
     let root = scoping.root_scope_id();
     let import_locals: BTreeSet<&str> = out.imports.iter().map(|i| i.local.as_str()).collect();
     let mut declared: BTreeSet<String> = scoping
@@ -250,6 +254,31 @@ pub fn parsed_symbols(db: &dyn packem_db::Db, source: Source) -> Arc<ModuleSymbo
         .collect();
     declared.extend(out.default_local.clone());
     out.declared = declared.into_iter().collect();
+
+    // Statement facts name module-scope bindings by index: declared names, then imports.
+    let mut names: FxHashMap<&str, u32> = FxHashMap::default();
+    for (i, name) in out.declared.iter().enumerate() {
+        names.insert(name, i as u32);
+    }
+    for (j, import) in out.imports.iter().enumerate() {
+        names.entry(&import.local).or_insert((out.declared.len() + j) as u32);
+    }
+    let dynamic_records: FxHashMap<(u32, u32), u32> =
+        scan.records.iter().enumerate().filter(|(_, r)| !r.kind.is_static()).map(|(i, r)| (r.span, i as u32)).collect();
+    let statements = parsed.with_stack(|| {
+        crate::statements::statement_facts(
+            program,
+            scoping,
+            &dynamic_records,
+            &names,
+            out.declared.len() as u32,
+            out.default_local.as_deref(),
+        )
+    });
+    out.statements = statements.facts;
+    out.loose_records = statements.loose;
+    out.direct_eval = statements.direct_eval;
+    out.no_side_effects = statements.no_side_effects;
 
     let mut nested = BTreeSet::new();
     for (scope, bindings) in scoping.iter_bindings() {
