@@ -217,10 +217,13 @@ impl Workspace {
                 summary.resolution_invalidated = true;
             }
             // A directory created, deleted or moved carries its contents along without an event
-            // per file: re-check every known path beneath it.
-            if is_dir || was_dir {
+            // per file: re-check every known path beneath it. A path that is gone may have been
+            // a directory nobody stat'ed itself (only files in it were read).
+            if is_dir || was_dir || !path.exists() {
                 let files = packem_db::Db::files(&self.db);
-                queue.extend(files.paths().into_iter().filter(|p| p.starts_with(&path) && *p != path));
+                let all = files.paths();
+                let start = all.partition_point(|k| k.as_path() <= path.as_path());
+                queue.extend(all[start..].iter().take_while(|p| p.starts_with(&path)).cloned());
             }
         }
         summary.changed.sort();

@@ -115,6 +115,13 @@ impl Linker<'_> {
                     for &record in &symbols.loose_records {
                         self.follow(m, record, &mut work);
                     }
+                    // `eval` can read any import, namespaces included.
+                    if symbols.direct_eval {
+                        let first = symbols.declared.len() as u32;
+                        for import in first..first + symbols.imports.len() as u32 {
+                            work.push(Work::Local(m, import));
+                        }
+                    }
                 }
                 Work::Include(m, i) => {
                     if std::mem::replace(&mut shaken.included[m.index()][i], true) {
@@ -150,7 +157,8 @@ impl Linker<'_> {
                             // `ns.x` only: each member is used, not the namespace object.
                             Binding::Namespace(t)
                                 if import.imported == Imported::Namespace
-                                    && !symbols.namespace_values.contains(name) =>
+                                    && !symbols.namespace_values.contains(name)
+                                    && !symbols.direct_eval =>
                             {
                                 work.push(Work::Live(t));
                                 let members = symbols.namespace_members.iter().find(|(ns, _)| ns == name);
@@ -241,18 +249,29 @@ impl Linker<'_> {
             } else if let Some(&i) = index.reexports.get(&name) {
                 Some((symbols.reexports[i].record, symbols.reexports[i].imported.clone()))
             } else if name != "default" {
-                symbols
-                    .star_exports
-                    .iter()
-                    .copied()
-                    .find(|&record| match self.edge_target(m, record).cloned() {
-                        Some(EdgeTarget::Module(t)) => !matches!(
-                            self.resolve_export(t, &name, &mut Vec::new()),
-                            Binding::Missing | Binding::Unresolved
-                        ),
-                        _ => false,
-                    })
-                    .map(|record| (record, Imported::Name(name.clone())))
+                // As `resolve_export` decides: a scope-hoisted module's export first, then a
+                // CommonJS module (which might have it at run time).
+                let stars = symbols.star_exports.clone();
+                let mut commonjs = None;
+                let mut found = None;
+                for record in stars {
+                    match self.edge_target(m, record).cloned() {
+                        Some(EdgeTarget::Module(t)) if self.wrap[t.index()] == Wrap::Cjs => {
+                            commonjs.get_or_insert(record);
+                        }
+                        Some(EdgeTarget::Module(t))
+                            if !matches!(
+                                self.resolve_export(t, &name, &mut Vec::new()),
+                                Binding::Missing | Binding::Unresolved
+                            ) =>
+                        {
+                            found = Some(record);
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                found.or(commonjs).map(|record| (record, Imported::Name(name.clone())))
             } else {
                 None
             };
@@ -313,7 +332,9 @@ impl Linker<'_> {
             (0..self.graph.modules.len()).filter(|&i| self.lazy[i] && shaken.live[i]).map(|i| ModuleId(i as u32)),
         );
         for &entry in &self.graph.entries {
-            if self.wrap[entry.index()] == Wrap::None && needed.insert(entry) {
+            // `export * from` a CommonJS module fills the namespace at run time (`__reExport`),
+            // which every output does.
+            if self.wrap[entry.index()] == Wrap::None && needed.insert(entry) && !self.star_exports_commonjs(entry) {
                 self.entry_only_namespaces.insert(entry);
             }
         }

@@ -321,7 +321,8 @@ impl<'a> Visit<'a> for Walker<'_> {
 
     fn visit_call_expression(&mut self, call: &oxc::ast::ast::CallExpression<'a>) {
         self.callee(&call.callee);
-        if let Expression::Identifier(callee) = &call.callee
+        // `(eval)(…)` is a direct eval too.
+        if let Expression::Identifier(callee) = call.callee.without_parentheses()
             && callee.name == "eval"
             && callee.reference_id.get().is_none_or(|id| self.scoping.get_reference(id).symbol_id().is_none())
         {
