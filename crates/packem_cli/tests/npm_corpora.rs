@@ -3,16 +3,13 @@
 //! Needs `cargo xtask fixtures` (run by `cargo xtask test`), which installs pinned `three`,
 //! `react`, `react-dom` and `esbuild` into `.fixtures/npm`.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::process::Command;
 
 fn fixtures() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap().join(".fixtures/npm");
-    assert!(
-        dir.join("node_modules/.packem-stamp").exists(),
-        "npm fixtures are missing: run `cargo xtask fixtures` (or `cargo xtask test`)"
-    );
-    dir
+    common::npm_fixtures()
 }
 
 /// Writes `source` as an entry inside the fixtures folder (so `node_modules` resolves) and

@@ -4,16 +4,13 @@
 //! Needs `cargo xtask fixtures` (run by `cargo xtask test`): pinned `lodash-es`, `three`,
 //! `date-fns` and `esbuild` in `.fixtures/npm`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn fixtures() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap().join(".fixtures/npm");
-    assert!(
-        dir.join("node_modules/.packem-stamp").exists(),
-        "npm fixtures are missing: run `cargo xtask fixtures` (or `cargo xtask test`)"
-    );
-    dir
+    common::npm_fixtures()
 }
 
 /// Bundles `source` with packem and with esbuild (ESM for node, unminified) and returns both

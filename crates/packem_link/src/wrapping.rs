@@ -81,8 +81,8 @@ pub(crate) fn frame(db: &dyn packem_resolve::Db, project: Project, graph: &Modul
 }
 
 /// Scope-hoisted modules that some entry reaches, but not through static imports of
-/// scope-hoisted modules alone (only through `require()` or `import()`): they are framed as lazy
-/// `__esm` closures, so that they run when those calls run. In an output whose entry does reach
+/// scope-hoisted modules alone (only through `require()` or `import()`), and those something
+/// `require()`s: they are framed as lazy `__esm` closures, so that they run when those calls run. In an output whose entry does reach
 /// one statically, the chunk calls its `init_x()` where it would have run (esbuild's scheme), so
 /// whether a module runs eagerly is decided per output.
 fn lazy_modules(graph: &ModuleGraph, wrap: &[Wrap]) -> Vec<bool> {
@@ -123,6 +123,18 @@ fn lazy_modules(graph: &ModuleGraph, wrap: &[Wrap]) -> Vec<bool> {
         }
         for i in 0..n {
             lazy[i] |= reached[i] && !eager[i] && wrap[i] == Wrap::None;
+        }
+    }
+    // A `require()`d ES module runs when the call runs, which may be before its place in the
+    // static order (esbuild wraps these too).
+    for module in &graph.modules {
+        for edge in &module.edges {
+            if let EdgeTarget::Module(target) = edge.target
+                && edge.kind == ImportKind::Require
+                && wrap[target.index()] == Wrap::None
+            {
+                lazy[target.index()] = true;
+            }
         }
     }
     lazy

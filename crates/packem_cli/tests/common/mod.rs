@@ -42,3 +42,13 @@ pub fn node(file: &Path) -> String {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// The npm fixtures folder (`.fixtures/npm`, made by `cargo xtask fixtures`).
+pub fn npm_fixtures() -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap().join(".fixtures/npm");
+    assert!(
+        dir.join("node_modules/.packem-stamp").exists(),
+        "npm fixtures are missing: run `cargo xtask fixtures` (or `cargo xtask test`)"
+    );
+    dir
+}
