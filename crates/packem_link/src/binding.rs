@@ -189,9 +189,12 @@ impl Linker<'_> {
                         self.namespace_needed.insert(*target);
                     }
                     Binding::Local(target, local) => {
-                        // The importer's nested names must not capture the target's final name.
-                        let nested = symbols.nested.iter().filter(|n| **n != import.local).cloned();
-                        self.avoid.entry((*target, local.clone())).or_default().extend(nested);
+                        // The importer's nested names (but the import's own) must not capture the
+                        // target's final name.
+                        let avoid = self.avoid.entry((*target, local.clone())).or_default();
+                        if !avoid.iter().any(|(m, except)| *m == module && except.as_deref() == Some(&import.local)) {
+                            avoid.push((module, Some(import.local.clone())));
+                        }
                     }
                     _ => {}
                 }
@@ -218,7 +221,10 @@ impl Linker<'_> {
                     for prop in props {
                         match self.resolve_export(target, prop, &mut Vec::new()) {
                             Binding::Local(m, local) => {
-                                self.avoid.entry((m, local)).or_default().extend(symbols.nested.iter().cloned());
+                                let avoid = self.avoid.entry((m, local)).or_default();
+                                if !avoid.iter().any(|(m, except)| *m == module && except.is_none()) {
+                                    avoid.push((module, None));
+                                }
                             }
                             Binding::Namespace(m) => {
                                 self.namespace_needed.insert(m);

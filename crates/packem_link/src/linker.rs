@@ -110,7 +110,9 @@ pub(crate) struct Linker<'a> {
     pub(crate) all_nested: FxHashSet<String>,
     /// Names a binding may not take because an importer references it where a nested binding
     /// of that name is visible.
-    pub(crate) avoid: FxHashMap<(ModuleId, String), FxHashSet<String>>,
+    /// (For each binding, the importers whose nested-scope names it must not take, except
+    /// one name each: an importer's own local for the binding, which nested scopes may shadow.)
+    pub(crate) avoid: FxHashMap<(ModuleId, String), Vec<(ModuleId, Option<String>)>>,
     pub(crate) wrapper_names: BTreeMap<ModuleId, String>,
     /// Scope-hoisted modules no entry reaches through static imports: evaluated lazily.
     pub(crate) lazy: Vec<bool>,

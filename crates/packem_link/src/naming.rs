@@ -54,12 +54,21 @@ impl Linker<'_> {
     fn claim(&mut self, module: ModuleId, local: &str, exempt_original: bool) -> String {
         let nested = &self.symbols[module.index()].nested;
         let avoid = self.avoid.get(&(module, local.to_string()));
+        // Whether an importer's nested scope declares `candidate` (other than its exempt name).
+        let captured = |candidate: &String| {
+            avoid.is_some_and(|importers| {
+                importers.iter().any(|(importer, except)| {
+                    except.as_ref() != Some(candidate)
+                        && self.symbols[importer.index()].nested.binary_search(candidate).is_ok()
+                })
+            })
+        };
         let mut candidate = local.to_string();
         let mut n = 0;
         loop {
             let free = !self.taken.contains(&candidate)
                 && !self.reserved.contains(&candidate)
-                && avoid.is_none_or(|a| !a.contains(&candidate))
+                && !captured(&candidate)
                 && ((exempt_original && candidate == local) || nested.binary_search(&candidate).is_err());
             if free {
                 break;
