@@ -88,6 +88,10 @@ pub fn module_link(db: &dyn packem_resolve::Db, project: Project, source: Source
     linked.by_source.get(&SourceKey::of(source)).map(|id| linked.modules[id.index()].clone()).unwrap_or_default()
 }
 
+/// An importer whose nested-scope names a binding's final name must avoid, except the one
+/// name (the importer's own local for it) that nested scopes may shadow harmlessly.
+pub(crate) type Capture = (ModuleId, Option<String>);
+
 /// The linker's state, shared by the steps (each step's file adds its methods).
 pub(crate) struct Linker<'a> {
     pub(crate) db: &'a dyn packem_resolve::Db,
@@ -112,7 +116,7 @@ pub(crate) struct Linker<'a> {
     /// of that name is visible.
     /// (For each binding, the importers whose nested-scope names it must not take, except
     /// one name each: an importer's own local for the binding, which nested scopes may shadow.)
-    pub(crate) avoid: FxHashMap<(ModuleId, String), Vec<(ModuleId, Option<String>)>>,
+    pub(crate) avoid: FxHashMap<(ModuleId, String), Vec<Capture>>,
     pub(crate) wrapper_names: BTreeMap<ModuleId, String>,
     /// Scope-hoisted modules no entry reaches through static imports: evaluated lazily.
     pub(crate) lazy: Vec<bool>,
