@@ -605,7 +605,8 @@ struct FactCells {
     source_map: packem_graph::SourceCells,
     /// Each module's [`packem_graph::SourceCell`]: its `derived_source`.
     source_cells: rustc_hash::FxHashMap<packem_db::File, packem_graph::SourceCell>,
-    /// The sources of each file that has fact cells (one per loader it is imported with).
+    /// The sources other than its own that a file has fact cells for (one per other loader it
+    /// is imported with).
     by_file: rustc_hash::FxHashMap<packem_db::File, Vec<packem_parse::Source>>,
     /// Set when every source must be re-derived (options, compile options or a tsconfig changed).
     all_sources_stale: bool,
@@ -673,7 +674,12 @@ impl FactCells {
                 sources_created = true;
             }
             if let std::collections::hash_map::Entry::Vacant(slot) = self.cells.entry(module.source) {
-                self.by_file.entry(module.file).or_default().push(module.source);
+                // Sources other than the file's own (an import attribute's loader): the own one
+                // is synced through its source cell, and an old own source (a define no longer
+                // mentioned) must not be re-derived on every edit.
+                if self.source_cells[&module.file].source(db) != module.source {
+                    self.by_file.entry(module.file).or_default().push(module.source);
+                }
                 let Facts { summary, diagnostics, symbols } = Facts::derive(db, module.source);
                 slot.insert((
                     packem_parse::ParseCell::builder(summary, diagnostics).durability(medium).new(db),

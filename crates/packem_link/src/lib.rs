@@ -20,6 +20,7 @@ mod linker;
 pub mod module_type;
 mod naming;
 pub mod output;
+pub mod package_json;
 mod projection;
 pub mod runtime;
 mod shaking;

@@ -1,39 +1,29 @@
 //! package.json `sideEffects`: which files a package declares free of side effects.
 
-use packem_db::{File, FileStatus, source_text};
+use packem_db::File;
+
+use crate::package_json::{SideEffects, manifest, nearest_manifest};
 
 /// Whether the nearest `package.json` above `file` says that `file` has no side effects:
 /// `"sideEffects": false`, or a list of globs (relative to the package; a glob without a `/`
 /// matches the file name in any directory, as webpack and esbuild read it) that `file` does
 /// not match. Such a module is dropped when nothing it exports is used.
-///
-/// Depends on the existence and text of every `package.json` up to the nearest one.
 #[salsa::tracked(returns(copy))]
 pub fn side_effect_free(db: &dyn packem_db::Db, file: File) -> bool {
-    let path = file.path(db);
-    let mut dir = path.parent();
-    while let Some(current) = dir {
-        if current.file_name() != Some("node_modules") {
-            let manifest = db.files().file(db, &current.join("package.json"));
-            if manifest.status(db) == FileStatus::Exists {
-                let Ok(json) = serde_json::from_str::<serde_json::Value>(source_text(db, manifest).as_str()) else {
-                    return false;
-                };
-                let Ok(relative) = path.strip_prefix(current) else {
-                    return false;
-                };
-                return match json.get("sideEffects") {
-                    Some(serde_json::Value::Bool(value)) => !value,
-                    Some(serde_json::Value::Array(globs)) => {
-                        !globs.iter().filter_map(|g| g.as_str()).any(|glob| matches(glob, relative.as_str()))
-                    }
-                    _ => false,
-                };
-            }
+    let Some(found) = nearest_manifest(db, file) else {
+        return false;
+    };
+    match &manifest(db, found).side_effects {
+        SideEffects::All => false,
+        SideEffects::None => true,
+        SideEffects::Globs(globs) => {
+            let package = found.path(db).parent().unwrap_or(camino::Utf8Path::new(""));
+            let Ok(relative) = file.path(db).strip_prefix(package) else {
+                return false;
+            };
+            !globs.iter().any(|glob| matches(glob, relative.as_str()))
         }
-        dir = current.parent();
     }
-    false
 }
 
 /// Whether the package-relative `path` (forward slashes) matches a `sideEffects` glob.
