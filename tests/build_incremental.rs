@@ -290,3 +290,101 @@ fn editing_side_effects_in_package_json_relinks_to_the_cold_result() {
     assert!(kept[0].contains("effectRan"), "{kept:?}");
     assert_eq!(kept, cold(&p, Format::Esm));
 }
+
+/// Two entries sharing `shared.js`, and `a.js` loading `lazy.js` with `import()`, split.
+fn split_app() -> TestProject {
+    let mut p = TestProject::new(
+        &[
+            (
+                "src/a.js",
+                "import { shared } from './shared.js';\nimport { own } from './own.js';\nconsole.log(shared, own);\nimport('./lazy.js').then((m) => console.log(m.lazy));\n",
+            ),
+            ("src/b.js", "import { shared } from './shared.js';\nconsole.log('b', shared);\n"),
+            ("src/own.js", "export const own = 'own';\n"),
+            ("src/shared.js", "export const shared = 'shared';\nexport const unused = 1;\n"),
+            ("src/lazy.js", "export const lazy = 'lazy';\n"),
+        ],
+        &["src/a.js", "src/b.js"],
+    );
+    p.ws.set_link_options(packem_db::LinkOptions { splitting: true, ..packem_db::LinkOptions::default() });
+    p
+}
+
+/// Each output's file name and code.
+fn split_build(p: &mut TestProject) -> Vec<(String, String)> {
+    let target = p.ws.target(Format::Esm, None);
+    let bundle = p.ws.build(target);
+    assert!(p.ws.build_diagnostics(target).is_empty(), "{:?}", p.ws.build_diagnostics(target));
+    bundle.chunks.iter().map(|c| (c.file_name.clone().expect("split outputs are named"), c.code.to_string())).collect()
+}
+
+fn split_cold(p: &TestProject) -> Vec<(String, String)> {
+    let db = p.ws.db();
+    let mut ws = Workspace::new(p.ws.project().entries(db).clone(), p.ws.project().options(db).clone());
+    ws.set_link_options(p.ws.project().link(db).clone());
+    let target = ws.target(Format::Esm, None);
+    ws.build(target).chunks.iter().map(|c| (c.file_name.clone().unwrap(), c.code.to_string())).collect()
+}
+
+fn count(events: &[String], name: &str) -> usize {
+    events.iter().filter(|e| *e == name).count()
+}
+
+#[test]
+fn split_body_edit_rerenders_one_module_and_reassembles_one_chunk() {
+    let mut p = split_app();
+    let before = split_build(&mut p);
+    assert_eq!(before.len(), 4, "a, b, lazy and a shared chunk: {before:#?}");
+    p.executed();
+    // `own.js` is in a's chunk only.
+    p.write("src/own.js", "export const own = 'own!';\n");
+    let after = split_build(&mut p);
+    let events = p.executed();
+    assert_eq!(count(&events, "rendered_module"), 1, "{events:?}");
+    assert_eq!(count(&events, "rendered_chunk"), 1, "{events:?}");
+    assert_eq!(count(&events, "link"), 0, "{events:?}");
+    // Only a's bytes changed; no other chunk's name or bytes moved.
+    for (old, new) in before.iter().zip(&after) {
+        if old.0 == "a.js" {
+            assert_ne!(old.1, new.1);
+        } else {
+            assert_eq!(old, new);
+        }
+    }
+    assert_eq!(after, split_cold(&p));
+    // An edit of the shared module re-renders it and re-assembles the shared chunk alone; the
+    // entries' chunks only see its new name.
+    p.write("src/shared.js", "export const shared = 'shared!';\nexport const unused = 1;\n");
+    let after_shared = split_build(&mut p);
+    let events = p.executed();
+    assert_eq!(count(&events, "rendered_module"), 1, "{events:?}");
+    assert_eq!(count(&events, "rendered_chunk"), 1, "{events:?}");
+    assert_eq!(count(&events, "link"), 0, "{events:?}");
+    let lazy = |out: &[(String, String)]| out.iter().find(|c| c.0.starts_with("lazy-")).cloned().unwrap();
+    assert_eq!(lazy(&after), lazy(&after_shared), "lazy.js does not load the shared chunk");
+    assert_eq!(after_shared, split_cold(&p));
+}
+
+#[test]
+fn split_import_edits_relink_to_the_cold_result() {
+    let mut p = split_app();
+    split_build(&mut p);
+    // b starts loading lazy.js too, then imports it statically (it joins the shared chunk),
+    // then stops using it.
+    p.write("src/b.js", "import { shared } from './shared.js';\nconsole.log('b', shared);\nimport('./lazy.js').then((m) => console.log(m.lazy));\n");
+    assert_eq!(split_build(&mut p), split_cold(&p));
+    p.write(
+        "src/b.js",
+        "import { shared } from './shared.js';\nimport { lazy } from './lazy.js';\nconsole.log('b', shared, lazy);\n",
+    );
+    let out = split_build(&mut p);
+    assert_eq!(out, split_cold(&p));
+    assert!(out.iter().any(|c| c.0.starts_with("chunk-") && c.1.contains("\"lazy\"")), "{out:#?}");
+    p.write("src/b.js", "import { shared } from './shared.js';\nconsole.log('b', shared);\n");
+    assert_eq!(split_build(&mut p), split_cold(&p));
+    // A new use of an unused export of the shared chunk.
+    p.write("src/b.js", "import { shared, unused } from './shared.js';\nconsole.log('b', shared, unused);\n");
+    let out = split_build(&mut p);
+    assert_eq!(out, split_cold(&p));
+    assert!(out.iter().any(|c| c.0.starts_with("chunk-") && c.1.contains("unused = 1")), "{out:#?}");
+}

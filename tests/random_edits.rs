@@ -1208,6 +1208,8 @@ const SHOW: &str = "function show(x) {\n  return typeof x === \"function\" ? x()
 
 struct Outputs {
     chunks: Vec<(String, String)>,
+    /// With code splitting: each chunk's file name, and whether it is an entry's.
+    files: Vec<(Option<String>, bool)>,
     diagnostics: Vec<String>,
     errors: bool,
 }
@@ -1263,6 +1265,11 @@ fn outputs(ws: &mut Workspace, root: &Utf8Path, format: Format) -> Result<Output
                 .chunks
                 .iter()
                 .map(|c| (c.entry.strip_prefix(root).unwrap_or(&c.entry).to_string(), c.code.to_string()))
+                .collect(),
+            files: bundle
+                .chunks
+                .iter()
+                .map(|c| (c.file_name.clone(), c.kind == packem_host::ChunkKind::Entry))
                 .collect(),
             diagnostics,
             errors: diags.iter().any(|d| d.severity == packem_db::Severity::Error),
@@ -1364,7 +1371,7 @@ struct Sequence {
     _dir: tempfile::TempDir,
     root: Utf8PathBuf,
     ws: Workspace,
-    formats: [Format; 2],
+    formats: Vec<Format>,
     log: Vec<String>,
     node_checks: usize,
     /// Builds compared, and how many of them had no errors.
@@ -1393,7 +1400,15 @@ impl Sequence {
         if seed % 4 == 3 {
             ws.set_link_options(LinkOptions { tree_shaking: false, ..LinkOptions::default() });
         }
-        let formats = [Format::Esm, if rng.chance(50) { Format::Cjs } else { Format::Iife }];
+        // Every fifth sequence splits code (ESM only), with shaking on or off.
+        let splitting = seed % 5 == 2;
+        if splitting {
+            ws.set_link_options(LinkOptions { splitting: true, tree_shaking: seed % 4 != 3, ..LinkOptions::default() });
+        }
+        let formats = match splitting {
+            true => vec![Format::Esm],
+            false => vec![Format::Esm, if rng.chance(50) { Format::Cjs } else { Format::Iife }],
+        };
         if trace() {
             eprintln!("== seed {seed}: initial files");
             for path in model.all_paths() {
@@ -1555,6 +1570,10 @@ impl Sequence {
                     );
                     return Err(self.fail(step, &format!("diagnostics differ ({format:?})"), &details));
                 }
+                if incremental.files != cold.files {
+                    let details = format!("cold files: {:?}\nincremental files: {:?}\n", cold.files, incremental.files);
+                    return Err(self.fail(step, "chunk file names differ", &details));
+                }
                 if incremental.chunks != cold.chunks {
                     let k = (0..cold.chunks.len().max(incremental.chunks.len()))
                         .find(|&k| cold.chunks.get(k) != incremental.chunks.get(k))
@@ -1590,10 +1609,25 @@ impl Sequence {
         }
         let bundles = tempfile::tempdir().unwrap();
         let bundles = Utf8PathBuf::from_path_buf(bundles.keep()).unwrap();
+        let split = out.files.iter().any(|(name, _)| name.is_some());
+        if split {
+            // Chunks import each other by their names.
+            let _ = write_file(&bundles.join("package.json"), "{\"type\": \"module\"}");
+            for ((_, code), (name, _)) in out.chunks.iter().zip(&out.files) {
+                let _ = write_file(&bundles.join(name.as_deref().unwrap_or("unnamed.js")), code);
+            }
+        }
         let result = (|| {
             for (k, (entry, code)) in out.chunks.iter().enumerate() {
-                let bundle = bundles.join(format!("out{k}.mjs"));
-                let _ = write_file(&bundle, code);
+                let bundle = match &out.files[k] {
+                    (Some(name), true) => bundles.join(name),
+                    (Some(_), false) => continue,
+                    (None, _) => {
+                        let bundle = bundles.join(format!("out{k}.mjs"));
+                        let _ = write_file(&bundle, code);
+                        bundle
+                    }
+                };
                 let Some(from_bundle) = run_node(&bundle, &bundles) else {
                     NODE_MISSING.store(true, Ordering::Relaxed);
                     return Ok(());

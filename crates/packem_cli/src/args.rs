@@ -58,6 +58,14 @@ pub struct BuildArgs {
     /// How entry outputs are named under `--outdir` (`[dir]`, `[name]`, `[hash]`; default `[dir]/[name]`).
     #[arg(long = "entry-names", value_name = "TEMPLATE")]
     pub entry_names: Option<String>,
+    /// Code splitting (ESM output, with `--outdir`): entries and `import()` targets become
+    /// chunks, and code several of them reach is loaded once from shared chunks.
+    #[arg(long)]
+    pub splitting: bool,
+    /// How chunks other than the entries' are named (`[dir]`, `[name]`, `[hash]`; default
+    /// `[name]-[hash]`; shared chunks are named `chunk`).
+    #[arg(long = "chunk-names", value_name = "TEMPLATE")]
+    pub chunk_names: Option<String>,
     /// Legal comments (`/*! … */`, `@license`, `@preserve`): `none`, `inline` or `eof` (the default).
     #[arg(long = "legal-comments", value_enum, value_name = "WHERE")]
     pub legal_comments: Option<LegalCommentsArg>,
@@ -290,6 +298,7 @@ impl CommonArgs {
         packem_db::LinkOptions {
             tree_shaking: self.compile.tree_shaking.unwrap_or(true),
             ignore_annotations: self.compile.ignore_annotations,
+            splitting: false,
         }
     }
 

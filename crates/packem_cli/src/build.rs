@@ -75,7 +75,11 @@ impl Builder {
         let (entries, options) = args.common.project()?;
         let cwd = options.cwd.clone();
         let naming = Naming::new(args, &entries, &cwd)?;
-        let format = match args.format.unwrap_or_else(|| naming.default_format(options.platform)) {
+        let default_format = if args.splitting { OutputFormat::Esm } else { naming.default_format(options.platform) };
+        if args.splitting && args.format.is_some_and(|f| f != OutputFormat::Esm) {
+            bail!("--splitting currently only works with --format=esm");
+        }
+        let format = match args.format.unwrap_or(default_format) {
             OutputFormat::Esm => Format::Esm,
             OutputFormat::Cjs => Format::Cjs,
             OutputFormat::Iife => Format::Iife,
@@ -99,9 +103,10 @@ impl Builder {
                 Some(LegalCommentsArg::Eof) | None => LegalComments::Eof,
             },
             keep_names: args.keep_names,
+            chunk_naming: naming.chunks.clone().unwrap_or_default(),
         };
         let mut workspace = Workspace::with_compile(PackemDatabase::default(), entries, options, compile);
-        workspace.set_link_options(args.common.link_options());
+        workspace.set_link_options(packem_db::LinkOptions { splitting: args.splitting, ..args.common.link_options() });
         workspace.set_incremental(args.watch.is_some());
         let target = workspace.target_with(format, args.global_name.clone(), emit);
         let outdir = naming.outdir.clone();
@@ -159,7 +164,10 @@ impl Builder {
             return Outcome { diagnostics: Vec::new(), outputs: outputs.clone(), write: Some(write) };
         }
         let mut diagnostics = self.workspace.build_diagnostics(self.target);
-        self.names = self.naming.names(|i| bundle.chunks[i].code.hash128());
+        self.names = match self.naming.chunks {
+            Some(_) => bundle.chunks.iter().map(|c| c.file_name.clone().unwrap_or_default()).collect(),
+            None => self.naming.names(|i| bundle.chunks[i].code.hash128()),
+        };
         let mut files: Vec<OutputFile> = bundle
             .chunks
             .iter()
@@ -312,18 +320,25 @@ fn metafile_json(
             display_path(&outdir.join(name), cwd),
             MetaOutput {
                 bytes: chunk.code.len() as u64,
-                entry_point: Some(display_path(&chunk.entry, cwd)),
+                entry_point: (chunk.kind != packem_host::ChunkKind::Shared).then(|| display_path(&chunk.entry, cwd)),
                 exports: chunk.exports.clone(),
                 imports: chunk
-                    .external_imports
+                    .chunk_imports
                     .iter()
-                    .map(|(path, kind)| MetaImport {
+                    .map(|(name, kind)| MetaImport {
+                        path: display_path(&outdir.join(name), cwd),
+                        kind: kind.to_string(),
+                        external: false,
+                        original: None,
+                        with: None,
+                    })
+                    .chain(chunk.external_imports.iter().map(|(path, kind)| MetaImport {
                         path: path.clone(),
                         kind: kind.to_string(),
                         external: true,
                         original: None,
                         with: None,
-                    })
+                    }))
                     .collect(),
                 inputs,
                 css_bundle: None,

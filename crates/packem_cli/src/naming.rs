@@ -16,6 +16,9 @@ pub struct Naming {
     templates: Vec<String>,
     /// Whether the output goes to stdout (one entry, neither `--outfile` nor `--outdir`).
     pub stdout: bool,
+    /// With `--splitting`: how the files are named (emission fills in the names, because split
+    /// outputs import each other by path).
+    pub chunks: Option<packem_host::ChunkNaming>,
 }
 
 impl Naming {
@@ -37,11 +40,19 @@ impl Naming {
             let outfile = crate::args::absolute(cwd, outfile);
             let dir = outfile.parent().map(Utf8Path::to_owned).unwrap_or_else(|| cwd.to_owned());
             let name = outfile.file_name().unwrap_or("out.js").to_string();
-            return Ok(Naming { outdir: dir, templates: vec![name], stdout: false });
+            if args.splitting {
+                bail!("--splitting needs an output directory: use --outdir instead of --outfile");
+            }
+            return Ok(Naming { outdir: dir, templates: vec![name], stdout: false, chunks: None });
         }
         let Some(outdir) = &args.outdir else {
-            if entries.len() == 1 && args.watch.is_none() && args.metafile.is_none() {
-                return Ok(Naming { outdir: cwd.to_owned(), templates: vec!["<stdout>".into()], stdout: true });
+            if entries.len() == 1 && args.watch.is_none() && args.metafile.is_none() && !args.splitting {
+                return Ok(Naming {
+                    outdir: cwd.to_owned(),
+                    templates: vec!["<stdout>".into()],
+                    stdout: true,
+                    chunks: None,
+                });
             }
             bail!(
                 "specify an output: --outfile=FILE or --outdir=DIR (output goes to stdout only for one entry, without --watch)"
@@ -67,7 +78,18 @@ impl Naming {
             let filled = filled.trim_start_matches("./").trim_start_matches('/').replace("//", "/");
             templates.push(format!("{filled}{extension}"));
         }
-        Ok(Naming { outdir, templates, stdout: false })
+        let chunks = if args.splitting {
+            let template = args.chunk_names.clone().unwrap_or_else(|| "[name]-[hash]".to_string());
+            if template.contains("..") || template.starts_with('/') {
+                bail!(
+                    "invalid --chunk-names={template}: the template must be a relative path inside the output directory"
+                );
+            }
+            Some(packem_host::ChunkNaming { entries: templates.clone(), chunks: template, extension, outbase: base })
+        } else {
+            None
+        };
+        Ok(Naming { outdir, templates, stdout: false, chunks })
     }
 
     /// The output names (under [`Naming::outdir`]), `[hash]` filled in from each output's bytes.
@@ -88,13 +110,17 @@ impl Naming {
     /// Whether every output sits in one directory, and how far below the output directory
     /// (`./`, `../`): how code refers to assets placed at the output directory's root.
     pub fn asset_prefix(&self) -> Option<String> {
+        let mut templates = self.templates.clone();
+        if let Some(chunks) = &self.chunks {
+            templates.push(format!("{}{}", chunks.chunks, chunks.extension));
+        }
         let dirs: Vec<usize> =
-            self.templates.iter().map(|t| Utf8Path::new(t).parent().map_or(0, |p| p.components().count())).collect();
+            templates.iter().map(|t| Utf8Path::new(t).parent().map_or(0, |p| p.components().count())).collect();
         let first_dir = |t: &String| Utf8Path::new(t).parent().map(Utf8Path::to_owned);
-        let same = self.templates.iter().all(|t| first_dir(t) == first_dir(&self.templates[0]));
+        let same = templates.iter().all(|t| first_dir(t) == first_dir(&templates[0]));
         if !same
-            || self
-                .templates
+            || templates.iter().any(|t| t.contains("[dir]"))
+            || templates
                 .iter()
                 .any(|t| t.contains("[hash]") && first_dir(t).is_some_and(|d| d.as_str().contains("[hash]")))
         {

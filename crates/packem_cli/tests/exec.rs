@@ -12,6 +12,10 @@
 //!   "bundleIncludes": [], "bundleExcludes": [] }
 //! ```
 //!
+//! Every case with the `esm` format also runs as `esm-splitting`: `--splitting` into an output
+//! directory, running the entry's chunk (its `import()` targets become chunks of their own;
+//! `bundleIncludes`/`bundleExcludes` look at all chunks; an `esm` failure marker covers it).
+//!
 //! - `entry` defaults to the first of `main.js`, `main.mjs`, `main.cjs`, `main.ts` that exists.
 //! - `expectedStdout` replaces the unbundled run, for sources Node cannot run (TypeScript,
 //!   browser-only package fields).
@@ -60,6 +64,10 @@ const PACKEM_BUILD_LANDED: bool = true;
 const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
 
 const ALL_FORMATS: [&str; 3] = ["esm", "cjs", "iife"];
+
+/// The ESM run with `--splitting` (into an output directory) that every case with the `esm`
+/// format also gets: one entry and its `import()` targets as chunks.
+const SPLIT_FORMAT: &str = "esm-splitting";
 
 #[derive(Deserialize, Debug, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -114,7 +122,11 @@ struct KnownFailure {
 
 impl KnownFailure {
     fn reason_for(&self, format: &str) -> Option<String> {
-        let applies = self.formats.as_ref().is_none_or(|f| f.iter().any(|f| f == format));
+        // A split build is an ESM build: a marker for `esm` covers it.
+        let applies = self
+            .formats
+            .as_ref()
+            .is_none_or(|f| f.iter().any(|f| f == format || (format == SPLIT_FORMAT && f == "esm")));
         applies.then(|| self.reason.clone())
     }
 }
@@ -346,7 +358,10 @@ impl Case {
 
 /// Runs one case in every format; the unbundled run happens once.
 fn run_case(case: &Case, bundler: Bundler, bundler_path: &Path) -> CaseOutcomes {
-    let formats = case.formats();
+    let mut formats = case.formats();
+    if formats.iter().any(|f| f == "esm") {
+        formats.push(SPLIT_FORMAT.to_string());
+    }
     // The reference behaviour: the sources under Node, or the configured stdout.
     let expected: Result<(String, Option<i32>), String> = if case.config.expect_build_error.is_some() {
         Ok((String::new(), Some(0)))
@@ -382,12 +397,19 @@ fn run_format(
 ) -> Outcome {
     let tmp =
         tempfile::Builder::new().prefix("packem-exec-").tempdir_in(std::env::temp_dir()).expect("creating a temp dir");
+    let split = format == SPLIT_FORMAT;
+    let format = if split { "esm" } else { format };
     let ext = match format {
         "esm" => "mjs",
         "cjs" => "cjs",
         _ => "js",
     };
-    let outfile = tmp.path().join(format!("out.{ext}"));
+    let outfile = if split {
+        let stem = Path::new(&case.entry()).file_stem().unwrap().to_string_lossy().into_owned();
+        tmp.path().join(format!("{stem}.mjs"))
+    } else {
+        tmp.path().join(format!("out.{ext}"))
+    };
 
     let mut build = Command::new(bundler_path);
     build.current_dir(&case.dir);
@@ -399,8 +421,12 @@ fn run_format(
             build.arg(case.entry()).arg("--bundle");
         }
     }
+    if split {
+        build.arg(format!("--outdir={}", tmp.path().display())).arg("--splitting").arg("--out-extension:.js=.mjs");
+    } else {
+        build.arg(format!("--outfile={}", outfile.display()));
+    }
     build
-        .arg(format!("--outfile={}", outfile.display()))
         .arg(format!("--format={format}"))
         .arg(format!("--platform={}", case.platform()))
         .arg("--log-level=warning")
@@ -443,7 +469,14 @@ fn run_format(
         ));
     }
 
-    let bundle = std::fs::read_to_string(&outfile).unwrap_or_default();
+    let bundle = if split {
+        // Every chunk: kept code may sit in any of them.
+        let mut files: Vec<PathBuf> = walk_files(tmp.path());
+        files.sort();
+        files.iter().filter_map(|f| std::fs::read_to_string(f).ok()).collect::<Vec<_>>().join("\n")
+    } else {
+        std::fs::read_to_string(&outfile).unwrap_or_default()
+    };
     for needle in &case.config.bundle_includes {
         if !bundle.contains(needle.as_str()) {
             return Outcome::Fail(format!("the bundle lacks {needle:?}:\n{bundle}"));
@@ -493,6 +526,23 @@ fn run_format(
         }
     }
     Outcome::Pass
+}
+
+/// Every file under `dir`.
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
 }
 
 /// Runs a process with its output captured to files (so a chatty child cannot block on a full

@@ -54,11 +54,14 @@ pub struct LinkOptions {
     /// Ignore `/* @__PURE__ */` and `/* #__NO_SIDE_EFFECTS__ */` and package.json `sideEffects`
     /// (`--ignore-annotations`).
     pub ignore_annotations: bool,
+    /// Code splitting (`--splitting`, ESM output): entries and `import()` targets are split
+    /// points, and code that several of them reach goes to shared chunks.
+    pub splitting: bool,
 }
 
 impl Default for LinkOptions {
     fn default() -> Self {
-        Self { tree_shaking: true, ignore_annotations: false }
+        Self { tree_shaking: true, ignore_annotations: false, splitting: false }
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use packem_db::syntax::{is_identifier, is_identifier_name, property_access, quote};
 use packem_db::{Diagnostic, DiagnosticCode, File, Platform};
 use packem_graph::module_graph;
-use packem_link::{ChunkPlan, Helpers, Imported, OrderItem, link};
+use packem_link::{ChunkKind, ChunkPlan, Helpers, Imported, OrderItem, link};
 use packem_parse::Source;
 
 use crate::spelling;
@@ -16,8 +16,13 @@ use crate::{Code, CodeBuilder, Format, Target, indent, rendered_module};
 /// One output: the entry it belongs to and its code.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ChunkOutput {
-    /// The entry module's path.
+    /// The entry module's path (a shared chunk's first module).
     pub entry: camino::Utf8PathBuf,
+    /// What the chunk is for.
+    pub kind: ChunkKind,
+    /// With code splitting, its path under the output directory (emission names split
+    /// outputs, because they import each other by path; otherwise the host does).
+    pub file_name: Option<String>,
     /// The code, as pieces shared with the module memos.
     pub code: Code,
     /// The modules in the chunk, with the bytes each contributed (for the metafile).
@@ -26,6 +31,9 @@ pub struct ChunkOutput {
     pub exports: Vec<String>,
     /// External modules the output imports, with esbuild's import kind, in first-use order.
     pub external_imports: Vec<(String, &'static str)>,
+    /// With code splitting: the other chunks it loads (their paths under the output directory)
+    /// with esbuild's import kind (`import-statement`, `dynamic-import`).
+    pub chunk_imports: Vec<(String, &'static str)>,
 }
 
 /// Every output of a target and the diagnostics of linking and emission.
@@ -63,6 +71,18 @@ pub fn bundle(db: &dyn packem_resolve::Db, target: Target) -> Arc<Bundle> {
             );
         }
         chunks.push(rendered_chunk(db, target, index as u32).clone());
+    }
+    if project.link(db).splitting {
+        if target.format(db) != Format::Esm {
+            diagnostics.push(Diagnostic::error(
+                DiagnosticCode::UnsupportedFeature,
+                format!(
+                    "Code splitting is currently only supported with the \"esm\" output format, not \"{}\"",
+                    target.format(db).as_str()
+                ),
+            ));
+        }
+        crate::naming::name_chunks(db, target, &mut chunks, &mut diagnostics);
     }
     let mut assets: Vec<packem_graph::AssetFile> = graph
         .modules
@@ -290,6 +310,14 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
                 prelude.push_str("var __require = typeof require !== \"undefined\" ? require : (x) => { throw Error('Dynamic require of \"' + x + '\" is not supported'); };\n");
             }
             prelude.push_str(&esm_external_imports(plan));
+            for import in &plan.imports {
+                let _ = writeln!(
+                    prelude,
+                    "import {{ {} }} from \"{}\";",
+                    import.names.join(", "),
+                    crate::code::chunk_marker(import.chunk)
+                );
+            }
         }
         Format::Cjs | Format::Iife => prelude.push_str(&required_externals(plan, &mut helpers)),
     }
@@ -328,7 +356,9 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     let emit = target.emit(db);
     let mut out = CodeBuilder::default();
     // The entry's `#!` line must stay the first line, before the banner (as esbuild does).
-    if let Some(hashbang) = &rendered_module(db, target, graph.module(plan.entry).source).hashbang {
+    if plan.kind == ChunkKind::Entry
+        && let Some(hashbang) = &rendered_module(db, target, graph.module(plan.entry).source).hashbang
+    {
         out.push_str(&format!("#!{hashbang}\n"));
     }
     if let Some(banner) = &emit.banner {
@@ -370,6 +400,9 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     }
     ChunkOutput {
         external_imports,
+        kind: plan.kind,
+        file_name: None,
+        chunk_imports: Vec::new(),
         entry: graph.module(plan.entry).path.clone(),
         code: out.finish(),
         inputs,
@@ -469,6 +502,14 @@ fn node_export_names(plan: &ChunkPlan) -> String {
 }
 
 fn esm_exports(plan: &ChunkPlan) -> String {
+    let mut out = entry_exports(plan);
+    if !plan.shared_exports.is_empty() {
+        let _ = writeln!(out, "export {{ {} }};", plan.shared_exports.join(", "));
+    }
+    out
+}
+
+fn entry_exports(plan: &ChunkPlan) -> String {
     if let Some(wrapper) = &plan.entry_wrapper {
         return format!("export default {wrapper}();\n");
     }

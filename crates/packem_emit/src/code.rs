@@ -15,6 +15,18 @@ use std::sync::Arc;
 pub struct Piece {
     text: Arc<str>,
     hash: u64,
+    /// Whether the text holds a chunk path marker (see [`chunk_marker`]).
+    marked: bool,
+}
+
+/// The prefix of the stand-in for another chunk's path, `__PACKEM_CHUNK_<index>__`: a chunk's
+/// code is rendered before the chunks' file names (which hash their contents) are known, and
+/// the stand-ins are replaced once they are ([`Code::with_chunk_paths`]).
+const MARKER: &str = "__PACKEM_CHUNK_";
+
+/// The stand-in for the path of chunk `index`.
+pub fn chunk_marker(index: u32) -> String {
+    format!("{MARKER}{index}__")
 }
 
 impl Piece {
@@ -22,7 +34,8 @@ impl Piece {
     pub fn new(text: impl Into<Arc<str>>) -> Self {
         let text = text.into();
         let hash = xxhash_rust::xxh3::xxh3_64(text.as_bytes());
-        Piece { text, hash }
+        let marked = memchr::memmem::find(text.as_bytes(), MARKER.as_bytes()).is_some();
+        Piece { text, hash, marked }
     }
 
     /// XXH3-64 of the code.
@@ -82,6 +95,57 @@ impl Code {
             hasher.update(&(piece.len() as u64).to_le_bytes());
         }
         hasher.digest128()
+    }
+
+    /// The code with each chunk marker replaced by `path(index)`. Pieces without markers are
+    /// shared, not copied.
+    pub fn with_chunk_paths(&self, path: impl Fn(u32) -> String) -> Code {
+        let mut out = CodeBuilder::default();
+        for piece in &self.pieces {
+            if !piece.marked {
+                out.push_piece(piece);
+                continue;
+            }
+            let mut rest: &str = &piece.text;
+            let mut text = String::with_capacity(rest.len());
+            while let Some(at) = rest.find(MARKER) {
+                text.push_str(&rest[..at]);
+                let after = &rest[at + MARKER.len()..];
+                let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+                match (after[..digits].parse::<u32>(), after[digits..].starts_with("__")) {
+                    (Ok(index), true) => {
+                        text.push_str(&path(index));
+                        rest = &after[digits + 2..];
+                    }
+                    _ => {
+                        text.push_str(MARKER);
+                        rest = after;
+                    }
+                }
+            }
+            text.push_str(rest);
+            out.push_piece(&Piece::new(text));
+        }
+        out.finish()
+    }
+
+    /// The chunks whose markers the code holds, in first-use order.
+    pub fn chunk_references(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        for piece in self.pieces.iter().filter(|p| p.marked) {
+            let mut rest: &str = &piece.text;
+            while let Some(at) = rest.find(MARKER) {
+                let after = &rest[at + MARKER.len()..];
+                let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+                if let Ok(index) = after[..digits].parse::<u32>()
+                    && !out.contains(&index)
+                {
+                    out.push(index);
+                }
+                rest = after;
+            }
+        }
+        out
     }
 
     /// The pieces as byte slices (shared, not copied), for writing.

@@ -15,6 +15,7 @@
 
 mod chunk;
 mod code;
+mod naming;
 mod render;
 mod spelling;
 
@@ -26,7 +27,7 @@ use packem_parse::Source;
 use rustc_hash::FxHashMap;
 
 pub use chunk::{Bundle, ChunkOutput, ModuleRun, RenderedRun, bundle, rendered_chunk, rendered_run};
-pub use code::{Code, CodeBuilder, Piece};
+pub use code::{Code, CodeBuilder, Piece, chunk_marker};
 
 pub use render::{RenderedModule, rendered_module};
 
@@ -76,6 +77,34 @@ pub struct EmitOptions {
     pub legal_comments: LegalComments,
     /// `--keep-names`: a renamed function or class keeps its original `name`.
     pub keep_names: bool,
+    /// How a split build's files are named.
+    pub chunk_naming: ChunkNaming,
+}
+
+/// How the files of a split build are named (`--entry-names`, `--chunk-names`): with code
+/// splitting, chunks import each other by path, so emission names them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ChunkNaming {
+    /// Per entry: its path under the output directory with `[dir]` and `[name]` filled in and
+    /// the extension included; `[hash]` is filled in from the contents. Empty: `[name].js`.
+    pub entries: Vec<String>,
+    /// The path template of the other chunks (`[dir]`, `[name]`, `[hash]`), without extension.
+    pub chunks: String,
+    /// The extension of chunks.
+    pub extension: String,
+    /// The directory `[dir]` is relative to (empty: `[dir]` is empty).
+    pub outbase: camino::Utf8PathBuf,
+}
+
+impl Default for ChunkNaming {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+            chunks: "[name]-[hash]".to_string(),
+            extension: ".js".to_string(),
+            outbase: camino::Utf8PathBuf::new(),
+        }
+    }
 }
 
 /// What to build: a project and how to emit it.

@@ -106,15 +106,17 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Sour
         (None, Some(lazy)) => {
             helpers |= lazy.helpers();
             let mut inner = String::new();
-            spelling::export_getters(&lazy.namespace, &lazy.getters, lazy.open, &mut inner);
+            if let Some(namespace) = &lazy.namespace {
+                spelling::export_getters(namespace, &lazy.getters, lazy.open, &mut inner);
+            }
             for glue in &lazy.prologue {
                 spelling::glue(glue, false, &mut inner);
             }
             // The prologue's variables are read by other modules too: declared outside the closure.
             let hoisted: Vec<&str> = lazy.prologue.iter().filter_map(|g| g.declares()).collect();
             let head = format!(
-                "var {} = {{}};\n{}",
-                lazy.namespace,
+                "{}{}",
+                lazy.namespace.as_ref().map(|ns| format!("var {ns} = {{}};\n")).unwrap_or_default(),
                 if hoisted.is_empty() { String::new() } else { format!("var {};\n", hoisted.join(", ")) },
             );
             let open =

@@ -36,6 +36,7 @@ pub(crate) fn record(rewrite: &RecordRewrite, format: Format, wrapped: bool) -> 
             format!("Promise.resolve().then(() => ({init}(), {namespace}))")
         }
         RecordRewrite::ImportEsm { init: None, namespace, .. } => format!("Promise.resolve().then(() => {namespace})"),
+        RecordRewrite::ImportChunk { chunk } => format!("import(\"{}\")", crate::code::chunk_marker(*chunk)),
         RecordRewrite::ExternalRequire(path) if wrapped || format != Format::Esm => format!("require({})", quote(path)),
         RecordRewrite::ExternalRequire(path) => format!("__require({})", quote(path)),
         RecordRewrite::ExternalImport(path) if format == Format::Esm => format!("import({})", quote(path)),

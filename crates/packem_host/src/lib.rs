@@ -19,8 +19,9 @@ use packem_db::{CompileOptions, Diagnostic, FileStatus, Files, Project, ProjectO
 use salsa::Setter;
 
 pub use database::PackemDatabase;
-pub use packem_emit::{Bundle, ChunkOutput, EmitOptions, Format, LegalComments, Target};
+pub use packem_emit::{Bundle, ChunkNaming, ChunkOutput, EmitOptions, Format, LegalComments, Target};
 pub use packem_graph::{Edge, EdgeTarget, ModuleGraph, ModuleId, ModuleNode};
+pub use packem_link::ChunkKind;
 
 /// What [`Workspace::apply_changes`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

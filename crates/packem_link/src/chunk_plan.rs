@@ -7,25 +7,44 @@ use packem_graph::{EdgeTarget, ModuleId};
 use packem_parse::{ImportKind, module_summary};
 
 use crate::linker::Linker;
-use crate::output::{Binding, ChunkPlan, CjsRef, ExternalBinding, Glue, NamespaceObject, OrderItem, ValueRef, Wrap};
+use crate::output::{
+    Binding, ChunkKind, ChunkPlan, CjsRef, ExternalBinding, Glue, NamespaceObject, OrderItem, ValueRef, Wrap,
+};
 
 impl Linker<'_> {
-    /// The plan of one entry's output.
-    pub(crate) fn plan_chunk(&mut self, entry: ModuleId) -> ChunkPlan {
+    /// The plan of one output: an entry's (`members: None`: everything the entry reaches), or,
+    /// with code splitting, a chunk of the given members (see [`crate::chunking`]) whose
+    /// evaluation order starts at `entry` (`kind` [`ChunkKind::Shared`]: none; its modules run
+    /// when an entry's chunk initializes them).
+    pub(crate) fn plan_chunk(
+        &mut self,
+        entry: ModuleId,
+        kind: ChunkKind,
+        members: Option<&BTreeSet<ModuleId>>,
+    ) -> ChunkPlan {
         let mut state = OrderState::default();
-        self.visit(entry, &mut state, true);
-        // What `require()` and `import()` reach is defined up front (wrappers, lazy modules) and
-        // runs when called; its place in the order does not matter.
-        while let Some(next) = state.dynamic.iter().copied().find(|m| !state.visited.contains(m)) {
-            self.visit(next, &mut state, false);
+        if kind != ChunkKind::Shared {
+            self.visit(entry, &mut state, true);
         }
-        let in_chunk: BTreeSet<ModuleId> = state.visited.iter().copied().filter(|m| self.is_live(*m)).collect();
+        let in_chunk: BTreeSet<ModuleId> = match members {
+            Some(members) => members.clone(),
+            None => {
+                // What `require()` and `import()` reach is defined up front (wrappers, lazy
+                // modules) and runs when called; its place in the order does not matter.
+                while let Some(next) = state.dynamic.iter().copied().find(|m| !state.visited.contains(m)) {
+                    self.visit(next, &mut state, false);
+                }
+                state.visited.iter().copied().filter(|m| self.is_live(*m)).collect()
+            }
+        };
         let wrappers: Vec<(ModuleId, String)> =
             in_chunk.iter().filter_map(|m| self.wrapper_names.get(m).map(|w| (*m, w.clone()))).collect();
         let mut namespaces = Vec::new();
         // `export * from` an external module: its names join the entry's exports at run time.
         let mut external_star_exports = Vec::new();
-        self.external_stars(entry, &mut Vec::new(), &mut external_star_exports);
+        if kind != ChunkKind::Shared {
+            self.external_stars(entry, &mut Vec::new(), &mut external_star_exports);
+        }
         // Lazy modules define their namespace themselves, when they run.
         let namespaced: Vec<ModuleId> =
             in_chunk.iter().copied().filter(|m| self.namespace_needed.contains(m) && !self.lazy[m.index()]).collect();
@@ -70,7 +89,7 @@ impl Linker<'_> {
             }
         }
         let mut exports = Vec::new();
-        if self.wrap[entry.index()] == Wrap::None {
+        if self.wrap[entry.index()] == Wrap::None && kind != ChunkKind::Shared {
             for name in self.export_names(entry, &mut Vec::new()) {
                 let binding = self.resolve_export(entry, &name, &mut Vec::new());
                 if let Binding::External(path, imported) = &binding {
@@ -91,6 +110,9 @@ impl Linker<'_> {
             .collect();
         ChunkPlan {
             entry,
+            kind,
+            imports: Vec::new(),
+            shared_exports: Vec::new(),
             lazy,
             wrappers,
             namespaces,
@@ -98,7 +120,7 @@ impl Linker<'_> {
             externals,
             external_side_effects,
             exports,
-            entry_wrapper: self.wrapper_names.get(&entry).cloned(),
+            entry_wrapper: if kind == ChunkKind::Shared { None } else { self.wrapper_names.get(&entry).cloned() },
             top_level_await,
             external_star_exports,
         }
@@ -117,6 +139,7 @@ impl Linker<'_> {
         if !state.visited.insert(module) {
             return;
         }
+        state.open(module);
         // Iterative so that long import chains cannot overflow the stack.
         let mut stack = vec![Frame::Visit(module, 0)];
         while let Some(frame) = stack.pop() {
@@ -135,6 +158,7 @@ impl Linker<'_> {
             let Some(edge) = edges.get(next_edge) else {
                 if eager && self.lazy[current.index()] && self.is_live(current) {
                     let init = self.init_names[&current].clone();
+                    state.lazy_inits.push((current, state.order.len()));
                     state
                         .order
                         .push(OrderItem::Glue(Glue::InitLazy { init, is_async: self.lazy_async[current.index()] }));
@@ -145,6 +169,12 @@ impl Linker<'_> {
                     state.order.extend(glue.into_iter().map(OrderItem::Glue));
                     state.order.push(OrderItem::Module(current));
                 }
+                let parent = stack.iter().rev().find_map(|f| match f {
+                    Frame::Visit(m, _) => Some(*m),
+                    Frame::CjsImport(..) => None,
+                });
+                let lazy = &self.lazy;
+                state.close(current, parent, |m| lazy[m.index()]);
                 continue;
             };
             stack.push(Frame::Visit(current, next_edge + 1));
@@ -178,8 +208,26 @@ impl Linker<'_> {
                 stack.push(Frame::CjsImport(current, target));
             }
             if state.visited.insert(target) {
+                state.open(target);
                 stack.push(Frame::Visit(target, 0));
+            } else {
+                state.reach(current, target);
             }
+        }
+        if eager {
+            // `init_x()` of a lazy module in a cycle whose first-reached module is lazy too:
+            // that module's `init` runs it (through its prologue) at the place Node would, with
+            // the cycle's entry point marked as evaluating. Calling it first would run its
+            // dependency, the cycle's entry, before it (Node skips a module that is evaluating).
+            let skipped = std::mem::take(&mut state.skipped_inits);
+            if !skipped.is_empty() {
+                let mut index = 0;
+                state.order.retain(|_| {
+                    index += 1;
+                    !skipped.contains(&(index - 1))
+                });
+            }
+            state.lazy_inits.clear();
         }
     }
 
@@ -270,10 +318,67 @@ impl Linker<'_> {
 #[derive(Default)]
 pub(crate) struct OrderState {
     visited: BTreeSet<ModuleId>,
+    /// Tarjan's strongly connected components over the walk (see [`OrderState::close`]): each
+    /// module's discovery index and low link, and the modules not yet assigned a component.
+    discovered: rustc_hash::FxHashMap<ModuleId, (u32, u32)>,
+    component_stack: Vec<ModuleId>,
+    on_component_stack: rustc_hash::FxHashSet<ModuleId>,
+    /// `init_x()` items of lazy modules, with their place in `order`.
+    lazy_inits: Vec<(ModuleId, usize)>,
+    /// Places in `order` of `init_x()` items the cycle's first module's init makes redundant.
+    skipped_inits: rustc_hash::FxHashSet<usize>,
     order: Vec<OrderItem>,
     dynamic: Vec<ModuleId>,
     /// CommonJS modules whose `import_x` variable has been assigned.
     initialized: BTreeSet<CjsRef>,
     /// (importer, CommonJS module) pairs whose bindings have been emitted.
     bound: BTreeSet<(ModuleId, CjsRef)>,
+}
+
+impl OrderState {
+    /// The walk reaches `module` for the first time.
+    fn open(&mut self, module: ModuleId) {
+        let index = self.discovered.len() as u32;
+        self.discovered.insert(module, (index, index));
+        self.component_stack.push(module);
+        self.on_component_stack.insert(module);
+    }
+
+    /// An edge from `from` to the already reached `to`.
+    fn reach(&mut self, from: ModuleId, to: ModuleId) {
+        if self.on_component_stack.contains(&to) {
+            let to_index = self.discovered[&to].0;
+            let entry = self.discovered.get_mut(&from).expect("opened");
+            entry.1 = entry.1.min(to_index);
+        }
+    }
+
+    /// The walk is done with `module` (reached from `parent`). When it closes a component of
+    /// several modules whose first-reached module is lazy, the other members' `init_x()`
+    /// items are dropped.
+    fn close(&mut self, module: ModuleId, parent: Option<ModuleId>, is_lazy: impl Fn(ModuleId) -> bool) {
+        let (index, low) = self.discovered[&module];
+        if let Some(parent) = parent {
+            let entry = self.discovered.get_mut(&parent).expect("opened");
+            entry.1 = entry.1.min(low);
+        }
+        if low != index {
+            return;
+        }
+        let mut members = Vec::new();
+        while let Some(member) = self.component_stack.pop() {
+            self.on_component_stack.remove(&member);
+            members.push(member);
+            if member == module {
+                break;
+            }
+        }
+        if members.len() > 1 && is_lazy(module) {
+            for (m, at) in &self.lazy_inits {
+                if *m != module && members.contains(m) {
+                    self.skipped_inits.insert(*at);
+                }
+            }
+        }
+    }
 }

@@ -16,6 +16,8 @@
 
 mod binding;
 mod chunk_plan;
+mod chunking;
+mod cross_chunk;
 mod linker;
 pub mod module_type;
 mod naming;
@@ -31,8 +33,8 @@ mod wrapping;
 
 pub use linker::{link, module_link, trace_export};
 pub use output::{
-    Binding, ChunkPlan, CjsRef, ExternalBinding, Glue, LazyModule, LinkOutput, ModuleLink, NamespaceObject, OrderItem,
-    RecordRewrite, SourceKey, ValueRef, Wrap,
+    Binding, ChunkImport, ChunkKind, ChunkPlan, CjsRef, ExternalBinding, Glue, LazyModule, LinkOutput, ModuleLink,
+    NamespaceObject, OrderItem, RecordRewrite, SourceKey, ValueRef, Wrap,
 };
 pub use runtime::Helpers;
 pub use side_effects::side_effect_free;

@@ -15,9 +15,14 @@
 //!    globals, runtime helpers and captures. Before planning, whose glue uses the names.
 //! 5. [chunk planning](crate::chunk_plan): per entry, the evaluation order (ESM post-order, with
 //!    CommonJS imports run at their import's place), wrappers, namespace objects and externals,
-//!    of the modules that run.
+//!    of the modules that run. With code splitting, [chunking](crate::chunking) first groups
+//!    modules by the entry points that reach them, and each group is planned as a chunk.
 //! 6. [projection](crate::projection): each module's part of the result (`ModuleLink`, with the
-//!    statements shaking dropped), last because it reads everything above.
+//!    statements shaking dropped, `import()` of an entry point rewritten to its chunk), after
+//!    chunking because of those rewrites, and after everything else it reads.
+//! 7. With code splitting, [cross-chunk binding](crate::cross_chunk): which names each chunk
+//!    imports from and exports to the others. Last, because it reads the modules' parts and the
+//!    chunks' glue.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -28,7 +33,7 @@ use packem_parse::Source;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::binding::SymbolIndex;
-use crate::output::{Binding, LinkOutput, ModuleLink, SourceKey, Wrap};
+use crate::output::{Binding, ChunkKind, LinkOutput, ModuleLink, SourceKey, Wrap};
 use crate::symbols::{Imported, ModuleSymbols};
 use crate::wrapping::Framing;
 
@@ -56,14 +61,23 @@ pub fn link(db: &dyn packem_resolve::Db, project: Project) -> Arc<LinkOutput> {
         let _s = step("naming");
         linker.assign_names();
     }
-    let chunks = {
+    let splitting = project.link(db).splitting;
+    let mut chunks: Vec<_> = {
         let _s = step("chunk_plan");
-        graph.entries.iter().map(|&entry| linker.plan_chunk(entry)).collect()
+        if splitting {
+            linker.split_chunks()
+        } else {
+            graph.entries.iter().map(|&entry| linker.plan_chunk(entry, ChunkKind::Entry, None)).collect()
+        }
     };
-    let modules = {
+    let modules: Vec<_> = {
         let _s = step("projection");
         (0..graph.modules.len()).map(|i| linker.module_link(ModuleId(i as u32))).collect()
     };
+    if splitting {
+        let _s = step("cross_chunk");
+        linker.bind_chunks(&mut chunks, &modules);
+    }
     let by_source =
         graph.modules.iter().enumerate().map(|(i, m)| (SourceKey::of(m.source), ModuleId(i as u32))).collect();
     let mut diagnostics = std::mem::take(&mut linker.diagnostics);
@@ -137,6 +151,11 @@ pub(crate) struct Linker<'a> {
     pub(crate) shaken: Option<crate::shaking::Shaken>,
     /// Entries whose namespace object only CommonJS and IIFE outputs need.
     pub(crate) entry_only_namespaces: BTreeSet<ModuleId>,
+    /// With code splitting: the chunk each entry point's `import()` loads.
+    pub(crate) entry_chunks: FxHashMap<ModuleId, u32>,
+    /// With code splitting: the entry points (entries and the `import()` targets that get a
+    /// chunk of their own), in order.
+    pub(crate) split_points: Vec<ModuleId>,
 }
 
 impl<'a> Linker<'a> {
@@ -145,6 +164,10 @@ impl<'a> Linker<'a> {
         let cwd = project.options(db).cwd.clone();
         let Framing { symbols, wrap, copies, lazy, lazy_async, node_mode } = crate::wrapping::frame(db, project, graph);
         let (reserved, all_nested) = crate::naming::reserved_names(&symbols, &wrap);
+        let split_points = match project.link(db).splitting {
+            true => crate::wrapping::entry_points(graph, &wrap, &symbols, true),
+            false => Vec::new(),
+        };
         let n = graph.modules.len();
         Self {
             db,
@@ -175,6 +198,8 @@ impl<'a> Linker<'a> {
             project,
             shaken: None,
             entry_only_namespaces: BTreeSet::new(),
+            entry_chunks: FxHashMap::default(),
+            split_points,
         }
     }
 

@@ -101,6 +101,11 @@ pub enum RecordRewrite {
         /// Whether the importer uses Node's interop (see [`CjsRef`]).
         node_mode: bool,
     },
+    /// `import()` of the chunk of an entry point (code splitting): `import("./chunk.js")`.
+    ImportChunk {
+        /// The chunk's index in [`LinkOutput::chunks`].
+        chunk: u32,
+    },
     /// `import()` of a scope-hoisted ES module: a promise of its namespace, after `init_x()`.
     ImportEsm {
         /// Its `init_x` when it is evaluated lazily.
@@ -211,8 +216,9 @@ pub struct ModuleLink {
 pub struct LazyModule {
     /// The `init_x` function.
     pub init: String,
-    /// Its namespace object (declared up front; filled in when it runs).
-    pub namespace: String,
+    /// Its namespace object (declared up front; filled in when it runs), when something reads
+    /// it (with code splitting, a module that is lazy only because two chunks share it has none).
+    pub namespace: Option<String>,
     /// The namespace's getters.
     pub getters: Vec<(String, ValueRef)>,
     /// What runs first, in order: initializing lazy dependencies and binding CommonJS imports.
@@ -227,8 +233,11 @@ pub struct LazyModule {
 impl LazyModule {
     /// The runtime helpers its frame and prologue use.
     pub fn helpers(&self) -> Helpers {
-        let mut helpers = Helpers::ESM | Helpers::EXPORT;
-        if self.open {
+        let mut helpers = Helpers::ESM;
+        if self.namespace.is_some() {
+            helpers |= Helpers::EXPORT;
+        }
+        if self.open && self.namespace.is_some() {
             helpers |= Helpers::RE_EXPORT;
         }
         for glue in &self.prologue {
@@ -273,11 +282,38 @@ pub struct NamespaceObject {
     pub entry_only: bool,
 }
 
-/// The plan for one entry's output.
+/// What a chunk is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ChunkKind {
+    /// An entry's output.
+    Entry,
+    /// With code splitting: the chunk an `import()` loads (its namespace is the module's).
+    DynamicEntry,
+    /// With code splitting: modules several entry points reach, evaluated when one of their
+    /// chunks initializes them.
+    Shared,
+}
+
+/// Names a chunk imports from another chunk (code splitting).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ChunkImport {
+    /// The chunk's index in [`LinkOutput::chunks`].
+    pub chunk: u32,
+    /// The top-level names imported, sorted (the same names in both chunks).
+    pub names: Vec<String>,
+}
+
+/// The plan for one output file.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ChunkPlan {
-    /// The entry module.
+    /// The entry module (for a shared chunk, its first module).
     pub entry: ModuleId,
+    /// What the chunk is for.
+    pub kind: ChunkKind,
+    /// Names it imports from other chunks, by chunk index (code splitting).
+    pub imports: Vec<ChunkImport>,
+    /// Top-level names other chunks import from it, sorted (code splitting).
+    pub shared_exports: Vec<String>,
     /// Wrapped modules in the chunk, with their wrapper variable.
     pub wrappers: Vec<(ModuleId, String)>,
     /// Lazily evaluated modules in the chunk (their code defines `init_x`).
@@ -327,7 +363,8 @@ impl ChunkPlan {
 pub struct LinkOutput {
     /// Per module (indexed by [`ModuleId`]).
     pub modules: Vec<ModuleLink>,
-    /// One chunk per entry, in entry order.
+    /// One chunk per entry, in entry order; with code splitting, then one per other entry point
+    /// (`import()` target) and the shared chunks.
     pub chunks: Vec<ChunkPlan>,
     /// Missing and ambiguous imports.
     pub diagnostics: Vec<Diagnostic>,

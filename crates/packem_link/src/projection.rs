@@ -127,6 +127,9 @@ impl Linker<'_> {
                     namespace: self.namespace_names.get(t)?.clone(),
                 },
             }),
+            (EdgeTarget::Module(t), ImportKind::DynamicImport) if self.entry_chunks.contains_key(t) => {
+                Some(RecordRewrite::ImportChunk { chunk: self.entry_chunks[t] })
+            }
             (EdgeTarget::Module(t), ImportKind::DynamicImport) => Some(match self.wrapper_names.get(t) {
                 Some(wrapper) => RecordRewrite::ImportWrapped {
                     wrapper: wrapper.clone(),
@@ -166,7 +169,7 @@ impl Linker<'_> {
         self.cjs_import_glue(module, None, &mut state, &mut prologue);
         LazyModule {
             init: self.init_names[&module].clone(),
-            namespace: self.namespace_names[&module].clone(),
+            namespace: self.namespace_names.get(&module).cloned(),
             getters,
             prologue,
             is_async: self.lazy_async[module.index()],

@@ -36,6 +36,9 @@ enum Work {
     Bind(Binding),
     /// The module's whole namespace object is used.
     Namespace(ModuleId),
+    /// Every export of the module is used, but not as an object (the chunk `import()` loads
+    /// with code splitting).
+    Exports(ModuleId),
 }
 
 /// The result of shaking.
@@ -75,6 +78,7 @@ impl Linker<'_> {
                 }
             }
         }
+        let mut exported: BTreeSet<ModuleId> = BTreeSet::new();
         while let Some(item) = work.pop() {
             match item {
                 Work::Live(m) => {
@@ -205,8 +209,12 @@ impl Linker<'_> {
                     Binding::CjsProperty(r, _) | Binding::CjsNamespace(r) => work.push(Work::Live(r.module)),
                     _ => {}
                 },
-                Work::Namespace(t) => {
-                    if !shaken.namespaces.insert(t) {
+                Work::Namespace(t) | Work::Exports(t) => {
+                    let first = match item {
+                        Work::Namespace(_) => shaken.namespaces.insert(t),
+                        _ => exported.insert(t),
+                    };
+                    if !first {
                         continue;
                     }
                     work.push(Work::Live(t));
@@ -295,7 +303,10 @@ impl Linker<'_> {
         };
         work.push(Work::Live(t));
         if matches!(edge.kind, ImportKind::Require | ImportKind::DynamicImport) && self.wrap[t.index()] == Wrap::None {
-            work.push(Work::Namespace(t));
+            // With code splitting, `import()` loads the target's chunk, whose exports are its
+            // namespace: every export is used, but no namespace object is built.
+            let chunk = edge.kind == ImportKind::DynamicImport && self.split_points.contains(&t);
+            work.push(if chunk { Work::Exports(t) } else { Work::Namespace(t) });
         }
     }
 
@@ -328,9 +339,13 @@ impl Linker<'_> {
             return;
         };
         let mut needed = shaken.namespaces.clone();
-        needed.extend(
-            (0..self.graph.modules.len()).filter(|&i| self.lazy[i] && shaken.live[i]).map(|i| ModuleId(i as u32)),
-        );
+        // With code splitting, `import()` loads a chunk instead, and a lazy module that
+        // nothing `require()`s needs no namespace.
+        if !self.project.link(self.db).splitting {
+            needed.extend(
+                (0..self.graph.modules.len()).filter(|&i| self.lazy[i] && shaken.live[i]).map(|i| ModuleId(i as u32)),
+            );
+        }
         for &entry in &self.graph.entries {
             // `export * from` a CommonJS module fills the namespace at run time (`__reExport`),
             // which every output does.

@@ -69,7 +69,7 @@ pub(crate) fn frame(db: &dyn packem_resolve::Db, project: Project, graph: &Modul
             _ => Wrap::None,
         });
     }
-    let lazy = lazy_modules(graph, &wrap);
+    let lazy = lazy_modules(graph, &wrap, &symbols, project.link(db).splitting);
     let node_mode = graph
         .modules
         .iter()
@@ -85,10 +85,18 @@ pub(crate) fn frame(db: &dyn packem_resolve::Db, project: Project, graph: &Modul
 /// `require()`s: they are framed as lazy `__esm` closures, so that they run when those calls run. In an output whose entry does reach
 /// one statically, the chunk calls its `init_x()` where it would have run (esbuild's scheme), so
 /// whether a module runs eagerly is decided per output.
-fn lazy_modules(graph: &ModuleGraph, wrap: &[Wrap]) -> Vec<bool> {
+///
+/// With `splitting`, every `import()` target is an entry point of its own (not a place where
+/// laziness starts), and a module two entry points reach is lazy too: it sits in a shared chunk,
+/// and each entry's chunk calls its `init_x()` at its place in that entry's evaluation order,
+/// so evaluation order is Node's even though the shared chunk is imported first.
+fn lazy_modules(graph: &ModuleGraph, wrap: &[Wrap], symbols: &[Arc<ModuleSymbols>], splitting: bool) -> Vec<bool> {
     let n = graph.modules.len();
     let mut lazy = vec![false; n];
-    for &entry in &graph.entries {
+    let points = entry_points(graph, wrap, symbols, splitting);
+    let is_point: rustc_hash::FxHashSet<ModuleId> = points.iter().copied().collect();
+    let mut reached_by = vec![0u32; n];
+    for &entry in &points {
         let mut eager = vec![false; n];
         let mut stack: Vec<ModuleId> = Vec::new();
         if wrap[entry.index()] == Wrap::None {
@@ -114,6 +122,7 @@ fn lazy_modules(graph: &ModuleGraph, wrap: &[Wrap]) -> Vec<bool> {
             for edge in &graph.module(module).edges {
                 if let EdgeTarget::Module(target) = edge.target
                     && !matches!(edge.kind, ImportKind::RequireResolve | ImportKind::NewUrl)
+                    && !(splitting && edge.kind == ImportKind::DynamicImport && is_point.contains(&target))
                     && !reached[target.index()]
                 {
                     reached[target.index()] = true;
@@ -123,6 +132,12 @@ fn lazy_modules(graph: &ModuleGraph, wrap: &[Wrap]) -> Vec<bool> {
         }
         for i in 0..n {
             lazy[i] |= reached[i] && !eager[i] && wrap[i] == Wrap::None;
+            reached_by[i] += u32::from(reached[i]);
+        }
+    }
+    if splitting {
+        for i in 0..n {
+            lazy[i] |= reached_by[i] > 1 && wrap[i] == Wrap::None;
         }
     }
     // A `require()`d ES module runs when the call runs, which may be before its place in the
@@ -164,4 +179,43 @@ fn async_lazy_modules(db: &dyn packem_resolve::Db, graph: &ModuleGraph, lazy: &[
         }
     }
     result
+}
+
+/// The modules outputs start from: the entries and, with `splitting`, every scope-hoisted
+/// module an `import()` loads, in graph order. Not CommonJS ones, nor modules whose namespace a
+/// static import uses as a value (`import()` must return that very object): those stay in their
+/// importers' chunks, and their `import()` is rewritten as without splitting.
+pub(crate) fn entry_points(
+    graph: &ModuleGraph,
+    wrap: &[Wrap],
+    symbols: &[Arc<ModuleSymbols>],
+    splitting: bool,
+) -> Vec<ModuleId> {
+    let mut points = graph.entries.clone();
+    if splitting {
+        let mut seen: rustc_hash::FxHashSet<ModuleId> = points.iter().copied().collect();
+        for (module, symbols) in graph.modules.iter().zip(symbols) {
+            for import in &symbols.imports {
+                if import.imported == crate::symbols::Imported::Namespace
+                    && symbols.namespace_values.contains(&import.local)
+                    && let Some(edge) = module.edges.iter().find(|e| e.record == import.record)
+                    && let EdgeTarget::Module(target) = edge.target
+                {
+                    seen.insert(target);
+                }
+            }
+        }
+        for module in &graph.modules {
+            for edge in &module.edges {
+                if let EdgeTarget::Module(target) = edge.target
+                    && edge.kind == ImportKind::DynamicImport
+                    && wrap[target.index()] == Wrap::None
+                    && seen.insert(target)
+                {
+                    points.push(target);
+                }
+            }
+        }
+    }
+    points
 }
