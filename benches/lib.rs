@@ -203,6 +203,13 @@ impl Corpus {
         session.cold();
         session
     }
+
+    /// The same, with code splitting into parts of at most `max_chunk_size` bytes.
+    pub fn split_session(&self, max_chunk_size: u64) -> Session {
+        let mut session = Session::split(self, max_chunk_size);
+        session.cold();
+        session
+    }
 }
 
 /// A workspace building one ESM bundle and writing it like watch mode does: each write gets the
@@ -219,6 +226,20 @@ pub struct Session {
 }
 
 impl Session {
+    /// A fresh (cold) workspace for `corpus` building with code splitting and chunks cut into
+    /// parts of at most `max_chunk_size` bytes (`--splitting --max-chunk-size`); every chunk is
+    /// written under its name.
+    pub fn split(corpus: &Corpus, max_chunk_size: u64) -> Self {
+        let mut session = Session::new(corpus);
+        session.ws.set_link_options(packem_db::LinkOptions { splitting: true, ..Default::default() });
+        // Names that do not follow contents, so that an edit renames (and rewrites) no importer.
+        let chunk_naming = packem_host::ChunkNaming { chunks: "[dir]/[name]".to_string(), ..Default::default() };
+        let emit =
+            packem_host::EmitOptions { max_chunk_size: Some(max_chunk_size), chunk_naming, ..Default::default() };
+        session.target = session.ws.target_with(Format::Esm, None, emit);
+        session
+    }
+
     /// A fresh (cold) workspace for `corpus`; nothing is built yet.
     pub fn new(corpus: &Corpus) -> Self {
         let options = ProjectOptions {
@@ -300,12 +321,19 @@ impl Session {
             self.inputs = graph.modules.iter().map(|m| m.path.clone()).collect();
             self.graph = Some(graph);
         }
-        let code = &bundle.chunks[0].code;
-        let files = [OutputFile::from_pieces(self.output_name.clone(), code.byte_pieces(), code.hash128())];
+        // Split builds name their chunks; otherwise the one output is the entry's.
+        let files: Vec<OutputFile> = bundle
+            .chunks
+            .iter()
+            .map(|chunk| {
+                let name = chunk.file_name.clone().unwrap_or_else(|| self.output_name.clone());
+                OutputFile::from_pieces(name, chunk.code.byte_pieces(), chunk.code.hash128())
+            })
+            .collect();
         let options = WriteOptions { outdir: &self.outdir, inputs: &self.inputs, allow_overwrite: false, spare: true };
         let report = packem_output::write_outputs(&files, &options, self.written.as_ref()).unwrap();
         self.written = Some(report.set);
-        code.len()
+        bundle.chunks.iter().map(|chunk| chunk.code.len()).sum()
     }
 }
 

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use camino::{Utf8Path, Utf8PathBuf};
 use packem_db::{CompileOptions, Diagnostic, LinkOptions, Platform, ProjectOptions};
-use packem_host::{Format, PackemDatabase, Workspace};
+use packem_host::{EmitOptions, Format, PackemDatabase, Workspace};
 use packem_tests::TestProject;
 
 // ---------------------------------------------------------------------------------------------
@@ -1253,9 +1253,9 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
-fn outputs(ws: &mut Workspace, root: &Utf8Path, format: Format) -> Result<Outputs, String> {
+fn outputs(ws: &mut Workspace, root: &Utf8Path, format: Format, emit: &EmitOptions) -> Result<Outputs, String> {
     catch_unwind(AssertUnwindSafe(|| {
-        let target = ws.target(format, None);
+        let target = ws.target_with(format, None, emit.clone());
         let bundle = ws.build(target);
         let diags = ws.build_diagnostics(target);
         let mut diagnostics: Vec<String> = diags.iter().map(|d| describe(root, d)).collect();
@@ -1372,6 +1372,8 @@ struct Sequence {
     root: Utf8PathBuf,
     ws: Workspace,
     formats: Vec<Format>,
+    /// Emission options (with splitting, now and then parts of at most a few modules).
+    emit: EmitOptions,
     log: Vec<String>,
     node_checks: usize,
     /// Builds compared, and how many of them had no errors.
@@ -1405,6 +1407,9 @@ impl Sequence {
         if splitting {
             ws.set_link_options(LinkOptions { splitting: true, tree_shaking: seed % 4 != 3, ..LinkOptions::default() });
         }
+        // Half of those cut chunks into parts of a module or two (`--max-chunk-size`).
+        let emit =
+            EmitOptions { max_chunk_size: (splitting && seed % 10 == 7).then_some(120), ..EmitOptions::default() };
         let formats = match splitting {
             true => vec![Format::Esm],
             false => vec![Format::Esm, if rng.chance(50) { Format::Cjs } else { Format::Iife }],
@@ -1424,6 +1429,7 @@ impl Sequence {
             root,
             ws,
             formats,
+            emit,
             log: Vec::new(),
             node_checks: 0,
             compared: 0,
@@ -1550,10 +1556,10 @@ impl Sequence {
                 formats.truncate(1);
             }
             for format in formats {
-                let incremental = outputs(&mut self.ws, &self.root, format)
+                let incremental = outputs(&mut self.ws, &self.root, format, &self.emit)
                     .map_err(|p| self.fail(step, &format!("incremental build panicked ({format:?})"), &p))?;
                 let mut cold_ws = self.cold();
-                let cold = outputs(&mut cold_ws, &self.root, format)
+                let cold = outputs(&mut cold_ws, &self.root, format, &self.emit)
                     .map_err(|p| self.fail(step, &format!("cold build panicked ({format:?})"), &p))?;
                 if trace() {
                     let bytes: usize = incremental.chunks.iter().map(|c| c.1.len()).sum();

@@ -9,7 +9,8 @@
 //! Doubles as a steady-state driver for profiling (`perf record -g` on the binary with
 //! `PACKEM_BENCH_FULL=1`): `PACKEM_BENCH_CORPUS` picks another corpus (`three10`,
 //! `synth-10000`), `PACKEM_BENCH_EDIT` another edit (`import`, `noop`; default `body`) and
-//! `PACKEM_BENCH_EDITS` the number of edits.
+//! `PACKEM_BENCH_EDITS` the number of edits, `PACKEM_BENCH_MAX_CHUNK_SIZE` code splitting into
+//! parts of at most that many bytes.
 
 use packem_benches::{Corpus, rss_kib};
 
@@ -22,7 +23,11 @@ fn main() {
     let name = std::env::var("PACKEM_BENCH_CORPUS").unwrap_or_else(|_| "synth-1000".to_owned());
     let kind = std::env::var("PACKEM_BENCH_EDIT").unwrap_or_else(|_| "body".to_owned());
     let copy = Corpus::new(&name);
-    let mut session = copy.session();
+    // `PACKEM_BENCH_MAX_CHUNK_SIZE=BYTES`: code splitting into parts of at most that size.
+    let mut session = match std::env::var("PACKEM_BENCH_MAX_CHUNK_SIZE").ok().and_then(|n| n.parse().ok()) {
+        Some(max) => copy.split_session(max),
+        None => copy.session(),
+    };
     let warm = rss_kib();
     println!("{name}: RSS after the warm build: {} MiB", mib(warm));
     let start = std::time::Instant::now();

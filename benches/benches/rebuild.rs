@@ -9,7 +9,9 @@
 //! - `body_edit`: a new literal in a function body of a leaf module;
 //! - `import_edit`: an import of an existing module added to (then removed from) a module,
 //!   alternating;
-//! - `noop_edit`: the file rewritten with the same bytes.
+//! - `noop_edit`: the file rewritten with the same bytes;
+//! - `body_edit_parts`: `body_edit` on the synthetic corpora built with code splitting and
+//!   `--max-chunk-size=262144` (every chunk written under its name).
 //!
 //! Divan reports fastest/slowest/median/mean; each rebuild bench also prints the median and p90
 //! of the latency measured without the write of the edited file (`cargo bench` only).
@@ -49,8 +51,22 @@ fn cold_build(bencher: divan::Bencher, corpus: &str) {
 /// Runs `edit(n)` (returning the file and its new text) once per sample on a warm session and
 /// prints the median and p90 of the in-process latency.
 fn rebuild(bencher: divan::Bencher, corpus: &str, what: &str, edit: impl Fn(&Corpus, u64) -> (bool, String)) {
+    rebuild_with(bencher, corpus, what, None, edit)
+}
+
+/// [`rebuild`], with code splitting into parts of at most `max_chunk_size` bytes when given.
+fn rebuild_with(
+    bencher: divan::Bencher,
+    corpus: &str,
+    what: &str,
+    max_chunk_size: Option<u64>,
+    edit: impl Fn(&Corpus, u64) -> (bool, String),
+) {
     let copy = Corpus::new(corpus);
-    let mut session = copy.session();
+    let mut session = match max_chunk_size {
+        Some(max) => copy.split_session(max),
+        None => copy.session(),
+    };
     let mut n = 0u64;
     let mut latencies: Vec<Duration> = Vec::new();
     bencher.bench_local(|| {
@@ -70,6 +86,13 @@ fn rebuild(bencher: divan::Bencher, corpus: &str, what: &str, edit: impl Fn(&Cor
 #[divan::bench(args = corpora(), sample_count = REBUILD_SAMPLES, sample_size = 1)]
 fn body_edit(bencher: divan::Bencher, corpus: &str) {
     rebuild(bencher, corpus, "body_edit", |copy, n| (true, copy.body_edit(n)));
+}
+
+/// A body edit with `--splitting --max-chunk-size=262144`: the edit rewrites one part of
+/// at most 256 KiB instead of the rest of one multi-megabyte output.
+#[divan::bench(args = ["synth-1000", "synth-10000"], sample_count = REBUILD_SAMPLES, sample_size = 1)]
+fn body_edit_parts(bencher: divan::Bencher, corpus: &str) {
+    rebuild_with(bencher, corpus, "body_edit_parts", Some(256 * 1024), |copy, n| (true, copy.body_edit(n)));
 }
 
 #[divan::bench(args = corpora(), sample_count = REBUILD_SAMPLES, sample_size = 1)]

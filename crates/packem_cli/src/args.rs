@@ -66,6 +66,10 @@ pub struct BuildArgs {
     /// `[name]-[hash]`; shared chunks are named `chunk`).
     #[arg(long = "chunk-names", value_name = "TEMPLATE")]
     pub chunk_names: Option<String>,
+    /// With `--splitting`: split a chunk's modules into files of at most this many bytes
+    /// (where modules allow), so that an edit rewrites one of them.
+    #[arg(long = "max-chunk-size", value_name = "BYTES")]
+    pub max_chunk_size: Option<u64>,
     /// Legal comments (`/*! … */`, `@license`, `@preserve`): `none`, `inline` or `eof` (the default).
     #[arg(long = "legal-comments", value_enum, value_name = "WHERE")]
     pub legal_comments: Option<LegalCommentsArg>,

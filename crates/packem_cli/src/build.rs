@@ -76,6 +76,12 @@ impl Builder {
         let cwd = options.cwd.clone();
         let naming = Naming::new(args, &entries, &cwd)?;
         let default_format = if args.splitting { OutputFormat::Esm } else { naming.default_format(options.platform) };
+        if args.max_chunk_size.is_some() && !args.splitting {
+            bail!("--max-chunk-size needs --splitting");
+        }
+        if args.max_chunk_size == Some(0) {
+            bail!("invalid --max-chunk-size=0: expected a number of bytes above 0");
+        }
         if args.splitting && args.format.is_some_and(|f| f != OutputFormat::Esm) {
             bail!("--splitting currently only works with --format=esm");
         }
@@ -104,6 +110,7 @@ impl Builder {
             },
             keep_names: args.keep_names,
             chunk_naming: naming.chunks.clone().unwrap_or_default(),
+            max_chunk_size: args.max_chunk_size,
         };
         let mut workspace = Workspace::with_compile(PackemDatabase::default(), entries, options, compile);
         workspace.set_link_options(packem_db::LinkOptions { splitting: args.splitting, ..args.common.link_options() });

@@ -14,7 +14,8 @@
 //!
 //! Every case with the `esm` format also runs as `esm-splitting`: `--splitting` into an output
 //! directory, running the entry's chunk (its `import()` targets become chunks of their own;
-//! `bundleIncludes`/`bundleExcludes` look at all chunks; an `esm` failure marker covers it).
+//! `bundleIncludes`/`bundleExcludes` look at all chunks; an `esm` failure marker covers it), and
+//! as `esm-parts`, the same with `--max-chunk-size=100` (chunks cut into parts of a module or two).
 //!
 //! - `entry` defaults to the first of `main.js`, `main.mjs`, `main.cjs`, `main.ts` that exists.
 //! - `expectedStdout` replaces the unbundled run, for sources Node cannot run (TypeScript,
@@ -68,6 +69,9 @@ const ALL_FORMATS: [&str; 3] = ["esm", "cjs", "iife"];
 /// The ESM run with `--splitting` (into an output directory) that every case with the `esm`
 /// format also gets: one entry and its `import()` targets as chunks.
 const SPLIT_FORMAT: &str = "esm-splitting";
+
+/// The same with `--max-chunk-size=100`: every chunk cut into parts of a module or two.
+const PARTS_FORMAT: &str = "esm-parts";
 
 #[derive(Deserialize, Debug, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -123,10 +127,9 @@ struct KnownFailure {
 impl KnownFailure {
     fn reason_for(&self, format: &str) -> Option<String> {
         // A split build is an ESM build: a marker for `esm` covers it.
-        let applies = self
-            .formats
-            .as_ref()
-            .is_none_or(|f| f.iter().any(|f| f == format || (format == SPLIT_FORMAT && f == "esm")));
+        let applies = self.formats.as_ref().is_none_or(|f| {
+            f.iter().any(|f| f == format || ((format == SPLIT_FORMAT || format == PARTS_FORMAT) && f == "esm"))
+        });
         applies.then(|| self.reason.clone())
     }
 }
@@ -361,6 +364,7 @@ fn run_case(case: &Case, bundler: Bundler, bundler_path: &Path) -> CaseOutcomes 
     let mut formats = case.formats();
     if formats.iter().any(|f| f == "esm") {
         formats.push(SPLIT_FORMAT.to_string());
+        formats.push(PARTS_FORMAT.to_string());
     }
     // The reference behaviour: the sources under Node, or the configured stdout.
     let expected: Result<(String, Option<i32>), String> = if case.config.expect_build_error.is_some() {
@@ -397,7 +401,8 @@ fn run_format(
 ) -> Outcome {
     let tmp =
         tempfile::Builder::new().prefix("packem-exec-").tempdir_in(std::env::temp_dir()).expect("creating a temp dir");
-    let split = format == SPLIT_FORMAT;
+    let parts = format == PARTS_FORMAT;
+    let split = format == SPLIT_FORMAT || parts;
     let format = if split { "esm" } else { format };
     let ext = match format {
         "esm" => "mjs",
@@ -423,6 +428,9 @@ fn run_format(
     }
     if split {
         build.arg(format!("--outdir={}", tmp.path().display())).arg("--splitting").arg("--out-extension:.js=.mjs");
+        if parts {
+            build.arg("--max-chunk-size=100");
+        }
     } else {
         build.arg(format!("--outfile={}", outfile.display()));
     }

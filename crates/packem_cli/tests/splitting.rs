@@ -286,3 +286,49 @@ fn splitting_needs_esm_and_an_output_directory() {
     assert!(!outfile.status.success());
     assert!(stderr(&outfile).contains("--splitting needs an output directory"), "{}", stderr(&outfile));
 }
+
+#[test]
+fn parts_keep_nodes_order_and_an_edit_changes_one_part() {
+    // Ten modules of ~100 bytes each, cut into parts of at most 300 bytes.
+    let mut files: Vec<(String, String)> = (0..10)
+        .map(|i| {
+            let next = if i < 9 { format!("import {{ v{} }} from './m{}.js';\n", i + 1, i + 1) } else { String::new() };
+            let uses = if i < 9 { format!(" + v{}", i + 1) } else { String::new() };
+            (
+                format!("m{i}.js"),
+                format!("{next}console.log('m{i} runs');\nexport const v{i} = {i}{uses};\nexport function f{i}() {{ return 'f{i}'; }}\n"),
+            )
+        })
+        .collect();
+    files.push((
+        "main.js".into(),
+        "import { v0, f0 } from './m0.js';\nimport { f9 } from './m9.js';\nconsole.log('main', v0, f0(), f9());\nconst m = await import('./late.js');\nconsole.log(m.late);\n".into(),
+    ));
+    files.push(("late.js".into(), "import { f5 } from './m5.js';\nexport const late = 'late ' + f5();\n".into()));
+    let borrowed: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    let first = check(&borrowed, &["main.js"], &["--max-chunk-size=300"]);
+    let parts: Vec<&String> = first.keys().filter(|k| k.contains("-part-")).collect();
+    assert!(parts.len() >= 2, "{first:#?}");
+    // Edit m3: one file's bytes change, and no name.
+    let dir = split_project(&borrowed, &["main.js"]);
+    let build = |dir: &Path| {
+        let built = packem(
+            dir,
+            &["build", "main.js", "--splitting", "--outdir=out", "--max-chunk-size=300", "--log-level=warning"],
+        );
+        assert!(built.status.success(), "{}", stderr(&built));
+        read_dir(&dir.join("out"))
+    };
+    let before = build(dir.path());
+    std::fs::write(
+        dir.path().join("m3.js"),
+        "import { v4 } from './m4.js';\nconsole.log('m3 runs!');\nexport const v3 = 3 + v4;\nexport function f3() { return 'f3'; }\n",
+    )
+    .unwrap();
+    let _ = std::fs::remove_dir_all(dir.path().join("out"));
+    let after = build(dir.path());
+    assert_eq!(before.keys().collect::<Vec<_>>(), after.keys().collect::<Vec<_>>());
+    let changed: Vec<&String> = before.keys().filter(|k| before[*k] != after[*k]).collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(after[changed[0]].contains("m3 runs!"));
+}

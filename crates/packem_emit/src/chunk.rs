@@ -7,7 +7,7 @@ use std::sync::Arc;
 use packem_db::syntax::{is_identifier, is_identifier_name, property_access, quote};
 use packem_db::{Diagnostic, DiagnosticCode, File, Platform};
 use packem_graph::module_graph;
-use packem_link::{ChunkKind, ChunkPlan, Helpers, Imported, OrderItem, link};
+use packem_link::{ChunkKind, ChunkPlan, Helpers, Imported, NameUse, OrderItem, link};
 use packem_parse::Source;
 
 use crate::spelling;
@@ -34,6 +34,35 @@ pub struct ChunkOutput {
     /// With code splitting: the other chunks it loads (their paths under the output directory)
     /// with esbuild's import kind (`import-statement`, `dynamic-import`).
     pub chunk_imports: Vec<(String, &'static str)>,
+    /// With `--max-chunk-size`: the chunk's other files, in order (this one, the main file,
+    /// comes last and loads them).
+    pub parts: Vec<PartOutput>,
+    /// Names other chunks import that a part other than the main file declares, with the
+    /// part's marker number (see [`crate::code::part_marker`]), sorted.
+    pub part_owners: Vec<(String, u32)>,
+    /// With code splitting: the (chunk, part) pairs whose paths the code refers to.
+    pub references: Vec<(u32, u32)>,
+}
+
+/// One of the extra files of a chunk split into parts.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PartOutput {
+    /// The code.
+    pub code: Code,
+    /// The modules in it, with their sizes.
+    pub inputs: Vec<(File, u64)>,
+    /// What names it: a hash of its first module's path.
+    pub identity: u64,
+    /// The (chunk, part) pairs whose paths the code refers to.
+    pub references: Vec<(u32, u32)>,
+}
+
+/// The names of chunk `index` that a part other than its main file declares (an `Eq`
+/// projection of [`rendered_chunk`], so an edit inside the chunk does not re-render the chunks
+/// that import from it).
+#[salsa::tracked(returns(ref))]
+pub(crate) fn chunk_part_owners(db: &dyn packem_resolve::Db, target: Target, index: u32) -> Vec<(String, u32)> {
+    rendered_chunk(db, target, index).part_owners.clone()
 }
 
 /// Every output of a target and the diagnostics of linking and emission.
@@ -70,7 +99,9 @@ pub fn bundle(db: &dyn packem_resolve::Db, target: Target) -> Arc<Bundle> {
                 .at(graph.module(plan.entry).path.clone(), None),
             );
         }
-        chunks.push(rendered_chunk(db, target, index as u32).clone());
+        if !project.link(db).splitting {
+            chunks.push(rendered_chunk(db, target, index as u32).clone());
+        }
     }
     if project.link(db).splitting {
         if target.format(db) != Format::Esm {
@@ -82,7 +113,7 @@ pub fn bundle(db: &dyn packem_resolve::Db, target: Target) -> Arc<Bundle> {
                 ),
             ));
         }
-        crate::naming::name_chunks(db, target, &mut chunks, &mut diagnostics);
+        chunks = crate::naming::name_chunks(db, target, &mut diagnostics);
     }
     let mut assets: Vec<packem_graph::AssetFile> = graph
         .modules
@@ -143,6 +174,8 @@ pub struct RenderedRun {
     pub helpers: Helpers,
     /// The modules' legal comments, in order (for `--legal-comments=eof`).
     pub legal_comments: Vec<String>,
+    /// With code splitting: each module's top-level names (see [`packem_link::NameUse`]).
+    pub names: Vec<Option<NameUse>>,
 }
 
 /// The modules of `run`, rendered for `target`.
@@ -152,7 +185,9 @@ pub fn rendered_run<'db>(db: &'db dyn packem_resolve::Db, target: Target, run: M
     let (mut lens, mut uses_require, mut uses_import_meta) = (Vec::new(), false, false);
     let mut helpers = Helpers::default();
     let mut legal_comments = Vec::new();
+    let mut names = Vec::new();
     for source in run.sources(db) {
+        names.push(crate::link_info(db, target, *source).names.clone());
         let rendered = rendered_module(db, target, *source);
         legal_comments.extend(rendered.legal_comments.iter().cloned());
         lens.push(rendered.code.len() as u64);
@@ -161,7 +196,7 @@ pub fn rendered_run<'db>(db: &'db dyn packem_resolve::Db, target: Target, run: M
         helpers |= rendered.helpers;
         code.push_piece(&rendered.code);
     }
-    RenderedRun { code: code.finish(), lens, uses_require, uses_import_meta, helpers, legal_comments }
+    RenderedRun { code: code.finish(), lens, uses_require, uses_import_meta, helpers, legal_comments, names }
 }
 
 /// Where runs end (see [`ModuleRun`]): after a module whose id hashes to 0 mod `RUN_SPLIT`, or
@@ -170,7 +205,7 @@ pub fn rendered_run<'db>(db: &'db dyn packem_resolve::Db, target: Target, run: M
 const RUN_SPLIT: u64 = 24;
 const RUN_MAX: usize = 96;
 
-fn ends_run(source: Source, len: usize) -> bool {
+pub(crate) fn ends_run(source: Source, len: usize) -> bool {
     use salsa::plumbing::AsId as _;
     let mixed = u64::from(source.as_id().index()).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
     len >= RUN_MAX || mixed % RUN_SPLIT == 0
@@ -226,6 +261,18 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     let graph = module_graph(db, project);
     let plan = &link(db, project).chunks[index as usize];
     let format = target.format(db);
+    // Parts need ESM's live bindings between files and a synchronous chain of imports.
+    if let Some(max) = target.emit(db).max_chunk_size
+        && project.link(db).splitting
+        && format == Format::Esm
+        && !plan.top_level_await
+        && !plan
+            .order
+            .iter()
+            .any(|item| matches!(item, OrderItem::Glue(packem_link::Glue::InitLazy { is_async: true, .. })))
+    {
+        return crate::parts::rendered_parts(db, target, index, max);
+    }
     let platform = project.options(db).platform;
     // In an IIFE everything sits one level deep: glue is indented here, modules come indented.
     let level = u32::from(format == Format::Iife);
@@ -311,12 +358,24 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
             }
             prelude.push_str(&esm_external_imports(plan));
             for import in &plan.imports {
-                let _ = writeln!(
-                    prelude,
-                    "import {{ {} }} from \"{}\";",
-                    import.names.join(", "),
-                    crate::code::chunk_marker(import.chunk)
-                );
+                // A chunk cut into parts exports each name from the part that declares it.
+                let owners = match target.emit(db).max_chunk_size {
+                    Some(_) => chunk_part_owners(db, target, import.chunk).as_slice(),
+                    None => &[],
+                };
+                let mut by_part: std::collections::BTreeMap<u32, Vec<&str>> = Default::default();
+                for name in &import.names {
+                    let part = owners.binary_search_by(|(n, _)| n.as_str().cmp(name)).map_or(0, |i| owners[i].1);
+                    by_part.entry(part).or_default().push(name);
+                }
+                for (part, names) in by_part {
+                    let _ = writeln!(
+                        prelude,
+                        "import {{ {} }} from \"{}\";",
+                        names.join(", "),
+                        crate::code::part_marker(import.chunk, part)
+                    );
+                }
             }
         }
         Format::Cjs | Format::Iife => prelude.push_str(&required_externals(plan, &mut helpers)),
@@ -398,13 +457,17 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
             external_imports.push((path.clone(), kind));
         }
     }
+    let code = out.finish();
     ChunkOutput {
         external_imports,
         kind: plan.kind,
         file_name: None,
         chunk_imports: Vec::new(),
+        parts: Vec::new(),
+        part_owners: Vec::new(),
+        references: if project.link(db).splitting { code.chunk_references() } else { Vec::new() },
         entry: graph.module(plan.entry).path.clone(),
-        code: out.finish(),
+        code,
         inputs,
         exports: plan.exports.iter().map(|(name, _)| name.clone()).collect(),
     }
@@ -426,7 +489,7 @@ fn global_assignment(name: &str) -> String {
     out
 }
 
-fn esm_external_imports(plan: &ChunkPlan) -> String {
+pub(crate) fn esm_external_imports(plan: &ChunkPlan) -> String {
     let mut out = String::new();
     let mut done = Vec::new();
     for binding in &plan.externals {
@@ -509,7 +572,7 @@ fn esm_exports(plan: &ChunkPlan) -> String {
     out
 }
 
-fn entry_exports(plan: &ChunkPlan) -> String {
+pub(crate) fn entry_exports(plan: &ChunkPlan) -> String {
     if let Some(wrapper) = &plan.entry_wrapper {
         return format!("export default {wrapper}();\n");
     }

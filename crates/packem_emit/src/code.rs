@@ -29,6 +29,26 @@ pub fn chunk_marker(index: u32) -> String {
     format!("{MARKER}{index}__")
 }
 
+/// The stand-in for the path of part `part` (from 1) of chunk `index` (`--max-chunk-size`);
+/// part 0 is the chunk's main file, [`chunk_marker`].
+pub fn part_marker(index: u32, part: u32) -> String {
+    if part == 0 { chunk_marker(index) } else { format!("{MARKER}{index}_{part}__") }
+}
+
+/// Parses `<index>[_<part>]__` after a marker's prefix: (chunk, part, bytes read).
+fn parse_marker(after: &str) -> Option<(u32, u32, usize)> {
+    let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+    let index = after[..digits].parse::<u32>().ok()?;
+    let mut at = digits;
+    let mut part = 0;
+    if after[at..].starts_with('_') && !after[at..].starts_with("__") {
+        let more = after[at + 1..].bytes().take_while(u8::is_ascii_digit).count();
+        part = after[at + 1..at + 1 + more].parse::<u32>().ok()?;
+        at += 1 + more;
+    }
+    after[at..].starts_with("__").then_some((index, part, at + 2))
+}
+
 impl Piece {
     /// A piece holding `text`.
     pub fn new(text: impl Into<Arc<str>>) -> Self {
@@ -97,9 +117,9 @@ impl Code {
         hasher.digest128()
     }
 
-    /// The code with each chunk marker replaced by `path(index)`. Pieces without markers are
-    /// shared, not copied.
-    pub fn with_chunk_paths(&self, path: impl Fn(u32) -> String) -> Code {
+    /// The code with each chunk marker replaced by `path(chunk, part)`. Pieces without markers
+    /// are shared, not copied.
+    pub fn with_chunk_paths(&self, path: impl Fn(u32, u32) -> String) -> Code {
         let mut out = CodeBuilder::default();
         for piece in &self.pieces {
             if !piece.marked {
@@ -111,13 +131,12 @@ impl Code {
             while let Some(at) = rest.find(MARKER) {
                 text.push_str(&rest[..at]);
                 let after = &rest[at + MARKER.len()..];
-                let digits = after.bytes().take_while(u8::is_ascii_digit).count();
-                match (after[..digits].parse::<u32>(), after[digits..].starts_with("__")) {
-                    (Ok(index), true) => {
-                        text.push_str(&path(index));
-                        rest = &after[digits + 2..];
+                match parse_marker(after) {
+                    Some((index, part, len)) => {
+                        text.push_str(&path(index, part));
+                        rest = &after[len..];
                     }
-                    _ => {
+                    None => {
                         text.push_str(MARKER);
                         rest = after;
                     }
@@ -129,23 +148,27 @@ impl Code {
         out.finish()
     }
 
-    /// The chunks whose markers the code holds, in first-use order.
-    pub fn chunk_references(&self) -> Vec<u32> {
+    /// The (chunk, part) pairs whose markers the code holds, in first-use order.
+    pub fn chunk_references(&self) -> Vec<(u32, u32)> {
         let mut out = Vec::new();
         for piece in self.pieces.iter().filter(|p| p.marked) {
             let mut rest: &str = &piece.text;
             while let Some(at) = rest.find(MARKER) {
                 let after = &rest[at + MARKER.len()..];
-                let digits = after.bytes().take_while(u8::is_ascii_digit).count();
-                if let Ok(index) = after[..digits].parse::<u32>()
-                    && !out.contains(&index)
+                if let Some((index, part, _)) = parse_marker(after)
+                    && !out.contains(&(index, part))
                 {
-                    out.push(index);
+                    out.push((index, part));
                 }
                 rest = after;
             }
         }
         out
+    }
+
+    /// The pieces, in order.
+    pub fn pieces(&self) -> &[Piece] {
+        &self.pieces
     }
 
     /// The pieces as byte slices (shared, not copied), for writing.

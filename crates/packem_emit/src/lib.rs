@@ -16,6 +16,7 @@
 mod chunk;
 mod code;
 mod naming;
+mod parts;
 mod render;
 mod spelling;
 
@@ -26,8 +27,8 @@ use packem_link::{ModuleLink, module_link};
 use packem_parse::Source;
 use rustc_hash::FxHashMap;
 
-pub use chunk::{Bundle, ChunkOutput, ModuleRun, RenderedRun, bundle, rendered_chunk, rendered_run};
-pub use code::{Code, CodeBuilder, Piece, chunk_marker};
+pub use chunk::{Bundle, ChunkOutput, ModuleRun, PartOutput, RenderedRun, bundle, rendered_chunk, rendered_run};
+pub use code::{Code, CodeBuilder, Piece, chunk_marker, part_marker};
 
 pub use render::{RenderedModule, rendered_module};
 
@@ -79,6 +80,9 @@ pub struct EmitOptions {
     pub keep_names: bool,
     /// How a split build's files are named.
     pub chunk_naming: ChunkNaming,
+    /// With code splitting: the size in bytes above which a chunk's modules are split into
+    /// several files (`--max-chunk-size`).
+    pub max_chunk_size: Option<u64>,
 }
 
 /// How the files of a split build are named (`--entry-names`, `--chunk-names`): with code

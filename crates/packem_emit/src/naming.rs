@@ -12,42 +12,107 @@ use packem_db::{Diagnostic, DiagnosticCode};
 use packem_graph::module_graph;
 use packem_link::{ChunkKind, link};
 
-use crate::chunk::ChunkOutput;
+use crate::chunk::{ChunkOutput, rendered_chunk};
 use crate::{ChunkNaming, Target};
 
-/// Names the chunks of a split build and resolves their paths to each other.
-pub(crate) fn name_chunks(
-    db: &dyn packem_resolve::Db,
-    target: Target,
-    chunks: &mut [ChunkOutput],
-    diagnostics: &mut Vec<Diagnostic>,
-) {
-    let _span = tracing::debug_span!("name_chunks", chunks = chunks.len()).entered();
+/// The file names of a split build's outputs: every chunk's main file (in chunk order), then
+/// the parts of chunks cut by `--max-chunk-size` (in chunk order). `Eq`, so an edit that moves
+/// no name (names without `[hash]`, or a hash that did not change) re-resolves nothing but the
+/// edited chunk.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct OutputNames {
+    /// Each output's path under the output directory.
+    pub names: Vec<String>,
+    /// Per chunk: the output number of its first part.
+    first_part: Vec<usize>,
+    /// Per output: the outputs it loads (static imports and `import()`).
+    references: Vec<Vec<usize>>,
+}
+
+impl OutputNames {
+    /// The output number of part `part` (0: the main file) of chunk `chunk`.
+    fn output(&self, chunk: u32, part: u32) -> usize {
+        if part == 0 { chunk as usize } else { self.first_part[chunk as usize] + part as usize - 1 }
+    }
+}
+
+/// The names of `target`'s outputs (code splitting).
+#[salsa::tracked(returns(ref))]
+pub(crate) fn output_names(db: &dyn packem_resolve::Db, target: Target) -> OutputNames {
+    let _span = tracing::debug_span!("output_names").entered();
     let project = target.project(db);
     let naming = &target.emit(db).chunk_naming;
     let graph = module_graph(db, project);
     let plans = &link(db, project).chunks;
-    let templates: Vec<String> = chunks
+    let chunks: Vec<&ChunkOutput> = (0..plans.len()).map(|i| rendered_chunk(db, target, i as u32)).collect();
+    let mut first_part = Vec::with_capacity(chunks.len());
+    let mut count = chunks.len();
+    for chunk in &chunks {
+        first_part.push(count);
+        count += chunk.parts.len();
+    }
+    let mut out = OutputNames { names: Vec::with_capacity(count), first_part, references: Vec::with_capacity(count) };
+    let mut templates: Vec<String> = chunks
         .iter()
         .enumerate()
         .map(|(i, chunk)| template(naming, i, chunk, &graph.module(plans[i].entry).path))
         .collect();
+    // Parts are named by identity (see `parts`), so their own hash is that identity.
+    let mut identities: Vec<Option<u64>> = vec![None; chunks.len()];
+    for (i, chunk) in chunks.iter().enumerate() {
+        let stem = graph.module(plans[i].entry).path.file_stem().unwrap_or("chunk").to_string();
+        let stem = if chunk.kind == ChunkKind::Shared { "chunk".to_string() } else { stem };
+        for part in &chunk.parts {
+            let id = packem_db::short_hash(&part.identity.to_le_bytes());
+            let name =
+                if naming.chunks.contains("[hash]") { format!("{stem}-part") } else { format!("{stem}-part-{id}") };
+            let filled = naming
+                .chunks
+                .replace("[dir]", "")
+                .replace("[name]", &name)
+                .replace("[hash]", &id)
+                .replace("[ext]", "js");
+            let filled = filled.trim_start_matches("./").trim_start_matches('/').replace("//", "/");
+            templates.push(format!("{filled}{}", naming.extension));
+            identities.push(Some(part.identity));
+        }
+    }
+    let codes: Vec<&crate::Code> =
+        chunks.iter().map(|c| &c.code).chain(chunks.iter().flat_map(|c| c.parts.iter().map(|p| &p.code))).collect();
+    for chunk in &chunks {
+        out.references.push(chunk.references.iter().map(|&(c, p)| out.output(c, p)).collect());
+    }
+    for chunk in &chunks {
+        for part in &chunk.parts {
+            out.references.push(part.references.iter().map(|&(c, p)| out.output(c, p)).collect());
+        }
+    }
+    // Names without `[hash]` need no contents hashed.
+    let hashed = templates.iter().any(|t| t.contains("[hash]"));
     let unhashed: Vec<String> = templates.iter().map(|t| t.replace("[hash]", "")).collect();
-    let own: Vec<u128> =
-        chunks.iter().map(|chunk| chunk.code.with_chunk_paths(|j| unhashed[j as usize].clone()).hash128()).collect();
-    let references: Vec<Vec<u32>> = chunks.iter().map(|chunk| chunk.code.chunk_references()).collect();
-    let mut names = Vec::with_capacity(chunks.len());
+    let own: Vec<u128> = codes
+        .iter()
+        .zip(&identities)
+        .map(|(code, identity)| match identity {
+            Some(identity) => u128::from(*identity),
+            None if hashed => code.with_chunk_paths(|c, p| unhashed[out.output(c, p)].clone()).hash128(),
+            None => 0,
+        })
+        .collect();
     for (i, template) in templates.iter().enumerate() {
-        let mut seen = vec![false; chunks.len()];
+        if !template.contains("[hash]") {
+            out.names.push(template.clone());
+            continue;
+        }
+        let mut seen = vec![false; count];
         seen[i] = true;
-        let mut stack = references[i].clone();
+        let mut stack = out.references[i].clone();
         let mut loaded = Vec::new();
         while let Some(j) = stack.pop() {
-            let j = j as usize;
-            if j < chunks.len() && !seen[j] {
+            if j < count && !seen[j] {
                 seen[j] = true;
                 loaded.push(own[j]);
-                stack.extend(references[j].iter().copied());
+                stack.extend(out.references[j].iter().copied());
             }
         }
         loaded.sort_unstable();
@@ -57,9 +122,85 @@ pub(crate) fn name_chunks(
             hasher.update(&hash.to_le_bytes());
         }
         let hash = packem_db::short_hash(&hasher.digest128().to_le_bytes());
-        names.push(template.replace("[hash]", &hash));
+        out.names.push(template.replace("[hash]", &hash));
     }
-    let mut sorted: Vec<&String> = names.iter().collect();
+    out
+}
+
+/// Output number `output` of a split build, named, with the other outputs' paths resolved.
+#[salsa::tracked(returns(ref))]
+pub(crate) fn resolved_output(db: &dyn packem_resolve::Db, target: Target, output: u32) -> ChunkOutput {
+    let names = output_names(db, target);
+    let plans = &link(db, target.project(db)).chunks;
+    let output = output as usize;
+    let mains = plans.len();
+    let (chunk, part) = if output < mains {
+        (output, None)
+    } else {
+        let chunk = names.first_part.iter().rposition(|&first| first <= output).expect("a part of some chunk");
+        (chunk, Some(output - names.first_part[chunk]))
+    };
+    let rendered = rendered_chunk(db, target, chunk as u32);
+    let name = &names.names[output];
+    let references = &names.references[output];
+    let resolve = |code: &crate::Code| {
+        if references.is_empty() {
+            code.clone()
+        } else {
+            code.with_chunk_paths(|c, p| relative(name, &names.names[names.output(c, p)]))
+        }
+    };
+    match part {
+        Some(k) => {
+            let part = &rendered.parts[k];
+            ChunkOutput {
+                entry: rendered.entry.clone(),
+                kind: ChunkKind::Shared,
+                file_name: Some(name.clone()),
+                code: resolve(&part.code),
+                inputs: part.inputs.clone(),
+                exports: Vec::new(),
+                external_imports: Vec::new(),
+                chunk_imports: references.iter().map(|&j| (names.names[j].clone(), "import-statement")).collect(),
+                parts: Vec::new(),
+                part_owners: Vec::new(),
+                references: Vec::new(),
+            }
+        }
+        None => {
+            let imported: Vec<usize> = plans[chunk].imports.iter().map(|import| import.chunk as usize).collect();
+            ChunkOutput {
+                entry: rendered.entry.clone(),
+                kind: rendered.kind,
+                code: resolve(&rendered.code),
+                file_name: Some(name.clone()),
+                inputs: rendered.inputs.clone(),
+                exports: rendered.exports.clone(),
+                external_imports: rendered.external_imports.clone(),
+                chunk_imports: references
+                    .iter()
+                    .map(|&j| {
+                        let kind =
+                            if j >= mains || imported.contains(&j) { "import-statement" } else { "dynamic-import" };
+                        (names.names[j].clone(), kind)
+                    })
+                    .collect(),
+                parts: Vec::new(),
+                part_owners: Vec::new(),
+                references: Vec::new(),
+            }
+        }
+    }
+}
+
+/// Every output of a split build, and an error for two outputs with one name.
+pub(crate) fn name_chunks(
+    db: &dyn packem_resolve::Db,
+    target: Target,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<ChunkOutput> {
+    let names = output_names(db, target);
+    let mut sorted: Vec<&String> = names.names.iter().collect();
     sorted.sort();
     for pair in sorted.windows(2) {
         if pair[0] == pair[1] {
@@ -72,23 +213,7 @@ pub(crate) fn name_chunks(
             );
         }
     }
-    for (i, chunk) in chunks.iter_mut().enumerate() {
-        if !references[i].is_empty() {
-            chunk.code = chunk.code.with_chunk_paths(|j| relative(&names[i], &names[j as usize]));
-        }
-        chunk.file_name = Some(names[i].clone());
-        let imported: Vec<u32> = plans[i].imports.iter().map(|import| import.chunk).collect();
-        chunk.chunk_imports = imported
-            .iter()
-            .map(|&j| (names[j as usize].clone(), "import-statement"))
-            .chain(
-                references[i]
-                    .iter()
-                    .filter(|j| !imported.contains(j))
-                    .map(|&j| (names[j as usize].clone(), "dynamic-import")),
-            )
-            .collect();
-    }
+    (0..names.names.len()).map(|i| resolved_output(db, target, i as u32).clone()).collect()
 }
 
 /// The path template of chunk number `index` with `[dir]` and `[name]` filled in.
@@ -98,6 +223,16 @@ fn template(naming: &ChunkNaming, index: usize, chunk: &ChunkOutput, path: &Utf8
         return naming.entries.get(index).cloned().unwrap_or_else(|| format!("{stem}{}", naming.extension));
     }
     let (name, dir) = match chunk.kind {
+        // Without `[hash]`, shared chunks are told apart by their first module (stable across
+        // edits: see `parts` for why names that do not follow contents matter).
+        ChunkKind::Shared if !naming.chunks.contains("[hash]") => {
+            let id = packem_db::short_hash(&xxhash_rust::xxh3::xxh3_64(path.as_str().as_bytes()).to_le_bytes());
+            return format!(
+                "{}{}",
+                naming.chunks.replace("[dir]", "").replace("[name]", &format!("chunk-{id}")).trim_start_matches('/'),
+                naming.extension
+            );
+        }
         ChunkKind::Shared => ("chunk", String::new()),
         _ => {
             let dir = path

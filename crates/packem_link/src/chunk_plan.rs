@@ -154,7 +154,13 @@ impl Linker<'_> {
                 }
                 Frame::Visit(current, next_edge) => (current, next_edge),
             };
-            let edges = &self.graph.module(current).edges;
+            // With code splitting, a lazy module's `init` runs its dependencies itself, and
+            // everything it reaches is lazy too (it is shared by as many entry points), so the
+            // walk need not go further: that keeps each order to its chunk's size.
+            let edges: &[packem_graph::Edge] = match self.split_points.is_empty() || !self.lazy[current.index()] {
+                true => &self.graph.module(current).edges,
+                false => &[],
+            };
             let Some(edge) = edges.get(next_edge) else {
                 if eager && self.lazy[current.index()] && self.is_live(current) {
                     let init = self.init_names[&current].clone();

@@ -14,69 +14,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use packem_graph::ModuleId;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use crate::linker::Linker;
-use crate::output::{
-    Binding, ChunkImport, ChunkKind, ChunkPlan, Glue, ModuleLink, OrderItem, RecordRewrite, ValueRef, Wrap,
-};
-
-/// What one chunk declares and reads.
-#[derive(Default)]
-struct Names {
-    declares: FxHashSet<String>,
-    reads: BTreeSet<String>,
-}
-
-impl Names {
-    fn value(&mut self, value: &ValueRef) {
-        match value {
-            ValueRef::Name(name) | ValueRef::Member(name, _) => {
-                self.reads.insert(name.clone());
-            }
-            ValueRef::Undefined => {}
-        }
-    }
-
-    fn glue(&mut self, glue: &Glue) {
-        if let Some(var) = glue.declares() {
-            self.declares.insert(var.to_string());
-        }
-        match glue {
-            Glue::InitCjs { wrapper, .. } => {
-                self.reads.insert(wrapper.clone());
-            }
-            Glue::ReExport { namespace, from } => {
-                self.reads.insert(namespace.clone());
-                self.reads.insert(from.clone());
-            }
-            Glue::Bind { value, .. } => self.value(value),
-            Glue::InitLazy { init, .. } => {
-                self.reads.insert(init.clone());
-            }
-        }
-    }
-
-    fn record(&mut self, rewrite: &RecordRewrite) {
-        match rewrite {
-            RecordRewrite::RequireWrapped { wrapper } | RecordRewrite::ImportWrapped { wrapper, .. } => {
-                self.reads.insert(wrapper.clone());
-            }
-            RecordRewrite::RequireEsm { init, namespace } | RecordRewrite::ImportEsm { init, namespace, .. } => {
-                self.reads.extend(init.iter().cloned());
-                self.reads.insert(namespace.clone());
-            }
-            RecordRewrite::ImportChunk { .. }
-            | RecordRewrite::ExternalRequire(_)
-            | RecordRewrite::ExternalImport(_) => {}
-        }
-    }
-}
+use crate::output::{Binding, ChunkImport, ChunkKind, ChunkPlan, ModuleLink, NameUse, OrderItem, ValueRef, Wrap};
 
 impl Linker<'_> {
     /// Fills in every chunk's [`ChunkPlan::imports`] and [`ChunkPlan::shared_exports`].
     pub(crate) fn bind_chunks(&self, chunks: &mut [ChunkPlan], modules: &[ModuleLink]) {
-        let names: Vec<Names> = chunks.iter().map(|chunk| self.chunk_names(chunk, modules)).collect();
+        let names: Vec<NameUse> = chunks.iter().map(|chunk| chunk_names(chunk, modules)).collect();
         // Shared chunks first: a name several chunks declare is imported from a shared one.
         let mut owner: FxHashMap<&str, u32> = FxHashMap::default();
         let order = (0..chunks.len())
@@ -110,48 +56,16 @@ impl Linker<'_> {
         }
     }
 
-    /// The names `chunk`'s code declares and reads.
-    fn chunk_names(&self, chunk: &ChunkPlan, modules: &[ModuleLink]) -> Names {
-        let mut names = Names::default();
-        let members = chunk.wrappers.iter().map(|(m, _)| *m).chain(chunk.lazy.iter().copied()).chain(
-            chunk.order.iter().filter_map(|item| match item {
-                OrderItem::Module(m) => Some(*m),
-                OrderItem::Glue(_) => None,
-            }),
-        );
-        for module in members {
-            self.module_names(module, &modules[module.index()], &mut names);
-        }
-        for namespace in &chunk.namespaces {
-            names.declares.insert(namespace.name.clone());
-            for (_, value) in &namespace.getters {
-                names.value(value);
-            }
-        }
-        for item in &chunk.order {
-            if let OrderItem::Glue(glue) = item {
-                names.glue(glue);
-            }
-        }
-        for (_, value) in &chunk.exports {
-            names.value(value);
-        }
-        names.reads.extend(chunk.entry_wrapper.iter().cloned());
-        for external in &chunk.externals {
-            names.declares.insert(external.local.clone());
-        }
-        names
-    }
-
     /// What the module `module` (of link `link`) declares and reads.
-    fn module_names(&self, module: ModuleId, link: &ModuleLink, names: &mut Names) {
+    pub(crate) fn module_names(&self, module: ModuleId, link: &ModuleLink) -> NameUse {
+        let mut names = NameUse::default();
         let index = module.index();
         for (_, rewrite) in &link.records {
             names.record(rewrite);
         }
         if self.wrap[index] != Wrap::None {
             names.declares.extend(link.wrap.iter().cloned());
-            return;
+            return names;
         }
         let symbols = &self.symbols[index];
         let kept = self.shaken.as_ref().map(|s| &s.included[index]).filter(|included| !included.is_empty());
@@ -173,7 +87,10 @@ impl Linker<'_> {
         }
         for import in &symbols.imports {
             let target = match self.bindings[index].get(&import.local) {
-                Some(Binding::CjsProperty(..) | Binding::CjsNamespace(_)) => None,
+                // Bound by glue to a variable of the importer's own.
+                Some(Binding::CjsProperty(..) | Binding::CjsNamespace(_)) => {
+                    self.finals.get(&(module, import.local.clone())).cloned().map(ValueRef::Name)
+                }
                 Some(binding) => self.value_of(binding),
                 None => None,
             };
@@ -198,5 +115,25 @@ impl Linker<'_> {
                 names.glue(glue);
             }
         }
+        names
     }
+}
+
+/// The names `chunk`'s code declares and reads: its modules' ([`ModuleLink::names`]) and its
+/// glue's.
+fn chunk_names(chunk: &ChunkPlan, modules: &[ModuleLink]) -> NameUse {
+    let mut names = NameUse::default();
+    let members = chunk.wrappers.iter().map(|(m, _)| *m).chain(chunk.lazy.iter().copied()).chain(
+        chunk.order.iter().filter_map(|item| match item {
+            OrderItem::Module(m) => Some(*m),
+            OrderItem::Glue(_) => None,
+        }),
+    );
+    for module in members {
+        if let Some(module_names) = &modules[module.index()].names {
+            names.extend(module_names);
+        }
+    }
+    names.extend(&chunk.glue_names());
+    names
 }

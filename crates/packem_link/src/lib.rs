@@ -34,7 +34,7 @@ mod wrapping;
 pub use linker::{link, module_link, trace_export};
 pub use output::{
     Binding, ChunkImport, ChunkKind, ChunkPlan, CjsRef, ExternalBinding, Glue, LazyModule, LinkOutput, ModuleLink,
-    NamespaceObject, OrderItem, RecordRewrite, SourceKey, ValueRef, Wrap,
+    NameUse, NamespaceObject, OrderItem, RecordRewrite, SourceKey, ValueRef, Wrap,
 };
 pub use runtime::Helpers;
 pub use side_effects::side_effect_free;

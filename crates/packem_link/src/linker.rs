@@ -70,12 +70,15 @@ pub fn link(db: &dyn packem_resolve::Db, project: Project) -> Arc<LinkOutput> {
             graph.entries.iter().map(|&entry| linker.plan_chunk(entry, ChunkKind::Entry, None)).collect()
         }
     };
-    let modules: Vec<_> = {
+    let mut modules: Vec<_> = {
         let _s = step("projection");
         (0..graph.modules.len()).map(|i| linker.module_link(ModuleId(i as u32))).collect()
     };
     if splitting {
         let _s = step("cross_chunk");
+        for (i, module) in modules.iter_mut().enumerate() {
+            module.names = Some(linker.module_names(ModuleId(i as u32), module));
+        }
         linker.bind_chunks(&mut chunks, &modules);
     }
     let by_source =

@@ -2,7 +2,7 @@
 //! runtime helpers a chunk needs are derived from it ([`Glue::helpers`], [`RecordRewrite::helpers`],
 //! [`ChunkPlan::helpers`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use packem_db::Diagnostic;
 use packem_graph::ModuleId;
@@ -209,6 +209,81 @@ pub struct ModuleLink {
     /// Indices of the top-level statements tree shaking dropped (see
     /// [`crate::ModuleSymbols::statements`]), sorted.
     pub dropped: Vec<u32>,
+    /// With code splitting: the top-level names the module's code declares and reads, which
+    /// decide what chunks (and parts of chunks) import from each other.
+    pub names: Option<NameUse>,
+}
+
+/// Top-level names some code declares and reads (code splitting: a chunk imports what it reads
+/// and does not declare from where it is declared).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct NameUse {
+    /// Names it declares.
+    pub declares: BTreeSet<String>,
+    /// Names it reads (its own declarations included).
+    pub reads: BTreeSet<String>,
+}
+
+impl NameUse {
+    /// Adds `other`'s names.
+    pub fn extend(&mut self, other: &NameUse) {
+        self.declares.extend(other.declares.iter().cloned());
+        self.reads.extend(other.reads.iter().cloned());
+    }
+
+    /// Reads `value`.
+    pub fn value(&mut self, value: &ValueRef) {
+        match value {
+            ValueRef::Name(name) | ValueRef::Member(name, _) => {
+                self.reads.insert(name.clone());
+            }
+            ValueRef::Undefined => {}
+        }
+    }
+
+    /// What the glue statement declares and reads.
+    pub fn glue(&mut self, glue: &Glue) {
+        if let Some(var) = glue.declares() {
+            self.declares.insert(var.to_string());
+        }
+        match glue {
+            Glue::InitCjs { wrapper, .. } => {
+                self.reads.insert(wrapper.clone());
+            }
+            Glue::ReExport { namespace, from } => {
+                self.reads.insert(namespace.clone());
+                self.reads.insert(from.clone());
+            }
+            Glue::Bind { value, .. } => self.value(value),
+            Glue::InitLazy { init, .. } => {
+                self.reads.insert(init.clone());
+            }
+        }
+    }
+
+    /// What the rewritten record reads.
+    pub fn record(&mut self, rewrite: &RecordRewrite) {
+        match rewrite {
+            RecordRewrite::RequireWrapped { wrapper } | RecordRewrite::ImportWrapped { wrapper, .. } => {
+                self.reads.insert(wrapper.clone());
+            }
+            RecordRewrite::RequireEsm { init, namespace } | RecordRewrite::ImportEsm { init, namespace, .. } => {
+                self.reads.extend(init.iter().cloned());
+                self.reads.insert(namespace.clone());
+            }
+            RecordRewrite::ImportChunk { .. }
+            | RecordRewrite::ExternalRequire(_)
+            | RecordRewrite::ExternalImport(_) => {}
+        }
+    }
+
+    /// What the namespace object declares and reads.
+    pub fn namespace_object(&mut self, namespace: &NamespaceObject) {
+        self.declares.insert(namespace.name.clone());
+        for (_, value) in &namespace.getters {
+            self.value(value);
+        }
+    }
 }
 
 /// How a lazily evaluated ESM module is framed.
@@ -338,6 +413,28 @@ pub struct ChunkPlan {
 }
 
 impl ChunkPlan {
+    /// The names the chunk's own code (not its modules') declares and reads: namespace
+    /// objects, glue, exports, the entry's wrapper and the external imports.
+    pub fn glue_names(&self) -> NameUse {
+        let mut names = NameUse::default();
+        for namespace in &self.namespaces {
+            names.namespace_object(namespace);
+        }
+        for item in &self.order {
+            if let OrderItem::Glue(glue) = item {
+                names.glue(glue);
+            }
+        }
+        for (_, value) in &self.exports {
+            names.value(value);
+        }
+        names.reads.extend(self.entry_wrapper.iter().cloned());
+        for external in &self.externals {
+            names.declares.insert(external.local.clone());
+        }
+        names
+    }
+
     /// The runtime helpers the chunk's own code uses: its namespace objects and glue. (The
     /// modules' renders report theirs: wrappers, lazy frames, rewritten records.) `esm_output`:
     /// the output is ESM, which leaves out [`NamespaceObject::entry_only`] ones.
