@@ -351,10 +351,8 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     let mut prelude = String::new();
     match format {
         Format::Esm => {
-            if uses_require && platform == Platform::Node {
-                prelude.push_str("import { createRequire as __createRequire } from \"module\";\nvar __require = __createRequire(import.meta.url);\n");
-            } else if uses_require {
-                prelude.push_str("var __require = typeof require !== \"undefined\" ? require : (x) => { throw Error('Dynamic require of \"' + x + '\" is not supported'); };\n");
+            if uses_require {
+                prelude.push_str(esm_require(platform));
             }
             prelude.push_str(&esm_external_imports(plan));
             for import in &plan.imports {
@@ -385,11 +383,7 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     }
     // The `require` CommonJS modules see: Node's where there is one.
     if helpers.contains(Helpers::COMMON_JS) {
-        prelude.push_str(match (format, platform) {
-            (Format::Esm, Platform::Node) => "var __cjsRequire = __require;\n",
-            (Format::Cjs, _) => "var __cjsRequire = require;\n",
-            _ => "var __cjsRequire = typeof require !== \"undefined\" ? require : void 0;\n",
-        });
+        prelude.push_str(cjs_require(format, platform));
     }
     // ESM is strict; without CommonJS modules (which may rely on sloppy mode) the whole output can be.
     if format != Format::Esm && plan.wrappers.is_empty() {
@@ -470,6 +464,25 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
         code,
         inputs,
         exports: plan.exports.iter().map(|(name, _)| name.clone()).collect(),
+    }
+}
+
+/// `var __require = …` in ESM output: Node's `createRequire` on node, else `require` where there
+/// is one.
+pub(crate) fn esm_require(platform: Platform) -> &'static str {
+    if platform == Platform::Node {
+        "import { createRequire as __createRequire } from \"module\";\nvar __require = __createRequire(import.meta.url);\n"
+    } else {
+        "var __require = typeof require !== \"undefined\" ? require : (x) => { throw Error('Dynamic require of \"' + x + '\" is not supported'); };\n"
+    }
+}
+
+/// `var __cjsRequire = …`: the `require` CommonJS modules see, Node's where there is one.
+pub(crate) fn cjs_require(format: Format, platform: Platform) -> &'static str {
+    match (format, platform) {
+        (Format::Esm, Platform::Node) => "var __cjsRequire = __require;\n",
+        (Format::Cjs, _) => "var __cjsRequire = require;\n",
+        _ => "var __cjsRequire = typeof require !== \"undefined\" ? require : void 0;\n",
     }
 }
 

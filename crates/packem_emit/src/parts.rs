@@ -24,7 +24,10 @@ use packem_graph::module_graph;
 use packem_link::{ChunkKind, ChunkPlan, Helpers, NameUse, OrderItem, link};
 use packem_parse::Source;
 
-use crate::chunk::{ChunkOutput, ModuleRun, PartOutput, RenderedRun, ends_run, entry_exports, esm_external_imports};
+use crate::chunk::{
+    ChunkOutput, ModuleRun, PartOutput, RenderedRun, cjs_require, ends_run, entry_exports, esm_external_imports,
+    esm_require,
+};
 use crate::code::{Piece, part_marker};
 use crate::{CodeBuilder, Target, rendered_module, rendered_run, spelling};
 
@@ -136,7 +139,7 @@ pub(crate) fn rendered_parts(db: &dyn packem_resolve::Db, target: Target, index:
         }
         let mut header = String::new();
         if uses_require {
-            prelude_require(project.options(db).platform, &mut header);
+            header.push_str(esm_require(platform));
         }
         if part == 0 {
             header.push_str(&esm_external_imports(plan));
@@ -156,10 +159,7 @@ pub(crate) fn rendered_parts(db: &dyn packem_resolve::Db, target: Target, index:
             let _ = writeln!(header, "import {{ {} }} from \"{}\";", names.join(", "), part_marker(chunk, at));
         }
         if helpers.contains(Helpers::COMMON_JS) {
-            header.push_str(match project.options(db).platform {
-                packem_db::Platform::Node => "var __cjsRequire = __require;\n",
-                _ => "var __cjsRequire = typeof require !== \"undefined\" ? require : void 0;\n",
-            });
+            header.push_str(cjs_require(crate::Format::Esm, platform));
         }
         out.push_str(&header);
         out.push_str(&runtime);
@@ -293,15 +293,6 @@ fn exported_by_entry(plan: &ChunkPlan, name: &str) -> bool {
 /// The marker number of part `part` (in file order) of a chunk whose main file is part `last`.
 fn marker_part(part: usize, last: usize) -> u32 {
     if part == last { 0 } else { part as u32 + 1 }
-}
-
-/// `var __require = …` for ESM output.
-fn prelude_require(platform: packem_db::Platform, out: &mut String) {
-    if platform == packem_db::Platform::Node {
-        out.push_str("import { createRequire as __createRequire } from \"module\";\nvar __require = __createRequire(import.meta.url);\n");
-    } else {
-        out.push_str("var __require = typeof require !== \"undefined\" ? require : (x) => { throw Error('Dynamic require of \"' + x + '\" is not supported'); };\n");
-    }
 }
 
 /// The item ranges of each part (see the module docs).
