@@ -65,6 +65,12 @@ pub(crate) fn chunk_part_owners(db: &dyn packem_resolve::Db, target: Target, ind
     rendered_chunk(db, target, index).part_owners.clone()
 }
 
+/// The part (marker number; 0: the main file) of chunk `index` that declares `name`.
+pub(crate) fn part_declaring(db: &dyn packem_resolve::Db, target: Target, index: u32, name: &str) -> u32 {
+    let owners = chunk_part_owners(db, target, index);
+    owners.binary_search_by(|(n, _)| n.as_str().cmp(name)).map_or(0, |i| owners[i].1)
+}
+
 /// Every output of a target and the diagnostics of linking and emission.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Bundle {
@@ -357,13 +363,10 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
             prelude.push_str(&esm_external_imports(plan));
             for import in &plan.imports {
                 // A chunk cut into parts exports each name from the part that declares it.
-                let owners = match target.emit(db).max_chunk_size {
-                    Some(_) => chunk_part_owners(db, target, import.chunk).as_slice(),
-                    None => &[],
-                };
+                let parted = target.emit(db).max_chunk_size.is_some();
                 let mut by_part: std::collections::BTreeMap<u32, Vec<&str>> = Default::default();
                 for name in &import.names {
-                    let part = owners.binary_search_by(|(n, _)| n.as_str().cmp(name)).map_or(0, |i| owners[i].1);
+                    let part = if parted { part_declaring(db, target, import.chunk, name) } else { 0 };
                     by_part.entry(part).or_default().push(name);
                 }
                 for (part, names) in by_part {

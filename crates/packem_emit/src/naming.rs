@@ -66,14 +66,7 @@ pub(crate) fn output_names(db: &dyn packem_resolve::Db, target: Target) -> Outpu
             let id = packem_db::short_hash(&part.identity.to_le_bytes());
             let name =
                 if naming.chunks.contains("[hash]") { format!("{stem}-part") } else { format!("{stem}-part-{id}") };
-            let filled = naming
-                .chunks
-                .replace("[dir]", "")
-                .replace("[name]", &name)
-                .replace("[hash]", &id)
-                .replace("[ext]", "js");
-            let filled = filled.trim_start_matches("./").trim_start_matches('/').replace("//", "/");
-            templates.push(format!("{filled}{}", naming.extension));
+            templates.push(fill(naming, "", &name, Some(&id)));
             identities.push(Some(part.identity));
         }
     }
@@ -137,7 +130,8 @@ pub(crate) fn resolved_output(db: &dyn packem_resolve::Db, target: Target, outpu
     let (chunk, part) = if output < mains {
         (output, None)
     } else {
-        let chunk = names.first_part.iter().rposition(|&first| first <= output).expect("a part of some chunk");
+        // The last chunk whose parts start at or before `output` (`first_part` is ascending).
+        let chunk = names.first_part.partition_point(|&first| first <= output) - 1;
         (chunk, Some(output - names.first_part[chunk]))
     };
     let rendered = rendered_chunk(db, target, chunk as u32);
@@ -227,11 +221,7 @@ fn template(naming: &ChunkNaming, index: usize, chunk: &ChunkOutput, path: &Utf8
         // edits: see `parts` for why names that do not follow contents matter).
         ChunkKind::Shared if !naming.chunks.contains("[hash]") => {
             let id = packem_db::short_hash(&xxhash_rust::xxh3::xxh3_64(path.as_str().as_bytes()).to_le_bytes());
-            return format!(
-                "{}{}",
-                naming.chunks.replace("[dir]", "").replace("[name]", &format!("chunk-{id}")).trim_start_matches('/'),
-                naming.extension
-            );
+            return fill(naming, "", &format!("chunk-{id}"), None);
         }
         ChunkKind::Shared => ("chunk", String::new()),
         _ => {
@@ -244,7 +234,16 @@ fn template(naming: &ChunkNaming, index: usize, chunk: &ChunkOutput, path: &Utf8
             (stem, dir)
         }
     };
-    let filled = naming.chunks.replace("[dir]", &dir).replace("[name]", name).replace("[ext]", "js");
+    fill(naming, &dir, name, None)
+}
+
+/// The chunk template with `[dir]`, `[name]` (and `[hash]` when given) filled in, as a relative
+/// path with the chunks' extension.
+fn fill(naming: &ChunkNaming, dir: &str, name: &str, hash: Option<&str>) -> String {
+    let mut filled = naming.chunks.replace("[dir]", dir).replace("[name]", name).replace("[ext]", "js");
+    if let Some(hash) = hash {
+        filled = filled.replace("[hash]", hash);
+    }
     let filled = filled.trim_start_matches("./").trim_start_matches('/').replace("//", "/");
     format!("{filled}{}", naming.extension)
 }

@@ -116,10 +116,8 @@ pub(crate) fn rendered_parts(db: &dyn packem_resolve::Db, target: Target, index:
     // Names other chunks declare, by the part of that chunk that does.
     let mut from_chunks: rustc_hash::FxHashMap<&str, (u32, u32)> = rustc_hash::FxHashMap::default();
     for import in &plan.imports {
-        let owners = crate::chunk::chunk_part_owners(db, target, import.chunk);
         for name in &import.names {
-            let part = owners.binary_search_by(|(n, _)| n.as_str().cmp(name)).map_or(0, |i| owners[i].1);
-            from_chunks.insert(name, (import.chunk, part));
+            from_chunks.insert(name, (import.chunk, crate::chunk::part_declaring(db, target, import.chunk, name)));
         }
     }
 

@@ -32,7 +32,6 @@ impl Linker<'_> {
             .filter(|&(i, m)| i < graph.entries.len() || self.is_live(m))
             .map(|(_, m)| m)
             .collect();
-        let is_point: rustc_hash::FxHashSet<ModuleId> = points.iter().copied().collect();
         let words = points.len().div_ceil(64);
         let mut bits = vec![vec![0u64; words]; n];
         for (bit, &point) in points.iter().enumerate() {
@@ -45,7 +44,7 @@ impl Linker<'_> {
                     // the module is in the importer's chunk, as for `require()`.
                     if let EdgeTarget::Module(target) = edge.target
                         && !matches!(edge.kind, ImportKind::RequireResolve | ImportKind::NewUrl)
-                        && !(edge.kind == ImportKind::DynamicImport && is_point.contains(&target))
+                        && !(edge.kind == ImportKind::DynamicImport && self.is_split_point.contains(&target))
                         && self.wrap[target.index()] != Wrap::External
                         && self.is_live(target)
                         && bits[target.index()][word] & mask == 0

@@ -159,18 +159,18 @@ pub(crate) struct Linker<'a> {
     /// With code splitting: the entry points (entries and the `import()` targets that get a
     /// chunk of their own), in order.
     pub(crate) split_points: Vec<ModuleId>,
+    /// The same, as a set.
+    pub(crate) is_split_point: FxHashSet<ModuleId>,
 }
 
 impl<'a> Linker<'a> {
     /// A linker over `graph` after step 1 (wrapping), which everything else reads.
     pub(crate) fn new(db: &'a dyn packem_resolve::Db, project: Project, graph: &'a ModuleGraph) -> Self {
         let cwd = project.options(db).cwd.clone();
-        let Framing { symbols, wrap, copies, lazy, lazy_async, node_mode } = crate::wrapping::frame(db, project, graph);
+        let Framing { symbols, wrap, copies, lazy, lazy_async, node_mode, split_points } =
+            crate::wrapping::frame(db, project, graph);
         let (reserved, all_nested) = crate::naming::reserved_names(&symbols, &wrap);
-        let split_points = match project.link(db).splitting {
-            true => crate::wrapping::entry_points(graph, &wrap, &symbols, true),
-            false => Vec::new(),
-        };
+        let is_split_point = split_points.iter().copied().collect();
         let n = graph.modules.len();
         Self {
             db,
@@ -203,6 +203,7 @@ impl<'a> Linker<'a> {
             entry_only_namespaces: BTreeSet::new(),
             entry_chunks: FxHashMap::default(),
             split_points,
+            is_split_point,
         }
     }
 

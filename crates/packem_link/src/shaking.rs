@@ -305,7 +305,7 @@ impl Linker<'_> {
         if matches!(edge.kind, ImportKind::Require | ImportKind::DynamicImport) && self.wrap[t.index()] == Wrap::None {
             // With code splitting, `import()` loads the target's chunk, whose exports are its
             // namespace: every export is used, but no namespace object is built.
-            let chunk = edge.kind == ImportKind::DynamicImport && self.split_points.contains(&t);
+            let chunk = edge.kind == ImportKind::DynamicImport && self.is_split_point.contains(&t);
             work.push(if chunk { Work::Exports(t) } else { Work::Namespace(t) });
         }
     }

@@ -22,6 +22,8 @@ pub(crate) struct Framing {
     pub(crate) lazy_async: Vec<bool>,
     /// Whether a module's imports of CommonJS use Node's interop (see [`crate::CjsRef`]).
     pub(crate) node_mode: Vec<bool>,
+    /// With code splitting: the entry points ([`entry_points`]); empty otherwise.
+    pub(crate) split_points: Vec<ModuleId>,
 }
 
 /// Decides how each module of `graph` is framed.
@@ -69,7 +71,10 @@ pub(crate) fn frame(db: &dyn packem_resolve::Db, project: Project, graph: &Modul
             _ => Wrap::None,
         });
     }
-    let lazy = lazy_modules(graph, &wrap, &symbols, project.link(db).splitting);
+    let splitting = project.link(db).splitting;
+    let points = entry_points(graph, &wrap, &symbols, splitting);
+    let lazy = lazy_modules(graph, &wrap, &points, splitting);
+    let split_points = if splitting { points } else { Vec::new() };
     let node_mode = graph
         .modules
         .iter()
@@ -77,7 +82,7 @@ pub(crate) fn frame(db: &dyn packem_resolve::Db, project: Project, graph: &Modul
         .map(|(m, w)| *w == Wrap::Cjs || m.disabled || crate::module_type::node_esm_interop(db, m.file))
         .collect();
     let lazy_async = async_lazy_modules(db, graph, &lazy);
-    Framing { symbols, wrap, copies, lazy, lazy_async, node_mode }
+    Framing { symbols, wrap, copies, lazy, lazy_async, node_mode, split_points }
 }
 
 /// Scope-hoisted modules that some entry reaches, but not through static imports of
@@ -90,13 +95,12 @@ pub(crate) fn frame(db: &dyn packem_resolve::Db, project: Project, graph: &Modul
 /// laziness starts), and a module two entry points reach is lazy too: it sits in a shared chunk,
 /// and each entry's chunk calls its `init_x()` at its place in that entry's evaluation order,
 /// so evaluation order is Node's even though the shared chunk is imported first.
-fn lazy_modules(graph: &ModuleGraph, wrap: &[Wrap], symbols: &[Arc<ModuleSymbols>], splitting: bool) -> Vec<bool> {
+fn lazy_modules(graph: &ModuleGraph, wrap: &[Wrap], points: &[ModuleId], splitting: bool) -> Vec<bool> {
     let n = graph.modules.len();
     let mut lazy = vec![false; n];
-    let points = entry_points(graph, wrap, symbols, splitting);
     let is_point: rustc_hash::FxHashSet<ModuleId> = points.iter().copied().collect();
     let mut reached_by = vec![0u32; n];
-    for &entry in &points {
+    for &entry in points {
         let mut eager = vec![false; n];
         let mut stack: Vec<ModuleId> = Vec::new();
         if wrap[entry.index()] == Wrap::None {
