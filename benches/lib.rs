@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use camino::{Utf8Path, Utf8PathBuf};
 use packem_db::{Platform, ProjectOptions};
 use packem_host::{Format, ModuleGraph, Target, Workspace};
-use packem_output::{OutputFile, WriteOptions, WrittenSet};
+use packem_output::{WriteOptions, WrittenSet};
 
 /// `.fixtures/npm` at the workspace root, or a panic telling how to create it.
 pub fn npm_fixtures() -> Utf8PathBuf {
@@ -220,9 +220,9 @@ pub struct Session {
     target: Target,
     outdir: Utf8PathBuf,
     output_name: String,
-    written: Option<WrittenSet>,
+    written: WrittenSet,
     graph: Option<Arc<ModuleGraph>>,
-    inputs: Vec<Utf8PathBuf>,
+    inputs: packem_output::InputPaths,
 }
 
 impl Session {
@@ -254,9 +254,9 @@ impl Session {
             target,
             outdir: corpus.outdir.clone(),
             output_name: corpus.output_name.clone(),
-            written: None,
+            written: WrittenSet::notified(),
             graph: None,
-            inputs: Vec::new(),
+            inputs: Default::default(),
         }
     }
 
@@ -318,21 +318,18 @@ impl Session {
         // The inputs an output may not overwrite: recomputed only when the graph changed.
         let graph = self.ws.module_graph();
         if !self.graph.as_ref().is_some_and(|old| Arc::ptr_eq(old, &graph)) {
-            self.inputs = graph.modules.iter().map(|m| m.path.clone()).collect();
+            self.inputs = packem_output::InputPaths::new(graph.modules.iter().map(|m| m.path.as_path()));
             self.graph = Some(graph);
         }
         // Split builds name their chunks; otherwise the one output is the entry's.
-        let files: Vec<OutputFile> = bundle
-            .chunks
-            .iter()
-            .map(|chunk| {
-                let name = chunk.file_name.clone().unwrap_or_else(|| self.output_name.clone());
-                OutputFile::from_pieces(name, chunk.code.byte_pieces(), chunk.code.hash128())
-            })
-            .collect();
+        let names = if bundle.chunks.first().is_some_and(|c| c.file_name.is_some()) {
+            Vec::new()
+        } else {
+            vec![self.output_name.clone()]
+        };
+        let files = packem_host::BundleOutputs { bundle, names: &names, assets: &[] };
         let options = WriteOptions { outdir: &self.outdir, inputs: &self.inputs, allow_overwrite: false, spare: true };
-        let report = packem_output::write_outputs(&files, &options, self.written.as_ref()).unwrap();
-        self.written = Some(report.set);
+        packem_output::write_changed(&files, &options, &mut self.written).unwrap();
         bundle.chunks.iter().map(|chunk| chunk.code.len()).sum()
     }
 }

@@ -9,8 +9,12 @@ use anyhow::{Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use packem_db::diagnostic::display_path;
 use packem_db::{Diagnostic, DiagnosticCode};
-use packem_host::{Bundle, EdgeTarget, EmitOptions, Format, LegalComments, ModuleGraph, PackemDatabase, Workspace};
-use packem_output::{MetaImport, MetaInput, MetaOutput, MetaOutputInput, Metafile, OutputFile, WriteOptions};
+use packem_host::{
+    Bundle, BundleOutputs, EdgeTarget, EmitOptions, Format, LegalComments, ModuleGraph, PackemDatabase, Workspace,
+};
+use packem_output::{
+    MetaImport, MetaInput, MetaOutput, MetaOutputInput, Metafile, OutputFile, Outputs as _, WriteOptions,
+};
 use packem_parse::ModuleFormat;
 
 use crate::args::{BuildArgs, LegalCommentsArg, LogLevel, OutputFormat};
@@ -42,7 +46,7 @@ pub struct Outcome {
     /// All outputs with their sizes (display paths), when they were written.
     pub outputs: Vec<(String, u64)>,
     /// What the write did (`None` when nothing was written because of errors).
-    pub write: Option<packem_output::WriteReport>,
+    pub write: Option<packem_output::WriteDelta>,
 }
 
 /// A build target bound to its output locations; builds again as often as asked, writing only
@@ -52,19 +56,22 @@ pub struct Builder {
     target: packem_host::Target,
     outdir: Utf8PathBuf,
     naming: Naming,
-    /// The names of the last build's outputs.
+    /// The names of the last build's outputs, when the CLI names them (emission names a split
+    /// build's).
     names: Vec<String>,
     cwd: Utf8PathBuf,
     metafile: Option<Utf8PathBuf>,
     allow_overwrite: bool,
     /// Keep spare output files to swap with (watch mode; see `WriteOptions::spare`).
     spare: bool,
-    previous: Option<packem_output::WrittenSet>,
+    /// What the last write left on disk. In watch mode the watcher reports outputs others change
+    /// ([`Builder::output_touched`]), so unchanged outputs are trusted without a system call.
+    written: packem_output::WrittenSet,
     /// The last bundle written without errors, and its outputs' sizes.
     last: Option<(Arc<Bundle>, OutputSizes)>,
     /// The input paths outputs may not overwrite, and the graph they come from (recomputed only
     /// when the graph changes).
-    inputs: Option<(Arc<packem_host::ModuleGraph>, Vec<Utf8PathBuf>)>,
+    inputs: Option<(Arc<packem_host::ModuleGraph>, packem_output::InputPaths)>,
 }
 
 /// Output display paths with their sizes in bytes.
@@ -127,7 +134,11 @@ impl Builder {
             cwd,
             allow_overwrite: args.allow_overwrite,
             spare: args.watch.is_some(),
-            previous: None,
+            written: if args.watch.is_some() {
+                packem_output::WrittenSet::notified()
+            } else {
+                packem_output::WrittenSet::default()
+            },
             last: None,
             inputs: None,
         })
@@ -140,8 +151,26 @@ impl Builder {
 
     /// Deletes the spare files watch mode keeps next to the outputs.
     pub fn remove_spares(&self) {
-        if let Some(written) = &self.previous {
-            packem_output::remove_spares(&self.outdir, written);
+        packem_output::remove_spares(&self.outdir, &self.written);
+    }
+
+    /// The directories the outputs of the last write are in (existing ones).
+    pub fn output_directories(&self) -> Vec<Utf8PathBuf> {
+        let mut dirs: Vec<&str> = self.written.paths().map(|p| p.rsplit_once('/').map_or("", |(dir, _)| dir)).collect();
+        dirs.dedup();
+        dirs.sort_unstable();
+        dirs.dedup();
+        dirs.into_iter()
+            .map(|d| if d.is_empty() { self.outdir.clone() } else { self.outdir.join(d) })
+            .filter(|d| d.is_dir())
+            .collect()
+    }
+
+    /// Reports that an output file may have been changed by someone else (a watcher event for
+    /// one of our paths): the next build compares it with the disk again.
+    pub fn output_touched(&mut self, path: &Utf8Path) {
+        if let Ok(rel) = path.strip_prefix(&self.outdir) {
+            self.written.touched(rel.as_str());
         }
     }
 
@@ -154,8 +183,7 @@ impl Builder {
         }
         let Ok(rel) = path.strip_prefix(&self.outdir) else { return false };
         let ours = path.file_name().is_some_and(|name| name.starts_with('.') && name.contains(".packem-"));
-        ours || self.previous.as_ref().is_some_and(|written| written.contains(rel.as_str()))
-            || self.names.iter().any(|name| name == rel.as_str())
+        ours || self.written.contains(rel.as_str()) || self.names.iter().any(|name| name == rel.as_str())
     }
 
     /// Builds and, when there is no error, writes the outputs that changed and deletes the ones
@@ -166,21 +194,16 @@ impl Builder {
         if let Some((previous, outputs)) = &self.last
             && Arc::ptr_eq(previous, &bundle)
         {
-            let write =
-                packem_output::WriteReport { set: self.previous.clone().unwrap_or_default(), ..Default::default() };
+            let write = packem_output::WriteDelta { unchanged: self.written.len(), ..Default::default() };
             return Outcome { diagnostics: Vec::new(), outputs: outputs.clone(), write: Some(write) };
         }
         let mut diagnostics = self.workspace.build_diagnostics(self.target);
+        // A split build's chunks come named; otherwise the entries' names follow the templates.
         self.names = match self.naming.chunks {
-            Some(_) => bundle.chunks.iter().map(|c| c.file_name.clone().unwrap_or_default()).collect(),
+            Some(_) => Vec::new(),
             None => self.naming.names(|i| bundle.chunks[i].code.hash128()),
         };
-        let mut files: Vec<OutputFile> = bundle
-            .chunks
-            .iter()
-            .zip(&self.names)
-            .map(|(chunk, name)| OutputFile::from_pieces(name.clone(), chunk.code.byte_pieces(), chunk.code.hash128()))
-            .collect();
+        let mut assets = Vec::new();
         if !bundle.assets.is_empty() {
             if self.naming.stdout {
                 diagnostics.push(Diagnostic::error(
@@ -194,12 +217,14 @@ impl Builder {
                 ));
             }
             for asset in &bundle.assets {
-                files.push(OutputFile::new(asset.name.clone(), asset.bytes.clone()));
+                assets.push(OutputFile::new(asset.name.clone(), asset.bytes.clone()));
             }
         }
+        let files = BundleOutputs { bundle: &bundle, names: &self.names, assets: &assets };
         let graph = self.workspace.module_graph();
         if !self.inputs.as_ref().is_some_and(|(old, _)| Arc::ptr_eq(old, &graph)) {
-            self.inputs = Some((graph.clone(), graph.modules.iter().map(|m| m.path.clone()).collect()));
+            self.inputs =
+                Some((graph.clone(), packem_output::InputPaths::new(graph.modules.iter().map(|m| m.path.as_path()))));
         }
         let inputs = &self.inputs.as_ref().expect("set above").1;
         if diagnostics.iter().any(Diagnostic::is_error) {
@@ -207,13 +232,15 @@ impl Builder {
         }
         if self.naming.stdout {
             let mut stdout = std::io::stdout().lock();
-            for piece in files.iter().flat_map(|f| f.pieces()) {
-                if let Err(err) = stdout.write_all(piece) {
-                    diagnostics.push(Diagnostic::error(
-                        DiagnosticCode::OutputError,
-                        format!("Could not write to stdout: {err}"),
-                    ));
-                    break;
+            for index in 0..files.count() {
+                for piece in files.file(index).pieces() {
+                    if let Err(err) = stdout.write_all(piece) {
+                        diagnostics.push(Diagnostic::error(
+                            DiagnosticCode::OutputError,
+                            format!("Could not write to stdout: {err}"),
+                        ));
+                        return Outcome { diagnostics, outputs: Vec::new(), write: None };
+                    }
                 }
             }
             let _ = stdout.flush();
@@ -221,8 +248,8 @@ impl Builder {
         }
         let options =
             WriteOptions { outdir: &self.outdir, inputs, allow_overwrite: self.allow_overwrite, spare: self.spare };
-        let report = match packem_output::write_outputs(&files, &options, self.previous.as_ref()) {
-            Ok(report) => report,
+        let delta = match packem_output::write_changed(&files, &options, &mut self.written) {
+            Ok(delta) => delta,
             Err(errors) => {
                 for error in errors {
                     diagnostics.push(Diagnostic::error(
@@ -233,11 +260,16 @@ impl Builder {
                 return Outcome { diagnostics, outputs: Vec::new(), write: None };
             }
         };
-        self.previous = Some(report.set.clone());
-        let outputs: Vec<(String, u64)> =
-            files.iter().map(|f| (display_path(&self.outdir.join(&f.path), &self.cwd), f.len())).collect();
+        // The summary table is printed after one-shot builds only; watch mode reports what it wrote.
+        let outputs: Vec<(String, u64)> = if self.spare {
+            Vec::new()
+        } else {
+            (0..files.count())
+                .map(|i| (display_path(&self.outdir.join(files.path(i)), &self.cwd), files.len(i)))
+                .collect()
+        };
         if let Some(path) = &self.metafile {
-            let json = metafile_json(&self.workspace, &graph, &bundle, &self.outdir, &self.names, &self.cwd);
+            let json = metafile_json(&self.workspace, &graph, &bundle, &self.outdir, &files, &self.cwd);
             if std::fs::read_to_string(path).ok().as_deref() != Some(json.as_str())
                 && let Err(err) = std::fs::write(path, json)
             {
@@ -248,9 +280,9 @@ impl Builder {
             }
         }
         if !diagnostics.iter().any(Diagnostic::is_error) {
-            self.last = Some((bundle, outputs.clone()));
+            self.last = Some((bundle.clone(), outputs.clone()));
         }
-        Outcome { diagnostics, outputs, write: Some(report) }
+        Outcome { diagnostics, outputs, write: Some(delta) }
     }
 
     /// Output paths relative to the working directory, for messages.
@@ -279,7 +311,7 @@ fn metafile_json(
     graph: &ModuleGraph,
     bundle: &Bundle,
     outdir: &Utf8Path,
-    names: &[String],
+    files: &BundleOutputs,
     cwd: &Utf8Path,
 ) -> String {
     let db = workspace.db();
@@ -317,7 +349,8 @@ fn metafile_json(
         };
         meta.inputs.insert(display_path(&module.path, cwd), MetaInput { bytes, format, imports, with: None });
     }
-    for (chunk, name) in bundle.chunks.iter().zip(names) {
+    for (index, chunk) in bundle.chunks.iter().enumerate() {
+        let name = files.path(index);
         let inputs = chunk
             .inputs
             .iter()

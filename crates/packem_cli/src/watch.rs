@@ -97,7 +97,10 @@ fn watch(builder: &mut Builder, args: &BuildArgs) -> Result<ExitCode> {
                     }
                     for path in event.paths {
                         let Ok(path) = Utf8PathBuf::from_path_buf(path) else { continue };
-                        if !builder.is_own_output(&path) {
+                        if builder.is_own_output(&path) {
+                            // Ours, or someone else's edit of an output: look at it next time.
+                            builder.output_touched(&path);
+                        } else {
                             paths.insert(path);
                         }
                     }
@@ -164,8 +167,11 @@ fn next_batch(rx: &Receiver<Message>) -> Option<Vec<Message>> {
 /// Watches the directories the build depends on (non-recursively) and unwatches the rest.
 fn update_watches(watcher: &mut notify::RecommendedWatcher, watched: &mut BTreeSet<Utf8PathBuf>, builder: &Builder) {
     // Every directory an input lives in, the output directory included when sources sit there
-    // (events for the outputs themselves are dropped: `Builder::is_own_output`).
-    let wanted: BTreeSet<Utf8PathBuf> = builder.workspace.watch_directories().into_iter().collect();
+    // (events for the outputs themselves only mark them for a look at the next write:
+    // `Builder::is_own_output`, `Builder::output_touched`).
+    // The outputs' directories too: the writer trusts what it wrote unless told otherwise.
+    let mut wanted: BTreeSet<Utf8PathBuf> = builder.workspace.watch_directories().into_iter().collect();
+    wanted.extend(builder.output_directories());
     for dir in watched.difference(&wanted) {
         let _ = watcher.unwatch(dir.as_std_path());
     }

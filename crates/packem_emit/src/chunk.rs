@@ -37,9 +37,6 @@ pub struct ChunkOutput {
     /// With `--max-chunk-size`: the chunk's other files, in order (this one, the main file,
     /// comes last and loads them).
     pub parts: Vec<PartOutput>,
-    /// Names other chunks import that a part other than the main file declares, with the
-    /// part's marker number (see [`crate::code::part_marker`]), sorted.
-    pub part_owners: Vec<(String, u32)>,
     /// With code splitting: the (chunk, part) pairs whose paths the code refers to.
     pub references: Vec<(u32, u32)>,
 }
@@ -57,29 +54,19 @@ pub struct PartOutput {
     pub references: Vec<(u32, u32)>,
 }
 
-/// The names of chunk `index` that a part other than its main file declares (an `Eq`
-/// projection of [`rendered_chunk`], so an edit inside the chunk does not re-render the chunks
-/// that import from it).
-#[salsa::tracked(returns(ref))]
-pub(crate) fn chunk_part_owners(db: &dyn packem_resolve::Db, target: Target, index: u32) -> Vec<(String, u32)> {
-    rendered_chunk(db, target, index).part_owners.clone()
-}
-
-/// The part (marker number; 0: the main file) of chunk `index` that declares `name`.
-pub(crate) fn part_declaring(db: &dyn packem_resolve::Db, target: Target, index: u32, name: &str) -> u32 {
-    let owners = chunk_part_owners(db, target, index);
-    owners.binary_search_by(|(n, _)| n.as_str().cmp(name)).map_or(0, |i| owners[i].1)
-}
-
 /// Every output of a target and the diagnostics of linking and emission.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Bundle {
-    /// One output per entry, in entry order.
-    pub chunks: Vec<ChunkOutput>,
+    /// One output per entry, in entry order (with code splitting: every chunk, then the
+    /// parts), each shared with its memo.
+    pub chunks: Vec<Arc<ChunkOutput>>,
     /// Link and emit diagnostics (missing exports, unsupported features).
     pub diagnostics: Vec<Diagnostic>,
     /// Files the `file` and `copy` loaders put in the output directory, sorted by name.
     pub assets: Vec<packem_graph::AssetFile>,
+    /// With code splitting: a hash of the chunks' file names in order, so that a writer can tell
+    /// an unchanged list of thousands of files without comparing them.
+    pub names_key: Option<u128>,
 }
 
 /// All outputs of `target`.
@@ -90,37 +77,53 @@ pub fn bundle(db: &dyn packem_resolve::Db, target: Target) -> Arc<Bundle> {
     let linked = link(db, project);
     let mut diagnostics = linked.diagnostics.clone();
     let graph = module_graph(db, project);
-    let mut chunks = Vec::new();
-    for index in 0..linked.chunks.len() {
-        let plan = &linked.chunks[index];
-        if plan.top_level_await && target.format(db) != Format::Esm {
+    let (format, splitting) = (target.format(db), project.link(db).splitting);
+    let (mut chunks, mut names_key) = (Vec::new(), None);
+    for (index, plan) in linked.chunks.iter().enumerate() {
+        if plan.top_level_await && format != Format::Esm {
             diagnostics.push(
                 Diagnostic::error(
                     DiagnosticCode::UnsupportedFeature,
                     format!(
                         "Top-level await is currently not supported with the \"{}\" output format",
-                        target.format(db).as_str()
+                        format.as_str()
                     ),
                 )
                 .at(graph.module(plan.entry).path.clone(), None),
             );
         }
-        if !project.link(db).splitting {
+        if !splitting {
             chunks.push(rendered_chunk(db, target, index as u32).clone());
         }
     }
-    if project.link(db).splitting {
-        if target.format(db) != Format::Esm {
+    if splitting {
+        if format != Format::Esm {
             diagnostics.push(Diagnostic::error(
                 DiagnosticCode::UnsupportedFeature,
                 format!(
                     "Code splitting is currently only supported with the \"esm\" output format, not \"{}\"",
-                    target.format(db).as_str()
+                    format.as_str()
                 ),
             ));
         }
-        chunks = crate::naming::name_chunks(db, target, &mut diagnostics);
+        let (named, key) = crate::naming::name_chunks(db, target, &mut diagnostics);
+        (chunks, names_key) = (named, Some(key));
     }
+    let (assets, asset_diagnostics) = bundle_assets(db, project);
+    diagnostics.extend(asset_diagnostics.iter().cloned());
+    Arc::new(Bundle { chunks, diagnostics, assets: assets.clone(), names_key })
+}
+
+/// The files the `file` and `copy` loaders put in the output directory, sorted by name, and an
+/// error for two that would share a name. A query of its own, so that a rebuild after an edit
+/// does not look at every module for assets.
+#[salsa::tracked(returns(ref))]
+fn bundle_assets(
+    db: &dyn packem_resolve::Db,
+    project: packem_db::Project,
+) -> (Vec<packem_graph::AssetFile>, Vec<Diagnostic>) {
+    let graph = module_graph(db, project);
+    let mut diagnostics = Vec::new();
     let mut assets: Vec<packem_graph::AssetFile> = graph
         .modules
         .iter()
@@ -148,7 +151,7 @@ pub fn bundle(db: &dyn packem_resolve::Db, target: Target) -> Arc<Bundle> {
             );
         }
     }
-    Arc::new(Bundle { chunks, diagnostics, assets })
+    (assets, diagnostics)
 }
 
 /// Consecutive modules of a chunk with no generated code between them: the unit a chunk is
@@ -261,7 +264,7 @@ impl<'db> Runs<'db> {
 
 /// The output file of entry number `index`.
 #[salsa::tracked(returns(ref))]
-pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -> ChunkOutput {
+pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -> Arc<ChunkOutput> {
     let _span = tracing::info_span!("rendered_chunk", index).entered();
     let project = target.project(db);
     let graph = module_graph(db, project);
@@ -277,7 +280,7 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
             .iter()
             .any(|item| matches!(item, OrderItem::Glue(packem_link::Glue::InitLazy { is_async: true, .. })))
     {
-        return crate::parts::rendered_parts(db, target, index, max);
+        return Arc::new(crate::parts::rendered_parts(db, target, index, max));
     }
     let platform = project.options(db).platform;
     // In an IIFE everything sits one level deep: glue is indented here, modules come indented.
@@ -361,22 +364,14 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
                 prelude.push_str(esm_require(platform));
             }
             prelude.push_str(&esm_external_imports(plan));
+            // A chunk cut into parts re-exports from its main file what its parts declare.
             for import in &plan.imports {
-                // A chunk cut into parts exports each name from the part that declares it.
-                let parted = target.emit(db).max_chunk_size.is_some();
-                let mut by_part: std::collections::BTreeMap<u32, Vec<&str>> = Default::default();
-                for name in &import.names {
-                    let part = if parted { part_declaring(db, target, import.chunk, name) } else { 0 };
-                    by_part.entry(part).or_default().push(name);
-                }
-                for (part, names) in by_part {
-                    let _ = writeln!(
-                        prelude,
-                        "import {{ {} }} from \"{}\";",
-                        names.join(", "),
-                        crate::code::part_marker(import.chunk, part)
-                    );
-                }
+                let _ = writeln!(
+                    prelude,
+                    "import {{ {} }} from \"{}\";",
+                    import.names.join(", "),
+                    crate::code::chunk_marker(import.chunk)
+                );
             }
         }
         Format::Cjs | Format::Iife => prelude.push_str(&required_externals(plan, &mut helpers)),
@@ -455,19 +450,18 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
         }
     }
     let code = out.finish();
-    ChunkOutput {
+    Arc::new(ChunkOutput {
         external_imports,
         kind: plan.kind,
         file_name: None,
         chunk_imports: Vec::new(),
         parts: Vec::new(),
-        part_owners: Vec::new(),
         references: if project.link(db).splitting { code.chunk_references() } else { Vec::new() },
         entry: graph.module(plan.entry).path.clone(),
         code,
         inputs,
         exports: plan.exports.iter().map(|(name, _)| name.clone()).collect(),
-    }
+    })
 }
 
 /// `var __require = …` in ESM output: Node's `createRequire` on node, else `require` where there

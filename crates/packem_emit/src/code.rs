@@ -93,6 +93,8 @@ impl PartialEq for Piece {
 pub struct Code {
     pieces: Vec<Piece>,
     len: usize,
+    /// [`Code::hash128`], computed once when built (the writer asks for it on every rebuild).
+    hash: u128,
 }
 
 impl Code {
@@ -109,8 +111,16 @@ impl Code {
     /// A 128-bit hash identifying the bytes, computed from the pieces' hashes and lengths
     /// (not a hash of the concatenation: two splits of the same bytes hash differently).
     pub fn hash128(&self) -> u128 {
+        self.hash
+    }
+
+    /// The hash of `pieces` (0 for none, as `Code::default()` has).
+    fn hash_pieces(pieces: &[Piece]) -> u128 {
+        if pieces.is_empty() {
+            return 0;
+        }
         let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-        for piece in &self.pieces {
+        for piece in pieces {
             hasher.update(&piece.hash.to_le_bytes());
             hasher.update(&(piece.len() as u64).to_le_bytes());
         }
@@ -226,6 +236,7 @@ impl CodeBuilder {
     /// The code built.
     pub fn finish(mut self) -> Code {
         self.flush();
+        self.code.hash = Code::hash_pieces(&self.code.pieces);
         self.code
     }
 }

@@ -29,6 +29,7 @@ use rustc_hash::FxHashMap;
 
 pub use chunk::{Bundle, ChunkOutput, ModuleRun, PartOutput, RenderedRun, bundle, rendered_chunk, rendered_run};
 pub use code::{Code, CodeBuilder, Piece, chunk_marker, part_marker};
+pub use naming::{NamesCell, OutputNames, output_names};
 
 pub use render::{RenderedModule, rendered_module};
 
@@ -129,6 +130,8 @@ pub struct Target {
     /// The host's copy of each module's link information (see [`LinkCell`]).
     #[returns(ref)]
     pub link_cells: Arc<FxHashMap<Source, LinkCell>>,
+    /// The host's copy of a split build's output names (see [`NamesCell`]).
+    pub names_cell: Option<NamesCell>,
 }
 
 /// One module's part of linking, copied into an input by the host after linking (the "link

@@ -7,6 +7,8 @@
 //! statically or with `import()`: it changes exactly when the chunk's bytes or a chunk it
 //! loads change, and cycles of `import()` need no order.
 
+use std::sync::Arc;
+
 use camino::Utf8Path;
 use packem_db::{Diagnostic, DiagnosticCode};
 use packem_graph::module_graph;
@@ -14,6 +16,12 @@ use packem_link::{ChunkKind, link};
 
 use crate::chunk::{ChunkOutput, rendered_chunk};
 use crate::{ChunkNaming, Target};
+
+/// How many chunks (or outputs) one group query covers.
+///
+/// The project-wide steps of naming read groups, not chunks: after an edit inside one chunk,
+/// salsa verifies about N/64 groups and the 64 members of one, instead of N chunks.
+const GROUP: u32 = 64;
 
 /// The file names of a split build's outputs: every chunk's main file (in chunk order), then
 /// the parts of chunks cut by `--max-chunk-size` (in chunk order). `Eq`, so an edit that moves
@@ -27,6 +35,10 @@ pub struct OutputNames {
     first_part: Vec<usize>,
     /// Per output: the outputs it loads (static imports and `import()`).
     references: Vec<Vec<usize>>,
+    /// Names two outputs share (an error), sorted.
+    duplicates: Vec<String>,
+    /// A hash of `names`, in order (see [`crate::Bundle::names_key`]).
+    pub key: u128,
 }
 
 impl OutputNames {
@@ -34,62 +46,132 @@ impl OutputNames {
     fn output(&self, chunk: u32, part: u32) -> usize {
         if part == 0 { chunk as usize } else { self.first_part[chunk as usize] + part as usize - 1 }
     }
+
+    /// The number of outputs.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether there is no output.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
 }
 
-/// The names of `target`'s outputs (code splitting).
+/// What naming reads of one chunk: its parts' identities and what each of its files refers to
+/// (the main file first). An edit that moves no part boundary and no reference keeps it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct ChunkLayout {
+    parts: Vec<u64>,
+    references: Vec<Vec<(u32, u32)>>,
+}
+
+/// The layouts of chunks `group * GROUP ..` (at most [`GROUP`] of them).
 #[salsa::tracked(returns(ref))]
-pub(crate) fn output_names(db: &dyn packem_resolve::Db, target: Target) -> OutputNames {
+fn layout_group(db: &dyn packem_resolve::Db, target: Target, group: u32) -> Vec<ChunkLayout> {
+    let chunks = link(db, target.project(db)).chunks.len() as u32;
+    (group * GROUP..chunks.min((group + 1) * GROUP))
+        .map(|index| {
+            let chunk = rendered_chunk(db, target, index);
+            ChunkLayout {
+                parts: chunk.parts.iter().map(|p| p.identity).collect(),
+                references: std::iter::once(chunk.references.clone())
+                    .chain(chunk.parts.iter().map(|p| p.references.clone()))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The names of `target`'s outputs (code splitting). Reads the chunks' layouts, and their code
+/// only when a name holds `[hash]`.
+#[salsa::tracked(returns(ref))]
+pub fn output_names(db: &dyn packem_resolve::Db, target: Target) -> Arc<OutputNames> {
     let _span = tracing::debug_span!("output_names").entered();
     let project = target.project(db);
     let naming = &target.emit(db).chunk_naming;
     let graph = module_graph(db, project);
     let plans = &link(db, project).chunks;
-    let chunks: Vec<&ChunkOutput> = (0..plans.len()).map(|i| rendered_chunk(db, target, i as u32)).collect();
-    let mut first_part = Vec::with_capacity(chunks.len());
-    let mut count = chunks.len();
-    for chunk in &chunks {
+    let groups = (plans.len() as u32).div_ceil(GROUP);
+    let layouts: Vec<&ChunkLayout> = (0..groups).flat_map(|g| layout_group(db, target, g)).collect();
+    let mut first_part = Vec::with_capacity(layouts.len());
+    let mut count = layouts.len();
+    for layout in &layouts {
         first_part.push(count);
-        count += chunk.parts.len();
+        count += layout.parts.len();
     }
-    let mut out = OutputNames { names: Vec::with_capacity(count), first_part, references: Vec::with_capacity(count) };
-    let mut templates: Vec<String> = chunks
+    let mut out = OutputNames {
+        names: Vec::with_capacity(count),
+        first_part,
+        references: Vec::with_capacity(count),
+        duplicates: Vec::new(),
+        key: 0,
+    };
+    let mut templates: Vec<String> = plans
         .iter()
         .enumerate()
-        .map(|(i, chunk)| template(naming, i, chunk, &graph.module(plans[i].entry).path))
+        .map(|(i, plan)| template(naming, i, plan.kind, &graph.module(plan.entry).path))
         .collect();
     // Parts are named by identity (see `parts`), so their own hash is that identity.
-    let mut identities: Vec<Option<u64>> = vec![None; chunks.len()];
-    for (i, chunk) in chunks.iter().enumerate() {
-        let stem = graph.module(plans[i].entry).path.file_stem().unwrap_or("chunk").to_string();
-        let stem = if chunk.kind == ChunkKind::Shared { "chunk".to_string() } else { stem };
-        for part in &chunk.parts {
-            let id = packem_db::short_hash(&part.identity.to_le_bytes());
+    let mut identities: Vec<Option<u64>> = vec![None; layouts.len()];
+    for (plan, layout) in plans.iter().zip(&layouts) {
+        let stem = graph.module(plan.entry).path.file_stem().unwrap_or("chunk");
+        let stem = if plan.kind == ChunkKind::Shared { "chunk" } else { stem };
+        for &identity in &layout.parts {
+            let id = packem_db::short_hash(&identity.to_le_bytes());
             let name =
                 if naming.chunks.contains("[hash]") { format!("{stem}-part") } else { format!("{stem}-part-{id}") };
             templates.push(fill(naming, "", &name, Some(&id)));
-            identities.push(Some(part.identity));
+            identities.push(Some(identity));
         }
     }
+    for layout in &layouts {
+        out.references.push(layout.references[0].iter().map(|&(c, p)| out.output(c, p)).collect());
+    }
+    for layout in &layouts {
+        for references in &layout.references[1..] {
+            out.references.push(references.iter().map(|&(c, p)| out.output(c, p)).collect());
+        }
+    }
+    if templates.iter().any(|t| t.contains("[hash]")) {
+        hash_names(db, target, &templates, &identities, &mut out);
+    } else {
+        out.names = templates;
+    }
+    let mut sorted: Vec<&String> = out.names.iter().collect();
+    sorted.sort();
+    out.duplicates = sorted.windows(2).filter(|pair| pair[0] == pair[1]).map(|pair| pair[0].clone()).collect();
+    out.duplicates.dedup();
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    for name in &out.names {
+        hasher.update(name.as_bytes());
+        hasher.update(&[0]);
+    }
+    out.key = hasher.digest128();
+    Arc::new(out)
+}
+
+/// Fills `[hash]` in `templates`: a hash of the output's own code (with the other outputs' paths
+/// left unhashed) and of the own hashes of every output it loads, directly or not.
+fn hash_names(
+    db: &dyn packem_resolve::Db,
+    target: Target,
+    templates: &[String],
+    identities: &[Option<u64>],
+    out: &mut OutputNames,
+) {
+    let count = templates.len();
+    let chunks: Vec<&ChunkOutput> =
+        (0..out.first_part.len()).map(|i| &**rendered_chunk(db, target, i as u32)).collect();
     let codes: Vec<&crate::Code> =
         chunks.iter().map(|c| &c.code).chain(chunks.iter().flat_map(|c| c.parts.iter().map(|p| &p.code))).collect();
-    for chunk in &chunks {
-        out.references.push(chunk.references.iter().map(|&(c, p)| out.output(c, p)).collect());
-    }
-    for chunk in &chunks {
-        for part in &chunk.parts {
-            out.references.push(part.references.iter().map(|&(c, p)| out.output(c, p)).collect());
-        }
-    }
-    // Names without `[hash]` need no contents hashed.
-    let hashed = templates.iter().any(|t| t.contains("[hash]"));
     let unhashed: Vec<String> = templates.iter().map(|t| t.replace("[hash]", "")).collect();
     let own: Vec<u128> = codes
         .iter()
-        .zip(&identities)
+        .zip(identities)
         .map(|(code, identity)| match identity {
             Some(identity) => u128::from(*identity),
-            None if hashed => code.with_chunk_paths(|c, p| unhashed[out.output(c, p)].clone()).hash128(),
-            None => 0,
+            None => code.with_chunk_paths(|c, p| unhashed[out.output(c, p)].clone()).hash128(),
         })
         .collect();
     for (i, template) in templates.iter().enumerate() {
@@ -117,13 +199,33 @@ pub(crate) fn output_names(db: &dyn packem_resolve::Db, target: Target) -> Outpu
         let hash = packem_db::short_hash(&hasher.digest128().to_le_bytes());
         out.names.push(template.replace("[hash]", &hash));
     }
-    out
+}
+
+/// One output's names, copied into an input by the host after naming (the "names firewall").
+///
+/// Naming reads every chunk, so it is LOW durability after any edit, and so would be every
+/// output that read it: after each edit salsa would verify all N outputs. An output reads the
+/// names from this input (MEDIUM) instead, which the host sets only when the names changed
+/// (`Workspace::build`), so an unedited output verifies in O(1).
+#[salsa::input(debug)]
+pub struct NamesCell {
+    /// Equal to `output_names(target)` once synced.
+    #[returns(ref)]
+    pub names: Arc<OutputNames>,
+}
+
+/// The names outputs read: the host's cell when it made one, else `output_names`.
+fn names(db: &dyn packem_resolve::Db, target: Target) -> &Arc<OutputNames> {
+    match target.names_cell(db) {
+        Some(cell) => cell.names(db),
+        None => output_names(db, target),
+    }
 }
 
 /// Output number `output` of a split build, named, with the other outputs' paths resolved.
 #[salsa::tracked(returns(ref))]
-pub(crate) fn resolved_output(db: &dyn packem_resolve::Db, target: Target, output: u32) -> ChunkOutput {
-    let names = output_names(db, target);
+fn resolved_output(db: &dyn packem_resolve::Db, target: Target, output: u32) -> Arc<ChunkOutput> {
+    let names = names(db, target);
     let plans = &link(db, target.project(db)).chunks;
     let output = output as usize;
     let mains = plans.len();
@@ -144,7 +246,7 @@ pub(crate) fn resolved_output(db: &dyn packem_resolve::Db, target: Target, outpu
             code.with_chunk_paths(|c, p| relative(name, &names.names[names.output(c, p)]))
         }
     };
-    match part {
+    Arc::new(match part {
         Some(k) => {
             let part = &rendered.parts[k];
             ChunkOutput {
@@ -157,7 +259,6 @@ pub(crate) fn resolved_output(db: &dyn packem_resolve::Db, target: Target, outpu
                 external_imports: Vec::new(),
                 chunk_imports: references.iter().map(|&j| (names.names[j].clone(), "import-statement")).collect(),
                 parts: Vec::new(),
-                part_owners: Vec::new(),
                 references: Vec::new(),
             }
         }
@@ -180,11 +281,17 @@ pub(crate) fn resolved_output(db: &dyn packem_resolve::Db, target: Target, outpu
                     })
                     .collect(),
                 parts: Vec::new(),
-                part_owners: Vec::new(),
                 references: Vec::new(),
             }
         }
-    }
+    })
+}
+
+/// Outputs `group * GROUP ..` (at most [`GROUP`] of them), resolved.
+#[salsa::tracked(returns(ref))]
+fn output_group(db: &dyn packem_resolve::Db, target: Target, group: u32) -> Vec<Arc<ChunkOutput>> {
+    let count = names(db, target).len() as u32;
+    (group * GROUP..count.min((group + 1) * GROUP)).map(|i| resolved_output(db, target, i).clone()).collect()
 }
 
 /// Every output of a split build, and an error for two outputs with one name.
@@ -192,31 +299,29 @@ pub(crate) fn name_chunks(
     db: &dyn packem_resolve::Db,
     target: Target,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<ChunkOutput> {
-    let names = output_names(db, target);
-    let mut sorted: Vec<&String> = names.names.iter().collect();
-    sorted.sort();
-    for pair in sorted.windows(2) {
-        if pair[0] == pair[1] {
-            diagnostics.push(
-                Diagnostic::error(
-                    DiagnosticCode::OutputError,
-                    format!("Two output files share the same path \"{}\"", pair[0]),
-                )
+) -> (Vec<Arc<ChunkOutput>>, u128) {
+    let names = names(db, target);
+    for name in &names.duplicates {
+        diagnostics.push(
+            Diagnostic::error(DiagnosticCode::OutputError, format!("Two output files share the same path \"{name}\""))
                 .with_help("Put [hash] or [dir] in --chunk-names or --entry-names."),
-            );
-        }
+        );
     }
-    (0..names.names.len()).map(|i| resolved_output(db, target, i as u32).clone()).collect()
+    let groups = (names.len() as u32).div_ceil(GROUP);
+    let mut outputs = Vec::with_capacity(names.len());
+    for group in 0..groups {
+        outputs.extend(output_group(db, target, group).iter().cloned());
+    }
+    (outputs, names.key)
 }
 
 /// The path template of chunk number `index` with `[dir]` and `[name]` filled in.
-fn template(naming: &ChunkNaming, index: usize, chunk: &ChunkOutput, path: &Utf8Path) -> String {
+fn template(naming: &ChunkNaming, index: usize, kind: ChunkKind, path: &Utf8Path) -> String {
     let stem = path.file_stem().unwrap_or("chunk");
-    if chunk.kind == ChunkKind::Entry {
+    if kind == ChunkKind::Entry {
         return naming.entries.get(index).cloned().unwrap_or_else(|| format!("{stem}{}", naming.extension));
     }
-    let (name, dir) = match chunk.kind {
+    let (name, dir) = match kind {
         // Without `[hash]`, shared chunks are told apart by their first module (stable across
         // edits: see `parts` for why names that do not follow contents matter).
         ChunkKind::Shared if !naming.chunks.contains("[hash]") => {

@@ -105,19 +105,23 @@ pub(crate) fn rendered_parts(db: &dyn packem_resolve::Db, target: Target, index:
             }
         }
     }
-    let mut part_owners = Vec::new();
+    // Other chunks import every name from the main file, which re-exports the ones its parts
+    // declare: an importer's code then follows the chunk's exports, not where its part
+    // boundaries fall (an edit that moves one re-renders this chunk only).
+    let mut reexports: Vec<(&str, usize)> = Vec::new();
     for name in &plan.shared_exports {
         let owner = owner_of(name).unwrap_or(last);
         exported[owner].insert(name.clone());
         if owner != last {
-            part_owners.push((name.clone(), marker_part(owner, last)));
+            exported[last].insert(name.clone());
+            reexports.push((name, owner));
         }
     }
-    // Names other chunks declare, by the part of that chunk that does.
+    // Names other chunks declare, by the chunk that does (its main file).
     let mut from_chunks: rustc_hash::FxHashMap<&str, (u32, u32)> = rustc_hash::FxHashMap::default();
     for import in &plan.imports {
         for name in &import.names {
-            from_chunks.insert(name, (import.chunk, crate::chunk::part_declaring(db, target, import.chunk, name)));
+            from_chunks.insert(name, (import.chunk, 0));
         }
     }
 
@@ -145,15 +149,21 @@ pub(crate) fn rendered_parts(db: &dyn packem_resolve::Db, target: Target, index:
             let _ = writeln!(header, "import \"{}\";", part_marker(index, marker_part(part - 1, last)));
         }
         // What the part reads and does not declare, grouped by where it is declared.
-        let mut imports: std::collections::BTreeMap<(u32, u32), Vec<&str>> = Default::default();
+        let mut imports: std::collections::BTreeMap<(u32, u32), BTreeSet<&str>> = Default::default();
         for name in uses[part].reads.difference(&uses[part].declares) {
             if let Some(owner) = owner_of(name) {
-                imports.entry((index, marker_part(owner, last))).or_default().push(name);
+                imports.entry((index, marker_part(owner, last))).or_default().insert(name);
             } else if let Some(&at) = from_chunks.get(String::as_str(name)) {
-                imports.entry(at).or_default().push(name);
+                imports.entry(at).or_default().insert(name);
+            }
+        }
+        if part == last {
+            for &(name, owner) in &reexports {
+                imports.entry((index, marker_part(owner, last))).or_default().insert(name);
             }
         }
         for ((chunk, at), names) in imports {
+            let names: Vec<&str> = names.into_iter().collect();
             let _ = writeln!(header, "import {{ {} }} from \"{}\";", names.join(", "), part_marker(chunk, at));
         }
         if helpers.contains(Helpers::COMMON_JS) {
@@ -215,7 +225,6 @@ pub(crate) fn rendered_parts(db: &dyn packem_resolve::Db, target: Target, index:
             external_imports.push((path.clone(), "import-statement"));
         }
     }
-    part_owners.sort();
     ChunkOutput {
         entry: graph.module(plan.entry).path.clone(),
         kind: plan.kind,
@@ -227,7 +236,6 @@ pub(crate) fn rendered_parts(db: &dyn packem_resolve::Db, target: Target, index:
         external_imports,
         chunk_imports: Vec::new(),
         parts: outputs,
-        part_owners,
     }
 }
 

@@ -9,6 +9,7 @@
 
 pub mod config;
 mod database;
+mod outputs;
 mod prewarm;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use packem_db::{CompileOptions, Diagnostic, FileStatus, Files, Project, ProjectO
 use salsa::Setter;
 
 pub use database::PackemDatabase;
+pub use outputs::BundleOutputs;
 pub use packem_emit::{Bundle, ChunkNaming, ChunkOutput, EmitOptions, Format, LegalComments, Target};
 pub use packem_graph::{Edge, EdgeTarget, ModuleGraph, ModuleId, ModuleNode};
 pub use packem_link::ChunkKind;
@@ -43,6 +45,8 @@ pub struct Workspace {
     /// The link output the target's link cells were last synced with (held, so its address
     /// identifies it).
     synced_link: Option<Arc<packem_link::LinkOutput>>,
+    /// The output names last copied into the target's names cell.
+    synced_names: Option<Arc<packem_emit::OutputNames>>,
     /// The fact firewall's cells (see `packem_parse`'s crate docs).
     facts: FactCells,
     /// Whether edits will follow (see [`Workspace::set_incremental`]).
@@ -82,6 +86,7 @@ impl Workspace {
             project,
             target: None,
             synced_link: None,
+            synced_names: None,
             facts,
             incremental: true,
             cold: Arc::new(Cold::default()),
@@ -404,7 +409,7 @@ impl Workspace {
                 target
             }
             None => {
-                let target = Target::builder(self.project, format, global_name, emit, Arc::default())
+                let target = Target::builder(self.project, format, global_name, emit, Arc::default(), None)
                     .durability(medium)
                     .new(&self.db);
                 self.target = Some(target);
@@ -426,12 +431,14 @@ impl Workspace {
                 });
             });
         }
+        self.sync_names_cell(target);
         packem_emit::bundle(&self.db, target).clone()
     }
 
     /// The graph's diagnostics followed by linking's and emission's for `target`.
     pub fn build_diagnostics(&mut self, target: Target) -> Vec<Diagnostic> {
         self.prepare(target);
+        self.sync_names_cell(target);
         let mut all: Vec<Diagnostic> = self.diagnostics().to_vec();
         all.extend(packem_emit::bundle(&self.db, target).diagnostics.iter().cloned());
         all
@@ -513,6 +520,33 @@ impl Workspace {
             target.set_link_cells(&mut self.db).with_durability(salsa::Durability::MEDIUM).to(Arc::new(map));
         }
         self.synced_link = Some(linked);
+    }
+
+    /// With code splitting: copies the output names into the target's [`packem_emit::NamesCell`]
+    /// when they changed (the "names firewall": outputs read the cell, so an edit that moves no
+    /// name leaves every other output verifiable in O(1)). Runs after the renders are warm, since
+    /// naming reads every chunk.
+    fn sync_names_cell(&mut self, target: Target) {
+        if !self.project.link(&self.db).splitting {
+            return;
+        }
+        let _span = tracing::debug_span!("sync_names_cell").entered();
+        let names = packem_emit::output_names(&self.db, target).clone();
+        if self.synced_names.as_ref().is_some_and(|old| Arc::ptr_eq(old, &names)) {
+            return;
+        }
+        let medium = salsa::Durability::MEDIUM;
+        match target.names_cell(&self.db) {
+            Some(cell) if cell.names(&self.db) == &names => {}
+            Some(cell) => {
+                cell.set_names(&mut self.db).with_durability(medium).to(names.clone());
+            }
+            None => {
+                let cell = packem_emit::NamesCell::builder(names.clone()).durability(medium).new(&self.db);
+                target.set_names_cell(&mut self.db).with_durability(medium).to(Some(cell));
+            }
+        }
+        self.synced_names = Some(names);
     }
 
     /// A read-only handle for another thread. Dropped before the next change can be applied

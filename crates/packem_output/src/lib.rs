@@ -27,8 +27,10 @@ mod write;
 
 pub use error::{OutputError, OutputErrorCode};
 pub use metafile::{MetaImport, MetaInput, MetaOutput, MetaOutputInput, Metafile};
-pub use paths::{normalize_output_path, validate_paths};
+pub use paths::{InputPaths, normalize_output_path, validate_paths};
 pub use summary::{
     DEFAULT_TERMINAL_WIDTH, SIZE_WARNING_THRESHOLD, format_size, sort_like_esbuild, summary, summary_with_width,
 };
-pub use write::{OutputFile, WriteOptions, WriteReport, WrittenSet, remove_spares, write_outputs};
+pub use write::{
+    OutputFile, Outputs, WriteDelta, WriteOptions, WriteReport, WrittenSet, remove_spares, write_changed, write_outputs,
+};

@@ -89,10 +89,12 @@ pub(crate) struct Validated {
 /// `options.allow_overwrite`), a directory component inside the output directory that is a
 /// symlink leading outside it, and a relative `options.outdir`.
 pub fn validate_paths(files: &[OutputFile], options: &WriteOptions) -> Result<(), Vec<OutputError>> {
-    validate(files, options).map(|_| ())
+    let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    validate(&paths, options).map(|_| ())
 }
 
-pub(crate) fn validate(files: &[OutputFile], options: &WriteOptions) -> Result<Validated, Vec<OutputError>> {
+/// [`validate_paths`] on the paths of a set of outputs.
+pub(crate) fn validate(paths: &[&str], options: &WriteOptions) -> Result<Validated, Vec<OutputError>> {
     let outdir = options.outdir;
     if !outdir.is_absolute() {
         return Err(vec![OutputError::new(
@@ -105,20 +107,20 @@ pub(crate) fn validate(files: &[OutputFile], options: &WriteOptions) -> Result<V
     let canonical_outdir = std::fs::canonicalize(&outdir).ok();
 
     let mut errors = Vec::new();
-    let mut normalized = Vec::with_capacity(files.len());
+    let mut normalized = Vec::with_capacity(paths.len());
     // normalized path -> original path of its first occurrence
-    let mut seen: HashMap<String, &str> = HashMap::with_capacity(files.len());
-    for file in files {
-        match normalize_output_path(&file.path) {
+    let mut seen: HashMap<String, &str> = HashMap::with_capacity(paths.len());
+    for &path in paths {
+        match normalize_output_path(path) {
             Ok(norm) => {
                 if let Some(first) = seen.get(norm.as_str()) {
                     errors.push(OutputError::new(
                         OutputErrorCode::DuplicateOutputPath,
-                        &file.path,
-                        format!("Two output files share the same path {norm:?} (from {first:?} and {:?})", file.path),
+                        path,
+                        format!("Two output files share the same path {norm:?} (from {first:?} and {path:?})"),
                     ));
                 } else {
-                    seen.insert(norm.clone(), &file.path);
+                    seen.insert(norm.clone(), path);
                 }
                 normalized.push(norm);
             }
@@ -145,56 +147,25 @@ pub(crate) fn validate(files: &[OutputFile], options: &WriteOptions) -> Result<V
     }
 
     // Inputs are compared as given (callers pass real paths: the resolver returns them) and
-    // lexically normalized; each output's real location is resolved instead. Canonicalizing every
-    // input here, on every write, cost more than the rest of a rebuild.
-    // Only inputs at an output's path or above it matter: collect those few candidate paths
-    // first, then scan the inputs once (hashing and normalizing thousands of input paths on
-    // every write of a watch session cost milliseconds).
-    let mut candidates: HashSet<std::path::PathBuf> = HashSet::new();
-    for norm in normalized.iter().filter(|norm| !norm.is_empty()) {
-        let target = outdir.join(norm);
-        candidates.extend(target.ancestors().map(|a| a.as_std_path().to_path_buf()));
-        if let Ok(Some(resolved)) = resolve_parent(&outdir, canonical_outdir.as_deref(), norm) {
-            candidates.extend(resolved.ancestors().map(std::path::Path::to_path_buf));
-        }
-    }
-    // The scan compares lengths before bytes and allocates only for the rare input path that is
-    // not already normal: hashing or copying every input path cost ~1 ms per 10,000 inputs.
-    let candidate_lens: Vec<usize> = candidates.iter().map(|c| c.as_os_str().len()).collect();
-    let is_candidate =
-        |p: &Utf8Path| candidate_lens.contains(&p.as_str().len()) && candidates.contains(p.as_std_path());
-    let input_lexical: HashSet<Utf8PathBuf> = if options.allow_overwrite {
-        HashSet::new()
-    } else {
-        options
-            .inputs
-            .iter()
-            .filter_map(|p| {
-                if !p.as_str().contains("/.") && !p.as_str().contains("//") {
-                    return is_candidate(p).then(|| p.clone());
-                }
-                let p = lexical_normalize(p);
-                is_candidate(&p).then_some(p)
-            })
-            .collect()
-    };
-    let input_real: HashSet<&std::path::Path> = input_lexical.iter().map(|p| p.as_std_path()).collect();
-
-    for (file, norm) in files.iter().zip(&normalized) {
+    // lexically normalized, once, by `InputPaths`; each output's real location is resolved
+    // instead, once per directory (thousands of chunks share one). Looking up an output's few
+    // ancestors keeps a write's cost independent of the number of inputs.
+    let mut parents = ParentCache::default();
+    for (&path, norm) in paths.iter().zip(&normalized) {
         if norm.is_empty() {
             continue;
         }
         let target = outdir.join(norm);
         // Symlinked directories inside the output directory must not lead outside it.
-        let resolved = match resolve_parent(&outdir, canonical_outdir.as_deref(), norm) {
+        let resolved = match parents.resolve(&outdir, canonical_outdir.as_deref(), norm) {
             Ok(resolved) => resolved,
             Err(escaped_to) => {
                 errors.push(OutputError::new(
                     OutputErrorCode::FilenameOutsideOutputDirectory,
-                    &file.path,
+                    path,
                     format!(
                         "Output path {:?} leads outside the output directory {outdir:?} through a symlink (to {})",
-                        file.path,
+                        path,
                         escaped_to.display()
                     ),
                 ));
@@ -204,14 +175,13 @@ pub(crate) fn validate(files: &[OutputFile], options: &WriteOptions) -> Result<V
         if options.allow_overwrite {
             continue;
         }
-        let hits_input = target.ancestors().any(|a| input_lexical.contains(a))
-            || resolved
-                .as_ref()
-                .is_some_and(|r| input_real.contains(r.as_path()) || r.ancestors().any(|a| input_real.contains(a)));
+        let inputs = &options.inputs.paths;
+        let hits_input = target.ancestors().any(|a| inputs.contains(a.as_std_path()))
+            || resolved.as_ref().is_some_and(|r| r.ancestors().any(|a| inputs.contains(a)));
         if hits_input {
             errors.push(OutputError::new(
                 OutputErrorCode::OutputOverwritesInput,
-                &file.path,
+                path,
                 format!(
                     "Refusing to overwrite input file {:?} (use \"--allow-overwrite\" to allow this)",
                     target.as_str()
@@ -266,6 +236,77 @@ pub(crate) fn resolve_parent(
     Ok(Some(resolved))
 }
 
+/// The input files outputs may not overwrite (see [`WriteOptions::inputs`]): absolute paths,
+/// lexically normalized once when made, so that each write looks up only its outputs' paths.
+#[derive(Clone, Debug, Default)]
+pub struct InputPaths {
+    paths: HashSet<PathBuf>,
+}
+
+impl InputPaths {
+    /// The set of `paths`.
+    pub fn new<'a>(paths: impl IntoIterator<Item = &'a Utf8Path>) -> Self {
+        let paths = paths
+            .into_iter()
+            .map(|p| if is_lexically_normal(p.as_str()) { p.to_path_buf() } else { lexical_normalize(p) })
+            .map(Utf8PathBuf::into_std_path_buf)
+            .collect();
+        InputPaths { paths }
+    }
+
+    /// The number of paths.
+    pub fn len(&self) -> usize {
+        self.paths.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+    }
+}
+
+/// [`resolve_parent`] answers per output directory: every file directly in one directory
+/// resolves to the directory's answer plus its name.
+#[derive(Default)]
+struct ParentCache {
+    dirs: HashMap<String, Result<Option<PathBuf>, PathBuf>>,
+}
+
+impl ParentCache {
+    fn resolve(
+        &mut self,
+        outdir: &Utf8Path,
+        canonical_outdir: Option<&Path>,
+        rel: &str,
+    ) -> Result<Option<PathBuf>, PathBuf> {
+        let (dir, file_name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        let answer = match self.dirs.get(dir) {
+            Some(answer) => answer.clone(),
+            None => {
+                // Resolve a stand-in file in the directory, then drop its name.
+                let probe = if dir.is_empty() { "_".to_owned() } else { format!("{dir}/_") };
+                let answer = resolve_parent(outdir, canonical_outdir, &probe)
+                    .map(|resolved| resolved.map(|p| p.parent().map(Path::to_path_buf).unwrap_or(p)));
+                self.dirs.insert(dir.to_owned(), answer.clone());
+                answer
+            }
+        };
+        answer.map(|resolved| resolved.map(|dir| dir.join(file_name)))
+    }
+}
+
+/// Whether `path` has no empty, `.` or `..` component (then [`lexical_normalize`] keeps it).
+fn is_lexically_normal(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    // Only the few `/.` in a path can start a `.` or `..` component (a hidden directory does not).
+    !path.contains("//")
+        && path.match_indices("/.").all(|(at, _)| match bytes.get(at + 2) {
+            None | Some(b'/') => false,
+            Some(b'.') => !matches!(bytes.get(at + 3), None | Some(b'/')),
+            Some(_) => true,
+        })
+}
+
 /// Removes `.` and resolves `..` lexically (on an absolute path `..` at the root stays at the root).
 pub(crate) fn lexical_normalize(path: &Utf8Path) -> Utf8PathBuf {
     let mut out = Utf8PathBuf::new();
@@ -283,4 +324,20 @@ pub(crate) fn lexical_normalize(path: &Utf8Path) -> Utf8PathBuf {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lexically_normal_paths_are_told_from_ones_to_normalize() {
+        for normal in ["/a/b.js", "/tmp/.tmpX/src/a.js", "/a/..b/c", "/a/.../c", "/a/b."] {
+            assert!(is_lexically_normal(normal), "{normal}");
+            assert_eq!(lexical_normalize(Utf8Path::new(normal)), normal);
+        }
+        for other in ["/a/./b", "/a/../b", "/a//b", "/a/.", "/a/.."] {
+            assert!(!is_lexically_normal(other), "{other}");
+        }
+    }
 }

@@ -1,13 +1,13 @@
 //! Atomic, incremental writing of output files.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::Utf8Path;
 
 use crate::error::{OutputError, OutputErrorCode};
 use crate::paths::{lexical_normalize, validate};
@@ -39,8 +39,18 @@ impl OutputFile {
     /// need not be a hash of the concatenation itself (a hash of per-piece hashes will do).
     pub fn from_pieces(path: impl Into<String>, pieces: Vec<Arc<[u8]>>, hash: u128) -> Self {
         let len = pieces.iter().map(|p| p.len() as u64).sum();
+        OutputFile { path: path.into(), pieces, len, hash: Self::pieces_hash(hash) }
+    }
+
+    /// The [`OutputFile::hash`] of a file made by [`OutputFile::from_pieces`] from `hash`.
+    pub fn pieces_hash(hash: u128) -> u128 {
         // Keep the two kinds of hash apart: a caller's hash never equals a content hash by design.
-        OutputFile { path: path.into(), pieces, len, hash: hash ^ 0x5bd1_e995_0000_0001 }
+        hash ^ 0x5bd1_e995_0000_0001
+    }
+
+    /// What identifies the bytes: a content hash, or the caller's (see [`OutputFile::from_pieces`]).
+    pub fn hash(&self) -> u128 {
+        self.hash
     }
 
     /// The bytes, as the pieces they are written from.
@@ -97,6 +107,17 @@ impl Written {
     }
 }
 
+/// One output of the last write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Entry {
+    /// The path as the caller gave it.
+    given: String,
+    /// Normalized, relative to the output directory.
+    path: String,
+    /// What is on disk; `None` when unknown (its write failed).
+    written: Option<Written>,
+}
+
 /// What a previous [`write_outputs`] produced: normalized relative path → content hash, size and
 /// mtime.
 ///
@@ -104,14 +125,46 @@ impl Written {
 /// size and mtime on disk still match what we wrote) and files the new build no longer produces
 /// are deleted. Lives in memory only (watch mode, LSP); a fresh process starts from
 /// `WrittenSet::default()`, which deletes nothing and compares against the bytes on disk.
+///
+/// A set made with [`WrittenSet::notified`] trusts what it recorded without looking at the disk:
+/// the caller reports files that others may have changed ([`WrittenSet::touched`]), as watch mode
+/// does from its file events. Then a rebuild that keeps the list of outputs makes no system call
+/// for an output whose hash did not change, so its cost follows the outputs that changed, not
+/// the number of outputs.
 #[derive(Default, Clone, Debug, PartialEq, Eq)]
 pub struct WrittenSet {
-    files: BTreeMap<String, Written>,
+    /// The last write's outputs, in the order given.
+    files: Vec<Entry>,
+    /// Normalized path → position in `files`.
+    index: HashMap<String, usize>,
     /// What each output's spare file holds (the output before the last swap), when known.
-    spares: BTreeMap<String, Written>,
+    spares: HashMap<String, Written>,
+    /// Whether outside changes are reported through [`WrittenSet::touched`].
+    notified: bool,
+    /// The [`Outputs::paths_key`] of `files`.
+    paths_key: Option<u128>,
 }
 
 impl WrittenSet {
+    /// An empty set whose owner reports outputs changed by others ([`WrittenSet::touched`]):
+    /// recorded files are then trusted without a system call.
+    pub fn notified() -> Self {
+        WrittenSet { notified: true, ..Default::default() }
+    }
+
+    /// Reports that `path` (relative to the output directory) may have been changed by someone
+    /// else: the next write compares it with the disk again.
+    pub fn touched(&mut self, path: &str) {
+        if let Some(&i) = self.index.get(path)
+            && let Some(written) = &mut self.files[i].written
+        {
+            written.modified = None;
+        }
+        if let Some(spare) = self.spares.get_mut(path) {
+            spare.modified = None;
+        }
+    }
+
     /// Number of files recorded.
     pub fn len(&self) -> usize {
         self.files.len()
@@ -124,12 +177,73 @@ impl WrittenSet {
 
     /// Whether `path` (normalized, relative to the output directory) is recorded.
     pub fn contains(&self, path: &str) -> bool {
-        self.files.contains_key(path)
+        self.index.contains_key(path)
     }
 
     /// The recorded paths, sorted.
     pub fn paths(&self) -> impl Iterator<Item = &str> {
-        self.files.keys().map(String::as_str)
+        let mut paths: Vec<&str> = self.files.iter().map(|e| e.path.as_str()).collect();
+        paths.sort_unstable();
+        paths.into_iter()
+    }
+
+    /// Whether output `i` is recorded with `hash` and may be trusted without looking.
+    fn trusts(&self, i: usize, hash: u128) -> bool {
+        self.notified && self.files[i].written.as_ref().is_some_and(|w| w.hash == hash && w.modified.is_some())
+    }
+
+    fn rebuild_index(&mut self) {
+        self.index = self.files.iter().enumerate().map(|(i, e)| (e.path.clone(), i)).collect();
+    }
+}
+
+/// The files one build writes, as [`write_changed`] reads them: a slice of [`OutputFile`]s, or a
+/// caller's own list that makes an [`OutputFile`] only for the files that are written, so that
+/// an unchanged output costs no allocation.
+pub trait Outputs {
+    /// The number of files.
+    fn count(&self) -> usize;
+    /// File `index`'s path relative to the output directory.
+    fn path(&self, index: usize) -> &str;
+    /// File `index`'s [`OutputFile::hash`].
+    fn hash(&self, index: usize) -> u128;
+    /// File `index` itself (its path is not read again).
+    fn file(&self, index: usize) -> std::borrow::Cow<'_, OutputFile>;
+    /// A hash of the list of paths, when the caller has one at hand: equal keys stand for equal
+    /// lists, so the writer need not compare thousands of paths to see that the list is the last
+    /// write's.
+    fn paths_key(&self) -> Option<u128> {
+        None
+    }
+}
+
+impl Outputs for [OutputFile] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn path(&self, index: usize) -> &str {
+        &self[index].path
+    }
+    fn hash(&self, index: usize) -> u128 {
+        self[index].hash
+    }
+    fn file(&self, index: usize) -> std::borrow::Cow<'_, OutputFile> {
+        std::borrow::Cow::Borrowed(&self[index])
+    }
+}
+
+impl Outputs for Vec<OutputFile> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn path(&self, index: usize) -> &str {
+        &self[index].path
+    }
+    fn hash(&self, index: usize) -> u128 {
+        self[index].hash
+    }
+    fn file(&self, index: usize) -> std::borrow::Cow<'_, OutputFile> {
+        std::borrow::Cow::Borrowed(&self[index])
     }
 }
 
@@ -138,8 +252,8 @@ impl WrittenSet {
 pub struct WriteOptions<'a> {
     /// The output directory, absolute. Created if missing.
     pub outdir: &'a Utf8Path,
-    /// Absolute paths of every input file; an output equal to (or inside) one is refused.
-    pub inputs: &'a [Utf8PathBuf],
+    /// Every input file; an output equal to (or inside) one is refused.
+    pub inputs: &'a crate::InputPaths,
     /// esbuild's `--allow-overwrite`: permit outputs that replace input files.
     pub allow_overwrite: bool,
     /// Keep a spare file next to each output and swap it with the output (Linux's
@@ -164,18 +278,45 @@ pub struct WriteReport {
     pub set: WrittenSet,
 }
 
+/// What [`write_changed`] did. Paths are normalized and relative to the output directory.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WriteDelta {
+    /// Files created or replaced, in the order given.
+    pub written: Vec<String>,
+    /// How many files were already current.
+    pub unchanged: usize,
+    /// Files recorded in the set that this build no longer produces, now deleted (sorted).
+    pub deleted: Vec<String>,
+}
+
 /// Validates every path first (nothing is written if any is invalid), then writes each changed
-/// file atomically.
+/// file atomically. [`write_changed`] with a copy of `previous`, reporting every file.
+pub fn write_outputs<O: Outputs + ?Sized>(
+    files: &O,
+    options: &WriteOptions,
+    previous: Option<&WrittenSet>,
+) -> Result<WriteReport, Vec<OutputError>> {
+    let mut set = previous.cloned().unwrap_or_default();
+    let delta = write_changed(files, options, &mut set)?;
+    let written: HashSet<&str> = delta.written.iter().map(String::as_str).collect();
+    let unchanged =
+        set.files.iter().map(|e| &e.path).filter(|p| !written.contains(p.as_str())).cloned().collect::<Vec<_>>();
+    Ok(WriteReport { written: delta.written, unchanged, deleted: delta.deleted, set })
+}
+
+/// Writes `files`, updating `set` (what the previous write left on disk) to what this one
+/// leaves.
 ///
 /// - Validation is [`crate::validate_paths`]; all its errors are returned at once.
 /// - Each changed file is written to a temporary file in its own directory and renamed over the
 ///   target (no fsync): readers see the old bytes or the new bytes, never a prefix. The
 ///   permissions of a replaced file are kept (an `chmod +x`'d CLI bundle stays executable). A
 ///   symlink at the target path is replaced, not followed.
-/// - A file whose bytes equal what is on disk is not rewritten, so its mtime is preserved. With
-///   `previous`, a file whose hash, size and mtime all match the previous write is trusted
-///   without reading it back.
-/// - Files recorded in `previous` that are not in `files` are deleted, after all writes succeed
+/// - A file whose bytes equal what is on disk is not rewritten, so its mtime is preserved. A
+///   file whose hash, size and mtime all match the set is trusted without reading it back; in a
+///   [`WrittenSet::notified`] set, one whose hash matches is trusted without a system call when
+///   the list of outputs is the last write's (and it was not [touched](WrittenSet::touched)).
+/// - Files recorded in `set` that are not in `files` are deleted, after all writes succeed
 ///   (except a stale file in the way of a new directory, which goes first). Only those files:
 ///   nothing else in `outdir` is ever deleted, and emptied directories are left in place.
 /// - Directories are created one level at a time and each is checked, after symlink
@@ -183,13 +324,22 @@ pub struct WriteReport {
 ///   still cannot redirect a write.
 ///
 /// On failure the errors are returned (`WRITE_FAILED` for I/O); files already renamed into place
-/// stay (each one complete), and stale files are not deleted.
-pub fn write_outputs(
-    files: &[OutputFile],
+/// stay (each one complete) and are recorded, a file whose write failed is recorded as unknown,
+/// and stale files are not deleted (they stay recorded, so a later write deletes them).
+pub fn write_changed<O: Outputs + ?Sized>(
+    files: &O,
     options: &WriteOptions,
-    previous: Option<&WrittenSet>,
-) -> Result<WriteReport, Vec<OutputError>> {
-    let validated = validate(files, options)?;
+    set: &mut WrittenSet,
+) -> Result<WriteDelta, Vec<OutputError>> {
+    let count = files.count();
+    // The last write's list: it passed validation then, so only the files to look at now need it.
+    let key = files.paths_key();
+    let same = set.files.len() == count
+        && ((key.is_some() && key == set.paths_key) || (0..count).all(|i| set.files[i].given == files.path(i)));
+    let todo: Vec<usize> =
+        if same { (0..count).filter(|&i| !set.trusts(i, files.hash(i))).collect() } else { (0..count).collect() };
+    let paths: Vec<&str> = todo.iter().map(|&i| files.path(i)).collect();
+    let validated = validate(&paths, options)?;
     let outdir = lexical_normalize(options.outdir);
 
     if let Err(err) = std::fs::create_dir_all(&outdir) {
@@ -214,60 +364,121 @@ pub fn write_outputs(
     };
     let mut dirs = DirCache { canonical_outdir: &canonical_outdir, known: HashMap::new() };
 
-    let current: HashSet<&str> = validated.normalized.iter().map(String::as_str).collect();
-    let new_dirs: HashSet<&str> =
-        validated.normalized.iter().flat_map(|norm| norm.match_indices('/').map(move |(i, _)| &norm[..i])).collect();
-    let (stale_first, stale_later): (Vec<&str>, Vec<&str>) = previous
-        .map(|prev| prev.paths().filter(|p| !current.contains(p)).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .partition(|p| new_dirs.contains(p));
+    // Files recorded but no longer produced (none when the list is the same).
+    let (stale_first, stale_later): (Vec<String>, Vec<String>) = if same {
+        Default::default()
+    } else {
+        let current: HashSet<&str> = validated.normalized.iter().map(String::as_str).collect();
+        let new_dirs: HashSet<&str> = validated
+            .normalized
+            .iter()
+            .flat_map(|norm| norm.match_indices('/').map(move |(i, _)| &norm[..i]))
+            .collect();
+        let mut stale: Vec<String> =
+            set.files.iter().map(|e| &e.path).filter(|p| !current.contains(p.as_str())).cloned().collect();
+        stale.sort_unstable();
+        stale.dedup();
+        stale.into_iter().partition(|p| new_dirs.contains(p.as_str()))
+    };
 
     let mut errors = Vec::new();
-    let mut report = WriteReport::default();
-    for stale in stale_first {
-        delete_stale(&mut dirs, stale, &mut report, &mut errors);
+    let mut delta = WriteDelta { unchanged: count - todo.len(), ..Default::default() };
+    let mut deleted = Vec::new();
+    for stale in &stale_first {
+        delete_stale(&mut dirs, stale, &mut deleted, &mut errors);
     }
     if !errors.is_empty() {
         return Err(errors);
     }
 
-    for (file, norm) in files.iter().zip(&validated.normalized) {
-        let prev = previous.and_then(|p| p.files.get(norm.as_str()));
-        let prev_spare = previous.and_then(|p| p.spares.get(norm.as_str()));
-        match write_one(&mut dirs, norm, file, prev, prev_spare, options.spare) {
+    // Each file looked at: what is on disk now (`None`: unknown after a failed write).
+    let mut results: Vec<Option<Written>> = Vec::with_capacity(todo.len());
+    for (k, &i) in todo.iter().enumerate() {
+        let norm = validated.normalized[k].as_str();
+        let prev = if same {
+            set.files[i].written.as_ref()
+        } else {
+            set.index.get(norm).and_then(|&j| set.files[j].written.as_ref())
+        };
+        let prev_spare = set.spares.get(norm);
+        let file = files.file(i);
+        match write_one(&mut dirs, norm, &file, prev, prev_spare, options.spare) {
             Ok((written, changed, spare)) => {
-                report.set.files.insert(norm.clone(), written);
-                if let Some(spare) = spare {
-                    report.set.spares.insert(norm.clone(), spare);
-                }
+                match spare {
+                    Some(spare) => set.spares.insert(norm.to_owned(), spare),
+                    None => set.spares.remove(norm),
+                };
                 if changed {
-                    report.written.push(norm.clone());
+                    delta.written.push(norm.to_owned());
                 } else {
-                    report.unchanged.push(norm.clone());
+                    delta.unchanged += 1;
                 }
+                results.push(Some(written));
             }
-            Err((kind, message)) => errors.push(OutputError::new(kind, &file.path, message)),
+            Err((kind, message)) => {
+                set.spares.remove(norm);
+                errors.push(OutputError::new(kind, files.path(i), message));
+                results.push(None);
+            }
         }
     }
+
+    // Record what is on disk now.
+    if same {
+        for (&i, written) in todo.iter().zip(results) {
+            set.files[i].written = written;
+        }
+    } else {
+        set.paths_key = None;
+        let mut results = todo.iter().zip(results).map(|(_, w)| w);
+        let mut entries: Vec<Entry> = (0..count)
+            .zip(&validated.normalized)
+            .map(|(i, norm)| Entry {
+                given: files.path(i).to_owned(),
+                path: norm.clone(),
+                written: results.next().flatten(),
+            })
+            .collect();
+        // Stale files not deleted yet stay recorded, so that a later write deletes them.
+        let deleted_now: HashSet<&str> = deleted.iter().map(String::as_str).collect();
+        for stale in stale_later.iter().chain(&stale_first).filter(|p| !deleted_now.contains(p.as_str())) {
+            if let Some(&j) = set.index.get(stale) {
+                entries.push(set.files[j].clone());
+            }
+        }
+        set.files = entries;
+        set.rebuild_index();
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
 
-    for stale in stale_later {
-        delete_stale(&mut dirs, stale, &mut report, &mut errors);
+    for stale in &stale_later {
+        delete_stale(&mut dirs, stale, &mut deleted, &mut errors);
     }
+    if !stale_later.is_empty() || !stale_first.is_empty() {
+        // Gone now: deleted, or already removed by someone else (only a failure keeps one).
+        let failed: HashSet<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        let gone: HashSet<&str> =
+            stale_first.iter().chain(&stale_later).map(String::as_str).filter(|p| !failed.contains(p)).collect();
+        set.files.retain(|e| !gone.contains(e.path.as_str()));
+        set.spares.retain(|path, _| !gone.contains(path.as_str()));
+        set.rebuild_index();
+    }
+    // Only a list recorded whole (no stale file left over) stands for the key.
+    set.paths_key = if set.files.len() == count { key } else { None };
     if !errors.is_empty() {
         return Err(errors);
     }
-    report.deleted.sort();
+    deleted.sort();
+    delta.deleted = deleted;
     tracing::debug!(
-        written = report.written.len(),
-        unchanged = report.unchanged.len(),
-        deleted = report.deleted.len(),
+        written = delta.written.len(),
+        unchanged = delta.unchanged,
+        deleted = delta.deleted.len(),
         "wrote outputs to {outdir}"
     );
-    Ok(report)
+    Ok(delta)
 }
 
 type WriteError = (OutputErrorCode, String);
@@ -598,7 +809,7 @@ fn write_all_pieces(file: &mut std::fs::File, pieces: &[Arc<[u8]>]) -> io::Resul
 }
 
 /// Deletes one stale output (a file or symlink, never a directory) if it is still there.
-fn delete_stale(dirs: &mut DirCache, rel: &str, report: &mut WriteReport, errors: &mut Vec<OutputError>) {
+fn delete_stale(dirs: &mut DirCache, rel: &str, deleted: &mut Vec<String>, errors: &mut Vec<OutputError>) {
     let (rel_dir, file_name) = split_rel(rel);
     let dir = match dirs.resolve(rel_dir, false) {
         Ok(Some(dir)) => dir,
@@ -616,7 +827,7 @@ fn delete_stale(dirs: &mut DirCache, rel: &str, report: &mut WriteReport, errors
     }
     match std::fs::symlink_metadata(&target) {
         Ok(meta) if !meta.is_dir() => match std::fs::remove_file(&target) {
-            Ok(()) => report.deleted.push(rel.to_owned()),
+            Ok(()) => deleted.push(rel.to_owned()),
             Err(err) if err.kind() == io::ErrorKind::NotFound => {}
             Err(err) => errors.push(OutputError::new(
                 OutputErrorCode::WriteFailed,

@@ -9,7 +9,8 @@ fn outdir() -> &'static Utf8Path {
 
 fn check(paths: &[&str], inputs: &[Utf8PathBuf], allow_overwrite: bool) -> Result<(), Vec<String>> {
     let files: Vec<OutputFile> = paths.iter().map(|p| OutputFile::new(*p, &b"x"[..])).collect();
-    let options = WriteOptions { outdir: outdir(), inputs, allow_overwrite, spare: false };
+    let inputs = packem_output::InputPaths::new(inputs.iter().map(|p| p.as_path()));
+    let options = WriteOptions { outdir: outdir(), inputs: &inputs, allow_overwrite, spare: false };
     validate_paths(&files, &options).map_err(|errors| errors.iter().map(|e| format!("{} {}", e.code, e.path)).collect())
 }
 
@@ -105,7 +106,7 @@ fn refuses_to_overwrite_an_input_reached_through_a_symlinked_outdir() {
     std::fs::write(root.join("src/main.js"), "x").unwrap();
     std::os::unix::fs::symlink(root.join("src"), root.join("out")).unwrap();
     let outdir = root.join("out");
-    let inputs = vec![root.join("src/main.js")];
+    let inputs = packem_output::InputPaths::new([root.join("src/main.js").as_path()]);
     let files = vec![OutputFile::new("main.js", &b"y"[..])];
     let options = WriteOptions { outdir: &outdir, inputs: &inputs, allow_overwrite: false, spare: false };
     let errors = validate_paths(&files, &options).unwrap_err();
@@ -115,7 +116,12 @@ fn refuses_to_overwrite_an_input_reached_through_a_symlinked_outdir() {
 #[test]
 fn rejects_a_relative_outdir() {
     let files = vec![OutputFile::new("a.js", &b"x"[..])];
-    let options = WriteOptions { outdir: Utf8Path::new("out"), inputs: &[], allow_overwrite: false, spare: false };
+    let options = WriteOptions {
+        outdir: Utf8Path::new("out"),
+        inputs: &Default::default(),
+        allow_overwrite: false,
+        spare: false,
+    };
     let errors = validate_paths(&files, &options).unwrap_err();
     assert_eq!(errors[0].code, "INVALID_OUTPUT_PATH");
 }

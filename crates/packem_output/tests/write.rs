@@ -23,7 +23,8 @@ fn file(path: &str, contents: &str) -> OutputFile {
 }
 
 fn write(fx: &Fixture, files: &[OutputFile], previous: Option<&WrittenSet>) -> Result<WriteReport, Vec<String>> {
-    let options = WriteOptions { outdir: &fx.outdir, inputs: &[], allow_overwrite: false, spare: false };
+    let options =
+        WriteOptions { outdir: &fx.outdir, inputs: &Default::default(), allow_overwrite: false, spare: false };
     write_outputs(files, &options, previous)
         .map_err(|errors| errors.iter().map(|e| format!("{} {}", e.code, e.path)).collect())
 }
@@ -201,7 +202,7 @@ fn refuses_to_overwrite_an_input() {
     std::fs::create_dir_all(&fx.outdir).unwrap();
     let input = fx.outdir.join("main.js");
     std::fs::write(&input, "source").unwrap();
-    let inputs = vec![input.clone()];
+    let inputs = packem_output::InputPaths::new([input.as_path()]);
     let files = vec![file("main.js", "bundled")];
     let options = WriteOptions { outdir: &fx.outdir, inputs: &inputs, allow_overwrite: false, spare: false };
     let errors = write_outputs(&files, &options, None).unwrap_err();
@@ -290,7 +291,7 @@ fn write_failures_are_reported_with_write_failed() {
 }
 
 fn write_with_spare(fx: &Fixture, files: &[OutputFile], previous: Option<&WrittenSet>) -> WriteReport {
-    let options = WriteOptions { outdir: &fx.outdir, inputs: &[], allow_overwrite: false, spare: true };
+    let options = WriteOptions { outdir: &fx.outdir, inputs: &Default::default(), allow_overwrite: false, spare: true };
     write_outputs(files, &options, previous).unwrap()
 }
 
@@ -436,4 +437,59 @@ fn spare_writes_of_random_edit_sequences_produce_the_exact_bytes() {
         assert_eq!(std::fs::read(fx.outdir.join("a.js")).unwrap(), expected, "step {step}");
         previous = Some(report.set);
     }
+}
+
+fn write_notified(
+    fx: &Fixture,
+    files: &[OutputFile],
+    set: &mut WrittenSet,
+) -> Result<packem_output::WriteDelta, Vec<String>> {
+    let options = WriteOptions { outdir: &fx.outdir, inputs: &Default::default(), allow_overwrite: false, spare: true };
+    packem_output::write_changed(files, &options, set)
+        .map_err(|errors| errors.iter().map(|e| format!("{} {}", e.code, e.path)).collect())
+}
+
+#[test]
+fn a_notified_set_trusts_unchanged_outputs_until_they_are_reported_touched() {
+    let fx = fixture();
+    let mut set = WrittenSet::notified();
+    let files = vec![file("a.js", "one"), file("chunks/b.js", "two")];
+    let delta = write_notified(&fx, &files, &mut set).unwrap();
+    assert_eq!(delta.written, ["a.js", "chunks/b.js"]);
+
+    // Edited behind our back and not reported: trusted (no system call looks at it).
+    std::fs::write(fx.outdir.join("a.js"), "edit").unwrap();
+    let files = vec![file("a.js", "one"), file("chunks/b.js", "three")];
+    let delta = write_notified(&fx, &files, &mut set).unwrap();
+    assert_eq!((delta.written.as_slice(), delta.unchanged), (&["chunks/b.js".to_string()][..], 1));
+    assert_eq!(std::fs::read_to_string(fx.outdir.join("a.js")).unwrap(), "edit");
+
+    // Reported: compared with the disk and restored.
+    set.touched("a.js");
+    let delta = write_notified(&fx, &files, &mut set).unwrap();
+    assert_eq!(delta.written, ["a.js"]);
+    assert_eq!(std::fs::read_to_string(fx.outdir.join("a.js")).unwrap(), "one");
+    assert_eq!(std::fs::read_to_string(fx.outdir.join("chunks/b.js")).unwrap(), "three");
+
+    // A new list is validated and written as a whole: the stale file goes.
+    let files = vec![file("a.js", "one")];
+    let delta = write_notified(&fx, &files, &mut set).unwrap();
+    assert_eq!((delta.deleted.as_slice(), delta.unchanged), (&["chunks/b.js".to_string()][..], 1));
+    assert!(!set.contains("chunks/b.js") && set.contains("a.js"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_notified_set_still_checks_where_a_changed_output_goes() {
+    let fx = fixture();
+    let outside = fx.root.join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let mut set = WrittenSet::notified();
+    write_notified(&fx, &[file("a.js", "1"), file("chunks/b.js", "1")], &mut set).unwrap();
+    // The chunk directory swapped for a symlink leading outside, then the chunk changes.
+    std::fs::remove_dir_all(fx.outdir.join("chunks")).unwrap();
+    std::os::unix::fs::symlink(&outside, fx.outdir.join("chunks")).unwrap();
+    let errors = write_notified(&fx, &[file("a.js", "1"), file("chunks/b.js", "2")], &mut set).unwrap_err();
+    assert_eq!(errors, ["FILENAME_OUTSIDE_OUTPUT_DIRECTORY chunks/b.js"]);
+    assert!(tree(&outside).is_empty());
 }
