@@ -388,3 +388,75 @@ fn split_import_edits_relink_to_the_cold_result() {
     assert_eq!(out, split_cold(&p));
     assert!(out.iter().any(|c| c.0.starts_with("chunk-") && c.1.contains("unused = 1")), "{out:#?}");
 }
+
+/// `main.js` loads 70 lazy modules with `import()`; each imports one name of `shared.js`, which
+/// re-exports six modules: a chunk all of them share, cut into parts of at most 150 bytes.
+fn parted_app() -> TestProject {
+    let mut files: Vec<(String, String)> = Vec::new();
+    let (mut main, mut shared) = (String::new(), String::new());
+    for k in 1..=6 {
+        files.push((format!("src/a{k}.js"), format!("export const a{k} = '{}';\n", "a".repeat(60 + k))));
+        shared.push_str(&format!("export {{ a{k} }} from './a{k}.js';\n"));
+        main.push_str(&format!("import {{ a{k} }} from './shared.js';\nconsole.log(a{k});\n"));
+    }
+    files.push(("src/shared.js".to_string(), shared));
+    for k in 0..70 {
+        let a = k % 6 + 1;
+        files.push((
+            format!("src/lazy{k}.js"),
+            format!("import {{ a{a} }} from './shared.js';\nexport const lazy{k} = a{a} + {k};\n"),
+        ));
+        main.push_str(&format!("import('./lazy{k}.js').then((m) => console.log(m.lazy{k}));\n"));
+    }
+    files.push(("src/main.js".to_string(), main));
+    let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    let mut p = TestProject::new(&files, &["src/main.js"]);
+    p.ws.set_link_options(packem_db::LinkOptions { splitting: true, ..packem_db::LinkOptions::default() });
+    p
+}
+
+fn parted_emit() -> packem_host::EmitOptions {
+    let chunk_naming = packem_host::ChunkNaming { chunks: "[dir]/[name]".to_string(), ..Default::default() };
+    packem_host::EmitOptions { max_chunk_size: Some(150), chunk_naming, ..Default::default() }
+}
+
+fn parted_build(ws: &mut Workspace) -> Vec<(String, String)> {
+    let target = ws.target_with(Format::Esm, None, parted_emit());
+    let bundle = ws.build(target);
+    assert!(ws.build_diagnostics(target).is_empty(), "{:?}", ws.build_diagnostics(target));
+    bundle.chunks.iter().map(|c| (c.file_name.clone().unwrap(), c.code.to_string())).collect()
+}
+
+#[test]
+fn split_body_edit_resolves_one_output() {
+    let mut p = parted_app();
+    let before = parted_build(&mut p.ws);
+    let parts = before.iter().filter(|(name, _)| name.contains("-part-")).count();
+    assert!(before.len() > 64 && parts >= 3, "more than one group of outputs, a chunk in parts: {}", before.len());
+    // Other chunks import from the shared chunk's main file, which re-exports its parts' names.
+    assert!(before.iter().any(|(name, code)| name.starts_with("chunk-") && code.contains("-part-")), "{before:#?}");
+    // The file's first edit moves its durability (see `Files::set_cold_contents`); the second is
+    // the steady state.
+    p.write("src/a3.js", format!("export const a3 = '{}';\n", "c".repeat(63)).as_str());
+    let before = parted_build(&mut p.ws);
+    p.executed();
+    p.write("src/a3.js", format!("export const a3 = '{}';\n", "b".repeat(63)).as_str());
+    let after = parted_build(&mut p.ws);
+    let events = p.executed();
+    let changed: Vec<&String> =
+        before.iter().zip(&after).filter(|(old, new)| old != new).map(|(old, _)| &old.0).collect();
+    assert_eq!(changed.len(), 1, "one part's bytes move: {changed:?}");
+    assert_eq!(count(&events, "rendered_module"), 1, "{events:?}");
+    assert_eq!(count(&events, "rendered_chunk"), 1, "only the shared chunk; its importers read no part: {events:?}");
+    assert_eq!(count(&events, "link"), 0, "{events:?}");
+    assert_eq!(count(&events, "layout_group"), 1, "{events:?}");
+    assert_eq!(count(&events, "output_names"), 0, "the layout backdated, so the names are only verified: {events:?}");
+    // The shared chunk's files (its main file and parts), in the one group that holds them.
+    let shared_files = before.iter().filter(|(name, _)| name.starts_with("chunk-")).count();
+    assert_eq!(count(&events, "resolved_output"), shared_files, "{events:?}");
+    assert_eq!(count(&events, "output_group"), 1, "{events:?}");
+    let db = p.ws.db();
+    let mut cold = Workspace::new(p.ws.project().entries(db).clone(), p.ws.project().options(db).clone());
+    cold.set_link_options(p.ws.project().link(db).clone());
+    assert_eq!(after, parted_build(&mut cold));
+}

@@ -182,6 +182,11 @@ impl Builder {
             return true;
         }
         let Ok(rel) = path.strip_prefix(&self.outdir) else { return false };
+        // The output directory and the directories outputs are in report our own writes too
+        // (a source created there comes as an event for the file itself).
+        if rel.as_str().is_empty() || self.written.holds_dir(rel.as_str()) {
+            return true;
+        }
         let ours = path.file_name().is_some_and(|name| name.starts_with('.') && name.contains(".packem-"));
         ours || self.written.contains(rel.as_str()) || self.names.iter().any(|name| name == rel.as_str())
     }

@@ -206,5 +206,8 @@ fn rebuild_line(
         }
         None => "nothing written".to_string(),
     };
-    format!("[watch] {what} · {executed} queries re-ran · {}ms · {result}\n", elapsed.as_millis())
+    // Sub-millisecond rebuilds are common: tenths below 10 ms.
+    let ms = elapsed.as_secs_f64() * 1000.0;
+    let time = if ms < 10.0 { format!("{ms:.1}ms") } else { format!("{ms:.0}ms") };
+    format!("[watch] {what} · {executed} queries re-ran · {time} · {result}\n")
 }

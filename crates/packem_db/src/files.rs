@@ -207,6 +207,8 @@ pub struct Files {
 #[derive(Default)]
 struct FilesInner {
     by_path: DashMap<Utf8PathBuf, File, FxBuildHasher>,
+    /// Every proper ancestor of a known path (paths are never forgotten, so neither are these).
+    dirs: DashMap<Utf8PathBuf, (), FxBuildHasher>,
     /// Source of fresh revisions; a global counter keeps every revision distinct.
     next_revision: AtomicU64,
     /// See [`Files::set_cold_contents`].
@@ -226,12 +228,23 @@ impl Files {
         }
         let status = stat(path);
         // `entry` takes the shard lock: two threads racing on one path get the same input.
-        *self.inner.by_path.entry(path.to_owned()).or_insert_with(|| {
+        let file = *self.inner.by_path.entry(path.to_owned()).or_insert_with(|| {
             File::builder(path.to_owned(), status, self.fresh_revision(), None)
                 .durability(self.content_durability(path))
                 .status_durability(status_durability(path))
                 .new(db)
-        })
+        });
+        for dir in path.ancestors().skip(1) {
+            if self.inner.dirs.insert(dir.to_owned(), ()).is_some() {
+                break;
+            }
+        }
+        file
+    }
+
+    /// Whether some known path lies inside `dir` (a directory watchers may report on its own).
+    pub fn holds_known(&self, dir: &Utf8Path) -> bool {
+        self.inner.dirs.contains_key(dir)
     }
 
     /// Makes project files' contents MEDIUM until their first edit.

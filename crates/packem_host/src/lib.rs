@@ -171,18 +171,10 @@ impl Workspace {
         let mut structure_changed = false;
         // Only paths the build looked at, directories holding them, and config files above them
         // matter. Watching ancestors of missing paths (up to `/` for `node_modules` lookups) sees
-        // unrelated files come and go; those must not invalidate resolution. A known path is
-        // decided by one lookup; only other paths need the sorted list of every known path.
-        let mut known: Option<Vec<Utf8PathBuf>> = None;
-        let mut relevant = |files: &Files, path: &Utf8Path| {
-            if files.get(path).is_some() {
-                return true;
-            }
-            let known = known.get_or_insert_with(|| files.paths());
-            let holds_known = |dir: &Utf8Path| {
-                let start = known.partition_point(|k| k.as_path() < dir);
-                known.get(start).is_some_and(|k| k.starts_with(dir))
-            };
+        // unrelated files come and go; those must not invalidate resolution. Each is decided by
+        // lookups (`Files` keeps the ancestors of every known path), never by a scan.
+        let relevant = |files: &Files, path: &Utf8Path| {
+            let holds_known = |dir: &Utf8Path| files.get(dir).is_some() || files.holds_known(dir);
             holds_known(path) || (is_resolution_config(path) && path.parent().is_some_and(holds_known))
         };
         let mut queue: Vec<Utf8PathBuf> = Vec::new();

@@ -180,6 +180,13 @@ impl WrittenSet {
         self.index.contains_key(path)
     }
 
+    /// Whether a recorded path lies inside `dir` (normalized, relative to the output directory).
+    pub fn holds_dir(&self, dir: &str) -> bool {
+        self.files
+            .iter()
+            .any(|e| e.path.len() > dir.len() && e.path.starts_with(dir) && e.path.as_bytes()[dir.len()] == b'/')
+    }
+
     /// The recorded paths, sorted.
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         let mut paths: Vec<&str> = self.files.iter().map(|e| e.path.as_str()).collect();
@@ -218,21 +225,6 @@ pub trait Outputs {
 }
 
 impl Outputs for [OutputFile] {
-    fn count(&self) -> usize {
-        self.len()
-    }
-    fn path(&self, index: usize) -> &str {
-        &self[index].path
-    }
-    fn hash(&self, index: usize) -> u128 {
-        self[index].hash
-    }
-    fn file(&self, index: usize) -> std::borrow::Cow<'_, OutputFile> {
-        std::borrow::Cow::Borrowed(&self[index])
-    }
-}
-
-impl Outputs for Vec<OutputFile> {
     fn count(&self) -> usize {
         self.len()
     }

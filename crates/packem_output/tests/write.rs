@@ -203,14 +203,14 @@ fn refuses_to_overwrite_an_input() {
     let input = fx.outdir.join("main.js");
     std::fs::write(&input, "source").unwrap();
     let inputs = packem_output::InputPaths::new([input.as_path()]);
-    let files = vec![file("main.js", "bundled")];
+    let files = [file("main.js", "bundled")];
     let options = WriteOptions { outdir: &fx.outdir, inputs: &inputs, allow_overwrite: false, spare: false };
-    let errors = write_outputs(&files, &options, None).unwrap_err();
+    let errors = write_outputs(&files[..], &options, None).unwrap_err();
     assert_eq!(errors[0].code, "OUTPUT_OVERWRITES_INPUT");
     assert_eq!(std::fs::read_to_string(&input).unwrap(), "source");
 
     let options = WriteOptions { allow_overwrite: true, ..options };
-    write_outputs(&files, &options, None).unwrap();
+    write_outputs(&files[..], &options, None).unwrap();
     assert_eq!(std::fs::read_to_string(&input).unwrap(), "bundled");
 }
 
