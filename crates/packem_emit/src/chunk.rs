@@ -59,7 +59,7 @@ pub struct PartOutput {
 pub struct Bundle {
     /// One output per entry, in entry order (with code splitting: every chunk, then the
     /// parts), each shared with its memo.
-    pub chunks: Vec<Arc<ChunkOutput>>,
+    pub chunks: Chunks,
     /// Link and emit diagnostics (missing exports, unsupported features).
     pub diagnostics: Vec<Diagnostic>,
     /// Files the `file` and `copy` loaders put in the output directory, sorted by name.
@@ -67,6 +67,73 @@ pub struct Bundle {
     /// With code splitting: a hash of the chunks' file names in order, so that a writer can tell
     /// an unchanged list of thousands of files without comparing them.
     pub names_key: Option<u128>,
+}
+
+/// A bundle's outputs, in groups shared with the memos that made them: a rebuild copies (and
+/// later frees) one pointer per group, not one per output.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Chunks {
+    groups: Vec<Arc<Vec<Arc<ChunkOutput>>>>,
+    /// The size of every group but the last.
+    group: usize,
+    len: usize,
+}
+
+impl Chunks {
+    /// Outputs in groups of `group` (the last may be smaller).
+    pub(crate) fn from_groups(groups: Vec<Arc<Vec<Arc<ChunkOutput>>>>, group: usize) -> Self {
+        let len = groups.iter().map(|g| g.len()).sum();
+        Chunks { groups, group: group.max(1), len }
+    }
+
+    /// The number of outputs.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Output `index`.
+    pub fn get(&self, index: usize) -> Option<&Arc<ChunkOutput>> {
+        self.groups.get(index / self.group)?.get(index % self.group)
+    }
+
+    /// The first output.
+    pub fn first(&self) -> Option<&Arc<ChunkOutput>> {
+        self.get(0)
+    }
+
+    /// The outputs, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<ChunkOutput>> {
+        self.groups.iter().flat_map(|g| g.iter())
+    }
+}
+
+impl From<Vec<Arc<ChunkOutput>>> for Chunks {
+    fn from(chunks: Vec<Arc<ChunkOutput>>) -> Self {
+        let group = chunks.len();
+        Chunks::from_groups(vec![Arc::new(chunks)], group)
+    }
+}
+
+impl std::ops::Index<usize> for Chunks {
+    type Output = Arc<ChunkOutput>;
+
+    fn index(&self, index: usize) -> &Arc<ChunkOutput> {
+        self.get(index).expect("output index in range")
+    }
+}
+
+impl<'a> IntoIterator for &'a Chunks {
+    type Item = &'a Arc<ChunkOutput>;
+    type IntoIter = Box<dyn Iterator<Item = &'a Arc<ChunkOutput>> + 'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
 }
 
 /// All outputs of `target`.
@@ -78,7 +145,7 @@ pub fn bundle(db: &dyn packem_resolve::Db, target: Target) -> Arc<Bundle> {
     let mut diagnostics = linked.diagnostics.clone();
     let graph = module_graph(db, project);
     let (format, splitting) = (target.format(db), project.link(db).splitting);
-    let (mut chunks, mut names_key) = (Vec::new(), None);
+    let (mut entries, mut names_key) = (Vec::new(), None);
     for (index, plan) in linked.chunks.iter().enumerate() {
         if plan.top_level_await && format != Format::Esm {
             diagnostics.push(
@@ -93,10 +160,10 @@ pub fn bundle(db: &dyn packem_resolve::Db, target: Target) -> Arc<Bundle> {
             );
         }
         if !splitting {
-            chunks.push(rendered_chunk(db, target, index as u32).clone());
+            entries.push(rendered_chunk(db, target, index as u32).clone());
         }
     }
-    if splitting {
+    let chunks = if splitting {
         if format != Format::Esm {
             diagnostics.push(Diagnostic::error(
                 DiagnosticCode::UnsupportedFeature,
@@ -107,8 +174,11 @@ pub fn bundle(db: &dyn packem_resolve::Db, target: Target) -> Arc<Bundle> {
             ));
         }
         let (named, key) = crate::naming::name_chunks(db, target, &mut diagnostics);
-        (chunks, names_key) = (named, Some(key));
-    }
+        names_key = Some(key);
+        named
+    } else {
+        Chunks::from(entries)
+    };
     let (assets, asset_diagnostics) = bundle_assets(db, project);
     diagnostics.extend(asset_diagnostics.iter().cloned());
     Arc::new(Bundle { chunks, diagnostics, assets: assets.clone(), names_key })

@@ -27,7 +27,9 @@ use packem_link::{ModuleLink, module_link};
 use packem_parse::Source;
 use rustc_hash::FxHashMap;
 
-pub use chunk::{Bundle, ChunkOutput, ModuleRun, PartOutput, RenderedRun, bundle, rendered_chunk, rendered_run};
+pub use chunk::{
+    Bundle, ChunkOutput, Chunks, ModuleRun, PartOutput, RenderedRun, bundle, rendered_chunk, rendered_run,
+};
 pub use code::{Code, CodeBuilder, Piece, chunk_marker, part_marker};
 pub use naming::{NamesCell, OutputNames, output_names};
 

@@ -289,9 +289,9 @@ fn resolved_output(db: &dyn packem_resolve::Db, target: Target, output: u32) -> 
 
 /// Outputs `group * GROUP ..` (at most [`GROUP`] of them), resolved.
 #[salsa::tracked(returns(ref))]
-fn output_group(db: &dyn packem_resolve::Db, target: Target, group: u32) -> Vec<Arc<ChunkOutput>> {
+fn output_group(db: &dyn packem_resolve::Db, target: Target, group: u32) -> Arc<Vec<Arc<ChunkOutput>>> {
     let count = names(db, target).len() as u32;
-    (group * GROUP..count.min((group + 1) * GROUP)).map(|i| resolved_output(db, target, i).clone()).collect()
+    Arc::new((group * GROUP..count.min((group + 1) * GROUP)).map(|i| resolved_output(db, target, i).clone()).collect())
 }
 
 /// Every output of a split build, and an error for two outputs with one name.
@@ -299,7 +299,7 @@ pub(crate) fn name_chunks(
     db: &dyn packem_resolve::Db,
     target: Target,
     diagnostics: &mut Vec<Diagnostic>,
-) -> (Vec<Arc<ChunkOutput>>, u128) {
+) -> (crate::chunk::Chunks, u128) {
     let names = names(db, target);
     for name in &names.duplicates {
         diagnostics.push(
@@ -308,11 +308,8 @@ pub(crate) fn name_chunks(
         );
     }
     let groups = (names.len() as u32).div_ceil(GROUP);
-    let mut outputs = Vec::with_capacity(names.len());
-    for group in 0..groups {
-        outputs.extend(output_group(db, target, group).iter().cloned());
-    }
-    (outputs, names.key)
+    let groups = (0..groups).map(|group| output_group(db, target, group).clone()).collect();
+    (crate::chunk::Chunks::from_groups(groups, GROUP as usize), names.key)
 }
 
 /// The path template of chunk number `index` with `[dir]` and `[name]` filled in.
