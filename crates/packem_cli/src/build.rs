@@ -156,10 +156,8 @@ impl Builder {
 
     /// The directories the outputs of the last write are in (existing ones).
     pub fn output_directories(&self) -> Vec<Utf8PathBuf> {
-        let mut dirs: Vec<&str> = self.written.paths().map(|p| p.rsplit_once('/').map_or("", |(dir, _)| dir)).collect();
-        dirs.dedup();
-        dirs.sort_unstable();
-        dirs.dedup();
+        let dirs: std::collections::BTreeSet<&str> =
+            self.written.paths().map(|p| p.rsplit_once('/').map_or("", |(dir, _)| dir)).collect();
         dirs.into_iter()
             .map(|d| if d.is_empty() { self.outdir.clone() } else { self.outdir.join(d) })
             .filter(|d| d.is_dir())
@@ -182,13 +180,13 @@ impl Builder {
             return true;
         }
         let Ok(rel) = path.strip_prefix(&self.outdir) else { return false };
+        let ours = path.file_name().is_some_and(|name| name.starts_with('.') && name.contains(".packem-"));
         // The output directory and the directories outputs are in report our own writes too
         // (a source created there comes as an event for the file itself).
-        if rel.as_str().is_empty() || self.written.holds_dir(rel.as_str()) {
-            return true;
-        }
-        let ours = path.file_name().is_some_and(|name| name.starts_with('.') && name.contains(".packem-"));
-        ours || self.written.contains(rel.as_str()) || self.names.iter().any(|name| name == rel.as_str())
+        ours || self.written.contains(rel.as_str())
+            || self.names.iter().any(|name| name == rel.as_str())
+            || rel.as_str().is_empty()
+            || self.written.holds_dir(rel.as_str())
     }
 
     /// Builds and, when there is no error, writes the outputs that changed and deletes the ones

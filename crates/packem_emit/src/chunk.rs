@@ -127,15 +127,6 @@ impl std::ops::Index<usize> for Chunks {
     }
 }
 
-impl<'a> IntoIterator for &'a Chunks {
-    type Item = &'a Arc<ChunkOutput>;
-    type IntoIter = Box<dyn Iterator<Item = &'a Arc<ChunkOutput>> + 'a>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.iter())
-    }
-}
-
 /// All outputs of `target`.
 #[salsa::tracked(returns(ref))]
 pub fn bundle(db: &dyn packem_resolve::Db, target: Target) -> Arc<Bundle> {

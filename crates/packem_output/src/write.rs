@@ -422,7 +422,8 @@ pub fn write_changed<O: Outputs + ?Sized>(
         }
     } else {
         set.paths_key = None;
-        let mut results = todo.iter().zip(results).map(|(_, w)| w);
+        // `todo` is every file here, in order.
+        let mut results = results.into_iter();
         let mut entries: Vec<Entry> = (0..count)
             .zip(&validated.normalized)
             .map(|(i, norm)| Entry {
