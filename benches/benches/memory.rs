@@ -9,20 +9,14 @@
 //! Doubles as a steady-state driver for profiling (`perf record -g` on the binary with
 //! `PACKEM_BENCH_FULL=1`): `PACKEM_BENCH_CORPUS` picks another corpus (`three10`,
 //! `synth-10000`), `PACKEM_BENCH_EDIT` another edit (`import`, `noop`; default `body`) and
-//! `PACKEM_BENCH_EDITS` the number of edits, `PACKEM_LOG` a tracing filter (span timings), `PACKEM_BENCH_MAX_CHUNK_SIZE` code splitting into
-//! parts of at most that many bytes.
+//! `PACKEM_BENCH_EDITS` the number of edits, `PACKEM_BENCH_MAX_CHUNK_SIZE` code splitting into
+//! parts of at most that many bytes, and `PACKEM_LOG` a tracing filter that prints each stage's
+//! and link step's time, as the CLI does.
 
 use packem_benches::{Corpus, rss_kib};
 
 fn main() {
-    // `PACKEM_LOG=FILTER`: stage and step timings on stderr, as the CLI prints them.
-    if let Ok(filter) = std::env::var("PACKEM_LOG") {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-            .with_writer(std::io::stderr)
-            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-            .try_init();
-    }
+    packem_host::init_tracing_from_env();
     let full = std::env::args().any(|arg| arg == "--bench") || std::env::var_os("PACKEM_BENCH_FULL").is_some();
     let (mut edits, every) = if full { (1000, 100) } else { (20, 5) };
     if let Some(n) = std::env::var("PACKEM_BENCH_EDITS").ok().and_then(|n| n.parse().ok()) {

@@ -22,7 +22,7 @@ use crate::args::{Cli, Command, GraphFormat};
 
 fn main() -> ExitCode {
     let cli = Cli::parse_from(args::esbuild_style_args(std::env::args_os()));
-    init_tracing();
+    packem_host::init_tracing_from_env();
     // Deeply nested input recurses deeply in the parser; give the work a generous stack
     // (virtual memory, committed only when used).
     let result = std::thread::Builder::new()
@@ -38,17 +38,6 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
         Err(_) => ExitCode::from(101),
-    }
-}
-
-fn init_tracing() {
-    let filter = std::env::var("PACKEM_LOG").or_else(|_| std::env::var("RUST_LOG")).ok();
-    if let Some(filter) = filter {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-            .with_writer(std::io::stderr)
-            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-            .try_init();
     }
 }
 

@@ -9,6 +9,8 @@
 
 pub mod config;
 mod database;
+mod log;
+pub use log::init_tracing_from_env;
 mod outputs;
 mod prewarm;
 
