@@ -227,6 +227,10 @@ fn loader_problem(
         return None;
     }
     let loader = target.source.settings(db).loader;
+    // Most edges have no problem: the message parts are spelled only for those that do.
+    if loader.is_some_and(|l| l != Loader::Css) && edge.type_attribute.is_none() {
+        return None;
+    }
     let shown = packem_db::diagnostic::display_path(&target.path, cwd);
     let ext = target.path.extension().map(|e| format!(".{}", e.to_ascii_lowercase()));
     let flag_ext = ext.clone().unwrap_or_else(|| ".ext".to_string());

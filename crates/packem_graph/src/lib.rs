@@ -1,9 +1,11 @@
 //! The module graph: which modules a project's entries reach, and how they import each other.
 //!
 //! Sits between `packem_parse` (one module's imports, as a span-free [`ModuleSummary`]) and the
-//! linker. Owns two queries: [`module_graph`] and [`graph_diagnostics`]. The graph reads only
-//! `module_summary` and `resolve`, both `Eq`, and is `Eq` itself: an edit that keeps every
-//! module's imports and exports is cut off before it and re-runs nothing here.
+//! linker. Owns three queries: [`module_edges`] (one module's records, resolved), [`module_graph`]
+//! and [`graph_diagnostics`]. The graph reads only `module_edges`, which reads `module_summary`
+//! and `resolve`, all `Eq`, and is `Eq` itself: an edit that keeps every module's imports and
+//! exports is cut off before it and re-runs nothing here; one that changes a module's imports
+//! resolves only that module's records again.
 //!
 //! It does not resolve specifiers (`packem_resolve` does), parse (`packem_parse` does) or read
 //! files. The graph is built by a loop, not by recursive queries, so import cycles need no salsa
@@ -14,18 +16,20 @@
 mod asset;
 mod cycles;
 mod diagnostics;
+mod edges;
 mod source;
 
 use std::sync::Arc;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use packem_db::{File, FileStatus, Loader, Project};
-use packem_parse::{CompileSettings, ImportKind, ModuleFormat, Source, module_summary};
-use packem_resolve::{Resolution, ResolveFailure, ResolveKind, ResolveRequest, resolve};
+use packem_parse::{CompileSettings, ImportKind, ModuleFormat, Source};
+use packem_resolve::{ResolveFailure, ResolveKind};
 use rustc_hash::FxHashMap;
 
 pub use asset::{AssetFile, MAX_ASSET_BYTES, asset_file, asset_url, asset_value, data_url};
 pub use diagnostics::{graph_diagnostics, injected_note};
+pub use edges::{ModuleEdges, RecordEdge, RecordTarget, module_edges};
 pub use source::{SourceCell, SourceCells, derived_source, module_source};
 
 /// Index of a module in [`ModuleGraph::modules`].
@@ -146,35 +150,25 @@ pub fn module_graph(db: &dyn packem_resolve::Db, project: Project) -> Arc<Module
     let mut modules: Vec<ModuleNode> = Vec::new();
     // A module is a file under one loader: an import attribute that asks for another loader
     // (`with { type: "text" }` of a `.svg`) makes a module of its own.
-    let mut ids: FxHashMap<(Utf8PathBuf, Option<Loader>), ModuleId> = FxHashMap::default();
+    let mut ids: FxHashMap<(File, Option<Loader>), ModuleId> = FxHashMap::default();
     let mut entries = Vec::new();
     let mut missing_entries = Vec::new();
 
-    let mut add =
-        |modules: &mut Vec<ModuleNode>, path: &Utf8Path, disabled: bool, forced: Option<Loader>| -> (ModuleId, bool) {
-            let file = db.files().file(db, path);
-            let source = module_source(db, project, file);
-            // The file's own loader is no override: the same module as a plain import.
-            let forced = forced.filter(|l| source.settings(db).loader != Some(*l));
-            if let Some(&id) = ids.get(&(path.to_owned(), forced)) {
-                return (id, false);
-            }
+    let mut add = |modules: &mut Vec<ModuleNode>, file: File, disabled: bool, forced: Option<Loader>| -> ModuleId {
+        let source = module_source(db, project, file);
+        // The file's own loader is no override: the same module as a plain import.
+        let forced = forced.filter(|l| source.settings(db).loader != Some(*l));
+        *ids.entry((file, forced)).or_insert_with(|| {
             let id = ModuleId(modules.len() as u32);
+            let path = file.path(db).clone();
             let source = match forced {
-                Some(loader) => Source::new(db, file, CompileSettings::for_loader(path, loader)),
+                Some(loader) => Source::new(db, file, CompileSettings::for_loader(&path, loader)),
                 None => source,
             };
-            modules.push(ModuleNode {
-                file,
-                source,
-                path: path.to_owned(),
-                format: ModuleFormat::None,
-                disabled,
-                edges: Vec::new(),
-            });
-            ids.insert((path.to_owned(), forced), id);
-            (id, true)
-        };
+            modules.push(ModuleNode { file, source, path, format: ModuleFormat::None, disabled, edges: Vec::new() });
+            id
+        })
+    };
 
     for entry in project.entries(db) {
         let file = db.files().file(db, entry);
@@ -182,7 +176,7 @@ pub fn module_graph(db: &dyn packem_resolve::Db, project: Project) -> Arc<Module
             missing_entries.push(entry.clone());
             continue;
         }
-        let (id, _) = add(&mut modules, entry, false, None);
+        let id = add(&mut modules, file, false, None);
         if !entries.contains(&id) {
             entries.push(id);
         }
@@ -196,30 +190,24 @@ pub fn module_graph(db: &dyn packem_resolve::Db, project: Project) -> Arc<Module
         if modules[id.index()].disabled {
             continue;
         }
-        let summary = module_summary(db, modules[id.index()].source);
-        modules[id.index()].format = summary.format;
-        let dir = modules[id.index()].path.parent().map(Utf8Path::to_owned).unwrap_or_default();
-        let mut edges = Vec::with_capacity(summary.records.len());
-        for (index, record) in summary.records.iter().enumerate() {
-            let request =
-                ResolveRequest::new(db, project, dir.clone(), record.specifier.clone(), resolve_kind(record.kind));
-            let type_attribute = record.attributes.iter().find(|(k, _)| k == "type").map(|(_, v)| v.clone());
-            let forced = type_attribute.as_deref().and_then(loader_of_type);
-            let target = match resolve(db, request) {
-                Resolution::File { path, .. } if kind_bundles_target(record.kind) => {
-                    EdgeTarget::Module(add(&mut modules, path, false, forced).0)
+        let resolved = module_edges(db, project, modules[id.index()].source);
+        modules[id.index()].format = resolved.format;
+        let mut edges = Vec::with_capacity(resolved.records.len());
+        for (index, record) in resolved.records.iter().enumerate() {
+            let target = match &record.target {
+                RecordTarget::Module { file, disabled, forced } => {
+                    EdgeTarget::Module(add(&mut modules, *file, *disabled, *forced))
                 }
-                Resolution::File { path, .. } => EdgeTarget::Asset(path.clone()),
-                Resolution::Ignored { path } => EdgeTarget::Module(add(&mut modules, path, true, None).0),
-                Resolution::External { path, .. } => EdgeTarget::External(path.clone()),
-                Resolution::Failed(failure) => EdgeTarget::Unresolved(failure.clone()),
+                RecordTarget::Asset(path) => EdgeTarget::Asset(path.clone()),
+                RecordTarget::External(path) => EdgeTarget::External(path.clone()),
+                RecordTarget::Unresolved(failure) => EdgeTarget::Unresolved(failure.clone()),
             };
             edges.push(Edge {
                 record: index as u32,
                 specifier: record.specifier.clone(),
                 kind: record.kind,
                 in_try_block: record.in_try_block,
-                type_attribute,
+                type_attribute: record.type_attribute.clone(),
                 target,
             });
         }
