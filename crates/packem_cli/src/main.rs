@@ -18,6 +18,11 @@ use anyhow::Result;
 use clap::Parser as _;
 use packem_host::{PackemDatabase, Workspace};
 
+/// Linking and emission allocate many small strings and tables; mimalloc serves them several
+/// times faster than the system allocator (as in rolldown, rspack and oxc's own tools).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use crate::args::{Cli, Command, GraphFormat};
 
 fn main() -> ExitCode {

@@ -12,9 +12,9 @@ use rustc_hash::FxHashMap;
 
 use crate::linker::Linker;
 use crate::output::{Binding, CjsRef, Wrap};
-use crate::symbols::{ImportBinding, Imported};
+use crate::symbols::{ImportBinding, Imported, ModuleSymbols};
 
-impl Linker<'_> {
+impl<'a> Linker<'a> {
     /// `module`'s exports, re-exports and imports by name (built on first use: a module can have
     /// hundreds of thousands of exports, and every namespace getter looks one up).
     pub(crate) fn index_of(&mut self, module: ModuleId) -> Arc<SymbolIndex> {
@@ -39,21 +39,24 @@ impl Linker<'_> {
     }
 
     /// What `imported` of the module behind `module`'s record `record` refers to.
-    fn resolve_record(
+    fn resolve_record<'n>(
         &mut self,
         module: ModuleId,
         record: u32,
-        imported: &Imported,
-        stack: &mut Vec<(ModuleId, String)>,
-    ) -> Binding {
-        match self.edge_target(module, record).cloned() {
-            Some(EdgeTarget::Module(target)) if self.wrap[target.index()] == Wrap::External => {
+        imported: &'n Imported,
+        stack: &mut Vec<(ModuleId, &'n str)>,
+    ) -> Binding
+    where
+        'a: 'n,
+    {
+        match self.edge_target(module, record) {
+            Some(&EdgeTarget::Module(target)) if self.wrap[target.index()] == Wrap::External => {
                 match self.copies[target.index()].clone() {
                     Some(url) => Binding::External(url, imported.clone()),
                     None => Binding::Unresolved,
                 }
             }
-            Some(EdgeTarget::Module(target)) => match imported {
+            Some(&EdgeTarget::Module(target)) => match imported {
                 Imported::Namespace if self.wrap[target.index()] == Wrap::Cjs => {
                     Binding::CjsNamespace(CjsRef { module: target, node_mode: self.node_mode[module.index()] })
                 }
@@ -64,59 +67,74 @@ impl Linker<'_> {
                 ),
                 Imported::Name(name) => self.resolve_export(target, name, stack),
             },
-            Some(EdgeTarget::External(path)) => Binding::External(path, imported.clone()),
+            Some(EdgeTarget::External(path)) => Binding::External(path.clone(), imported.clone()),
             _ => Binding::Unresolved,
         }
     }
 
-    /// What export `name` of `module` refers to, following re-exports and `export *`.
-    pub(crate) fn resolve_export(
+    /// What export `name` of `module` refers to, following re-exports and `export *`. `stack`:
+    /// the (module, name) pairs being resolved, to cut cycles (names borrowed, not copied: this
+    /// runs hundreds of thousands of times per link).
+    pub(crate) fn resolve_export<'n>(
         &mut self,
         module: ModuleId,
-        name: &str,
-        stack: &mut Vec<(ModuleId, String)>,
-    ) -> Binding {
+        name: &'n str,
+        stack: &mut Vec<(ModuleId, &'n str)>,
+    ) -> Binding
+    where
+        'a: 'n,
+    {
         if self.wrap[module.index()] == Wrap::Cjs {
             return Binding::CjsProperty(CjsRef { module, node_mode: true }, name.to_string());
         }
+        // The common miss of an `export *` search: a module without `export *` that does not
+        // have the name.
+        let symbols = self.symbols[module.index()];
+        if symbols.star_exports.is_empty() {
+            let index = self.index_of(module);
+            if !index.local_exports.contains_key(name) && !index.reexports.contains_key(name) {
+                return Binding::Missing;
+            }
+        }
         // Results of top-level resolutions are final (no cycle cut them short): reuse them.
-        if let Some(binding) = self.resolved.get(&(module, name.to_string())) {
+        // (Caching results below the top level too, when no cycle was cut, saves nothing
+        // measurable: most are asked for once.)
+        if let Some(binding) = self.resolved[module.index()].get(name) {
             return binding.clone();
         }
-        if stack.iter().any(|(m, n)| *m == module && n == name) {
+        if stack.iter().any(|&(m, n)| m == module && n == name) {
             return Binding::Missing;
         }
         let top_level = stack.is_empty();
-        stack.push((module, name.to_string()));
-        let symbols = self.symbols[module.index()].clone();
+        stack.push((module, name));
         let index = self.index_of(module);
         let result = if let Some(&i) = index.local_exports.get(name) {
             let local = &symbols.local_exports[i].1;
             match index.imports.get(local.as_str()).map(|&i| &symbols.imports[i]) {
-                Some(import) => self.resolve_record(module, import.record, &import.imported.clone(), stack),
-                None => Binding::Local(module, local.clone()),
+                Some(import) => self.resolve_record(module, import.record, &import.imported, stack),
+                None => Binding::Local(module, local.as_str().into()),
             }
         } else if let Some(re) = index.reexports.get(name).map(|&i| &symbols.reexports[i]) {
-            self.resolve_record(module, re.record, &re.imported.clone(), stack)
+            self.resolve_record(module, re.record, &re.imported, stack)
         } else if name == "default" {
             Binding::Missing
         } else {
             let mut found = BTreeSet::new();
             let mut dynamic = None;
             for &record in &symbols.star_exports {
-                match self.edge_target(module, record).cloned() {
-                    Some(EdgeTarget::Module(target)) if self.wrap[target.index()] == Wrap::Cjs => {
+                match self.edge_target(module, record) {
+                    Some(&EdgeTarget::Module(target)) if self.wrap[target.index()] == Wrap::Cjs => {
                         let cjs = CjsRef { module: target, node_mode: self.node_mode[module.index()] };
                         dynamic.get_or_insert(Binding::CjsProperty(cjs, name.to_string()));
                     }
-                    Some(EdgeTarget::Module(target)) => match self.resolve_export(target, name, stack) {
+                    Some(&EdgeTarget::Module(target)) => match self.resolve_export(target, name, stack) {
                         Binding::Missing | Binding::Unresolved => {}
                         binding => {
                             found.insert(binding);
                         }
                     },
                     Some(EdgeTarget::External(path)) => {
-                        dynamic.get_or_insert(Binding::External(path, Imported::Name(name.to_string())));
+                        dynamic.get_or_insert(Binding::External(path.clone(), Imported::Name(name.to_string())));
                     }
                     _ => {}
                 }
@@ -129,42 +147,48 @@ impl Linker<'_> {
         };
         stack.pop();
         if top_level {
-            self.resolved.insert((module, name.to_string()), result.clone());
+            self.resolved[module.index()].insert(name.to_string(), result.clone());
         }
         result
     }
 
     /// Every export name of a scope-hoisted module (own, re-exported and through `export *`,
     /// ambiguous names excluded), sorted as a namespace object's keys are.
-    pub(crate) fn export_names(&mut self, module: ModuleId, visiting: &mut Vec<ModuleId>) -> Vec<String> {
+    pub(crate) fn export_names(&mut self, module: ModuleId, visiting: &mut Vec<ModuleId>) -> Arc<[&'a str]> {
         if let Some(names) = self.export_names_cache.get(&module) {
             return names.clone();
         }
         if visiting.contains(&module) {
-            return Vec::new();
+            self.cycle_cuts += 1;
+            return Arc::default();
         }
+        let cuts = self.cycle_cuts;
         visiting.push(module);
-        let symbols = self.symbols[module.index()].clone();
-        let mut names: BTreeSet<String> = symbols.local_exports.iter().map(|(e, _)| e.clone()).collect();
-        names.extend(symbols.reexports.iter().map(|r| r.exported.clone()));
-        let mut star_names = BTreeSet::new();
+        let symbols: &'a ModuleSymbols = self.symbols[module.index()];
+        let mut names: Vec<&'a str> = symbols.local_exports.iter().map(|(e, _)| e.as_str()).collect();
+        names.extend(symbols.reexports.iter().map(|r| r.exported.as_str()));
+        names.sort_unstable();
+        names.dedup();
+        let mut star_names: Vec<&'a str> = Vec::new();
         for &record in &symbols.star_exports {
-            if let Some(EdgeTarget::Module(target)) = self.edge_target(module, record).cloned()
+            if let Some(&EdgeTarget::Module(target)) = self.edge_target(module, record)
                 && self.wrap[target.index()] == Wrap::None
             {
-                star_names.extend(self.export_names(target, visiting).into_iter().filter(|n| n != "default"));
+                let below = self.export_names(target, visiting);
+                star_names.extend(below.iter().filter(|n| **n != "default" && names.binary_search(n).is_err()));
             }
         }
-        for name in star_names {
-            if !names.contains(&name)
-                && !matches!(self.resolve_export(module, &name, &mut Vec::new()), Binding::Ambiguous | Binding::Missing)
-            {
-                names.insert(name);
-            }
-        }
+        star_names.sort_unstable();
+        star_names.dedup();
+        star_names.retain(|name| {
+            !matches!(self.resolve_export(module, name, &mut Vec::new()), Binding::Ambiguous | Binding::Missing)
+        });
         visiting.pop();
-        let names: Vec<String> = names.into_iter().collect();
-        if visiting.is_empty() {
+        names.append(&mut star_names);
+        names.sort_unstable();
+        let names: Arc<[&'a str]> = names.into();
+        // Final unless a cycle was cut below (see `cycle_cuts`).
+        if visiting.is_empty() || self.cycle_cuts == cuts {
             self.export_names_cache.insert(module, names.clone());
         }
         names
@@ -177,7 +201,7 @@ impl Linker<'_> {
             if self.wrap[index] == Wrap::Cjs {
                 continue;
             }
-            let symbols = self.symbols[index].clone();
+            let symbols = self.symbols[index];
             for import in &symbols.imports {
                 let binding = self.resolve_record(module, import.record, &import.imported, &mut Vec::new());
                 match &binding {
@@ -191,14 +215,16 @@ impl Linker<'_> {
                     Binding::Local(target, local) => {
                         // The importer's nested names (but the import's own) must not capture the
                         // target's final name.
-                        let avoid = self.avoid.entry((*target, local.clone())).or_default();
-                        if !avoid.iter().any(|(m, except)| *m == module && except.as_deref() == Some(&import.local)) {
+                        let avoid = self.avoid[target.index()].entry(local.to_string()).or_default();
+                        // A module's entries are pushed while it is bound, so they are the last ones.
+                        let mine = avoid.iter().rev().take_while(|(m, _)| *m == module);
+                        if !mine.into_iter().any(|(_, except)| except.as_deref() == Some(&import.local)) {
                             avoid.push((module, Some(import.local.clone())));
                         }
                     }
                     _ => {}
                 }
-                self.bindings[index].insert(import.local.clone(), binding);
+                self.bindings[index].push(binding);
             }
             // Every `export { x } from` must name a real export, as Node's linker requires,
             // whether or not anything imports it.
@@ -217,12 +243,17 @@ impl Linker<'_> {
             }
             // `ns.name` rewrites insert the target's name in this module's code.
             for (ns, props) in &symbols.namespace_members {
-                if let Some(Binding::Namespace(target)) = self.bindings[index].get(ns).cloned() {
+                if let Some(&Binding::Namespace(target)) = self.import_binding_named(module, ns) {
                     for prop in props {
                         match self.resolve_export(target, prop, &mut Vec::new()) {
                             Binding::Local(m, local) => {
-                                let avoid = self.avoid.entry((m, local)).or_default();
-                                if !avoid.iter().any(|(m, except)| *m == module && except.is_none()) {
+                                let avoid = self.avoid[m.index()].entry(local.to_string()).or_default();
+                                if !avoid
+                                    .iter()
+                                    .rev()
+                                    .take_while(|(m, _)| *m == module)
+                                    .any(|(_, except)| except.is_none())
+                                {
                                     avoid.push((module, None));
                                 }
                             }
@@ -271,8 +302,8 @@ impl Linker<'_> {
         // A namespace object's getters reference everything it exports.
         let mut pending: Vec<ModuleId> = self.namespace_needed.iter().copied().collect();
         while let Some(module) = pending.pop() {
-            for name in self.export_names(module, &mut Vec::new()) {
-                if let Binding::Namespace(inner) = self.resolve_export(module, &name, &mut Vec::new())
+            for name in self.export_names(module, &mut Vec::new()).iter() {
+                if let Binding::Namespace(inner) = self.resolve_export(module, name, &mut Vec::new())
                     && self.namespace_needed.insert(inner)
                 {
                     pending.push(inner);
@@ -284,7 +315,7 @@ impl Linker<'_> {
     fn report_import(&mut self, module: ModuleId, import: &ImportBinding, binding: &Binding) {
         let node = self.graph.module(module);
         let target = match self.edge_target(module, import.record) {
-            Some(EdgeTarget::Module(t)) => *t,
+            Some(&EdgeTarget::Module(t)) => t,
             _ => return,
         };
         let target_node = self.graph.module(target);
@@ -348,11 +379,12 @@ pub(crate) struct SymbolIndex {
 
 /// The export name closest to `name` by edit distance (case changes count as half), if one is
 /// close enough to be a likely typo.
-fn closest(name: &str, candidates: &[String]) -> Option<String> {
+fn closest(name: &str, candidates: &[&str]) -> Option<String> {
     let lower = name.to_lowercase();
     candidates
         .iter()
-        .filter(|c| c.as_str() != name)
+        .copied()
+        .filter(|&c| c != name)
         .map(|c| {
             let distance = strsim::damerau_levenshtein(&lower, &c.to_lowercase()) * 2
                 + usize::from(c.to_lowercase() == lower && c != name);
@@ -360,5 +392,5 @@ fn closest(name: &str, candidates: &[String]) -> Option<String> {
         })
         .filter(|(distance, c)| *distance <= 2 * (1 + name.len().max(c.len()) / 4))
         .min()
-        .map(|(_, c)| c.clone())
+        .map(|(_, c)| c.to_string())
 }

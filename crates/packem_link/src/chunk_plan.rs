@@ -67,7 +67,7 @@ impl Linker<'_> {
         for module in &in_chunk {
             top_level_await |= self.wrap[module.index()] == Wrap::None
                 && module_summary(self.db, self.graph.module(*module).source).has_top_level_await;
-            for binding in self.bindings[module.index()].values() {
+            for binding in &self.bindings[module.index()] {
                 if let Binding::External(path, imported) = binding {
                     externals.insert((path.clone(), imported.clone()));
                 }
@@ -90,14 +90,14 @@ impl Linker<'_> {
         }
         let mut exports = Vec::new();
         if self.wrap[entry.index()] == Wrap::None && kind != ChunkKind::Shared {
-            for name in self.export_names(entry, &mut Vec::new()) {
-                let binding = self.resolve_export(entry, &name, &mut Vec::new());
+            for name in self.export_names(entry, &mut Vec::new()).iter() {
+                let binding = self.resolve_export(entry, name, &mut Vec::new());
                 if let Binding::External(path, imported) = &binding {
                     externals.insert((path.clone(), imported.clone()));
                     self.ensure_external(path, imported);
                 }
                 if let Some(value) = self.value_of(&binding) {
-                    exports.push((name, value));
+                    exports.push((name.to_string(), value));
                 }
             }
         }
@@ -252,9 +252,8 @@ impl Linker<'_> {
         if let Some(t) = target {
             targets.push(CjsRef { module: t, node_mode: self.node_mode[importer.index()] });
         }
-        for import in &symbols.imports {
-            if let Some(Binding::CjsProperty(r, _) | Binding::CjsNamespace(r)) =
-                self.bindings[importer.index()].get(&import.local)
+        for i in 0..symbols.imports.len() {
+            if let Some(Binding::CjsProperty(r, _) | Binding::CjsNamespace(r)) = self.import_binding(importer, i)
                 && target.is_none_or(|t| t == r.module)
                 && !targets.contains(r)
             {
@@ -283,13 +282,13 @@ impl Linker<'_> {
             {
                 out.push(Glue::ReExport { namespace: ns.clone(), from: var.clone() });
             }
-            for import in &symbols.imports {
-                let value = match self.bindings[importer.index()].get(&import.local) {
+            for (i, import) in symbols.imports.iter().enumerate() {
+                let value = match self.import_binding(importer, i) {
                     Some(Binding::CjsProperty(m, name)) if *m == r => ValueRef::Member(var.clone(), name.clone()),
                     Some(Binding::CjsNamespace(m)) if *m == r => ValueRef::Name(var.clone()),
                     _ => continue,
                 };
-                if let Some(local) = self.finals.get(&(importer, import.local.clone())) {
+                if let Some(local) = self.final_name(importer, &import.local) {
                     out.push(Glue::Bind { local: local.clone(), value });
                 }
             }

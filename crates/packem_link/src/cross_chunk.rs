@@ -81,15 +81,15 @@ impl Linker<'_> {
         }
         for (local, kept) in symbols.declared.iter().zip(declared) {
             if kept {
-                let name = self.finals.get(&(module, local.clone())).unwrap_or(local);
+                let name = self.final_name(module, local).unwrap_or(local);
                 names.declares.insert(name.clone());
             }
         }
-        for import in &symbols.imports {
-            let target = match self.bindings[index].get(&import.local) {
+        for (i, import) in symbols.imports.iter().enumerate() {
+            let target = match self.bindings[index].get(i) {
                 // Bound by glue to a variable of the importer's own.
                 Some(Binding::CjsProperty(..) | Binding::CjsNamespace(_)) => {
-                    self.finals.get(&(module, import.local.clone())).cloned().map(ValueRef::Name)
+                    self.final_name(module, &import.local).cloned().map(ValueRef::Name)
                 }
                 Some(binding) => self.value_of(binding),
                 None => None,

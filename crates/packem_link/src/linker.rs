@@ -114,26 +114,30 @@ pub(crate) struct Linker<'a> {
     pub(crate) db: &'a dyn packem_resolve::Db,
     pub(crate) cwd: camino::Utf8PathBuf,
     pub(crate) graph: &'a ModuleGraph,
-    pub(crate) symbols: Vec<Arc<ModuleSymbols>>,
+    pub(crate) symbols: Vec<&'a ModuleSymbols>,
     pub(crate) wrap: Vec<Wrap>,
     /// For modules under the `copy` loader: the path the output imports instead.
     pub(crate) copies: Vec<Option<String>>,
     /// Name lookups per module (see [`Linker::index_of`]).
     pub(crate) indexes: Vec<Option<Arc<SymbolIndex>>>,
-    /// Resolved import bindings per module: local → binding.
-    pub(crate) bindings: Vec<BTreeMap<String, Binding>>,
+    /// Resolved import bindings per module, one per import (in `ModuleSymbols::imports`
+    /// order; empty for CommonJS modules).
+    pub(crate) bindings: Vec<Vec<Binding>>,
     /// Modules whose namespace object is needed.
     pub(crate) namespace_needed: BTreeSet<ModuleId>,
-    /// (module, local) → final name.
-    pub(crate) finals: FxHashMap<(ModuleId, String), String>,
+    /// Per module: local → final name (see [`Linker::final_name`]).
+    pub(crate) finals: Vec<FxHashMap<String, String>>,
     pub(crate) taken: FxHashSet<String>,
+    /// Per base name, the first `$n` suffix that may be free (see `Linker::suffix_hint`).
+    pub(crate) suffix_hints: FxHashMap<String, u32>,
     pub(crate) reserved: FxHashSet<String>,
     pub(crate) all_nested: FxHashSet<String>,
     /// Names a binding may not take because an importer references it where a nested binding
     /// of that name is visible.
     /// (For each binding, the importers whose nested-scope names it must not take, except
     /// one name each: an importer's own local for the binding, which nested scopes may shadow.)
-    pub(crate) avoid: FxHashMap<(ModuleId, String), Vec<Capture>>,
+    /// Per module: local → those importers.
+    pub(crate) avoid: Vec<FxHashMap<String, Vec<Capture>>>,
     pub(crate) wrapper_names: BTreeMap<ModuleId, String>,
     /// Scope-hoisted modules no entry reaches through static imports: evaluated lazily.
     pub(crate) lazy: Vec<bool>,
@@ -146,9 +150,12 @@ pub(crate) struct Linker<'a> {
     pub(crate) node_mode: Vec<bool>,
     pub(crate) external_names: BTreeMap<(String, Imported), String>,
     pub(crate) diagnostics: Vec<Diagnostic>,
-    pub(crate) export_names_cache: FxHashMap<ModuleId, Vec<String>>,
-    /// `resolve_export` results of top-level calls, by (module, export name).
-    pub(crate) resolved: FxHashMap<(ModuleId, String), Binding>,
+    pub(crate) export_names_cache: FxHashMap<ModuleId, Arc<[&'a str]>>,
+    /// How many times `export_names` cut an `export *` cycle short: results computed without
+    /// a cut are final and cached, as top-level ones are.
+    pub(crate) cycle_cuts: u64,
+    /// `resolve_export` results of top-level calls, per module by export name.
+    pub(crate) resolved: Vec<FxHashMap<String, Binding>>,
     pub(crate) project: Project,
     /// What tree shaking kept (`None` with tree shaking off: everything).
     pub(crate) shaken: Option<crate::shaking::Shaken>,
@@ -180,13 +187,14 @@ impl<'a> Linker<'a> {
             wrap,
             copies,
             indexes: vec![None; n],
-            bindings: vec![BTreeMap::new(); n],
+            bindings: vec![Vec::new(); n],
             namespace_needed: BTreeSet::new(),
-            finals: FxHashMap::default(),
+            finals: vec![FxHashMap::default(); n],
             taken: FxHashSet::default(),
+            suffix_hints: FxHashMap::default(),
             reserved,
             all_nested,
-            avoid: FxHashMap::default(),
+            avoid: vec![FxHashMap::default(); n],
             wrapper_names: BTreeMap::new(),
             lazy,
             lazy_async,
@@ -197,7 +205,8 @@ impl<'a> Linker<'a> {
             external_names: BTreeMap::new(),
             diagnostics: Vec::new(),
             export_names_cache: FxHashMap::default(),
-            resolved: FxHashMap::default(),
+            cycle_cuts: 0,
+            resolved: vec![FxHashMap::default(); n],
             project,
             shaken: None,
             entry_only_namespaces: BTreeSet::new(),
@@ -207,8 +216,33 @@ impl<'a> Linker<'a> {
         }
     }
 
+    /// What `module`'s import binding `i` (an index into its imports) is bound to.
+    pub(crate) fn import_binding(&self, module: ModuleId, i: usize) -> Option<&Binding> {
+        self.bindings[module.index()].get(i)
+    }
+
+    /// What `module`'s import binding named `local` is bound to.
+    pub(crate) fn import_binding_named(&self, module: ModuleId, local: &str) -> Option<&Binding> {
+        let i = self.symbols[module.index()].imports.iter().position(|i| i.local == local)?;
+        self.import_binding(module, i)
+    }
+
+    /// The final name of `module`'s top-level binding `local` (once naming ran).
+    pub(crate) fn final_name(&self, module: ModuleId, local: &str) -> Option<&String> {
+        self.finals[module.index()].get(local)
+    }
+
     /// The target of `module`'s import record `record`.
-    pub(crate) fn edge_target(&self, module: ModuleId, record: u32) -> Option<&EdgeTarget> {
-        self.graph.module(module).edges.iter().find(|e| e.record == record).map(|e| &e.target)
+    pub(crate) fn edge_target(&self, module: ModuleId, record: u32) -> Option<&'a EdgeTarget> {
+        self.edge(module, record).map(|e| &e.target)
+    }
+
+    /// `module`'s edge for import record `record` (edges are one per record, in order).
+    pub(crate) fn edge(&self, module: ModuleId, record: u32) -> Option<&'a packem_graph::Edge> {
+        let edges = &self.graph.modules[module.index()].edges;
+        match edges.get(record as usize) {
+            Some(edge) if edge.record == record => Some(edge),
+            _ => edges.iter().find(|e| e.record == record),
+        }
     }
 }

@@ -1,7 +1,5 @@
 //! Step 3, naming: the final name of every top-level binding and of the generated variables.
 
-use std::sync::Arc;
-
 use packem_db::syntax::{KEYWORDS, identifier_from, is_identifier};
 use packem_graph::ModuleId;
 use rustc_hash::FxHashSet;
@@ -35,15 +33,23 @@ const RESERVED: &[&str] = &[
 /// Names no generated or renamed binding may take: keywords, [`RESERVED`], the runtime helpers
 /// and every global a module references; and every nested-scope name in the graph (which
 /// generated names, readable from any scope, must avoid).
-pub(crate) fn reserved_names(symbols: &[Arc<ModuleSymbols>], wrap: &[Wrap]) -> (FxHashSet<String>, FxHashSet<String>) {
+pub(crate) fn reserved_names(symbols: &[&ModuleSymbols], wrap: &[Wrap]) -> (FxHashSet<String>, FxHashSet<String>) {
     let mut reserved: FxHashSet<String> = KEYWORDS.iter().chain(RESERVED).map(|s| s.to_string()).collect();
     reserved.extend(crate::runtime::HELPER_NAMES.iter().map(|s| s.to_string()));
     let mut all_nested = FxHashSet::default();
+    // Most names recur across modules: copied once each.
+    let add = |set: &mut FxHashSet<String>, names: &[String]| {
+        for name in names {
+            if !set.contains(name) {
+                set.insert(name.clone());
+            }
+        }
+    };
     for (i, s) in symbols.iter().enumerate() {
-        reserved.extend(s.globals.iter().cloned());
-        all_nested.extend(s.nested.iter().cloned());
+        add(&mut reserved, &s.globals);
+        add(&mut all_nested, &s.nested);
         if wrap[i] == Wrap::Cjs {
-            all_nested.extend(s.declared.iter().cloned());
+            add(&mut all_nested, &s.declared);
         }
     }
     (reserved, all_nested)
@@ -53,7 +59,7 @@ impl Linker<'_> {
     /// Claims a final name for `(module, local)`.
     fn claim(&mut self, module: ModuleId, local: &str, exempt_original: bool) -> String {
         let nested = &self.symbols[module.index()].nested;
-        let avoid = self.avoid.get(&(module, local.to_string()));
+        let avoid = self.avoid[module.index()].get(local);
         // Whether an importer's nested scope declares `candidate` (other than its exempt name).
         let captured = |candidate: &String| {
             avoid.is_some_and(|importers| {
@@ -65,19 +71,23 @@ impl Linker<'_> {
         };
         let mut candidate = local.to_string();
         let mut n = 0;
+        let first_suffix = self.suffix_hint(local);
         loop {
+            // Most names are declared in no nested scope at all: one lookup settles both checks.
             let free = !self.taken.contains(&candidate)
                 && !self.reserved.contains(&candidate)
-                && !captured(&candidate)
-                && ((exempt_original && candidate == local) || nested.binary_search(&candidate).is_err());
+                && (!self.all_nested.contains(&candidate)
+                    || (!captured(&candidate)
+                        && ((exempt_original && candidate == local) || nested.binary_search(&candidate).is_err())));
             if free {
                 break;
             }
-            n += 1;
+            n = if n == 0 { first_suffix } else { n + 1 };
             candidate = format!("{local}${n}");
         }
+        self.note_suffix(local, first_suffix, n);
         self.taken.insert(candidate.clone());
-        self.finals.insert((module, local.to_string()), candidate.clone());
+        self.finals[module.index()].insert(local.to_string(), candidate.clone());
         candidate
     }
 
@@ -86,15 +96,32 @@ impl Linker<'_> {
     fn claim_synthetic(&mut self, base: &str) -> String {
         let mut candidate = base.to_string();
         let mut n = 0;
+        let first_suffix = self.suffix_hint(base);
         while self.taken.contains(&candidate)
             || self.reserved.contains(&candidate)
             || self.all_nested.contains(&candidate)
         {
-            n += 1;
+            n = if n == 0 { first_suffix } else { n + 1 };
             candidate = format!("{base}${n}");
         }
+        self.note_suffix(base, first_suffix, n);
         self.taken.insert(candidate.clone());
         candidate
+    }
+
+    /// The first `$n` suffix worth trying for `base`: every `base$k` below it is taken (names
+    /// recur: three.js×10 declares each name ten times, and trying `$1`, `$2`, … each time
+    /// would cost quadratic time).
+    fn suffix_hint(&self, base: &str) -> u32 {
+        self.suffix_hints.get(base).copied().unwrap_or(1)
+    }
+
+    /// After `base$n` was claimed having started at `first`: with no gap before it, the hint
+    /// moves past it (taken names stay taken, so the hint stays true).
+    fn note_suffix(&mut self, base: &str, first: u32, n: u32) {
+        if n != 0 && n == first {
+            self.suffix_hints.insert(base.to_string(), n + 1);
+        }
     }
 
     /// The base of a module's generated names: its file stem (its directory's name for `index`).
@@ -119,13 +146,13 @@ impl Linker<'_> {
                 self.wrapper_names.insert(module, name);
                 continue;
             }
-            let symbols = self.symbols[index].clone();
+            let symbols = self.symbols[index];
             for local in &symbols.declared {
                 self.claim(module, local, true);
             }
             // Imports bound to variables of their own (CommonJS and external imports).
-            for import in &symbols.imports {
-                match self.bindings[index].get(&import.local) {
+            for (i, import) in symbols.imports.iter().enumerate() {
+                match self.bindings[index].get(i) {
                     Some(Binding::CjsProperty(..) | Binding::CjsNamespace(_)) => {
                         self.claim(module, &import.local, true);
                     }

@@ -26,8 +26,9 @@ pub enum Wrap {
 /// What an import or export finally refers to.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Binding {
-    /// A top-level binding of a scope-hoisted module.
-    Local(ModuleId, String),
+    /// A top-level binding of a scope-hoisted module (shared: bindings are cloned out of the
+    /// resolution cache many times per link).
+    Local(ModuleId, std::sync::Arc<str>),
     /// The namespace object of a scope-hoisted module.
     Namespace(ModuleId),
     /// A property of a CommonJS module's `module.exports` (`default` is `module.exports` itself,

@@ -15,7 +15,7 @@ impl Linker<'_> {
     /// What a binding is read through, or `None` when it has no value.
     pub(crate) fn value_of(&self, binding: &Binding) -> Option<ValueRef> {
         match binding {
-            Binding::Local(m, local) => self.finals.get(&(*m, local.clone())).cloned().map(ValueRef::Name),
+            Binding::Local(m, local) => self.final_name(*m, local).cloned().map(ValueRef::Name),
             Binding::Namespace(m) => self.namespace_names.get(m).cloned().map(ValueRef::Name),
             Binding::CjsProperty(r, name) => {
                 let var = self.import_vars.get(&(r.module, r.node_mode))?;
@@ -33,10 +33,10 @@ impl Linker<'_> {
     pub(crate) fn namespace_getters(&mut self, module: ModuleId) -> Vec<(String, ValueRef)> {
         let names = self.export_names(module, &mut Vec::new());
         names
-            .into_iter()
+            .iter()
             .filter_map(|name| {
-                let binding = self.resolve_export(module, &name, &mut Vec::new());
-                self.value_of(&binding).map(|value| (name, value))
+                let binding = self.resolve_export(module, name, &mut Vec::new());
+                self.value_of(&binding).map(|value| (name.to_string(), value))
             })
             .collect()
     }
@@ -44,21 +44,24 @@ impl Linker<'_> {
     /// `module`'s part of the link.
     pub(crate) fn module_link(&mut self, module: ModuleId) -> ModuleLink {
         let index = module.index();
-        let symbols = self.symbols[index].clone();
+        let symbols = self.symbols[index];
         let mut out = ModuleLink { wrap: self.wrapper_names.get(&module).cloned(), ..ModuleLink::default() };
         if self.wrap[index] == Wrap::None {
             let mut renames = BTreeMap::new();
+            // Only names that change: most keep theirs.
             for local in &symbols.declared {
-                if let Some(f) = self.finals.get(&(module, local.clone())) {
+                if let Some(f) = self.final_name(module, local)
+                    && f != local
+                {
                     renames.insert(local.clone(), f.clone());
                 }
             }
-            for import in &symbols.imports {
-                let binding = self.bindings[index].get(&import.local).cloned().unwrap_or(Binding::Unresolved);
+            for (i, import) in symbols.imports.iter().enumerate() {
+                let binding = self.bindings[index].get(i).cloned().unwrap_or(Binding::Unresolved);
                 let target = match &binding {
                     // Bound to a variable of its own by the glue.
                     Binding::CjsProperty(..) | Binding::CjsNamespace(_) => {
-                        self.finals.get(&(module, import.local.clone())).cloned()
+                        self.final_name(module, &import.local).cloned()
                     }
                     Binding::Namespace(_)
                         if import.imported == Imported::Namespace
@@ -70,16 +73,16 @@ impl Linker<'_> {
                     // a CommonJS property would be a member expression, which the glue binds.
                     other => self.value_of(other).and_then(|v| v.name().map(str::to_string)),
                 };
-                if let Some(target) = target {
+                if let Some(target) = target
+                    && target != import.local
+                {
                     renames.insert(import.local.clone(), target);
                 }
             }
-            renames.retain(|local, f| local != f);
             out.renames = renames.into_iter().collect();
-            out.default_local =
-                symbols.default_local.as_ref().and_then(|d| self.finals.get(&(module, d.clone())).cloned());
+            out.default_local = symbols.default_local.as_ref().and_then(|d| self.final_name(module, d).cloned());
             for (ns, props) in &symbols.namespace_members {
-                let Some(Binding::Namespace(target)) = self.bindings[index].get(ns).cloned() else {
+                let Some(&Binding::Namespace(target)) = self.import_binding_named(module, ns) else {
                     continue;
                 };
                 if symbols.namespace_values.contains(ns) {

@@ -22,7 +22,7 @@ use rustc_hash::FxHashMap;
 
 use crate::linker::Linker;
 use crate::output::{Binding, Wrap};
-use crate::symbols::Imported;
+use crate::symbols::{Imported, ModuleSymbols};
 
 /// What the walk does next (a work list, so long import chains cannot overflow the stack).
 enum Work {
@@ -51,7 +51,7 @@ pub(crate) struct Shaken {
     pub(crate) namespaces: BTreeSet<ModuleId>,
 }
 
-impl Linker<'_> {
+impl<'a> Linker<'a> {
     /// Shakes the graph (see the module docs); with tree shaking off, everything is kept.
     pub(crate) fn shake(&mut self) {
         let n = self.graph.modules.len();
@@ -67,14 +67,16 @@ impl Linker<'_> {
         };
         let mut declared_by: FxHashMap<ModuleId, Vec<Vec<usize>>> = FxHashMap::default();
         let mut used_locals: FxHashMap<ModuleId, Vec<bool>> = FxHashMap::default();
-        let mut hopped: rustc_hash::FxHashSet<(ModuleId, String)> = rustc_hash::FxHashSet::default();
+        let mut hopped: Vec<rustc_hash::FxHashSet<&'a str>> = vec![rustc_hash::FxHashSet::default(); n];
         let mut work: Vec<Work> = Vec::new();
+        // Per module, once asked: whether its package declares it free of side effects.
+        let mut effect_free: Vec<Option<bool>> = vec![None; n];
         for &entry in &self.graph.entries {
             work.push(Work::Live(entry));
             if self.wrap[entry.index()] == Wrap::None {
-                for name in self.export_names(entry, &mut Vec::new()) {
-                    self.export_hops(entry, &name, &mut hopped, &mut work);
-                    work.push(Work::Bind(self.resolve_export(entry, &name, &mut Vec::new())));
+                for name in self.export_names(entry, &mut Vec::new()).iter() {
+                    self.export_hops(entry, name, &mut hopped, &mut work);
+                    work.push(Work::Bind(self.resolve_export(entry, name, &mut Vec::new())));
                 }
             }
         }
@@ -85,7 +87,7 @@ impl Linker<'_> {
                     if std::mem::replace(&mut shaken.live[m.index()], true) {
                         continue;
                     }
-                    let symbols = self.symbols[m.index()].clone();
+                    let symbols = self.symbols[m.index()];
                     let edges = &self.graph.module(m).edges;
                     if self.wrap[m.index()] != Wrap::None {
                         // Kept whole: everything it requires runs.
@@ -111,7 +113,7 @@ impl Linker<'_> {
                     for edge in edges {
                         if let EdgeTarget::Module(t) = edge.target
                             && edge.kind.is_static()
-                            && !(annotations && self.side_effect_free(t))
+                            && !(annotations && self.side_effect_free(t, &mut effect_free))
                         {
                             work.push(Work::Live(t));
                         }
@@ -132,7 +134,7 @@ impl Linker<'_> {
                         continue;
                     }
                     work.push(Work::Live(m));
-                    let symbols = self.symbols[m.index()].clone();
+                    let symbols = self.symbols[m.index()];
                     let statement = &symbols.statements[i];
                     for &name in &statement.references {
                         work.push(Work::Local(m, name));
@@ -143,7 +145,7 @@ impl Linker<'_> {
                 }
                 Work::Local(m, index) => {
                     // Each name once: statements reference the same names over and over.
-                    let symbols = self.symbols[m.index()].clone();
+                    let symbols = self.symbols[m.index()];
                     let seen = used_locals
                         .entry(m)
                         .or_insert_with(|| vec![false; symbols.declared.len() + symbols.imports.len()]);
@@ -152,11 +154,10 @@ impl Linker<'_> {
                         _ => continue,
                     }
                     work.push(Work::Live(m));
-                    if let Some(import) =
-                        (index as usize).checked_sub(symbols.declared.len()).map(|i| &symbols.imports[i])
-                    {
+                    if let Some(i) = (index as usize).checked_sub(symbols.declared.len()) {
+                        let import = &symbols.imports[i];
                         let name = &import.local;
-                        let binding = self.bindings[m.index()].get(name).cloned().unwrap_or(Binding::Unresolved);
+                        let binding = self.import_binding(m, i).cloned().unwrap_or(Binding::Unresolved);
                         match binding {
                             // `ns.x` only: each member is used, not the namespace object.
                             Binding::Namespace(t)
@@ -172,7 +173,7 @@ impl Linker<'_> {
                                 }
                             }
                             binding => {
-                                if let Some(EdgeTarget::Module(t)) = self.edge_target(m, import.record).cloned() {
+                                if let Some(&EdgeTarget::Module(t)) = self.edge_target(m, import.record) {
                                     work.push(Work::Live(t));
                                     if let Imported::Name(imported) = &import.imported {
                                         self.export_hops(t, imported, &mut hopped, &mut work);
@@ -201,7 +202,8 @@ impl Linker<'_> {
                 Work::Bind(binding) => match binding {
                     Binding::Local(t, local) => {
                         work.push(Work::Live(t));
-                        if let Ok(index) = self.symbols[t.index()].declared.binary_search(&local) {
+                        if let Ok(index) = self.symbols[t.index()].declared.binary_search_by(|d| d.as_str().cmp(&local))
+                        {
                             work.push(Work::Local(t, index as u32));
                         }
                     }
@@ -219,9 +221,9 @@ impl Linker<'_> {
                     }
                     work.push(Work::Live(t));
                     if self.wrap[t.index()] == Wrap::None {
-                        for name in self.export_names(t, &mut Vec::new()) {
-                            self.export_hops(t, &name, &mut hopped, &mut work);
-                            work.push(Work::Bind(self.resolve_export(t, &name, &mut Vec::new())));
+                        for name in self.export_names(t, &mut Vec::new()).iter() {
+                            self.export_hops(t, name, &mut hopped, &mut work);
+                            work.push(Work::Bind(self.resolve_export(t, name, &mut Vec::new())));
                         }
                     }
                 }
@@ -236,40 +238,39 @@ impl Linker<'_> {
     fn export_hops(
         &mut self,
         module: ModuleId,
-        name: &str,
-        hopped: &mut rustc_hash::FxHashSet<(ModuleId, String)>,
+        name: &'a str,
+        hopped: &mut [rustc_hash::FxHashSet<&'a str>],
         work: &mut Vec<Work>,
     ) {
-        let mut current = Some((module, name.to_string()));
+        let mut current = Some((module, name));
         while let Some((m, name)) = current.take() {
-            if self.wrap[m.index()] != Wrap::None || !hopped.insert((m, name.clone())) {
+            if self.wrap[m.index()] != Wrap::None || !hopped[m.index()].insert(name) {
                 break;
             }
-            let symbols = self.symbols[m.index()].clone();
+            let symbols: &'a ModuleSymbols = self.symbols[m.index()];
             let index = self.index_of(m);
             // The next hop: a record of `m` and the name imported through it.
-            let next = if let Some(&i) = index.local_exports.get(&name) {
+            let next = if let Some(&i) = index.local_exports.get(name) {
                 let local = &symbols.local_exports[i].1;
                 index
                     .imports
                     .get(local.as_str())
-                    .map(|&i| (symbols.imports[i].record, symbols.imports[i].imported.clone()))
-            } else if let Some(&i) = index.reexports.get(&name) {
-                Some((symbols.reexports[i].record, symbols.reexports[i].imported.clone()))
+                    .map(|&i| (symbols.imports[i].record, Some(&symbols.imports[i].imported)))
+            } else if let Some(&i) = index.reexports.get(name) {
+                Some((symbols.reexports[i].record, Some(&symbols.reexports[i].imported)))
             } else if name != "default" {
                 // As `resolve_export` decides: a scope-hoisted module's export first, then a
                 // CommonJS module (which might have it at run time).
-                let stars = symbols.star_exports.clone();
                 let mut commonjs = None;
                 let mut found = None;
-                for record in stars {
-                    match self.edge_target(m, record).cloned() {
-                        Some(EdgeTarget::Module(t)) if self.wrap[t.index()] == Wrap::Cjs => {
+                for &record in &symbols.star_exports {
+                    match self.edge_target(m, record) {
+                        Some(&EdgeTarget::Module(t)) if self.wrap[t.index()] == Wrap::Cjs => {
                             commonjs.get_or_insert(record);
                         }
-                        Some(EdgeTarget::Module(t))
+                        Some(&EdgeTarget::Module(t))
                             if !matches!(
-                                self.resolve_export(t, &name, &mut Vec::new()),
+                                self.resolve_export(t, name, &mut Vec::new()),
                                 Binding::Missing | Binding::Unresolved
                             ) =>
                         {
@@ -279,15 +280,18 @@ impl Linker<'_> {
                         _ => {}
                     }
                 }
-                found.or(commonjs).map(|record| (record, Imported::Name(name.clone())))
+                found.or(commonjs).map(|record| (record, None))
             } else {
                 None
             };
             let Some((record, imported)) = next else { break };
-            let Some(EdgeTarget::Module(t)) = self.edge_target(m, record).cloned() else { break };
+            let Some(&EdgeTarget::Module(t)) = self.edge_target(m, record) else { break };
             work.push(Work::Live(t));
-            if let Imported::Name(next_name) = imported {
-                current = Some((t, next_name));
+            // Through `export *`, the same name; else the name imported, if any.
+            match imported {
+                None => current = Some((t, name)),
+                Some(Imported::Name(next_name)) => current = Some((t, next_name.as_str())),
+                Some(Imported::Namespace) => {}
             }
         }
     }
@@ -295,7 +299,7 @@ impl Linker<'_> {
     /// A kept `require()`/`import()`/`new URL()` record of `module`: its target runs, and a
     /// scope-hoisted target hands out its whole namespace.
     fn follow(&self, module: ModuleId, record: u32, work: &mut Vec<Work>) {
-        let Some(edge) = self.graph.module(module).edges.iter().find(|e| e.record == record) else {
+        let Some(edge) = self.edge(module, record) else {
             return;
         };
         let EdgeTarget::Module(t) = edge.target else {
@@ -313,22 +317,23 @@ impl Linker<'_> {
     /// Whether import `name` (a name index) of `module` is bound to a function its module marks
     /// `#__NO_SIDE_EFFECTS__`.
     fn calls_pure(&mut self, module: ModuleId, name: u32) -> bool {
-        let symbols = self.symbols[module.index()].clone();
+        let symbols = self.symbols[module.index()];
         let Some(local) = symbols.name_at(name) else {
             return false;
         };
-        match self.bindings[module.index()].get(local) {
+        match self.import_binding_named(module, local) {
             Some(Binding::Local(t, function)) => {
-                self.symbols[t.index()].no_side_effects.binary_search(function).is_ok()
+                self.symbols[t.index()].no_side_effects.binary_search_by(|f| f.as_str().cmp(function)).is_ok()
             }
             _ => false,
         }
     }
 
     /// Whether `module`'s package declares it free of side effects.
-    fn side_effect_free(&self, module: ModuleId) -> bool {
+    fn side_effect_free(&self, module: ModuleId, known: &mut [Option<bool>]) -> bool {
         let node = self.graph.module(module);
-        !node.disabled && crate::side_effects::side_effect_free(self.db, node.file)
+        *known[module.index()]
+            .get_or_insert_with(|| !node.disabled && crate::side_effects::side_effect_free(self.db, node.file))
     }
 
     /// After shaking, the namespace objects that exist are the used ones, those of lazy modules

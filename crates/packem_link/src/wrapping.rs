@@ -1,8 +1,6 @@
 //! Step 1, wrapping: which modules are CommonJS closures (`__commonJS`), which are evaluated
 //! lazily (`__esm`) and which stay outside the bundle.
 
-use std::sync::Arc;
-
 use packem_db::{Loader, Project};
 use packem_graph::{EdgeTarget, ModuleGraph, ModuleId};
 use packem_parse::{ImportKind, ModuleFormat, module_summary};
@@ -10,9 +8,27 @@ use packem_parse::{ImportKind, ModuleFormat, module_summary};
 use crate::output::Wrap;
 use crate::symbols::{ModuleSymbols, module_symbols};
 
+/// The symbols of a module that declares nothing (disabled, or outside the bundle).
+static NO_SYMBOLS: ModuleSymbols = ModuleSymbols {
+    declared: Vec::new(),
+    imports: Vec::new(),
+    local_exports: Vec::new(),
+    reexports: Vec::new(),
+    star_exports: Vec::new(),
+    default_local: None,
+    nested: Vec::new(),
+    globals: Vec::new(),
+    namespace_values: Vec::new(),
+    namespace_members: Vec::new(),
+    statements: Vec::new(),
+    loose_records: Vec::new(),
+    direct_eval: false,
+    no_side_effects: Vec::new(),
+};
+
 /// How every module is framed, and the symbols the later steps read (per module, by index).
-pub(crate) struct Framing {
-    pub(crate) symbols: Vec<Arc<ModuleSymbols>>,
+pub(crate) struct Framing<'a> {
+    pub(crate) symbols: Vec<&'a ModuleSymbols>,
     pub(crate) wrap: Vec<Wrap>,
     /// For modules under the `copy` loader: the path the output imports instead.
     pub(crate) copies: Vec<Option<String>>,
@@ -27,7 +43,7 @@ pub(crate) struct Framing {
 }
 
 /// Decides how each module of `graph` is framed.
-pub(crate) fn frame(db: &dyn packem_resolve::Db, project: Project, graph: &ModuleGraph) -> Framing {
+pub(crate) fn frame<'a>(db: &'a dyn packem_resolve::Db, project: Project, graph: &ModuleGraph) -> Framing<'a> {
     let mut symbols = Vec::new();
     let mut wrap = Vec::new();
     // JSON and assets are scope-hoisted values unless something `require()`s them, which
@@ -48,7 +64,7 @@ pub(crate) fn frame(db: &dyn packem_resolve::Db, project: Project, graph: &Modul
     let mut copies = vec![None; graph.modules.len()];
     for (index, module) in graph.modules.iter().enumerate() {
         if module.disabled {
-            symbols.push(Arc::default());
+            symbols.push(&NO_SYMBOLS);
             wrap.push(Wrap::Cjs);
             continue;
         }
@@ -58,12 +74,12 @@ pub(crate) fn frame(db: &dyn packem_resolve::Db, project: Project, graph: &Modul
                 .as_ref()
                 .ok()
                 .map(|asset| packem_graph::asset_url(db, project, &asset.name));
-            symbols.push(Arc::default());
+            symbols.push(&NO_SYMBOLS);
             wrap.push(Wrap::External);
             continue;
         }
         let format = module_summary(db, module.source).format;
-        symbols.push(module_symbols(db, module.source).clone());
+        symbols.push(&**module_symbols(db, module.source));
         wrap.push(match format {
             ModuleFormat::CommonJs => Wrap::Cjs,
             _ if loader == Some(Loader::Empty) => Wrap::Cjs,
@@ -192,7 +208,7 @@ fn async_lazy_modules(db: &dyn packem_resolve::Db, graph: &ModuleGraph, lazy: &[
 pub(crate) fn entry_points(
     graph: &ModuleGraph,
     wrap: &[Wrap],
-    symbols: &[Arc<ModuleSymbols>],
+    symbols: &[&ModuleSymbols],
     splitting: bool,
 ) -> Vec<ModuleId> {
     let mut points = graph.entries.clone();
