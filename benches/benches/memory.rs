@@ -13,7 +13,7 @@
 //! parts of at most that many bytes, and `PACKEM_LOG` a tracing filter that prints each stage's
 //! and link step's time, as the CLI does.
 
-use packem_benches::{Corpus, rss_kib};
+use packem_benches::{Corpus, cpu_time, rss_kib};
 
 fn main() {
     packem_host::init_tracing_from_env();
@@ -33,6 +33,7 @@ fn main() {
     let warm = rss_kib();
     println!("{name}: RSS after the warm build: {} MiB", mib(warm));
     let start = std::time::Instant::now();
+    let cpu_start = cpu_time();
     for n in 1..=edits {
         match kind.as_str() {
             "import" => session.edit(&copy.importer, &copy.import_edit(n % 2 == 1)),
@@ -47,8 +48,10 @@ fn main() {
         }
     }
     let elapsed = start.elapsed();
+    let cpu = cpu_time() - cpu_start;
     let last = rss_kib();
     println!("{name}: {edits} {kind} edits in {elapsed:.2?} ({:.2?} each)", elapsed / edits.max(1) as u32);
+    println!("{name}: CPU time {cpu:.2?} ({:.2?} per edit)", cpu / edits.max(1) as u32);
     println!(
         "{name}: RSS growth over {edits} {kind} edits: {:+.1} MiB ({:+.1} KiB per edit)",
         (last as f64 - warm as f64) / 1024.0,
