@@ -79,7 +79,7 @@ fn body_edit_rerenders_one_module_and_does_not_relink() {
             "rendered_run",
             "source_text(src/math.js)",
         ],
-        "link, module_link and the other modules' renders must only be validated"
+        "link, module_link, the chunk's layout (its namespace objects and glue) and the other modules' renders must only be validated"
     );
     assert_eq!(out, cold(&p, Format::Esm));
 }
@@ -94,6 +94,7 @@ fn renaming_an_export_relinks() {
     let out = build(&mut p, Format::Esm);
     let executed = p.executed();
     assert!(executed.contains(&"link".to_string()), "{executed:?}");
+    assert!(executed.contains(&"chunk_layout".to_string()), "a new link lays the chunk out again: {executed:?}");
     assert!(!executed.iter().any(|q| q.ends_with("(src/math.js)")), "math.js is untouched: {executed:?}");
     assert_eq!(out, cold(&p, Format::Esm));
 }

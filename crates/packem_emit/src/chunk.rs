@@ -323,51 +323,40 @@ impl<'db> Runs<'db> {
     }
 }
 
-/// The output file of entry number `index`.
+/// The glue between a chunk's modules, spelled once per link: namespace objects, interop and
+/// evaluation glue, in order with the modules (see [`chunk_layout`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ChunkLayout {
+    /// The modules of the evaluation order and the (indented) glue before them.
+    steps: Vec<LayoutStep>,
+    /// The glue after the last module.
+    trailing_glue: String,
+    /// The helpers the glue calls beyond the plan's.
+    helpers: Helpers,
+    /// The entry's namespace object, when the output has one.
+    entry_namespace: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum LayoutStep {
+    Module(Source),
+    Glue(String),
+}
+
+/// The layout of entry number `index`'s output: reads only the link and the graph, so a body
+/// edit reuses it, and re-assembling the chunk does not spell the namespace objects again
+/// (three.js×10: ten of them, 15,000 getters).
 #[salsa::tracked(returns(ref))]
-pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -> Arc<ChunkOutput> {
-    let _span = tracing::info_span!("rendered_chunk", index).entered();
+pub(crate) fn chunk_layout(db: &dyn packem_resolve::Db, target: Target, index: u32) -> Arc<ChunkLayout> {
+    let _span = tracing::debug_span!("chunk_layout", index).entered();
     let project = target.project(db);
     let graph = module_graph(db, project);
     let plan = &link(db, project).chunks[index as usize];
     let format = target.format(db);
-    // Parts need ESM's live bindings between files and a synchronous chain of imports.
-    if let Some(max) = target.emit(db).max_chunk_size
-        && project.link(db).splitting
-        && format == Format::Esm
-        && !plan.top_level_await
-        && !plan
-            .order
-            .iter()
-            .any(|item| matches!(item, OrderItem::Glue(packem_link::Glue::InitLazy { is_async: true, .. })))
-    {
-        return Arc::new(crate::parts::rendered_parts(db, target, index, max));
-    }
-    let platform = project.options(db).platform;
     // In an IIFE everything sits one level deep: glue is indented here, modules come indented.
     let level = u32::from(format == Format::Iife);
-    let mut body = CodeBuilder::default();
-    let mut helpers = plan.helpers(format == Format::Esm);
-    let mut runs = Runs {
-        db,
-        target,
-        pending: Vec::new(),
-        inputs: Vec::new(),
-        uses_require: false,
-        uses_import_meta: false,
-        helpers: Helpers::default(),
-        legal: String::new(),
-        legal_seen: Default::default(),
-    };
-
-    // Wrappers first: they are lazy, so their place does not matter, and every later module may call them.
-    for (module, _) in &plan.wrappers {
-        runs.push(&mut body, graph.module(*module).source);
-    }
-    // Lazily evaluated modules: definitions only; they run when first required or imported.
-    for module in &plan.lazy {
-        runs.push(&mut body, graph.module(*module).source);
-    }
+    let mut helpers = Helpers::default();
+    let mut steps = Vec::with_capacity(plan.order.len());
     let mut glue = String::new();
     // Namespace objects: getters are lazy, so defining them all up front is safe in cycles.
     for namespace in &plan.namespaces {
@@ -402,16 +391,73 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
         match item {
             OrderItem::Module(module) => {
                 if !glue.is_empty() {
-                    runs.flush(&mut body);
-                    body.push_str(&indent(&std::mem::take(&mut glue), level));
+                    steps.push(LayoutStep::Glue(indent(&std::mem::take(&mut glue), level)));
                 }
-                runs.push(&mut body, graph.module(*module).source);
+                steps.push(LayoutStep::Module(graph.module(*module).source));
             }
             OrderItem::Glue(item) => spelling::glue(item, true, &mut glue),
         }
     }
+    Arc::new(ChunkLayout { steps, trailing_glue: indent(&glue, level), helpers, entry_namespace })
+}
+
+/// The output file of entry number `index`.
+#[salsa::tracked(returns(ref))]
+pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -> Arc<ChunkOutput> {
+    let _span = tracing::info_span!("rendered_chunk", index).entered();
+    let project = target.project(db);
+    let graph = module_graph(db, project);
+    let plan = &link(db, project).chunks[index as usize];
+    let format = target.format(db);
+    // Parts need ESM's live bindings between files and a synchronous chain of imports.
+    if let Some(max) = target.emit(db).max_chunk_size
+        && project.link(db).splitting
+        && format == Format::Esm
+        && !plan.top_level_await
+        && !plan
+            .order
+            .iter()
+            .any(|item| matches!(item, OrderItem::Glue(packem_link::Glue::InitLazy { is_async: true, .. })))
+    {
+        return Arc::new(crate::parts::rendered_parts(db, target, index, max));
+    }
+    let platform = project.options(db).platform;
+    let mut body = CodeBuilder::default();
+    let mut helpers = plan.helpers(format == Format::Esm);
+    let mut runs = Runs {
+        db,
+        target,
+        pending: Vec::new(),
+        inputs: Vec::new(),
+        uses_require: false,
+        uses_import_meta: false,
+        helpers: Helpers::default(),
+        legal: String::new(),
+        legal_seen: Default::default(),
+    };
+
+    // Wrappers first: they are lazy, so their place does not matter, and every later module may call them.
+    for (module, _) in &plan.wrappers {
+        runs.push(&mut body, graph.module(*module).source);
+    }
+    // Lazily evaluated modules: definitions only; they run when first required or imported.
+    for module in &plan.lazy {
+        runs.push(&mut body, graph.module(*module).source);
+    }
+    let layout = chunk_layout(db, target, index);
+    helpers |= layout.helpers;
+    let entry_namespace = layout.entry_namespace.clone();
+    for step in &layout.steps {
+        match step {
+            LayoutStep::Module(source) => runs.push(&mut body, *source),
+            LayoutStep::Glue(glue) => {
+                runs.flush(&mut body);
+                body.push_str(glue);
+            }
+        }
+    }
     runs.flush(&mut body);
-    body.push_str(&indent(&glue, level));
+    body.push_str(&layout.trailing_glue);
     let body = body.finish();
     let Runs { inputs, uses_require, uses_import_meta, helpers: module_helpers, legal, .. } = runs;
     helpers |= module_helpers;
