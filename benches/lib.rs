@@ -356,8 +356,8 @@ pub fn rss_kib() -> u64 {
 }
 
 /// The CPU time (user and system, all threads) this process has used, from `/proc/self/stat`
-/// (clock ticks of 10 ms): on a shared machine, where other guests steal cycles, it moves far
-/// less than wall time.
+/// (clock ticks of 10 ms): with wall time, it shows whether a rebuild waited (I/O, a busy
+/// machine) or worked.
 pub fn cpu_time() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name (which may contain spaces) start after the last ')'.
