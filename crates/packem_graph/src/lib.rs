@@ -104,6 +104,15 @@ pub enum EdgeTarget {
     Unresolved(ResolveFailure),
 }
 
+impl ModuleNode {
+    /// The edge of import record `record` (edges are one per record, in record order).
+    pub fn edge(&self, record: u32) -> Option<&Edge> {
+        let edge = self.edges.get(record as usize)?;
+        debug_assert_eq!(edge.record, record);
+        Some(edge)
+    }
+}
+
 impl ModuleGraph {
     /// The node of `id`.
     pub fn module(&self, id: ModuleId) -> &ModuleNode {

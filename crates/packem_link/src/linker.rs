@@ -237,12 +237,8 @@ impl<'a> Linker<'a> {
         self.edge(module, record).map(|e| &e.target)
     }
 
-    /// `module`'s edge for import record `record` (edges are one per record, in order).
+    /// `module`'s edge for import record `record`.
     pub(crate) fn edge(&self, module: ModuleId, record: u32) -> Option<&'a packem_graph::Edge> {
-        let edges = &self.graph.modules[module.index()].edges;
-        match edges.get(record as usize) {
-            Some(edge) if edge.record == record => Some(edge),
-            _ => edges.iter().find(|e| e.record == record),
-        }
+        self.graph.modules[module.index()].edge(record)
     }
 }

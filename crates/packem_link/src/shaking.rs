@@ -317,11 +317,11 @@ impl<'a> Linker<'a> {
     /// Whether import `name` (a name index) of `module` is bound to a function its module marks
     /// `#__NO_SIDE_EFFECTS__`.
     fn calls_pure(&mut self, module: ModuleId, name: u32) -> bool {
-        let symbols = self.symbols[module.index()];
-        let Some(local) = symbols.name_at(name) else {
+        // Name indexes past the declared names are imports, in order.
+        let Some(import) = (name as usize).checked_sub(self.symbols[module.index()].declared.len()) else {
             return false;
         };
-        match self.import_binding_named(module, local) {
+        match self.import_binding(module, import) {
             Some(Binding::Local(t, function)) => {
                 self.symbols[t.index()].no_side_effects.binary_search_by(|f| f.as_str().cmp(function)).is_ok()
             }

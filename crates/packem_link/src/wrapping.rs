@@ -218,7 +218,7 @@ pub(crate) fn entry_points(
             for import in &symbols.imports {
                 if import.imported == crate::symbols::Imported::Namespace
                     && symbols.namespace_values.contains(&import.local)
-                    && let Some(edge) = module.edges.iter().find(|e| e.record == import.record)
+                    && let Some(edge) = module.edge(import.record)
                     && let EdgeTarget::Module(target) = edge.target
                 {
                     seen.insert(target);

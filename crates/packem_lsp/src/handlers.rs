@@ -57,7 +57,7 @@ fn record_at(snapshot: &Snapshot, graph: &ModuleGraph, module: ModuleId, offset:
 }
 
 fn edge_target(graph: &ModuleGraph, module: ModuleId, record: u32) -> Option<&EdgeTarget> {
-    graph.module(module).edges.iter().find(|e| e.record == record).map(|e| &e.target)
+    graph.module(module).edge(record).map(|e| &e.target)
 }
 
 fn target_path(graph: &ModuleGraph, target: &EdgeTarget) -> Option<Utf8PathBuf> {
@@ -163,7 +163,7 @@ fn hover(snapshot: &Snapshot, params: Value) -> Result<Value> {
     let lines = Lines::new(&text);
     let Some(offset) = lines.offset(position.position) else { return Ok(Value::Null) };
     let Some((record, span)) = record_at(snapshot, &graph, module, offset) else { return Ok(Value::Null) };
-    let edge = graph.module(module).edges.iter().find(|e| e.record == record);
+    let edge = graph.module(module).edge(record);
     let Some(edge) = edge else { return Ok(Value::Null) };
     let root = &snapshot.project.options(&snapshot.db).cwd;
     let value = match &edge.target {
