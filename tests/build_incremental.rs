@@ -417,15 +417,51 @@ fn parted_app() -> TestProject {
 }
 
 fn parted_emit() -> packem_host::EmitOptions {
-    let chunk_naming = packem_host::ChunkNaming { chunks: "[dir]/[name]".to_string(), ..Default::default() };
+    parted_emit_named("[dir]/[name]")
+}
+
+fn parted_emit_named(chunks: &str) -> packem_host::EmitOptions {
+    let chunk_naming = packem_host::ChunkNaming { chunks: chunks.to_string(), ..Default::default() };
     packem_host::EmitOptions { max_chunk_size: Some(150), chunk_naming, ..Default::default() }
 }
 
 fn parted_build(ws: &mut Workspace) -> Vec<(String, String)> {
-    let target = ws.target_with(Format::Esm, None, parted_emit());
+    parted_build_with(ws, parted_emit())
+}
+
+fn parted_build_with(ws: &mut Workspace, emit: packem_host::EmitOptions) -> Vec<(String, String)> {
+    let target = ws.target_with(Format::Esm, None, emit);
     let bundle = ws.build(target);
     assert!(ws.build_diagnostics(target).is_empty(), "{:?}", ws.build_diagnostics(target));
     bundle.chunks.iter().map(|c| (c.file_name.clone().unwrap(), c.code.to_string())).collect()
+}
+
+/// With `[hash]` in the chunk names (the default), an edit inside a part changes no main
+/// file's own hash, so the names are verified, not recomputed, and no template is filled again.
+#[test]
+fn hashed_split_body_edit_keeps_the_names() {
+    let mut p = parted_app();
+    let emit = || parted_emit_named("[name]-[hash]");
+    let first = parted_build_with(&mut p.ws, emit());
+    assert!(first.iter().any(|(name, _)| name.contains("-part")), "{first:#?}");
+    p.write("src/a3.js", format!("export const a3 = '{}';\n", "c".repeat(63)).as_str());
+    let before = parted_build_with(&mut p.ws, emit());
+    p.executed();
+    p.write("src/a3.js", format!("export const a3 = '{}';\n", "b".repeat(63)).as_str());
+    let after = parted_build_with(&mut p.ws, emit());
+    let events = p.executed();
+    let changed: Vec<&String> =
+        before.iter().zip(&after).filter(|(old, new)| old != new).map(|(old, _)| &old.0).collect();
+    assert_eq!(changed.len(), 1, "one part's bytes move, and no name: {changed:?}");
+    assert_eq!(before.iter().map(|(n, _)| n).collect::<Vec<_>>(), after.iter().map(|(n, _)| n).collect::<Vec<_>>());
+    assert_eq!(count(&events, "rendered_chunk"), 1, "{events:?}");
+    assert_eq!(count(&events, "own_hash_group"), 1, "the edited chunk's group, which backdates: {events:?}");
+    assert_eq!(count(&events, "output_templates"), 0, "{events:?}");
+    assert_eq!(count(&events, "output_names"), 0, "{events:?}");
+    let db = p.ws.db();
+    let mut cold = Workspace::new(p.ws.project().entries(db).clone(), p.ws.project().options(db).clone());
+    cold.set_link_options(p.ws.project().link(db).clone());
+    assert_eq!(after, parted_build_with(&mut cold, emit()));
 }
 
 #[test]

@@ -83,35 +83,48 @@ fn layout_group(db: &dyn packem_resolve::Db, target: Target, group: u32) -> Vec<
         .collect()
 }
 
-/// The names of `target`'s outputs (code splitting). Reads the chunks' layouts, and their code
-/// only when a name holds `[hash]`.
+/// The names of `target`'s outputs before `[hash]` is filled in, and what filling it needs.
+/// Reads the chunk plans and layouts, not the code, so a body edit that moves no part boundary
+/// keeps it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct Templates {
+    /// Per output: its path template, `[dir]` and `[name]` filled in.
+    templates: Vec<String>,
+    /// Per output: the template without `[hash]` (what hashed code says for another output).
+    unhashed: Vec<String>,
+    /// Per output: the identity of a part (its own hash), `None` for a chunk's main file.
+    identities: Vec<Option<u64>>,
+    /// Per chunk: the output number of its first part.
+    first_part: Vec<usize>,
+    /// Whether any template holds `[hash]`.
+    hashed: bool,
+}
+
+/// The layouts of every chunk, group by group.
+fn layouts(db: &dyn packem_resolve::Db, target: Target) -> Vec<&ChunkLayout> {
+    let groups = (link(db, target.project(db)).chunks.len() as u32).div_ceil(GROUP);
+    (0..groups).flat_map(|g| layout_group(db, target, g)).collect()
+}
+
+/// The output templates of `target` (see [`Templates`]).
 #[salsa::tracked(returns(ref))]
-pub fn output_names(db: &dyn packem_resolve::Db, target: Target) -> Arc<OutputNames> {
-    let _span = tracing::debug_span!("output_names").entered();
+fn output_templates(db: &dyn packem_resolve::Db, target: Target) -> Templates {
+    let _span = tracing::debug_span!("output_templates").entered();
     let project = target.project(db);
     let naming = &target.emit(db).chunk_naming;
     let graph = module_graph(db, project);
     let plans = &link(db, project).chunks;
-    let groups = (plans.len() as u32).div_ceil(GROUP);
-    let layouts: Vec<&ChunkLayout> = (0..groups).flat_map(|g| layout_group(db, target, g)).collect();
+    let layouts = layouts(db, target);
     let mut first_part = Vec::with_capacity(layouts.len());
     let mut count = layouts.len();
     for layout in &layouts {
         first_part.push(count);
         count += layout.parts.len();
     }
-    let mut out = OutputNames {
-        names: Vec::with_capacity(count),
-        first_part,
-        references: Vec::with_capacity(count),
-        duplicates: Vec::new(),
-        key: 0,
-    };
-    let mut templates: Vec<String> = plans
-        .iter()
-        .enumerate()
-        .map(|(i, plan)| template(naming, i, plan.kind, &graph.module(plan.entry).path))
-        .collect();
+    let mut templates: Vec<String> = Vec::with_capacity(count);
+    templates.extend(
+        plans.iter().enumerate().map(|(i, plan)| template(naming, i, plan.kind, &graph.module(plan.entry).path)),
+    );
     // Parts are named by identity (see `parts`), so their own hash is that identity.
     let mut identities: Vec<Option<u64>> = vec![None; layouts.len()];
     for (plan, layout) in plans.iter().zip(&layouts) {
@@ -125,6 +138,46 @@ pub fn output_names(db: &dyn packem_resolve::Db, target: Target) -> Arc<OutputNa
             identities.push(Some(identity));
         }
     }
+    let hashed = templates.iter().any(|t| t.contains("[hash]"));
+    let unhashed = if hashed { templates.iter().map(|t| t.replace("[hash]", "")).collect() } else { Vec::new() };
+    Templates { templates, unhashed, identities, first_part, hashed }
+}
+
+/// The own hashes (see [`hash_names`]) of the main files of chunks `group * GROUP ..`: a hash of
+/// each one's code with the other outputs' paths left unhashed. Equal after an edit that only
+/// changes a chunk's parts, so naming then re-runs nothing.
+#[salsa::tracked(returns(ref))]
+fn own_hash_group(db: &dyn packem_resolve::Db, target: Target, group: u32) -> Vec<u128> {
+    let templates = output_templates(db, target);
+    let output = |c: u32, p: u32| {
+        if p == 0 { c as usize } else { templates.first_part[c as usize] + p as usize - 1 }
+    };
+    let chunks = templates.first_part.len() as u32;
+    (group * GROUP..chunks.min((group + 1) * GROUP))
+        .map(|index| {
+            rendered_chunk(db, target, index)
+                .code
+                .with_chunk_paths(|c, p| templates.unhashed[output(c, p)].clone())
+                .hash128()
+        })
+        .collect()
+}
+
+/// The names of `target`'s outputs (code splitting). Reads the chunks' layouts, and the own
+/// hashes of their main files only when a name holds `[hash]`.
+#[salsa::tracked(returns(ref))]
+pub fn output_names(db: &dyn packem_resolve::Db, target: Target) -> Arc<OutputNames> {
+    let _span = tracing::debug_span!("output_names").entered();
+    let templates = output_templates(db, target);
+    let layouts = layouts(db, target);
+    let count = templates.templates.len();
+    let mut out = OutputNames {
+        names: Vec::with_capacity(count),
+        first_part: templates.first_part.clone(),
+        references: Vec::with_capacity(count),
+        duplicates: Vec::new(),
+        key: 0,
+    };
     for layout in &layouts {
         out.references.push(layout.references[0].iter().map(|&(c, p)| out.output(c, p)).collect());
     }
@@ -133,10 +186,10 @@ pub fn output_names(db: &dyn packem_resolve::Db, target: Target) -> Arc<OutputNa
             out.references.push(references.iter().map(|&(c, p)| out.output(c, p)).collect());
         }
     }
-    if templates.iter().any(|t| t.contains("[hash]")) {
-        hash_names(db, target, &templates, &identities, &mut out);
+    if templates.hashed {
+        hash_names(db, target, templates, &mut out);
     } else {
-        out.names = templates;
+        out.names = templates.templates.clone();
     }
     let mut sorted: Vec<&String> = out.names.iter().collect();
     sorted.sort();
@@ -151,30 +204,16 @@ pub fn output_names(db: &dyn packem_resolve::Db, target: Target) -> Arc<OutputNa
     Arc::new(out)
 }
 
-/// Fills `[hash]` in `templates`: a hash of the output's own code (with the other outputs' paths
-/// left unhashed) and of the own hashes of every output it loads, directly or not.
-fn hash_names(
-    db: &dyn packem_resolve::Db,
-    target: Target,
-    templates: &[String],
-    identities: &[Option<u64>],
-    out: &mut OutputNames,
-) {
-    let count = templates.len();
-    let chunks: Vec<&ChunkOutput> =
-        (0..out.first_part.len()).map(|i| &**rendered_chunk(db, target, i as u32)).collect();
-    let codes: Vec<&crate::Code> =
-        chunks.iter().map(|c| &c.code).chain(chunks.iter().flat_map(|c| c.parts.iter().map(|p| &p.code))).collect();
-    let unhashed: Vec<String> = templates.iter().map(|t| t.replace("[hash]", "")).collect();
-    let own: Vec<u128> = codes
-        .iter()
-        .zip(identities)
-        .map(|(code, identity)| match identity {
-            Some(identity) => u128::from(*identity),
-            None => code.with_chunk_paths(|c, p| unhashed[out.output(c, p)].clone()).hash128(),
-        })
+/// Fills `[hash]` in the templates: a hash of the output's own code (with the other outputs'
+/// paths left unhashed) and of the own hashes of every output it loads, directly or not.
+fn hash_names(db: &dyn packem_resolve::Db, target: Target, templates: &Templates, out: &mut OutputNames) {
+    let count = templates.templates.len();
+    let groups = (out.first_part.len() as u32).div_ceil(GROUP);
+    let own: Vec<u128> = (0..groups)
+        .flat_map(|g| own_hash_group(db, target, g).iter().copied())
+        .chain(templates.identities[out.first_part.len()..].iter().map(|identity| u128::from(identity.unwrap_or(0))))
         .collect();
-    for (i, template) in templates.iter().enumerate() {
+    for (i, template) in templates.templates.iter().enumerate() {
         if !template.contains("[hash]") {
             out.names.push(template.clone());
             continue;
