@@ -44,7 +44,7 @@ pub struct OutputNames {
 impl OutputNames {
     /// The output number of part `part` (0: the main file) of chunk `chunk`.
     fn output(&self, chunk: u32, part: u32) -> usize {
-        if part == 0 { chunk as usize } else { self.first_part[chunk as usize] + part as usize - 1 }
+        output_number(&self.first_part, chunk, part)
     }
 
     /// The number of outputs.
@@ -56,6 +56,12 @@ impl OutputNames {
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
     }
+}
+
+/// The output number of part `part` (0: the main file) of chunk `chunk`, given each chunk's
+/// first part output.
+fn output_number(first_part: &[usize], chunk: u32, part: u32) -> usize {
+    if part == 0 { chunk as usize } else { first_part[chunk as usize] + part as usize - 1 }
 }
 
 /// What naming reads of one chunk: its parts' identities and what each of its files refers to
@@ -92,8 +98,8 @@ struct Templates {
     templates: Vec<String>,
     /// Per output: the template without `[hash]` (what hashed code says for another output).
     unhashed: Vec<String>,
-    /// Per output: the identity of a part (its own hash), `None` for a chunk's main file.
-    identities: Vec<Option<u64>>,
+    /// Per part output (after the main files): its identity, which is its own hash.
+    part_identities: Vec<u64>,
     /// Per chunk: the output number of its first part.
     first_part: Vec<usize>,
     /// Whether any template holds `[hash]`.
@@ -126,7 +132,7 @@ fn output_templates(db: &dyn packem_resolve::Db, target: Target) -> Templates {
         plans.iter().enumerate().map(|(i, plan)| template(naming, i, plan.kind, &graph.module(plan.entry).path)),
     );
     // Parts are named by identity (see `parts`), so their own hash is that identity.
-    let mut identities: Vec<Option<u64>> = vec![None; layouts.len()];
+    let mut part_identities: Vec<u64> = Vec::with_capacity(count - layouts.len());
     for (plan, layout) in plans.iter().zip(&layouts) {
         let stem = graph.module(plan.entry).path.file_stem().unwrap_or("chunk");
         let stem = if plan.kind == ChunkKind::Shared { "chunk" } else { stem };
@@ -135,12 +141,12 @@ fn output_templates(db: &dyn packem_resolve::Db, target: Target) -> Templates {
             let name =
                 if naming.chunks.contains("[hash]") { format!("{stem}-part") } else { format!("{stem}-part-{id}") };
             templates.push(fill(naming, "", &name, Some(&id)));
-            identities.push(Some(identity));
+            part_identities.push(identity);
         }
     }
     let hashed = templates.iter().any(|t| t.contains("[hash]"));
     let unhashed = if hashed { templates.iter().map(|t| t.replace("[hash]", "")).collect() } else { Vec::new() };
-    Templates { templates, unhashed, identities, first_part, hashed }
+    Templates { templates, unhashed, part_identities, first_part, hashed }
 }
 
 /// The own hashes (see [`hash_names`]) of the main files of chunks `group * GROUP ..`: a hash of
@@ -149,15 +155,12 @@ fn output_templates(db: &dyn packem_resolve::Db, target: Target) -> Templates {
 #[salsa::tracked(returns(ref))]
 fn own_hash_group(db: &dyn packem_resolve::Db, target: Target, group: u32) -> Vec<u128> {
     let templates = output_templates(db, target);
-    let output = |c: u32, p: u32| {
-        if p == 0 { c as usize } else { templates.first_part[c as usize] + p as usize - 1 }
-    };
     let chunks = templates.first_part.len() as u32;
     (group * GROUP..chunks.min((group + 1) * GROUP))
         .map(|index| {
             rendered_chunk(db, target, index)
                 .code
-                .with_chunk_paths(|c, p| templates.unhashed[output(c, p)].clone())
+                .with_chunk_paths(|c, p| templates.unhashed[output_number(&templates.first_part, c, p)].clone())
                 .hash128()
         })
         .collect()
@@ -211,7 +214,7 @@ fn hash_names(db: &dyn packem_resolve::Db, target: Target, templates: &Templates
     let groups = (out.first_part.len() as u32).div_ceil(GROUP);
     let own: Vec<u128> = (0..groups)
         .flat_map(|g| own_hash_group(db, target, g).iter().copied())
-        .chain(templates.identities[out.first_part.len()..].iter().map(|identity| u128::from(identity.unwrap_or(0))))
+        .chain(templates.part_identities.iter().map(|&identity| u128::from(identity)))
         .collect();
     for (i, template) in templates.templates.iter().enumerate() {
         if !template.contains("[hash]") {
