@@ -497,3 +497,72 @@ fn split_body_edit_resolves_one_output() {
     cold.set_link_options(p.ws.project().link(db).clone());
     assert_eq!(after, parted_build(&mut cold));
 }
+
+fn minified(p: &mut TestProject) {
+    p.ws.set_link_options(packem_db::LinkOptions {
+        minify: packem_db::Minify::ALL,
+        ..packem_db::LinkOptions::default()
+    });
+}
+
+fn minified_cold(p: &TestProject, format: Format) -> Vec<String> {
+    let db = p.ws.db();
+    let mut ws = Workspace::new(p.ws.project().entries(db).clone(), p.ws.project().options(db).clone());
+    ws.set_link_options(p.ws.project().link(db).clone());
+    let target = ws.target(format, None);
+    ws.build(target).chunks.iter().map(|c| c.code.to_string()).collect()
+}
+
+#[test]
+fn minified_body_edit_reminifies_one_module_and_renames_nothing() {
+    // With `--minify`, a body edit that keeps the module's statement facts minifies that module
+    // again (its render) and re-assembles the chunk: short top-level names come from linking,
+    // which does not re-run, so no other module's bytes change.
+    let mut p = app();
+    minified(&mut p);
+    let before = build(&mut p, Format::Esm);
+    p.executed();
+    p.write("src/format.js", "export function money(n) {\n  return '€' + n.toFixed(2);\n}\n");
+    let after = build(&mut p, Format::Esm);
+    assert_eq!(
+        p.executed(),
+        [
+            "bundle",
+            "derived_source",
+            "module_scan(src/format.js)",
+            "parsed_diagnostics(src/format.js)",
+            "parsed_module(src/format.js)",
+            "parsed_summary(src/format.js)",
+            "parsed_symbols(src/format.js)",
+            "rendered_chunk",
+            "rendered_module",
+            "rendered_run",
+            "source_text(src/format.js)",
+        ],
+        "only the edited module is minified again"
+    );
+    assert!(after[0].contains("`€`"), "{}", after[0]);
+    // Only the edited module's line changed: every other line (the helpers, the other modules,
+    // the exports) is byte for byte the same.
+    let (old, new): (Vec<&str>, Vec<&str>) = (before[0].lines().collect(), after[0].lines().collect());
+    assert_eq!(old.len(), new.len());
+    let changed: Vec<_> = old.iter().zip(&new).filter(|(a, b)| a != b).collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(changed[0].0.contains("`$`"), "{changed:?}");
+    assert_eq!(after, minified_cold(&p, Format::Esm));
+}
+
+#[test]
+fn minified_outputs_equal_cold_outputs_in_every_format() {
+    let mut p = app();
+    minified(&mut p);
+    for format in [Format::Esm, Format::Cjs, Format::Iife] {
+        let out = build(&mut p, format);
+        assert_eq!(out, minified_cold(&p, format), "{format:?}");
+        assert!(!out[0].contains("  "), "minified output has no indentation: {}", out[0]);
+    }
+    p.write("src/main.js", "import { total } from './math.js';\nconsole.log(total(4, 5));\n");
+    for format in [Format::Esm, Format::Cjs, Format::Iife] {
+        assert_eq!(build(&mut p, format), minified_cold(&p, format), "after an import edit ({format:?})");
+    }
+}

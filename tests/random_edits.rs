@@ -1398,15 +1398,15 @@ impl Sequence {
         // which re-derives their compile settings, and now and then the defines' values change.
         let compile = if uses_defines(seed) { defines(1) } else { CompileOptions::default() };
         let mut ws = Workspace::with_compile(PackemDatabase::default(), entries, options, compile);
-        // Tree shaking is on (the default) except in every fourth sequence.
-        if seed % 4 == 3 {
-            ws.set_link_options(LinkOptions { tree_shaking: false, ..LinkOptions::default() });
-        }
-        // Every fifth sequence splits code (ESM only), with shaking on or off.
+        // Tree shaking is on (the default) except in every fourth sequence; every fifth splits
+        // code (ESM only); every third minifies (`--minify`: whitespace, syntax, identifiers).
         let splitting = seed % 5 == 2;
-        if splitting {
-            ws.set_link_options(LinkOptions { splitting: true, tree_shaking: seed % 4 != 3, ..LinkOptions::default() });
-        }
+        ws.set_link_options(LinkOptions {
+            tree_shaking: seed % 4 != 3,
+            splitting,
+            minify: if seed % 3 == 1 { packem_db::Minify::ALL } else { packem_db::Minify::default() },
+            ..LinkOptions::default()
+        });
         // Half of those cut chunks into parts of a module or two (`--max-chunk-size`).
         let emit =
             EmitOptions { max_chunk_size: (splitting && seed % 10 == 7).then_some(120), ..EmitOptions::default() };

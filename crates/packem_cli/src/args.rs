@@ -79,6 +79,18 @@ pub struct BuildArgs {
     /// Keep the `name` of functions and classes that renaming would change.
     #[arg(long = "keep-names")]
     pub keep_names: bool,
+    /// Minify: `--minify-whitespace`, `--minify-syntax` and `--minify-identifiers` together.
+    #[arg(long)]
+    pub minify: bool,
+    /// Leave out whitespace and comments the syntax does not need.
+    #[arg(long = "minify-whitespace")]
+    pub minify_whitespace: bool,
+    /// Rewrite code into shorter equivalent syntax (constant folding, dead branches).
+    #[arg(long = "minify-syntax")]
+    pub minify_syntax: bool,
+    /// Give top-level and local variables short names.
+    #[arg(long = "minify-identifiers")]
+    pub minify_identifiers: bool,
     /// For `--format=iife`: the global variable to assign the entry's exports to.
     #[arg(long = "global-name", value_name = "NAME")]
     pub global_name: Option<String>,
@@ -253,6 +265,9 @@ pub struct CompileArgs {
     /// Remove `console.*` calls or `debugger` statements (`--drop:console`; repeatable).
     #[arg(long, value_enum, value_name = "WHAT")]
     pub drop: Vec<DropArg>,
+    /// Remove the statements with these labels (`--drop-labels=DEV,TEST`).
+    #[arg(long = "drop-labels", value_name = "LABELS", value_delimiter = ',')]
+    pub drop_labels: Vec<String>,
     /// Import this file into every entry; its exports replace the global names they match (repeatable).
     #[arg(long, value_name = "FILE")]
     pub inject: Vec<Utf8PathBuf>,
@@ -302,7 +317,7 @@ impl CommonArgs {
         packem_db::LinkOptions {
             tree_shaking: self.compile.tree_shaking.unwrap_or(true),
             ignore_annotations: self.compile.ignore_annotations,
-            splitting: false,
+            ..packem_db::LinkOptions::default()
         }
     }
 
@@ -348,6 +363,7 @@ impl CommonArgs {
         }
         options.drop_console |= c.drop.contains(&DropArg::Console);
         options.drop_debugger |= c.drop.contains(&DropArg::Debugger);
+        options.drop_labels.extend(c.drop_labels.iter().filter(|l| !l.is_empty()).cloned());
         options.inject.extend(c.inject.iter().map(|i| absolute(cwd, i)));
         for inject in &options.inject {
             if !inject.is_file() {

@@ -115,12 +115,20 @@ impl Builder {
                 Some(LegalCommentsArg::Inline) => LegalComments::Inline,
                 Some(LegalCommentsArg::Eof) | None => LegalComments::Eof,
             },
-            keep_names: args.keep_names,
             chunk_naming: naming.chunks.clone().unwrap_or_default(),
             max_chunk_size: args.max_chunk_size,
         };
         let mut workspace = Workspace::with_compile(PackemDatabase::default(), entries, options, compile);
-        workspace.set_link_options(packem_db::LinkOptions { splitting: args.splitting, ..args.common.link_options() });
+        workspace.set_link_options(packem_db::LinkOptions {
+            splitting: args.splitting,
+            minify: packem_db::Minify {
+                whitespace: args.minify || args.minify_whitespace,
+                syntax: args.minify || args.minify_syntax,
+                identifiers: args.minify || args.minify_identifiers,
+            },
+            keep_names: args.keep_names,
+            ..args.common.link_options()
+        });
         workspace.set_incremental(args.watch.is_some());
         let target = workspace.target_with(format, args.global_name.clone(), emit);
         let outdir = naming.outdir.clone();

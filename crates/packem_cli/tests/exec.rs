@@ -9,13 +9,16 @@
 //! { "entry": "main.js", "formats": ["esm", "cjs", "iife"], "platform": "node",
 //!   "external": [], "globalName": null, "expectedStdout": null,
 //!   "expectFailure": null, "expectBuildError": null, "args": [], "expectStderr": [],
-//!   "bundleIncludes": [], "bundleExcludes": [] }
+//!   "bundleIncludes": [], "bundleExcludes": [], "observesNames": false }
 //! ```
 //!
 //! Every case with the `esm` format also runs as `esm-splitting`: `--splitting` into an output
 //! directory, running the entry's chunk (its `import()` targets become chunks of their own;
 //! `bundleIncludes`/`bundleExcludes` look at all chunks; an `esm` failure marker covers it), and
 //! as `esm-parts`, the same with `--max-chunk-size=100` (chunks cut into parts of a module or two).
+//! Every run is repeated with `--minify` (`esm-minify`, `cjs-minify`, …), which must behave the
+//! same; `observesNames` marks cases that print function or class names, whose minified runs
+//! add `--keep-names` (minifying renames them, as esbuild's does).
 //!
 //! - `entry` defaults to the first of `main.js`, `main.mjs`, `main.cjs`, `main.ts` that exists.
 //! - `expectedStdout` replaces the unbundled run, for sources Node cannot run (TypeScript,
@@ -73,6 +76,10 @@ const SPLIT_FORMAT: &str = "esm-splitting";
 /// The same with `--max-chunk-size=100`: every chunk cut into parts of a module or two.
 const PARTS_FORMAT: &str = "esm-parts";
 
+/// Every format also runs minified (`--minify`), as `<format>-minify`: the minified bundle must
+/// behave exactly as the sources do. A failure marker for a format covers its minified run.
+const MINIFY_SUFFIX: &str = "-minify";
+
 #[derive(Deserialize, Debug, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CaseConfig {
@@ -97,6 +104,10 @@ struct CaseConfig {
     /// Substrings the bundle must not contain (code tree shaking must drop).
     #[serde(default)]
     bundle_excludes: Vec<String>,
+    /// The case prints or checks function and class names, which minifying changes (as
+    /// esbuild's does): its minified runs add `--keep-names`.
+    #[serde(default)]
+    observes_names: bool,
 }
 
 /// `"reason"` for every format of the case, or `{ "formats": [...], "reason": "..." }`.
@@ -127,6 +138,7 @@ struct KnownFailure {
 impl KnownFailure {
     fn reason_for(&self, format: &str) -> Option<String> {
         // A split build is an ESM build: a marker for `esm` covers it.
+        let format = format.strip_suffix(MINIFY_SUFFIX).unwrap_or(format);
         let applies = self.formats.as_ref().is_none_or(|f| {
             f.iter().any(|f| f == format || ((format == SPLIT_FORMAT || format == PARTS_FORMAT) && f == "esm"))
         });
@@ -366,6 +378,8 @@ fn run_case(case: &Case, bundler: Bundler, bundler_path: &Path) -> CaseOutcomes 
         formats.push(SPLIT_FORMAT.to_string());
         formats.push(PARTS_FORMAT.to_string());
     }
+    let minified: Vec<String> = formats.iter().map(|f| format!("{f}{MINIFY_SUFFIX}")).collect();
+    formats.extend(minified);
     // The reference behaviour: the sources under Node, or the configured stdout.
     let expected: Result<(String, Option<i32>), String> = if case.config.expect_build_error.is_some() {
         Ok((String::new(), Some(0)))
@@ -401,6 +415,8 @@ fn run_format(
 ) -> Outcome {
     let tmp =
         tempfile::Builder::new().prefix("packem-exec-").tempdir_in(std::env::temp_dir()).expect("creating a temp dir");
+    let minify = format.ends_with(MINIFY_SUFFIX);
+    let format = format.strip_suffix(MINIFY_SUFFIX).unwrap_or(format);
     let parts = format == PARTS_FORMAT;
     let split = format == SPLIT_FORMAT || parts;
     let format = if split { "esm" } else { format };
@@ -448,6 +464,12 @@ fn run_format(
         build.arg(format!("--global-name={name}"));
     }
     build.args(&case.config.args);
+    if minify {
+        build.arg("--minify");
+        if case.config.observes_names {
+            build.arg("--keep-names");
+        }
+    }
     let built = run_process(&mut build);
     for needle in &case.config.expect_stderr {
         if !built.stderr.contains(needle.as_str()) {
@@ -485,12 +507,15 @@ fn run_format(
     } else {
         std::fs::read_to_string(&outfile).unwrap_or_default()
     };
-    for needle in &case.config.bundle_includes {
+    // Minified code spells what it keeps differently; the unminified run checks what is kept.
+    let (includes, excludes) =
+        if minify { (&[][..], &[][..]) } else { (&case.config.bundle_includes[..], &case.config.bundle_excludes[..]) };
+    for needle in includes {
         if !bundle.contains(needle.as_str()) {
             return Outcome::Fail(format!("the bundle lacks {needle:?}:\n{bundle}"));
         }
     }
-    for needle in &case.config.bundle_excludes {
+    for needle in excludes {
         if bundle.contains(needle.as_str()) {
             return Outcome::Fail(format!("the bundle contains {needle:?}, which tree shaking must drop:\n{bundle}"));
         }

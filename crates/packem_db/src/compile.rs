@@ -135,6 +135,8 @@ pub struct CompileOptions {
     pub drop_console: bool,
     /// `--drop:debugger`.
     pub drop_debugger: bool,
+    /// `--drop-labels=a,b`: statements with these labels are removed.
+    pub drop_labels: Vec<String>,
     /// `--inject:FILE`, absolute: imported into every entry, and their exports replace matching
     /// global names everywhere.
     pub inject: Vec<Utf8PathBuf>,

@@ -23,7 +23,7 @@ pub use compile::{
 pub use diagnostic::{Diagnostic, DiagnosticCode, Label, Severity};
 pub use events::EventLog;
 pub use files::{File, FileError, FileStatus, Files, SourceText, source_bytes, source_text};
-pub use project::{LinkOptions, Platform, Project, ProjectOptions};
+pub use project::{LinkOptions, Minify, Platform, Project, ProjectOptions};
 
 /// The database interface of the foundation layer.
 ///

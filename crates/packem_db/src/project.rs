@@ -57,11 +57,46 @@ pub struct LinkOptions {
     /// Code splitting (`--splitting`, ESM output): entries and `import()` targets are split
     /// points, and code that several of them reach goes to shared chunks.
     pub splitting: bool,
+    /// Minification (`--minify` and its three parts). A link option because short top-level
+    /// names are chosen by linking; renders read it from here too.
+    pub minify: Minify,
+    /// `--keep-names`: renamed functions and classes keep their original `name` (renders add
+    /// `__name(…)`; minified nested names of functions and classes are left alone).
+    pub keep_names: bool,
 }
 
 impl Default for LinkOptions {
     fn default() -> Self {
-        Self { tree_shaking: true, ignore_annotations: false, splitting: false }
+        Self {
+            tree_shaking: true,
+            ignore_annotations: false,
+            splitting: false,
+            minify: Minify::default(),
+            keep_names: false,
+        }
+    }
+}
+
+/// What `--minify` turns on, each part on its own as esbuild's flags do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Minify {
+    /// `--minify-whitespace`: no indentation, spaces or comments beyond what the syntax needs.
+    pub whitespace: bool,
+    /// `--minify-syntax`: shorter equivalent syntax, constant folding and dead code removal
+    /// inside each module (oxc's compressor).
+    pub syntax: bool,
+    /// `--minify-identifiers`: short top-level names chosen by linking (most used first) and
+    /// short local names per module (oxc's mangler).
+    pub identifiers: bool,
+}
+
+impl Minify {
+    /// All three parts (`--minify`).
+    pub const ALL: Minify = Minify { whitespace: true, syntax: true, identifiers: true };
+
+    /// Whether any part is on.
+    pub fn any(self) -> bool {
+        self.whitespace || self.syntax || self.identifiers
     }
 }
 

@@ -355,12 +355,13 @@ pub(crate) fn chunk_layout(db: &dyn packem_resolve::Db, target: Target, index: u
     let format = target.format(db);
     // In an IIFE everything sits one level deep: glue is indented here, modules come indented.
     let level = u32::from(format == Format::Iife);
+    let style = crate::Style::of(db, target);
     let mut helpers = Helpers::default();
     let mut steps = Vec::with_capacity(plan.order.len());
     let mut glue = String::new();
     // Namespace objects: getters are lazy, so defining them all up front is safe in cycles.
     for namespace in &plan.namespaces {
-        if namespace.entry_only && format == Format::Esm {
+        if namespace.entry_only && !exposes_exports(db, target) {
             continue;
         }
         glue.push_str(&spelling::namespace_object(&namespace.name, &namespace.getters, namespace.open));
@@ -368,7 +369,7 @@ pub(crate) fn chunk_layout(db: &dyn packem_resolve::Db, target: Target, index: u
     let entry_namespace = plan
         .namespaces
         .iter()
-        .find(|n| n.module == plan.entry && !(n.entry_only && format == Format::Esm))
+        .find(|n| n.module == plan.entry && (!n.entry_only || exposes_exports(db, target)))
         .map(|n| n.name.clone());
     // An external's names join the entry's namespace once it is loaded (ESM output re-exports
     // it with `export *` instead).
@@ -391,14 +392,14 @@ pub(crate) fn chunk_layout(db: &dyn packem_resolve::Db, target: Target, index: u
         match item {
             OrderItem::Module(module) => {
                 if !glue.is_empty() {
-                    steps.push(LayoutStep::Glue(indent(&std::mem::take(&mut glue), level)));
+                    steps.push(LayoutStep::Glue(style.glue(&std::mem::take(&mut glue), level)));
                 }
                 steps.push(LayoutStep::Module(graph.module(*module).source));
             }
             OrderItem::Glue(item) => spelling::glue(item, true, &mut glue),
         }
     }
-    Arc::new(ChunkLayout { steps, trailing_glue: indent(&glue, level), helpers, entry_namespace })
+    Arc::new(ChunkLayout { steps, trailing_glue: style.glue(&glue, level), helpers, entry_namespace })
 }
 
 /// The output file of entry number `index`.
@@ -423,7 +424,7 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     }
     let platform = project.options(db).platform;
     let mut body = CodeBuilder::default();
-    let mut helpers = plan.helpers(format == Format::Esm);
+    let mut helpers = plan.helpers(!exposes_exports(db, target));
     let mut runs = Runs {
         db,
         target,
@@ -510,7 +511,11 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
         },
     };
     // After every helper is known (`return __toCommonJS` may add one).
-    let runtime = helpers.code();
+    let minify = project.link(db).minify;
+    let runtime = crate::minify::helpers_code(helpers, minify);
+    let style = crate::Style::of(db, target);
+    let level = u32::from(format == Format::Iife);
+    let (prelude, footer) = (style.glue(&prelude, level), style.glue(&footer, level));
     let emit = target.emit(db);
     let mut out = CodeBuilder::default();
     // The entry's `#!` line must stay the first line, before the banner (as esbuild does).
@@ -525,12 +530,13 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     match format {
         Format::Iife => {
             match target.global_name(db) {
-                Some(name) => out.push_str(&format!("{} = (() => {{\n", global_assignment(name))),
-                None => out.push_str("(() => {\n"),
+                Some(name) => out.push_str(&style.glue(&format!("{} = (() => {{\n", global_assignment(name)), 0)),
+                None => out.push_str(&style.glue("(() => {\n", 0)),
             }
-            out.push_str(&indent(&format!("{prelude}{runtime}"), 1));
+            out.push_str(&prelude);
+            out.push_str(&if style.compact { runtime } else { indent(&runtime, 1) });
             out.push_code(&body);
-            out.push_str(&indent(&footer, 1));
+            out.push_str(&footer);
             out.push_str("})();\n");
         }
         _ => {
@@ -569,6 +575,17 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
         inputs,
         exports: plan.exports.iter().map(|(name, _)| name.clone()).collect(),
     })
+}
+
+/// Whether the output hands the entry's exports to its loader through the entry's namespace
+/// object: CommonJS (`module.exports`) and IIFE with a global name do; ESM exports the names
+/// themselves, and an IIFE without a global name exposes nothing.
+pub(crate) fn exposes_exports(db: &dyn packem_resolve::Db, target: Target) -> bool {
+    match target.format(db) {
+        Format::Esm => false,
+        Format::Cjs => true,
+        Format::Iife => target.global_name(db).is_some(),
+    }
 }
 
 /// `var __require = …` in ESM output: Node's `createRequire` on node, else `require` where there

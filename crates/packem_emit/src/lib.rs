@@ -15,6 +15,7 @@
 
 mod chunk;
 mod code;
+mod minify;
 mod naming;
 mod parts;
 mod render;
@@ -79,8 +80,6 @@ pub struct EmitOptions {
     pub footer: Option<String>,
     /// Legal comments.
     pub legal_comments: LegalComments,
-    /// `--keep-names`: a renamed function or class keeps its original `name`.
-    pub keep_names: bool,
     /// How a split build's files are named.
     pub chunk_naming: ChunkNaming,
     /// With code splitting: the size in bytes above which a chunk's modules are split into
@@ -166,6 +165,26 @@ pub(crate) fn link_info(db: &dyn packem_resolve::Db, target: Target, source: Sou
     match link_cell(db, target, source) {
         Some(cell) => cell.info(db),
         None => module_link(db, target.project(db), source),
+    }
+}
+
+/// How generated code is spelled: indented, or compact (`--minify-whitespace`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Style {
+    /// `--minify-whitespace`.
+    pub(crate) compact: bool,
+}
+
+impl Style {
+    /// The style of `target`'s output.
+    pub(crate) fn of(db: &dyn packem_resolve::Db, target: Target) -> Self {
+        Style { compact: target.project(db).link(db).minify.whitespace }
+    }
+
+    /// Generated `code` (glue, wrappers, helpers: never user code) at `levels` of indentation,
+    /// or compact.
+    pub(crate) fn glue(self, code: &str, levels: u32) -> String {
+        if self.compact { spelling::compact(code) } else { indent(code, levels) }
     }
 }
 

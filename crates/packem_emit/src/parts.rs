@@ -125,7 +125,8 @@ pub(crate) fn rendered_parts(db: &dyn packem_resolve::Db, target: Target, index:
         }
     }
 
-    let runtime = helpers.code();
+    let style = crate::Style::of(db, target);
+    let runtime = crate::minify::helpers_code(helpers, project.link(db).minify);
     let emit = target.emit(db);
     let mut outputs = Vec::with_capacity(parts);
     for (part, range) in ranges.iter().enumerate() {
@@ -169,7 +170,7 @@ pub(crate) fn rendered_parts(db: &dyn packem_resolve::Db, target: Target, index:
         if helpers.contains(Helpers::COMMON_JS) {
             header.push_str(cjs_require(crate::Format::Esm, platform));
         }
-        out.push_str(&header);
+        out.push_str(&style.glue(&header, 0));
         out.push_str(&runtime);
         let mut inputs: Vec<(File, u64)> = Vec::new();
         for item in &items[range.clone()] {
@@ -184,12 +185,12 @@ pub(crate) fn rendered_parts(db: &dyn packem_resolve::Db, target: Target, index:
             }
         }
         if part == last {
-            out.push_str(&entry_exports(plan));
+            out.push_str(&style.glue(&entry_exports(plan), 0));
         }
         let own: Vec<&String> = exported[part].iter().filter(|n| part != last || !exported_by_entry(plan, n)).collect();
         if !own.is_empty() {
             let names: Vec<&str> = own.iter().map(|s| s.as_str()).collect();
-            let _ = writeln!(CodeBuilderText(&mut out), "export {{ {} }};", names.join(", "));
+            out.push_str(&style.glue(&format!("export {{ {} }};\n", names.join(", ")), 0));
         }
         if part == last && emit.legal_comments == crate::LegalComments::Eof && !legal.is_empty() {
             let mut seen = rustc_hash::FxHashSet::default();
@@ -278,16 +279,6 @@ impl Body<'_> {
             let piece = if len > 0 { pieces.next().cloned() } else { None };
             self.items.push(Item::Module { source: *source, piece, len, names: rendered.names[k].clone() });
         }
-    }
-}
-
-/// Appends `writeln!` text to a [`CodeBuilder`].
-struct CodeBuilderText<'a>(&'a mut CodeBuilder);
-
-impl std::fmt::Write for CodeBuilderText<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.push_str(s);
-        Ok(())
     }
 }
 

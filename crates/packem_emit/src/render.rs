@@ -21,7 +21,7 @@ use packem_link::{Helpers, ModuleLink};
 use packem_parse::{ImportKind, ModuleFormat, Source, module_scan, parsed_module};
 use rustc_hash::FxHashMap;
 
-use crate::{Format, Piece, Target, indent, spelling};
+use crate::{Format, Piece, Target, spelling};
 
 /// One module's code as it appears in its chunk, and what the chunk's prelude must provide.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -55,7 +55,16 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Sour
     let level = base + u32::from(info.wrap.is_some() || info.lazy.is_some());
     let scan = module_scan(db, source);
     let platform = project.options(db).platform;
-    let emit = Emit { format, platform, level, options: target.emit(db) };
+    let style = crate::Style::of(db, target);
+    let link_options = project.link(db);
+    let emit = Emit {
+        format,
+        platform,
+        level,
+        options: target.emit(db),
+        minify: link_options.minify,
+        keep_names: link_options.keep_names,
+    };
     let empty = || Printed {
         outside: String::new(),
         body: String::new(),
@@ -76,7 +85,7 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Sour
             _ => Helpers::default(),
         };
         match value_module_code(db, target, source, info.wrap.is_some()) {
-            Some(code) if info.wrap.is_some() => Printed { body: indent(&code, level), helpers, ..empty() },
+            Some(code) if info.wrap.is_some() => Printed { body: style.glue(&code, level), helpers, ..empty() },
             Some(code) => {
                 let settings = packem_parse::CompileSettings::for_loader(file.path(db), packem_db::Loader::Js);
                 let nesting = parsed_module(db, source);
@@ -99,8 +108,8 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Sour
             helpers |= Helpers::COMMON_JS;
             format!(
                 "{}{body}{}",
-                indent(&format!("var {wrapper} = __commonJS(function (exports, module, require) {{\n"), base),
-                indent("});\n", base)
+                style.glue(&format!("var {wrapper} = __commonJS(function (exports, module, require) {{\n"), base),
+                style.glue("});\n", base)
             )
         }
         (None, Some(lazy)) => {
@@ -123,10 +132,10 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Sour
                 format!("var {} = __esm({}function () {{\n", lazy.init, if lazy.is_async { "async " } else { "" });
             format!(
                 "{}{outside}{}{}{body}{}",
-                indent(&head, base),
-                indent(&open, base),
-                indent(&inner, level),
-                indent("});\n", base)
+                style.glue(&head, base),
+                style.glue(&open, base),
+                style.glue(&inner, level),
+                style.glue("});\n", base)
             )
         }
         (None, None) => body,
@@ -196,6 +205,8 @@ struct Emit<'e> {
     /// Indentation level of the module's code.
     level: u32,
     options: &'e crate::EmitOptions,
+    minify: packem_db::Minify,
+    keep_names: bool,
 }
 
 /// A module's printed code: what goes before its `__esm` closure (hoisted declarations), the
@@ -252,7 +263,9 @@ fn render_code(
             continue;
         };
         if matches!(record.kind, ImportKind::Require | ImportKind::DynamicImport) {
-            record_rewrites.insert(record.span, spelling::record(rewrite, format, wrapped));
+            let spelled = spelling::record(rewrite, format, wrapped);
+            let spelled = if emit.minify.whitespace { spelling::compact(&spelled) } else { spelled };
+            record_rewrites.insert(record.span, spelled);
             helpers |= rewrite.helpers(format == Format::Esm);
             uses_require |= spelling::record_uses_require(rewrite, format, wrapped);
         }
@@ -267,6 +280,11 @@ fn render_code(
         .iter()
         .map(|(ns, props)| (ns.clone(), props.iter().map(|(p, v)| (p.clone(), spelling::value(v))).collect()))
         .collect();
+    let namespace_texts: Vec<String> = if emit.minify.identifiers {
+        namespaces.values().flat_map(|m| m.values().cloned()).collect()
+    } else {
+        Vec::new()
+    };
     let mut rewriter = Rewriter {
         builder: &builder,
         allocator: &allocator,
@@ -289,23 +307,80 @@ fn render_code(
     let uses_require = uses_require || rewriter.uses_require;
     let uses_import_meta = rewriter.uses_import_meta;
 
-    if emit.options.keep_names && !wrapped && keep_names(&mut program, &builder, &allocator, &info.renames) {
+    if emit.keep_names && !wrapped && keep_names(&mut program, &builder, &allocator, &info.renames) {
         helpers |= Helpers::NAME;
     }
+    let style = crate::Style { compact: emit.minify.whitespace };
     let mut legal = Vec::new();
-    let mut print =
-        |program: &Program<'_>, scoping: Scoping| codegen(program, scoping, text, level, emit.options, &mut legal);
 
     // A lazy module's declarations move out of its `__esm` closure, so other modules can reach
     // them; only their initialization runs inside (esbuild does the same).
     let mut outside = String::new();
+    let mut functions = None;
     if info.lazy.is_some() {
         let finals: FxHashMap<&str, &str> = info.renames.iter().map(|(l, f)| (l.as_str(), f.as_str())).collect();
-        let (functions, vars) = hoist_declarations(&mut program, &builder, &allocator, &finals);
+        let (hoisted, vars) = hoist_declarations(&mut program, &builder, &allocator, &finals);
         if !vars.is_empty() {
-            outside.push_str(&indent(&format!("var {};\n", vars.join(", ")), level - 1));
+            outside.push_str(&style.glue(&format!("var {};\n", vars.join(", ")), level - 1));
         }
+        functions = Some(hoisted);
+    }
+    if !wrapped {
         rename(&mut scoping, &info.renames);
+    }
+
+    if emit.minify.any() {
+        // Hoisted functions are minified with the rest and split off again after.
+        if let Some(hoisted) = functions {
+            let rest = std::mem::replace(&mut program.body, hoisted);
+            program.body.extend(rest);
+        }
+        let mut reserved: Vec<String> = Vec::new();
+        for text in record_rewrites.values().chain(namespace_texts.iter()) {
+            reserved.extend(words(text));
+        }
+        reserved.extend(GENERATED_NAMES.iter().map(|s| s.to_string()));
+        reserved.extend(info.renames.iter().map(|(_, name)| name.clone()));
+        reserved.sort_unstable();
+        reserved.dedup();
+        let minified = crate::minify::minify_module(
+            &allocator,
+            &mut program,
+            &mut scoping,
+            &crate::minify::ModuleMinify {
+                minify: emit.minify,
+                keep_names: emit.keep_names,
+                target: settings.target.as_deref(),
+                closure: wrapped,
+                reserved: &reserved,
+            },
+        );
+        let mut print = |program: &Program<'_>| {
+            codegen(program, None, minified.as_ref(), text, level, emit.options, emit.minify.whitespace, &mut legal)
+        };
+        if info.lazy.is_some() {
+            let all = std::mem::replace(&mut program.body, oxc::allocator::Vec::new_in(&&allocator));
+            let mut rest = oxc::allocator::Vec::new_in(&&allocator);
+            for statement in all {
+                if matches!(statement, Statement::FunctionDeclaration(_)) {
+                    program.body.push(statement);
+                } else {
+                    rest.push(statement);
+                }
+            }
+            if !program.body.is_empty() {
+                outside.push_str(&print(&program));
+            }
+            program.body = rest;
+        }
+        let body = print(&program);
+        return Printed { outside, body, legal, hashbang, helpers, uses_require, uses_import_meta };
+    }
+
+    let mut print = |program: &Program<'_>, scoping: Scoping| {
+        codegen(program, Some(scoping), None, text, level, emit.options, false, &mut legal)
+    };
+    if let Some(functions) = functions {
         if functions.is_empty() {
             let body = print(&program, scoping);
             return Printed { outside, body, legal, hashbang, helpers, uses_require, uses_import_meta };
@@ -327,21 +402,40 @@ fn render_code(
         let body = code.get(split + MARKER.len() + 2..).unwrap_or_default().to_string();
         return Printed { outside, body, legal, hashbang, helpers, uses_require, uses_import_meta };
     }
-    if !wrapped {
-        rename(&mut scoping, &info.renames);
-    }
     let body = print(&program, scoping);
     Printed { outside, body, legal, hashbang, helpers, uses_require, uses_import_meta }
 }
 
+/// Names generated code refers to that a module's printed code may contain as text: no
+/// nested binding may be minified into one of them.
+const GENERATED_NAMES: &[&str] = &[
+    "__require",
+    "__import_meta_url",
+    "__import_meta_dirname",
+    "__import_meta_filename",
+    "__name",
+    "Object",
+    "Promise",
+];
+
+/// The names in generated code `text` (words that do not start with a digit).
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$' || !c.is_ascii()))
+        .filter(|w| w.chars().next().is_some_and(|c| !c.is_ascii_digit()))
+        .map(str::to_string)
+}
+
 /// Prints `program` with two-space indentation, every line `level` levels deep. Legal comments
 /// are kept in place, dropped, or (for the end of the output) appended to `legal`.
+#[allow(clippy::too_many_arguments)]
 fn codegen(
     program: &Program<'_>,
-    scoping: Scoping,
+    scoping: Option<Scoping>,
+    minified: Option<&oxc::minifier::MinifierReturn>,
     text: &str,
     level: u32,
     options: &crate::EmitOptions,
+    compact: bool,
     legal: &mut Vec<String>,
 ) -> String {
     use oxc::codegen::{CommentOptions, LegalComment};
@@ -353,19 +447,27 @@ fn codegen(
     let ret = Codegen::new()
         .with_options(CodegenOptions {
             comments: CommentOptions { legal: legal_mode, ..CommentOptions::disabled() },
+            minify: compact,
             indent_char: oxc::codegen::IndentChar::Space,
             indent_width: 2,
-            initial_indent: level,
+            initial_indent: if compact { 0 } else { level },
             ..CodegenOptions::default()
         })
-        .with_scoping(Some(scoping))
+        .with_scoping(scoping)
+        // The private member names (`#x`) the mangler chose.
+        .with_private_member_mappings(minified.and_then(|m| m.class_private_mappings.clone()))
         .build(program);
     for comment in &ret.legal_comments {
         if let Some(text) = text.get(comment.span.start as usize..comment.span.end as usize) {
             legal.push(text.to_string());
         }
     }
-    ret.code
+    let mut code = ret.code;
+    // Compact code prints on one line: a module still ends its own.
+    if compact && !code.is_empty() && !code.ends_with('\n') {
+        code.push('\n');
+    }
+    code
 }
 
 /// `--keep-names`: after each top-level function, class or variable holding an anonymous

@@ -87,3 +87,74 @@ pub(crate) fn namespace_object(name: &str, getters: &[(String, ValueRef)], open:
     export_getters("{}", getters, open, &mut out);
     out
 }
+
+/// Generated code without the whitespace its syntax does not need (`--minify-whitespace`):
+/// indentation and spaces go, except one between two characters of a name or number (`var x`)
+/// and between two `+` or two `-`; a line break stays where it may end a statement (not after
+/// `{`, `,`, `;` … nor before `}`, `)`, `.` …), and so does the last one; string literals are
+/// copied as they are. Only for code packem generates, which has no
+/// comments, regular expressions or template literals.
+pub(crate) fn compact(code: &str) -> String {
+    fn word(c: char) -> bool {
+        c.is_ascii_alphanumeric() || c == '_' || c == '$' || !c.is_ascii()
+    }
+    let mut out = String::with_capacity(code.len());
+    let (mut space, mut newline) = (false, false);
+    let mut chars = code.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' | '\r' => space = true,
+            '\n' => newline = true,
+            _ => {
+                let last = out.chars().next_back();
+                // A line break after `{`, `(`, `,`, `;` … or before `}`, `)`, `,` … changes nothing.
+                let needed = |last: char| !"{([,;:=\n".contains(last) && !"})],.;:".contains(c);
+                if newline && last.is_some_and(needed) {
+                    out.push('\n');
+                } else if (space || newline)
+                    && let Some(last) = out.chars().next_back()
+                    && ((word(last) && word(c)) || (last == c && (c == '+' || c == '-')))
+                {
+                    out.push(' ');
+                }
+                (space, newline) = (false, false);
+                out.push(c);
+                if matches!(c, '"' | '\'' | '`') {
+                    // A string literal, copied up to its closing quote.
+                    while let Some(d) = chars.next() {
+                        out.push(d);
+                        if d == '\\' {
+                            out.extend(chars.next());
+                        } else if d == c {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if newline && !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compact;
+
+    #[test]
+    fn compact_keeps_what_the_syntax_needs() {
+        assert_eq!(
+            compact("  var x = __commonJS(function (exports, module) {\n    a + +b;\n  });\n"),
+            "var x=__commonJS(function(exports,module){a+ +b;});\n"
+        );
+        assert_eq!(compact("f(\"a  b\", 'c \\' d', x - -1);\n\n\n"), "f(\"a  b\",'c \\' d',x- -1);\n");
+        assert_eq!(compact("return void 0;\nexport { a as b };"), "return void 0;export{a as b};");
+        assert_eq!(
+            compact("__export(a, {\n  b: () => c,\n  d: () => e\n});\nf()\ng()\n"),
+            "__export(a,{b:()=>c,d:()=>e});f()\ng()\n"
+        );
+        assert_eq!(compact("é = 1"), "é=1");
+    }
+}

@@ -60,6 +60,9 @@ pub fn link(db: &dyn packem_resolve::Db, project: Project) -> Arc<LinkOutput> {
     {
         let _s = step("naming");
         linker.assign_names();
+        if linker.minify.identifiers {
+            linker.minify_names();
+        }
     }
     let splitting = project.link(db).splitting;
     let mut chunks: Vec<_> = {
@@ -128,6 +131,12 @@ pub(crate) struct Linker<'a> {
     /// Per module: local → final name (see [`Linker::final_name`]).
     pub(crate) finals: Vec<FxHashMap<String, String>>,
     pub(crate) taken: FxHashSet<String>,
+    /// Every name claimed, in claim order (the tie-break of `--minify-identifiers`).
+    pub(crate) claimed: Vec<String>,
+    /// The project's minification settings.
+    pub(crate) minify: packem_db::Minify,
+    /// `--keep-names`.
+    pub(crate) keep_names: bool,
     /// Per base name, the first `$n` suffix that may be free (see `Linker::suffix_hint`).
     pub(crate) suffix_hints: FxHashMap<String, u32>,
     pub(crate) reserved: FxHashSet<String>,
@@ -191,6 +200,9 @@ impl<'a> Linker<'a> {
             namespace_needed: BTreeSet::new(),
             finals: vec![FxHashMap::default(); n],
             taken: FxHashSet::default(),
+            claimed: Vec::new(),
+            minify: project.link(db).minify,
+            keep_names: project.link(db).keep_names,
             suffix_hints: FxHashMap::default(),
             reserved,
             all_nested,

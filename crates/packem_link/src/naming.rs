@@ -2,7 +2,7 @@
 
 use packem_db::syntax::{KEYWORDS, identifier_from, is_identifier};
 use packem_graph::ModuleId;
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::linker::Linker;
 use crate::output::{Binding, Wrap};
@@ -76,6 +76,7 @@ impl Linker<'_> {
             // Most names are declared in no nested scope at all: one lookup settles both checks.
             let free = !self.taken.contains(&candidate)
                 && !self.reserved.contains(&candidate)
+                && !self.is_compress_builtin(&candidate)
                 && (!self.all_nested.contains(&candidate)
                     || (!captured(&candidate)
                         && ((exempt_original && candidate == local) || nested.binary_search(&candidate).is_err())));
@@ -87,6 +88,7 @@ impl Linker<'_> {
         }
         self.note_suffix(local, first_suffix, n);
         self.taken.insert(candidate.clone());
+        self.claimed.push(candidate.clone());
         self.finals[module.index()].insert(local.to_string(), candidate.clone());
         candidate
     }
@@ -99,6 +101,7 @@ impl Linker<'_> {
         let first_suffix = self.suffix_hint(base);
         while self.taken.contains(&candidate)
             || self.reserved.contains(&candidate)
+            || self.is_compress_builtin(&candidate)
             || self.all_nested.contains(&candidate)
         {
             n = if n == 0 { first_suffix } else { n + 1 };
@@ -106,6 +109,7 @@ impl Linker<'_> {
         }
         self.note_suffix(base, first_suffix, n);
         self.taken.insert(candidate.clone());
+        self.claimed.push(candidate.clone());
         candidate
     }
 
@@ -204,4 +208,194 @@ impl Linker<'_> {
 fn sanitize(path: &str) -> String {
     let s: String = path.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
     s.trim_matches('_').to_string()
+}
+
+/// The ECMAScript globals oxc's compressor assumes to be the built-ins when it meets them as
+/// free names (`new Array(3)` → `[,,,]`, `Math.max(1, 2)` → `2`). With `--minify-syntax` no
+/// top-level binding is named after one: a module reading another's top-level `Array` sees a
+/// free name once its imports are gone, and must not have it folded as the built-in.
+const COMPRESS_BUILTINS: &[&str] = &[
+    "AggregateError",
+    "Array",
+    "ArrayBuffer",
+    "Atomics",
+    "BigInt",
+    "BigInt64Array",
+    "BigUint64Array",
+    "Boolean",
+    "DataView",
+    "Date",
+    "Error",
+    "EvalError",
+    "FinalizationRegistry",
+    "Float16Array",
+    "Float32Array",
+    "Float64Array",
+    "Function",
+    "Int16Array",
+    "Int32Array",
+    "Int8Array",
+    "Intl",
+    "Iterator",
+    "JSON",
+    "Map",
+    "Math",
+    "Number",
+    "Object",
+    "Promise",
+    "Proxy",
+    "RangeError",
+    "ReferenceError",
+    "Reflect",
+    "RegExp",
+    "Set",
+    "SharedArrayBuffer",
+    "String",
+    "Symbol",
+    "SyntaxError",
+    "TypeError",
+    "URIError",
+    "Uint16Array",
+    "Uint32Array",
+    "Uint8Array",
+    "Uint8ClampedArray",
+    "WeakMap",
+    "WeakRef",
+    "WeakSet",
+    "console",
+    "decodeURI",
+    "decodeURIComponent",
+    "encodeURI",
+    "encodeURIComponent",
+    "escape",
+    "isFinite",
+    "isNaN",
+    "parseFloat",
+    "parseInt",
+    "unescape",
+];
+
+impl Linker<'_> {
+    /// With `--minify-syntax`: whether `name` may not name a top-level binding (see
+    /// [`COMPRESS_BUILTINS`]).
+    pub(crate) fn is_compress_builtin(&self, name: &str) -> bool {
+        self.minify.syntax && COMPRESS_BUILTINS.contains(&name)
+    }
+
+    /// `--minify-identifiers`: every name [`Linker::assign_names`] claimed gets a short one
+    /// (oxc's `base54` sequence), the most referenced first, ties in claim order (graph order),
+    /// so the result is deterministic. Counts come from the statement facts of the statements
+    /// tree shaking kept (how many statements declare or reference each binding), not from the
+    /// code: a body edit that keeps a module's facts relinks nothing and renames nothing.
+    ///
+    /// A short name avoids keywords, the reserved names and every global the graph reads, and
+    /// the nested names that the per-module mangler leaves alone (in modules with a direct
+    /// `eval`, and every nested name with `--keep-names`): the others are renamed by the
+    /// mangler, which keeps clear of the top-level names each module reads. The names a module
+    /// with a direct `eval` declares or imports keep their long names (the `eval`'d code may
+    /// name them).
+    pub(crate) fn minify_names(&mut self) {
+        let n = self.graph.modules.len();
+        let mut counts: FxHashMap<String, u32> = FxHashMap::default();
+        let mut bump = |name: &str| {
+            if let Some(count) = counts.get_mut(name) {
+                *count += 1;
+            } else {
+                counts.insert(name.to_string(), 1);
+            }
+        };
+        let mut unmangled: FxHashSet<&str> = FxHashSet::default();
+        // Names a direct `eval` may read by name keep theirs.
+        let mut pinned: FxHashSet<String> = FxHashSet::default();
+        for index in 0..n {
+            let module = ModuleId(index as u32);
+            let symbols = self.symbols[index];
+            if symbols.direct_eval || self.keep_names {
+                unmangled.extend(symbols.nested.iter().map(String::as_str));
+                if self.wrap[index] == Wrap::Cjs {
+                    unmangled.extend(symbols.declared.iter().map(String::as_str));
+                }
+            }
+            if symbols.direct_eval && self.wrap[index] != Wrap::Cjs {
+                pinned.extend(symbols.declared.iter().filter_map(|local| self.final_name(module, local).cloned()));
+                for (i, import) in symbols.imports.iter().enumerate() {
+                    let name = match self.bindings[index].get(i) {
+                        Some(Binding::CjsProperty(..) | Binding::CjsNamespace(_)) => {
+                            self.final_name(module, &import.local).cloned()
+                        }
+                        Some(binding) => self.value_of(binding).and_then(|v| v.name().map(str::to_string)),
+                        None => None,
+                    };
+                    pinned.extend(name);
+                }
+            }
+            if self.wrap[index] == Wrap::Cjs || !self.is_live(module) {
+                continue;
+            }
+            let included = self.shaken.as_ref().map(|s| &s.included[index]).filter(|i| !i.is_empty());
+            let declared = symbols.declared.len();
+            for (statement, facts) in symbols.statements.iter().enumerate() {
+                if included.is_some_and(|included| !included[statement]) {
+                    continue;
+                }
+                for &name in facts.declares.iter().chain(&facts.references) {
+                    let name = name as usize;
+                    let target = match name.checked_sub(declared) {
+                        None => self.final_name(module, &symbols.declared[name]).cloned(),
+                        Some(import) => match self.bindings[index].get(import) {
+                            Some(Binding::CjsProperty(..) | Binding::CjsNamespace(_)) => {
+                                self.final_name(module, &symbols.imports[import].local).cloned()
+                            }
+                            Some(binding) => self.value_of(binding).and_then(|v| v.name().map(str::to_string)),
+                            None => None,
+                        },
+                    };
+                    if let Some(target) = target {
+                        bump(&target);
+                    }
+                }
+            }
+        }
+        let mut order: Vec<(u32, usize)> =
+            self.claimed.iter().enumerate().map(|(i, name)| (counts.get(name).copied().unwrap_or(0), i)).collect();
+        order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut short: FxHashMap<String, String> = FxHashMap::default();
+        let mut next = 0u32;
+        for (_, i) in order {
+            if pinned.contains(&self.claimed[i]) {
+                continue;
+            }
+            let name = loop {
+                let candidate = oxc::mangler::base54(next);
+                next += 1;
+                let candidate = candidate.as_str();
+                if !KEYWORDS.contains(&candidate)
+                    && !oxc::syntax::keyword::is_reserved_keyword_or_global_object(candidate)
+                    && !self.reserved.contains(candidate)
+                    && !self.is_compress_builtin(candidate)
+                    && !unmangled.contains(candidate)
+                    && !pinned.contains(candidate)
+                {
+                    break candidate.to_string();
+                }
+            };
+            short.insert(self.claimed[i].clone(), name);
+        }
+        let rename = |name: &mut String| {
+            if let Some(s) = short.get(name.as_str()) {
+                name.clone_from(s);
+            }
+        };
+        for finals in &mut self.finals {
+            finals.values_mut().for_each(rename);
+        }
+        self.wrapper_names.values_mut().for_each(rename);
+        self.namespace_names.values_mut().for_each(rename);
+        self.init_names.values_mut().for_each(rename);
+        self.import_vars.values_mut().for_each(rename);
+        self.external_names.values_mut().for_each(rename);
+        // Names claimed from here on (externals the entry re-exports) must avoid these.
+        self.taken = short.into_values().chain(pinned).collect();
+        self.claimed.clear();
+    }
 }

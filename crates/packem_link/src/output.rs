@@ -438,10 +438,12 @@ impl ChunkPlan {
 
     /// The runtime helpers the chunk's own code uses: its namespace objects and glue. (The
     /// modules' renders report theirs: wrappers, lazy frames, rewritten records.) `esm_output`:
-    /// the output is ESM, which leaves out [`NamespaceObject::entry_only`] ones.
-    pub fn helpers(&self, esm_output: bool) -> Helpers {
+    /// `no_entry_exports`: the output does not expose the entry's exports through its namespace
+    /// (ESM, or IIFE without a global name), which leaves out [`NamespaceObject::entry_only`]
+    /// ones.
+    pub fn helpers(&self, no_entry_exports: bool) -> Helpers {
         let mut helpers = Helpers::default();
-        for namespace in self.namespaces.iter().filter(|n| !(esm_output && n.entry_only)) {
+        for namespace in self.namespaces.iter().filter(|n| !(no_entry_exports && n.entry_only)) {
             helpers |= Helpers::EXPORT;
             if namespace.open {
                 helpers |= Helpers::RE_EXPORT;

@@ -35,6 +35,15 @@ impl Helpers {
         self.0 & other.0 == other.0
     }
 
+    /// The helpers of the set, each as (its index among all helpers, its code), in a fixed
+    /// order.
+    pub fn each(self) -> impl Iterator<Item = (usize, &'static str)> {
+        HELPERS.iter().enumerate().filter(move |(_, (flag, _))| self.contains(*flag)).map(|(i, (_, code))| (i, *code))
+    }
+
+    /// Every helper.
+    pub const ALL: Helpers = Helpers(u16::MAX);
+
     /// The helpers' code, in a fixed order.
     pub fn code(self) -> String {
         let mut out = String::new();

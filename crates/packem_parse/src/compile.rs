@@ -212,6 +212,9 @@ pub fn compile<'a>(
     if settings.drop_debugger {
         drop_debugger(&mut program, &builder);
     }
+    if !settings.drop_labels.is_empty() {
+        drop_labels(&mut program, &builder, &settings.drop_labels);
+    }
 
     // Branches a define made constant go away before the scan sees their imports (React's
     // `if (process.env.NODE_ENV === "production") module.exports = require(...)`).
@@ -278,6 +281,35 @@ fn transform_options(
     // Lowering helpers are imported from the npm package, resolved and bundled like any import.
     options.helper_loader = HelperLoaderOptions { mode: HelperLoaderMode::Runtime, ..HelperLoaderOptions::default() };
     options
+}
+
+/// `--drop-labels`: removes every statement labelled with one of `labels` (sorted), as esbuild
+/// does (an empty statement where one is required, as in `if (x) DEV: f();`).
+fn drop_labels<'a>(program: &mut Program<'a>, builder: &AstBuilder<'a>, labels: &[String]) {
+    struct Dropper<'b, 'a> {
+        builder: &'b AstBuilder<'a>,
+        labels: &'b [String],
+    }
+    impl<'a> Dropper<'_, 'a> {
+        fn dropped(&self, statement: &Statement<'a>) -> bool {
+            matches!(statement, Statement::LabeledStatement(l)
+                if self.labels.binary_search_by(|x| x.as_str().cmp(l.label.name.as_str())).is_ok())
+        }
+    }
+    impl<'a> VisitMut<'a> for Dropper<'_, 'a> {
+        fn visit_statements(&mut self, it: &mut oxc::allocator::Vec<'a, Statement<'a>>) {
+            it.retain(|s| !self.dropped(s));
+            walk_mut::walk_statements(self, it);
+        }
+        fn visit_statement(&mut self, it: &mut Statement<'a>) {
+            if self.dropped(it) {
+                *it = Statement::new_empty_statement(oxc::span::GetSpan::span(it), self.builder);
+                return;
+            }
+            walk_mut::walk_statement(self, it);
+        }
+    }
+    Dropper { builder, labels }.visit_program(program);
 }
 
 /// `--drop:debugger`: removes every `debugger` statement (an empty statement where one is

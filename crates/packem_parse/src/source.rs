@@ -24,6 +24,8 @@ pub struct CompileSettings {
     pub drop_console: bool,
     /// Remove `debugger` statements.
     pub drop_debugger: bool,
+    /// Remove statements with these labels (sorted).
+    pub drop_labels: Arc<[String]>,
     /// `--inject` bindings: a global name and the file (absolute) and export that replace it.
     pub inject: Arc<[InjectBinding]>,
     /// Files imported for their side effects before anything else (the `--inject` files, in
@@ -109,6 +111,12 @@ impl CompileSettings {
             target: options.target.as_deref().map(Arc::from),
             drop_console: options.drop_console,
             drop_debugger: options.drop_debugger,
+            drop_labels: {
+                let mut labels = options.drop_labels.clone();
+                labels.sort_unstable();
+                labels.dedup();
+                labels.into()
+            },
             inject: Arc::default(),
             prepend_imports: Arc::default(),
             typescript: TsSettings::default(),
