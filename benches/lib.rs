@@ -331,7 +331,7 @@ impl Session {
         } else {
             vec![self.output_name.clone()]
         };
-        let files = packem_host::BundleOutputs { bundle, names: &names, assets: &[] };
+        let files = packem_host::BundleOutputs::new(bundle, &names, &[], None, Default::default());
         let options = WriteOptions { outdir: &self.outdir, inputs: &self.inputs, allow_overwrite: false, spare: true };
         packem_output::write_changed(&files, &options, &mut self.written).unwrap();
         bundle.chunks.iter().map(|chunk| chunk.code.len()).sum()

@@ -566,3 +566,67 @@ fn minified_outputs_equal_cold_outputs_in_every_format() {
         assert_eq!(build(&mut p, format), minified_cold(&p, format), "after an import edit ({format:?})");
     }
 }
+
+fn mapped_emit(p: &TestProject) -> packem_host::EmitOptions {
+    packem_host::EmitOptions {
+        sourcemap: Some(packem_host::SourceMapOptions {
+            mode: packem_host::SourceMapMode::Linked,
+            sources_content: true,
+            source_root: None,
+            base: p.path("out"),
+        }),
+        ..packem_host::EmitOptions::default()
+    }
+}
+
+/// Code and map of each chunk.
+fn mapped(ws: &mut Workspace, emit: packem_host::EmitOptions) -> Vec<(String, String)> {
+    let target = ws.target_with(Format::Esm, None, emit);
+    let bundle = ws.build(target);
+    assert!(ws.build_diagnostics(target).is_empty());
+    bundle
+        .chunks
+        .iter()
+        .map(|c| (c.code.to_string(), c.map.as_ref().map(|m| m.json("main.js", None, "").to_string()).unwrap()))
+        .collect()
+}
+
+#[test]
+fn minified_mapped_body_edit_rerenders_one_module_and_joins_its_map() {
+    // With `--minify --sourcemap`, a body edit re-runs the edited module's render (its minify
+    // and its mappings) and the run and chunk that join the pieces: no other module's mappings
+    // are encoded again (their pieces are shared), and the map equals a cold build's.
+    let mut p = app();
+    minified(&mut p);
+    let emit = mapped_emit(&p);
+    let before = mapped(&mut p.ws, emit.clone());
+    p.executed();
+    p.write("src/format.js", "export function money(n) {\n  return '€' + n.toFixed(2);\n}\n");
+    let after = mapped(&mut p.ws, emit.clone());
+    assert_eq!(
+        p.executed(),
+        [
+            "bundle",
+            "derived_source",
+            "module_scan(src/format.js)",
+            "parsed_diagnostics(src/format.js)",
+            "parsed_module(src/format.js)",
+            "parsed_summary(src/format.js)",
+            "parsed_symbols(src/format.js)",
+            "rendered_chunk",
+            "rendered_module",
+            "rendered_run",
+            "source_text(src/format.js)",
+        ],
+        "only the edited module is minified and mapped again"
+    );
+    assert_ne!(before, after);
+    let db = p.ws.db();
+    let mut cold = Workspace::new(p.ws.project().entries(db).clone(), p.ws.project().options(db).clone());
+    cold.set_link_options(p.ws.project().link(db).clone());
+    assert_eq!(after, mapped(&mut cold, emit));
+    // The map names the three sources, with their text.
+    let map: serde_json::Value = serde_json::from_str(&after[0].1).unwrap();
+    assert_eq!(map["sources"].as_array().unwrap().len(), 3, "{map}");
+    assert!(map["sourcesContent"].to_string().contains("€"), "{map}");
+}

@@ -1210,6 +1210,8 @@ struct Outputs {
     chunks: Vec<(String, String)>,
     /// With code splitting: each chunk's file name, and whether it is an entry's.
     files: Vec<(Option<String>, bool)>,
+    /// With source maps: each chunk's map, as JSON.
+    maps: Vec<String>,
     diagnostics: Vec<String>,
     errors: bool,
 }
@@ -1270,6 +1272,11 @@ fn outputs(ws: &mut Workspace, root: &Utf8Path, format: Format, emit: &EmitOptio
                 .chunks
                 .iter()
                 .map(|c| (c.file_name.clone(), c.kind == packem_host::ChunkKind::Entry))
+                .collect(),
+            maps: bundle
+                .chunks
+                .iter()
+                .filter_map(|c| c.map.as_ref().map(|m| m.json("out.js", None, "").to_string()))
                 .collect(),
             diagnostics,
             errors: diags.iter().any(|d| d.severity == packem_db::Severity::Error),
@@ -1407,9 +1414,18 @@ impl Sequence {
             minify: if seed % 3 == 1 { packem_db::Minify::ALL } else { packem_db::Minify::default() },
             ..LinkOptions::default()
         });
-        // Half of those cut chunks into parts of a module or two (`--max-chunk-size`).
-        let emit =
-            EmitOptions { max_chunk_size: (splitting && seed % 10 == 7).then_some(120), ..EmitOptions::default() };
+        // Half of those cut chunks into parts of a module or two (`--max-chunk-size`). Source
+        // maps in every third sequence but one in nine, so some are minified and some not.
+        let emit = EmitOptions {
+            max_chunk_size: (splitting && seed % 10 == 7).then_some(120),
+            sourcemap: (seed % 3 == 1 || seed % 9 == 3).then(|| packem_host::SourceMapOptions {
+                mode: packem_host::SourceMapMode::Linked,
+                sources_content: seed.is_multiple_of(2),
+                source_root: None,
+                base: root.clone(),
+            }),
+            ..EmitOptions::default()
+        };
         let formats = match splitting {
             true => vec![Format::Esm],
             false => vec![Format::Esm, if rng.chance(50) { Format::Cjs } else { Format::Iife }],
@@ -1575,6 +1591,17 @@ impl Sequence {
                         incremental.diagnostics.join("\n  ")
                     );
                     return Err(self.fail(step, &format!("diagnostics differ ({format:?})"), &details));
+                }
+                if incremental.maps != cold.maps {
+                    let k = (0..cold.maps.len().max(incremental.maps.len()))
+                        .find(|&k| cold.maps.get(k) != incremental.maps.get(k))
+                        .unwrap();
+                    let details = format!(
+                        "map {k}:\ncold:        {}\nincremental: {}\n",
+                        cold.maps.get(k).map_or("(none)", |m| m.as_str()),
+                        incremental.maps.get(k).map_or("(none)", |m| m.as_str())
+                    );
+                    return Err(self.fail(step, &format!("source maps differ ({format:?})"), &details));
                 }
                 if incremental.files != cold.files {
                     let details = format!("cold files: {:?}\nincremental files: {:?}\n", cold.files, incremental.files);

@@ -34,6 +34,8 @@ const NPM_PACKAGES: &[(&str, &str)] = &[
     // The lowering helpers oxc's transformer imports for `--target` (pinned to the oxc version).
     ("@oxc-project/runtime", "0.146.0"),
     ("esbuild", "0.28.2"),
+    // An independent source map decoder (`crates/packem_cli/tests/sourcemaps.rs`).
+    ("source-map", "0.7.6"),
 ];
 
 fn main() -> Result<()> {

@@ -70,7 +70,8 @@ pub struct BuildArgs {
     /// (where modules allow), so that an edit rewrites one of them.
     #[arg(long = "max-chunk-size", value_name = "BYTES")]
     pub max_chunk_size: Option<u64>,
-    /// Legal comments (`/*! … */`, `@license`, `@preserve`): `none`, `inline` or `eof` (the default).
+    /// Legal comments (`/*! … */`, `@license`, `@preserve`): `none`, `inline`, `eof` (the
+    /// default), or in `<output>.LEGAL.txt` named by a comment (`linked`) or not (`external`).
     #[arg(long = "legal-comments", value_enum, value_name = "WHERE")]
     pub legal_comments: Option<LegalCommentsArg>,
     /// Output charset. packem always writes UTF-8 (`utf8`); ASCII escaping is not supported.
@@ -91,6 +92,16 @@ pub struct BuildArgs {
     /// Give top-level and local variables short names.
     #[arg(long = "minify-identifiers")]
     pub minify_identifiers: bool,
+    /// Source maps: a `.map` file named by a comment (`--sourcemap`, `linked`), in the comment
+    /// (`inline`), a file without comment (`external`), or both a file and inline (`both`).
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "linked", value_name = "HOW")]
+    pub sourcemap: Option<SourceMapArg>,
+    /// Whether source maps hold the sources' text (`sourcesContent`; default true).
+    #[arg(long = "sources-content", value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub sources_content: Option<bool>,
+    /// The source map's `sourceRoot`.
+    #[arg(long = "source-root", value_name = "URL")]
+    pub source_root: Option<String>,
     /// For `--format=iife`: the global variable to assign the entry's exports to.
     #[arg(long = "global-name", value_name = "NAME")]
     pub global_name: Option<String>,
@@ -119,10 +130,20 @@ pub enum WatchMode {
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceMapArg {
+    Linked,
+    Inline,
+    External,
+    Both,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LegalCommentsArg {
     None,
     Inline,
     Eof,
+    Linked,
+    External,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

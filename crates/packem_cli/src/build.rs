@@ -10,14 +10,15 @@ use camino::{Utf8Path, Utf8PathBuf};
 use packem_db::diagnostic::display_path;
 use packem_db::{Diagnostic, DiagnosticCode};
 use packem_host::{
-    Bundle, BundleOutputs, EdgeTarget, EmitOptions, Format, LegalComments, ModuleGraph, PackemDatabase, Workspace,
+    Bundle, BundleOutputs, EdgeTarget, EmitOptions, Format, LegalComments, ModuleGraph, PackemDatabase, SourceMapMode,
+    Workspace,
 };
 use packem_output::{
     MetaImport, MetaInput, MetaOutput, MetaOutputInput, Metafile, OutputFile, Outputs as _, WriteOptions,
 };
 use packem_parse::ModuleFormat;
 
-use crate::args::{BuildArgs, LegalCommentsArg, LogLevel, OutputFormat};
+use crate::args::{BuildArgs, LegalCommentsArg, LogLevel, OutputFormat, SourceMapArg};
 use crate::naming::Naming;
 use crate::report;
 
@@ -114,9 +115,22 @@ impl Builder {
                 Some(LegalCommentsArg::None) => LegalComments::None,
                 Some(LegalCommentsArg::Inline) => LegalComments::Inline,
                 Some(LegalCommentsArg::Eof) | None => LegalComments::Eof,
+                Some(LegalCommentsArg::Linked) => LegalComments::Linked,
+                Some(LegalCommentsArg::External) => LegalComments::External,
             },
             chunk_naming: naming.chunks.clone().unwrap_or_default(),
             max_chunk_size: args.max_chunk_size,
+            sourcemap: args.sourcemap.map(|mode| packem_host::SourceMapOptions {
+                mode: match mode {
+                    SourceMapArg::Linked => SourceMapMode::Linked,
+                    SourceMapArg::Inline => SourceMapMode::Inline,
+                    SourceMapArg::External => SourceMapMode::External,
+                    SourceMapArg::Both => SourceMapMode::Both,
+                },
+                sources_content: args.sources_content.unwrap_or(true),
+                source_root: args.source_root.clone(),
+                base: naming.outdir.clone(),
+            }),
         };
         let mut workspace = Workspace::with_compile(PackemDatabase::default(), entries, options, compile);
         workspace.set_link_options(packem_db::LinkOptions {
@@ -231,7 +245,8 @@ impl Builder {
                 assets.push(OutputFile::new(asset.name.clone(), asset.bytes.clone()));
             }
         }
-        let files = BundleOutputs { bundle: &bundle, names: &self.names, assets: &assets };
+        let emit = self.target.emit(self.workspace.db()).clone();
+        let files = BundleOutputs::new(&bundle, &self.names, &assets, emit.sourcemap.as_ref(), emit.legal_comments);
         let graph = self.workspace.module_graph();
         if !self.inputs.as_ref().is_some_and(|(old, _)| Arc::ptr_eq(old, &graph)) {
             self.inputs =

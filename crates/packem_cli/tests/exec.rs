@@ -465,7 +465,9 @@ fn run_format(
     }
     build.args(&case.config.args);
     if minify {
-        build.arg("--minify");
+        // Minified runs write source maps too: they must not change what runs, and each map
+        // is checked below.
+        build.arg("--minify").arg("--sourcemap");
         if case.config.observes_names {
             build.arg("--keep-names");
         }
@@ -507,6 +509,15 @@ fn run_format(
     } else {
         std::fs::read_to_string(&outfile).unwrap_or_default()
     };
+    if minify && bundler == Bundler::Packem {
+        for file in walk_files(tmp.path()) {
+            if file.extension().is_some_and(|e| e == "map")
+                && let Err(problem) = check_source_map(&file)
+            {
+                return Outcome::Fail(format!("{}: {problem}", file.display()));
+            }
+        }
+    }
     // Minified code spells what it keeps differently; the unminified run checks what is kept.
     let (includes, excludes) =
         if minify { (&[][..], &[][..]) } else { (&case.config.bundle_includes[..], &case.config.bundle_excludes[..]) };
@@ -646,4 +657,54 @@ fn line_diff(expected: &str, actual: &str) -> String {
         let _ = writeln!(out, "    (trailing newline differs)");
     }
     out
+}
+
+/// Checks a source map next to its output: valid JSON of version 3, every mapping within the
+/// output's lines and the sources' lines, every source and name index in range, and the output
+/// naming it in its last line.
+fn check_source_map(map_path: &Path) -> Result<(), String> {
+    let json = std::fs::read_to_string(map_path).map_err(|e| e.to_string())?;
+    let value: serde_json::Value = serde_json::from_str(&json).map_err(|e| format!("not JSON: {e}"))?;
+    let output = map_path.with_extension("");
+    let code = std::fs::read_to_string(&output).map_err(|e| format!("{}: {e}", output.display()))?;
+    let file = output.file_name().unwrap().to_string_lossy();
+    if value["file"] != file.as_ref() {
+        return Err(format!("\"file\" is {}, not {file}", value["file"]));
+    }
+    let comment = format!("//# sourceMappingURL={file}.map");
+    if code.lines().last() != Some(comment.as_str()) {
+        return Err(format!("the output does not end with {comment:?}"));
+    }
+    let contents: Vec<Option<String>> = serde_json::from_value(value["sourcesContent"].clone()).unwrap_or_default();
+    let map = oxc_sourcemap::SourceMap::from_json_string(&json).map_err(|e| format!("cannot decode: {e:?}"))?;
+    let sources = map.get_sources().count() as u32;
+    if contents.len() as u32 != sources {
+        return Err(format!("{sources} sources but {} contents", contents.len()));
+    }
+    let lines: Vec<&str> = code.lines().collect();
+    for token in map.get_tokens() {
+        let line = lines
+            .get(token.get_dst_line() as usize)
+            .ok_or(format!("mapping on line {} past the end", token.get_dst_line()))?;
+        if token.get_dst_col() > line.encode_utf16().count() as u32 {
+            return Err(format!(
+                "mapping at {}:{} past the end of its line",
+                token.get_dst_line(),
+                token.get_dst_col()
+            ));
+        }
+        let source = token.get_source_id().ok_or("a mapping without a source")?;
+        if source >= sources {
+            return Err(format!("source index {source} of {sources}"));
+        }
+        if let Some(Some(text)) = contents.get(source as usize)
+            && token.get_src_line() as usize > text.lines().count()
+        {
+            return Err(format!("original line {} past the end of source {source}", token.get_src_line()));
+        }
+        if token.get_name_id().is_some_and(|n| n >= map.get_names().count() as u32) {
+            return Err("name index out of range".into());
+        }
+    }
+    Ok(())
 }

@@ -37,6 +37,10 @@ pub struct ChunkOutput {
     /// With `--max-chunk-size`: the chunk's other files, in order (this one, the main file,
     /// comes last and loads them).
     pub parts: Vec<PartOutput>,
+    /// With source maps: the code's map.
+    pub map: Option<Arc<crate::OutputMap>>,
+    /// With `--legal-comments=linked|external`: the legal comments, for a file of their own.
+    pub legal: Option<Arc<str>>,
     /// With code splitting: the (chunk, part) pairs whose paths the code refers to.
     pub references: Vec<(u32, u32)>,
 }
@@ -52,6 +56,8 @@ pub struct PartOutput {
     pub identity: u64,
     /// The (chunk, part) pairs whose paths the code refers to.
     pub references: Vec<(u32, u32)>,
+    /// With source maps: the code's map.
+    pub map: Option<Arc<crate::OutputMap>>,
 }
 
 /// Every output of a target and the diagnostics of linking and emission.
@@ -246,6 +252,10 @@ pub struct RenderedRun {
     pub legal_comments: Vec<String>,
     /// With code splitting: each module's top-level names (see [`packem_link::NameUse`]).
     pub names: Vec<Option<NameUse>>,
+    /// With source maps: the modules' maps joined.
+    pub map: Option<crate::MapParts>,
+    /// With source maps: each module's map (parts join them their own way).
+    pub module_maps: Vec<Option<Arc<crate::ModuleMap>>>,
 }
 
 /// The modules of `run`, rendered for `target`.
@@ -256,9 +266,17 @@ pub fn rendered_run<'db>(db: &'db dyn packem_resolve::Db, target: Target, run: M
     let mut helpers = Helpers::default();
     let mut legal_comments = Vec::new();
     let mut names = Vec::new();
+    let mut map = target.emit(db).sourcemap.as_ref().map(|_| crate::sourcemap::MapJoiner::default());
+    let mut module_maps = Vec::new();
     for source in run.sources(db) {
         names.push(crate::link_info(db, target, *source).names.clone());
         let rendered = rendered_module(db, target, *source);
+        if let (Some(map), Some(module)) = (&mut map, &rendered.map) {
+            map.module(module);
+        }
+        if map.is_some() {
+            module_maps.push(rendered.map.clone());
+        }
         legal_comments.extend(rendered.legal_comments.iter().cloned());
         lens.push(rendered.code.len() as u64);
         uses_require |= rendered.uses_require;
@@ -266,7 +284,18 @@ pub fn rendered_run<'db>(db: &'db dyn packem_resolve::Db, target: Target, run: M
         helpers |= rendered.helpers;
         code.push_piece(&rendered.code);
     }
-    RenderedRun { code: code.finish(), lens, uses_require, uses_import_meta, helpers, legal_comments, names }
+    let map = map.map(crate::sourcemap::MapJoiner::finish);
+    RenderedRun {
+        code: code.finish(),
+        lens,
+        uses_require,
+        uses_import_meta,
+        helpers,
+        legal_comments,
+        names,
+        map,
+        module_maps,
+    }
 }
 
 /// Where runs end (see [`ModuleRun`]): after a module whose id hashes to 0 mod `RUN_SPLIT`, or
@@ -293,6 +322,8 @@ struct Runs<'db> {
     /// Legal comments of the modules, each once, in order (for `--legal-comments=eof`).
     legal: String,
     legal_seen: rustc_hash::FxHashSet<String>,
+    /// With source maps: the map of the body so far.
+    map: Option<crate::sourcemap::MapJoiner>,
 }
 
 impl<'db> Runs<'db> {
@@ -320,6 +351,18 @@ impl<'db> Runs<'db> {
             }
         }
         body.push_code(&rendered.code);
+        if let (Some(map), Some(run)) = (&mut self.map, &rendered.map) {
+            map.parts(run);
+        }
+    }
+
+    /// Generated text between runs.
+    fn glue(&mut self, body: &mut CodeBuilder, text: &str) {
+        self.flush(body);
+        body.push_str(text);
+        if let Some(map) = &mut self.map {
+            map.unmapped(text);
+        }
     }
 }
 
@@ -435,6 +478,7 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
         helpers: Helpers::default(),
         legal: String::new(),
         legal_seen: Default::default(),
+        map: target.emit(db).sourcemap.as_ref().map(|_| crate::sourcemap::MapJoiner::default()),
     };
 
     // Wrappers first: they are lazy, so their place does not matter, and every later module may call them.
@@ -451,16 +495,13 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     for step in &layout.steps {
         match step {
             LayoutStep::Module(source) => runs.push(&mut body, *source),
-            LayoutStep::Glue(glue) => {
-                runs.flush(&mut body);
-                body.push_str(glue);
-            }
+            LayoutStep::Glue(glue) => runs.glue(&mut body, glue),
         }
     }
-    runs.flush(&mut body);
-    body.push_str(&layout.trailing_glue);
+    runs.glue(&mut body, &layout.trailing_glue);
     let body = body.finish();
-    let Runs { inputs, uses_require, uses_import_meta, helpers: module_helpers, legal, .. } = runs;
+    let Runs { inputs, uses_require, uses_import_meta, helpers: module_helpers, legal, map: body_map, .. } = runs;
+    let body_map = body_map.map(crate::sourcemap::MapJoiner::finish);
     helpers |= module_helpers;
 
     let uses_require =
@@ -517,40 +558,44 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     let level = u32::from(format == Format::Iife);
     let (prelude, footer) = (style.glue(&prelude, level), style.glue(&footer, level));
     let emit = target.emit(db);
-    let mut out = CodeBuilder::default();
+    let mut out = Output::new(body_map.is_some());
     // The entry's `#!` line must stay the first line, before the banner (as esbuild does).
     if plan.kind == ChunkKind::Entry
         && let Some(hashbang) = &rendered_module(db, target, graph.module(plan.entry).source).hashbang
     {
-        out.push_str(&format!("#!{hashbang}\n"));
+        out.text(&format!("#!{hashbang}\n"));
     }
     if let Some(banner) = &emit.banner {
-        out.push_str(banner);
+        out.text(banner);
     }
     match format {
         Format::Iife => {
             match target.global_name(db) {
-                Some(name) => out.push_str(&style.glue(&format!("{} = (() => {{\n", global_assignment(name)), 0)),
-                None => out.push_str(&style.glue("(() => {\n", 0)),
+                Some(name) => out.text(&style.glue(&format!("{} = (() => {{\n", global_assignment(name)), 0)),
+                None => out.text(&style.glue("(() => {\n", 0)),
             }
-            out.push_str(&prelude);
-            out.push_str(&if style.compact { runtime } else { indent(&runtime, 1) });
-            out.push_code(&body);
-            out.push_str(&footer);
-            out.push_str("})();\n");
+            out.text(&prelude);
+            out.text(&if style.compact { runtime } else { indent(&runtime, 1) });
+            out.body(&body, body_map.as_ref());
+            out.text(&footer);
+            out.text("})();\n");
         }
         _ => {
-            out.push_str(&prelude);
-            out.push_str(&runtime);
-            out.push_code(&body);
-            out.push_str(&footer);
+            out.text(&prelude);
+            out.text(&runtime);
+            out.body(&body, body_map.as_ref());
+            out.text(&footer);
         }
     }
     if emit.legal_comments == crate::LegalComments::Eof && !legal.is_empty() {
-        out.push_str(&legal);
+        out.text(&legal);
     }
+    let legal = matches!(emit.legal_comments, crate::LegalComments::Linked | crate::LegalComments::External)
+        .then_some(legal)
+        .filter(|l| !l.is_empty())
+        .map(Arc::from);
     if let Some(footer) = &emit.footer {
-        out.push_str(footer);
+        out.text(footer);
     }
     let mut external_imports: Vec<(String, &'static str)> = Vec::new();
     let kind = match format {
@@ -562,19 +607,61 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
             external_imports.push((path.clone(), kind));
         }
     }
-    let code = out.finish();
+    let (code, map) = out.finish();
     Arc::new(ChunkOutput {
+        legal,
         external_imports,
         kind: plan.kind,
         file_name: None,
         chunk_imports: Vec::new(),
         parts: Vec::new(),
+        map,
         references: if project.link(db).splitting { code.chunk_references() } else { Vec::new() },
         entry: graph.module(plan.entry).path.clone(),
         code,
         inputs,
         exports: plan.exports.iter().map(|(name, _)| name.clone()).collect(),
     })
+}
+
+/// An output's code and, with source maps, its map, written together.
+pub(crate) struct Output {
+    code: CodeBuilder,
+    map: Option<crate::sourcemap::MapJoiner>,
+}
+
+impl Output {
+    pub(crate) fn new(maps: bool) -> Self {
+        Output { code: CodeBuilder::default(), map: maps.then(crate::sourcemap::MapJoiner::default) }
+    }
+
+    /// Generated text.
+    pub(crate) fn text(&mut self, text: &str) {
+        self.code.push_str(text);
+        if let Some(map) = &mut self.map {
+            map.unmapped(text);
+        }
+    }
+
+    /// Code joined from modules, and its map.
+    pub(crate) fn body(&mut self, code: &Code, map: Option<&crate::MapParts>) {
+        self.code.push_code(code);
+        if let (Some(joined), Some(map)) = (&mut self.map, map) {
+            joined.parts(map);
+        }
+    }
+
+    /// A module's code, and its map.
+    pub(crate) fn module(&mut self, piece: &crate::Piece, map: Option<&crate::ModuleMap>) {
+        self.code.push_piece(piece);
+        if let (Some(joined), Some(map)) = (&mut self.map, map) {
+            joined.module(map);
+        }
+    }
+
+    pub(crate) fn finish(self) -> (Code, Option<Arc<crate::OutputMap>>) {
+        (self.code.finish(), self.map.map(|m| Arc::new(m.finish().output())))
+    }
 }
 
 /// Whether the output hands the entry's exports to its loader through the entry's namespace

@@ -17,6 +17,8 @@ pub struct Piece {
     hash: u64,
     /// Whether the text holds a chunk path marker (see [`chunk_marker`]).
     marked: bool,
+    /// Line breaks in the text.
+    lines: u32,
 }
 
 /// The prefix of the stand-in for another chunk's path, `__PACKEM_CHUNK_<index>__`: a chunk's
@@ -55,7 +57,13 @@ impl Piece {
         let text = text.into();
         let hash = xxhash_rust::xxh3::xxh3_64(text.as_bytes());
         let marked = memchr::memmem::find(text.as_bytes(), MARKER.as_bytes()).is_some();
-        Piece { text, hash, marked }
+        let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count() as u32;
+        Piece { text, hash, marked, lines }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.text
     }
 
     /// XXH3-64 of the code.
@@ -128,34 +136,64 @@ impl Code {
     }
 
     /// The code with each chunk marker replaced by `path(chunk, part)`. Pieces without markers
-    /// are shared, not copied.
-    pub fn with_chunk_paths(&self, path: impl Fn(u32, u32) -> String) -> Code {
+    /// are shared, not copied. Also returns where the text after a replacement moved, for the
+    /// source map: (line, UTF-16 column of the marker in the text before replacing, change in
+    /// width) per replacement.
+    pub fn with_chunk_paths(&self, path: impl Fn(u32, u32) -> String) -> (Code, Vec<(u32, u32, i64)>) {
         let mut out = CodeBuilder::default();
+        let mut shifts = Vec::new();
+        // The line and UTF-16 column (in the new text) where the next piece starts.
+        let (mut line, mut col) = (0u32, 0u32);
         for piece in &self.pieces {
             if !piece.marked {
                 out.push_piece(piece);
+                let last = piece.text.rfind('\n').map_or(&piece.text[..], |i| &piece.text[i + 1..]);
+                let width = crate::sourcemap::utf16_len(last);
+                (line, col) = if piece.lines > 0 { (line + piece.lines, width) } else { (line, col + width) };
                 continue;
             }
             let mut rest: &str = &piece.text;
             let mut text = String::with_capacity(rest.len());
             while let Some(at) = rest.find(MARKER) {
-                text.push_str(&rest[..at]);
+                let before = &rest[..at];
+                text.push_str(before);
+                match before.rfind('\n') {
+                    Some(i) => {
+                        line += memchr::memchr_iter(b'\n', before.as_bytes()).count() as u32;
+                        col = crate::sourcemap::utf16_len(&before[i + 1..]);
+                    }
+                    None => col += crate::sourcemap::utf16_len(before),
+                }
                 let after = &rest[at + MARKER.len()..];
                 match parse_marker(after) {
                     Some((index, part, len)) => {
-                        text.push_str(&path(index, part));
+                        let replacement = path(index, part);
+                        let width = crate::sourcemap::utf16_len(&replacement);
+                        let old = (MARKER.len() + len) as u32;
+                        shifts.push((line, col, i64::from(width) - i64::from(old)));
+                        // Columns count in the text before the replacements (the map's).
+                        col += old;
+                        text.push_str(&replacement);
                         rest = &after[len..];
                     }
                     None => {
                         text.push_str(MARKER);
+                        col += MARKER.len() as u32;
                         rest = after;
                     }
                 }
             }
+            match rest.rfind('\n') {
+                Some(i) => {
+                    line += memchr::memchr_iter(b'\n', rest.as_bytes()).count() as u32;
+                    col = crate::sourcemap::utf16_len(&rest[i + 1..]);
+                }
+                None => col += crate::sourcemap::utf16_len(rest),
+            }
             text.push_str(rest);
             out.push_piece(&Piece::new(text));
         }
-        out.finish()
+        (out.finish(), shifts)
     }
 
     /// The (chunk, part) pairs whose markers the code holds, in first-use order.
@@ -176,6 +214,11 @@ impl Code {
         out
     }
 
+    /// Whether the code is empty or ends with a line break.
+    pub fn ends_with_newline(&self) -> bool {
+        self.pieces.last().is_none_or(|p| p.text.ends_with('\n'))
+    }
+
     /// The pieces, in order.
     pub fn pieces(&self) -> &[Piece] {
         &self.pieces
@@ -184,6 +227,15 @@ impl Code {
     /// The pieces as byte slices (shared, not copied), for writing.
     pub fn byte_pieces(&self) -> Vec<Arc<[u8]>> {
         self.pieces.iter().map(|p| Arc::<[u8]>::from(p.text.clone())).collect()
+    }
+}
+
+impl Code {
+    /// Code of one piece holding `text`.
+    pub fn from_text(text: String) -> Code {
+        let mut out = CodeBuilder::default();
+        out.push_str(&text);
+        out.finish()
     }
 }
 

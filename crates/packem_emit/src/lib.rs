@@ -19,6 +19,7 @@ mod minify;
 mod naming;
 mod parts;
 mod render;
+mod sourcemap;
 mod spelling;
 
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub use code::{Code, CodeBuilder, Piece, chunk_marker, part_marker};
 pub use naming::{NamesCell, OutputNames, output_names};
 
 pub use render::{RenderedModule, rendered_module};
+pub use sourcemap::{MapParts, Mappings, ModuleMap, OutputMap};
 
 /// Output module format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -69,6 +71,10 @@ pub enum LegalComments {
     /// Collected at the end of each output (esbuild's default for bundles).
     #[default]
     Eof,
+    /// Collected in `<output>.LEGAL.txt`, which a comment at the end of the output names.
+    Linked,
+    /// Collected in `<output>.LEGAL.txt`, without a comment.
+    External,
 }
 
 /// Emission options that do not change linking: what surrounds the code and which comments stay.
@@ -85,6 +91,36 @@ pub struct EmitOptions {
     /// With code splitting: the size in bytes above which a chunk's modules are split into
     /// several files (`--max-chunk-size`).
     pub max_chunk_size: Option<u64>,
+    /// Source maps (`--sourcemap`), when they are made.
+    pub sourcemap: Option<SourceMapOptions>,
+}
+
+/// How source maps are made (`--sourcemap`, `--sources-content`, `--source-root`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SourceMapOptions {
+    /// Where the map goes.
+    pub mode: SourceMapMode,
+    /// Whether the map holds the sources' text (`sourcesContent`).
+    pub sources_content: bool,
+    /// The map's `sourceRoot`.
+    pub source_root: Option<String>,
+    /// The output directory, absolute: `sources` are relative to it (and adjusted for an output
+    /// in a directory below it).
+    pub base: camino::Utf8PathBuf,
+}
+
+/// Where a source map goes (esbuild's `--sourcemap` values).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SourceMapMode {
+    /// A `.map` file and a `//# sourceMappingURL=` comment naming it.
+    #[default]
+    Linked,
+    /// The map in the comment, as a `data:` URL.
+    Inline,
+    /// A `.map` file, no comment.
+    External,
+    /// A `.map` file and the map inline.
+    Both,
 }
 
 /// How the files of a split build are named (`--entry-names`, `--chunk-names`): with code

@@ -25,7 +25,7 @@ use oxc::ast::ast::{
 use oxc::ast::builder::AstBuilder;
 use oxc::ast_visit::{VisitMut, walk_mut};
 use oxc::minifier::{CompressOptions, MangleOptions, Minifier, MinifierOptions};
-use oxc::semantic::Scoping;
+use oxc::semantic::{Scoping, SymbolFlags};
 use oxc::span::SPAN;
 use packem_db::Minify;
 
@@ -99,9 +99,13 @@ pub(crate) fn minify_module<'a>(
 fn free_reserved_names(scoping: &mut Scoping, options: &ModuleMinify<'_>) {
     let reserved = |name: &str| options.reserved.binary_search_by(|r| r.as_str().cmp(name)).is_ok();
     let root = scoping.root_scope_id();
+    // `--keep-names` keeps function and class names as written.
+    let kept =
+        |id| options.keep_names && scoping.symbol_flags(id).intersects(SymbolFlags::Function | SymbolFlags::Class);
     let clashing: Vec<_> = scoping
         .symbol_ids()
         .filter(|&id| (options.closure || scoping.symbol_scope_id(id) != root) && reserved(scoping.symbol_name(id)))
+        .filter(|&id| !kept(id))
         .collect();
     if clashing.is_empty() {
         return;

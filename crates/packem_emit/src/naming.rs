@@ -161,6 +161,7 @@ fn own_hash_group(db: &dyn packem_resolve::Db, target: Target, group: u32) -> Ve
             rendered_chunk(db, target, index)
                 .code
                 .with_chunk_paths(|c, p| templates.unhashed[output_number(&templates.first_part, c, p)].clone())
+                .0
                 .hash128()
         })
         .collect()
@@ -281,21 +282,25 @@ fn resolved_output(db: &dyn packem_resolve::Db, target: Target, output: u32) -> 
     let rendered = rendered_chunk(db, target, chunk as u32);
     let name = &names.names[output];
     let references = &names.references[output];
-    let resolve = |code: &crate::Code| {
+    let resolve = |code: &crate::Code, map: &Option<Arc<crate::OutputMap>>| {
         if references.is_empty() {
-            code.clone()
+            (code.clone(), map.clone())
         } else {
-            code.with_chunk_paths(|c, p| relative(name, &names.names[names.output(c, p)]))
+            let (code, shifts) = code.with_chunk_paths(|c, p| relative(name, &names.names[names.output(c, p)]));
+            (code, map.as_ref().map(|m| Arc::new(m.shifted(&shifts))))
         }
     };
     Arc::new(match part {
         Some(k) => {
             let part = &rendered.parts[k];
+            let (code, map) = resolve(&part.code, &part.map);
             ChunkOutput {
                 entry: rendered.entry.clone(),
                 kind: ChunkKind::Shared,
                 file_name: Some(name.clone()),
-                code: resolve(&part.code),
+                code,
+                map,
+                legal: None,
                 inputs: part.inputs.clone(),
                 exports: Vec::new(),
                 external_imports: Vec::new(),
@@ -306,10 +311,13 @@ fn resolved_output(db: &dyn packem_resolve::Db, target: Target, output: u32) -> 
         }
         None => {
             let imported: Vec<usize> = plans[chunk].imports.iter().map(|import| import.chunk as usize).collect();
+            let (code, map) = resolve(&rendered.code, &rendered.map);
             ChunkOutput {
                 entry: rendered.entry.clone(),
                 kind: rendered.kind,
-                code: resolve(&rendered.code),
+                code,
+                map,
+                legal: rendered.legal.clone(),
                 file_name: Some(name.clone()),
                 inputs: rendered.inputs.clone(),
                 exports: rendered.exports.clone(),

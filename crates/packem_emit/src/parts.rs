@@ -29,11 +29,17 @@ use crate::chunk::{
     esm_require,
 };
 use crate::code::{Piece, part_marker};
-use crate::{CodeBuilder, Target, rendered_module, rendered_run, spelling};
+use crate::{Target, rendered_module, rendered_run, spelling};
 
 /// A piece of a chunk's body: a module's code, or generated glue.
 enum Item {
-    Module { source: Source, piece: Option<Piece>, len: u64, names: Option<NameUse> },
+    Module {
+        source: Source,
+        piece: Option<Piece>,
+        len: u64,
+        names: Option<NameUse>,
+        map: Option<std::sync::Arc<crate::ModuleMap>>,
+    },
     Glue(String, NameUse),
 }
 
@@ -81,6 +87,7 @@ pub(crate) fn rendered_parts(db: &dyn packem_resolve::Db, target: Target, index:
     // Per part: what it declares and reads. The first part holds the external imports; the
     // last (the main file) the entry's exports.
     let mut uses: Vec<NameUse> = vec![NameUse::default(); parts];
+    let mut legal_file = None;
     for (part, range) in ranges.iter().enumerate() {
         for item in &items[range.clone()] {
             match item {
@@ -130,15 +137,15 @@ pub(crate) fn rendered_parts(db: &dyn packem_resolve::Db, target: Target, index:
     let emit = target.emit(db);
     let mut outputs = Vec::with_capacity(parts);
     for (part, range) in ranges.iter().enumerate() {
-        let mut out = CodeBuilder::default();
+        let mut out = crate::chunk::Output::new(emit.sourcemap.is_some());
         if part == last
             && plan.kind == ChunkKind::Entry
             && let Some(hashbang) = &rendered_module(db, target, graph.module(plan.entry).source).hashbang
         {
-            out.push_str(&format!("#!{hashbang}\n"));
+            out.text(&format!("#!{hashbang}\n"));
         }
         if let Some(banner) = &emit.banner {
-            out.push_str(banner);
+            out.text(banner);
         }
         let mut header = String::new();
         if uses_require {
@@ -170,39 +177,47 @@ pub(crate) fn rendered_parts(db: &dyn packem_resolve::Db, target: Target, index:
         if helpers.contains(Helpers::COMMON_JS) {
             header.push_str(cjs_require(crate::Format::Esm, platform));
         }
-        out.push_str(&style.glue(&header, 0));
-        out.push_str(&runtime);
+        out.text(&style.glue(&header, 0));
+        out.text(&runtime);
         let mut inputs: Vec<(File, u64)> = Vec::new();
         for item in &items[range.clone()] {
             match item {
-                Item::Module { source, piece, len, .. } => {
+                Item::Module { source, piece, len, map, .. } => {
                     inputs.push((source.file(db), *len));
                     if let Some(piece) = piece {
-                        out.push_piece(piece);
+                        out.module(piece, map.as_deref());
                     }
                 }
-                Item::Glue(text, _) => out.push_str(text),
+                Item::Glue(text, _) => out.text(text),
             }
         }
         if part == last {
-            out.push_str(&style.glue(&entry_exports(plan), 0));
+            out.text(&style.glue(&entry_exports(plan), 0));
         }
         let own: Vec<&String> = exported[part].iter().filter(|n| part != last || !exported_by_entry(plan, n)).collect();
         if !own.is_empty() {
             let names: Vec<&str> = own.iter().map(|s| s.as_str()).collect();
-            out.push_str(&style.glue(&format!("export {{ {} }};\n", names.join(", ")), 0));
+            out.text(&style.glue(&format!("export {{ {} }};\n", names.join(", ")), 0));
         }
-        if part == last && emit.legal_comments == crate::LegalComments::Eof && !legal.is_empty() {
+        if part == last && !legal.is_empty() {
             let mut seen = rustc_hash::FxHashSet::default();
+            let mut text = String::new();
             for comment in &legal {
                 if seen.insert(comment) {
-                    out.push_str(comment);
-                    out.push_str("\n");
+                    text.push_str(comment);
+                    text.push('\n');
                 }
+            }
+            match emit.legal_comments {
+                crate::LegalComments::Eof => out.text(&text),
+                crate::LegalComments::Linked | crate::LegalComments::External => {
+                    legal_file = Some(std::sync::Arc::from(text));
+                }
+                _ => {}
             }
         }
         if let Some(footer) = &emit.footer {
-            out.push_str(footer);
+            out.text(footer);
         }
         // A file imported under two loaders is two modules: the loader is part of the identity.
         let first = items[range.clone()].iter().find_map(|item| match item {
@@ -215,9 +230,9 @@ pub(crate) fn rendered_parts(db: &dyn packem_resolve::Db, target: Target, index:
         while outputs.iter().any(|o: &PartOutput| o.identity == identity) {
             identity = identity.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1);
         }
-        let code = out.finish();
+        let (code, map) = out.finish();
         let references = code.chunk_references();
-        outputs.push(PartOutput { code, inputs, identity, references });
+        outputs.push(PartOutput { code, inputs, identity, references, map });
     }
     let main = outputs.pop().expect("at least one part");
     let mut external_imports: Vec<(String, &'static str)> = Vec::new();
@@ -231,6 +246,8 @@ pub(crate) fn rendered_parts(db: &dyn packem_resolve::Db, target: Target, index:
         kind: plan.kind,
         file_name: None,
         code: main.code,
+        map: main.map,
+        legal: legal_file,
         inputs: main.inputs,
         references: main.references,
         exports: plan.exports.iter().map(|(name, _)| name.clone()).collect(),
@@ -277,7 +294,8 @@ impl Body<'_> {
         for (k, source) in run.sources(self.db).iter().enumerate() {
             let len = rendered.lens[k];
             let piece = if len > 0 { pieces.next().cloned() } else { None };
-            self.items.push(Item::Module { source: *source, piece, len, names: rendered.names[k].clone() });
+            let map = rendered.module_maps.get(k).cloned().flatten();
+            self.items.push(Item::Module { source: *source, piece, len, names: rendered.names[k].clone(), map });
         }
     }
 }

@@ -5,6 +5,8 @@
 //! arena it may mutate (architecture note §3.3, option b): the memo can then be evicted by its
 //! LRU, and re-parsing a module costs less than its share of a rebuild anyway.
 
+use std::sync::Arc;
+
 use oxc::allocator::Allocator;
 use oxc::ast::ast::{
     BindingPattern, ExportDefaultDeclarationKind, Expression, Program, Statement, VariableDeclarationKind,
@@ -38,6 +40,8 @@ pub struct RenderedModule {
     pub legal_comments: Vec<String>,
     /// The module's `#!` line (without `#!`): an entry's output starts with it.
     pub hashbang: Option<String>,
+    /// With source maps: the code's mappings, sources and names.
+    pub map: Option<Arc<crate::sourcemap::ModuleMap>>,
 }
 
 /// The code of one module as it appears in its chunk (wrapped in `__commonJS` when it is).
@@ -66,8 +70,9 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Sour
         keep_names: link_options.keep_names,
     };
     let empty = || Printed {
-        outside: String::new(),
-        body: String::new(),
+        outside: Vec::new(),
+        body: Fragment::default(),
+        names: Vec::new(),
         legal: Vec::new(),
         hashbang: None,
         helpers: Helpers::default(),
@@ -85,11 +90,17 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Sour
             _ => Helpers::default(),
         };
         match value_module_code(db, target, source, info.wrap.is_some()) {
-            Some(code) if info.wrap.is_some() => Printed { body: style.glue(&code, level), helpers, ..empty() },
+            Some(code) if info.wrap.is_some() => {
+                Printed { body: Fragment::text(style.glue(&code, level)), helpers, ..empty() }
+            }
             Some(code) => {
                 let settings = packem_parse::CompileSettings::for_loader(file.path(db), packem_db::Loader::Js);
                 let nesting = parsed_module(db, source);
-                let printed = nesting.with_stack(|| render_code(db, source, &code, &settings, info, &emit));
+                let mut printed = nesting.with_stack(|| render_code(db, source, &code, &settings, info, &emit));
+                // The printed code is generated from the value, not the file's text: no mappings.
+                for fragment in printed.outside.iter_mut().chain(std::iter::once(&mut printed.body)) {
+                    fragment.tokens.clear();
+                }
                 Printed { helpers: printed.helpers | helpers, ..printed }
             }
             None => empty(),
@@ -102,15 +113,57 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Sour
         let text = source_text(db, file).as_str();
         parsed.with_stack(|| render_code(db, source, text, source.settings(db), info, &emit))
     };
-    let Printed { outside, body, legal, hashbang, mut helpers, uses_require, uses_import_meta } = printed;
-    let code = match (&info.wrap, &info.lazy) {
+    let Printed { mut outside, mut body, mut names, legal, hashbang, mut helpers, uses_require, uses_import_meta } =
+        printed;
+    let map_options = target.emit(db).sourcemap.as_ref();
+    // The module's sources: itself, or what its own source map names.
+    let mut sources = Vec::new();
+    if map_options.is_some() && file.status(db) == packem_db::FileStatus::Exists {
+        let text = source_text(db, file);
+        let input = match text.error() {
+            None if source.settings(db).loader.is_some_and(|l| l.is_code()) => {
+                crate::sourcemap::input_map(db, file.path(db), text.as_str())
+            }
+            _ => None,
+        };
+        match input {
+            Some((map, map_sources)) => {
+                let table = map.generate_lookup_table();
+                let first_name = names.len() as u32;
+                names.extend(map.get_names().map(str::to_string));
+                for fragment in outside.iter_mut().chain(std::iter::once(&mut body)) {
+                    fragment.tokens.retain_mut(|token| {
+                        let Some(found) = map.lookup_token(&table, token.src_line, token.src_col) else {
+                            return false;
+                        };
+                        let Some(source) = found.get_source_id() else { return false };
+                        token.source = source;
+                        token.src_line = found.get_src_line();
+                        token.src_col = found.get_src_col();
+                        token.name = found.get_name_id().map(|n| n + first_name);
+                        true
+                    });
+                }
+                let contents: Vec<Option<&str>> = map.get_source_contents().collect();
+                for (k, source) in map_sources.into_iter().enumerate() {
+                    sources.push((source, contents.get(k).copied().flatten().map(str::to_string)));
+                }
+            }
+            None => sources.push((
+                crate::sourcemap::MapSource::Path(file.path(db).clone()),
+                text.error().is_none().then(|| text.as_str().to_string()),
+            )),
+        }
+    }
+    let mut out = Composer { code: String::new(), map: map_options.map(|_| crate::sourcemap::MapWriter::default()) };
+    match (&info.wrap, &info.lazy) {
         (Some(wrapper), _) => {
             helpers |= Helpers::COMMON_JS;
-            format!(
-                "{}{body}{}",
-                style.glue(&format!("var {wrapper} = __commonJS(function (exports, module, require) {{\n"), base),
-                style.glue("});\n", base)
-            )
+            out.text(
+                &style.glue(&format!("var {wrapper} = __commonJS(function (exports, module, require) {{\n"), base),
+            );
+            out.fragment(&body);
+            out.text(&style.glue("});\n", base));
         }
         (None, Some(lazy)) => {
             helpers |= lazy.helpers();
@@ -130,17 +183,107 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Sour
             );
             let open =
                 format!("var {} = __esm({}function () {{\n", lazy.init, if lazy.is_async { "async " } else { "" });
-            format!(
-                "{}{outside}{}{}{body}{}",
-                style.glue(&head, base),
-                style.glue(&open, base),
-                style.glue(&inner, level),
-                style.glue("});\n", base)
-            )
+            out.text(&style.glue(&head, base));
+            for fragment in &outside {
+                out.fragment(fragment);
+            }
+            out.text(&style.glue(&open, base));
+            out.text(&style.glue(&inner, level));
+            out.fragment(&body);
+            out.text(&style.glue("});\n", base));
         }
-        (None, None) => body,
+        (None, None) => {
+            for fragment in &outside {
+                out.fragment(fragment);
+            }
+            out.fragment(&body);
+        }
+    }
+    let map = match (out.map, map_options) {
+        (Some(mut writer), Some(options)) => {
+            writer.add_sources(sources.len() as u32, names.len() as u32);
+            let sources: Vec<_> = sources.iter().map(|(s, text)| (s.clone(), text.as_deref())).collect();
+            Some(Arc::new(crate::sourcemap::ModuleMap::new(writer.finish(), &sources, &names, options)))
+        }
+        _ => None,
     };
-    RenderedModule { uses_require, uses_import_meta, helpers, legal_comments: legal, hashbang, code: Piece::new(code) }
+    RenderedModule {
+        uses_require,
+        uses_import_meta,
+        helpers,
+        legal_comments: legal,
+        hashbang,
+        code: Piece::new(out.code),
+        map,
+    }
+}
+
+/// A module's code and, with source maps, its mappings, written together.
+struct Composer {
+    code: String,
+    map: Option<crate::sourcemap::MapWriter>,
+}
+
+impl Composer {
+    /// Generated text (no mappings).
+    fn text(&mut self, text: &str) {
+        self.code.push_str(text);
+        if let Some(map) = &mut self.map {
+            map.unmapped(text);
+        }
+    }
+
+    /// Printed code and its mappings.
+    fn fragment(&mut self, fragment: &Fragment) {
+        self.code.push_str(&fragment.text);
+        let Some(map) = &mut self.map else { return };
+        let start = map.column();
+        let mut line = 0;
+        for token in &fragment.tokens {
+            map.newlines(token.line - line);
+            let shift = if token.line == 0 { start } else { 0 };
+            line = token.line;
+            map.segment(crate::sourcemap::Segment {
+                gen_col: token.col + shift,
+                source: token.source,
+                line: token.src_line,
+                col: token.src_col,
+                name: token.name,
+            });
+        }
+        // The rest of the fragment's lines, and the columns after its last line break.
+        let breaks = memchr::memchr_iter(b'\n', fragment.text.as_bytes()).count() as u32;
+        map.newlines(breaks - line);
+        let last = fragment.text.rfind('\n').map_or(&fragment.text[..], |i| &fragment.text[i + 1..]);
+        let width = crate::sourcemap::utf16_len(last);
+        map.set_column(if breaks == 0 { start + width } else { width });
+    }
+}
+
+/// Printed code and its mappings: lines and UTF-16 columns in `text`, original positions in the
+/// module's source, name indices into the module's names.
+#[derive(Default)]
+struct Fragment {
+    text: String,
+    tokens: Vec<MapToken>,
+}
+
+impl Fragment {
+    /// Generated text, without mappings.
+    fn text(text: String) -> Self {
+        Fragment { text, tokens: Vec::new() }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct MapToken {
+    /// The source index (0: the module itself, else into the sources its own map names).
+    source: u32,
+    line: u32,
+    col: u32,
+    src_line: u32,
+    src_col: u32,
+    name: Option<u32>,
 }
 
 /// The code of a JSON or asset module: `module.exports = <value>;` when it is wrapped, else
@@ -212,8 +355,10 @@ struct Emit<'e> {
 /// A module's printed code: what goes before its `__esm` closure (hoisted declarations), the
 /// code, and its legal comments when they are collected at the end of the output.
 struct Printed {
-    outside: String,
-    body: String,
+    outside: Vec<Fragment>,
+    body: Fragment,
+    /// The names the fragments' mappings refer to.
+    names: Vec<String>,
     legal: Vec<String>,
     /// The file's `#!` line, which only the entry's output keeps (as its first line).
     hashbang: Option<String>,
@@ -315,19 +460,22 @@ fn render_code(
 
     // A lazy module's declarations move out of its `__esm` closure, so other modules can reach
     // them; only their initialization runs inside (esbuild does the same).
-    let mut outside = String::new();
+    let mut outside = Vec::new();
     let mut functions = None;
     if info.lazy.is_some() {
         let finals: FxHashMap<&str, &str> = info.renames.iter().map(|(l, f)| (l.as_str(), f.as_str())).collect();
         let (hoisted, vars) = hoist_declarations(&mut program, &builder, &allocator, &finals);
         if !vars.is_empty() {
-            outside.push_str(&style.glue(&format!("var {};\n", vars.join(", ")), level - 1));
+            outside.push(Fragment::text(style.glue(&format!("var {};\n", vars.join(", ")), level - 1)));
         }
         functions = Some(hoisted);
     }
     if !wrapped {
         rename(&mut scoping, &info.renames);
     }
+    let mut names = Vec::new();
+    let printer =
+        Printer { text, path: source.file(db).path(db), level, options: emit.options, compact: emit.minify.whitespace };
 
     if emit.minify.any() {
         // Hoisted functions are minified with the rest and split off again after.
@@ -348,19 +496,25 @@ fn render_code(
             &mut program,
             &mut scoping,
             &crate::minify::ModuleMinify {
-                minify: emit.minify,
+                minify: packem_db::Minify {
+                    // A module that reads names in ways the mangler cannot see keeps its own.
+                    identifiers: emit.minify.identifiers && !info.plain_names,
+                    ..emit.minify
+                },
                 keep_names: emit.keep_names,
                 target: settings.target.as_deref(),
                 closure: wrapped,
                 reserved: &reserved,
             },
         );
-        let mut print = |program: &Program<'_>| {
-            codegen(program, None, minified.as_ref(), text, level, emit.options, emit.minify.whitespace, &mut legal)
+        let print = |program: &Program<'_>, legal: &mut Vec<String>, names: &mut Vec<String>| {
+            printer.print(program, None, minified.as_ref(), legal, names)
         };
         if info.lazy.is_some() {
+            // The functions go outside the closure: printed once with the rest (class ids, and
+            // so private names, count over the whole program), cut at a marker.
             let all = std::mem::replace(&mut program.body, oxc::allocator::Vec::new_in(&&allocator));
-            let mut rest = oxc::allocator::Vec::new_in(&&allocator);
+            let mut rest = Vec::new();
             for statement in all {
                 if matches!(statement, Statement::FunctionDeclaration(_)) {
                     program.body.push(statement);
@@ -369,41 +523,82 @@ fn render_code(
                 }
             }
             if !program.body.is_empty() {
-                outside.push_str(&print(&program));
+                program.body.push(hoist_marker(&builder));
+                program.body.extend(rest);
+                let printed = print(&program, &mut legal, &mut names);
+                let (functions, body) = split_at_marker(printed);
+                outside.push(functions);
+                return Printed { outside, body, names, legal, hashbang, helpers, uses_require, uses_import_meta };
             }
-            program.body = rest;
+            program.body.extend(rest);
         }
-        let body = print(&program);
-        return Printed { outside, body, legal, hashbang, helpers, uses_require, uses_import_meta };
+        let body = print(&program, &mut legal, &mut names);
+        return Printed { outside, body, names, legal, hashbang, helpers, uses_require, uses_import_meta };
     }
 
-    let mut print = |program: &Program<'_>, scoping: Scoping| {
-        codegen(program, Some(scoping), None, text, level, emit.options, false, &mut legal)
-    };
+    let mut print =
+        |program: &Program<'_>, scoping: Scoping| printer.print(program, Some(scoping), None, &mut legal, &mut names);
     if let Some(functions) = functions {
         if functions.is_empty() {
             let body = print(&program, scoping);
-            return Printed { outside, body, legal, hashbang, helpers, uses_require, uses_import_meta };
+            return Printed { outside, body, names, legal, hashbang, helpers, uses_require, uses_import_meta };
         }
-        // One codegen pass (it consumes the scoping): functions, a marker line, the rest.
-        const MARKER: &str = "__packem_hoist_split__";
+        // One codegen pass (it consumes the scoping): functions, a marker, the rest.
         let inside = std::mem::replace(&mut program.body, functions);
-        program.body.push(Statement::new_expression_statement(
-            SPAN,
-            Expression::new_identifier(SPAN, MARKER, &builder),
-            &builder,
-        ));
+        program.body.push(hoist_marker(&builder));
         program.body.extend(inside);
-        let code = print(&program, scoping);
-        let split = code.find(&format!("{MARKER};\n")).unwrap_or(code.len());
-        // The marker line starts with the indentation: cut there.
-        let line_start = code[..split].rfind('\n').map_or(0, |i| i + 1);
-        outside.push_str(&code[..line_start]);
-        let body = code.get(split + MARKER.len() + 2..).unwrap_or_default().to_string();
-        return Printed { outside, body, legal, hashbang, helpers, uses_require, uses_import_meta };
+        let (functions, body) = split_at_marker(print(&program, scoping));
+        outside.push(functions);
+        return Printed { outside, body, names, legal, hashbang, helpers, uses_require, uses_import_meta };
     }
     let body = print(&program, scoping);
-    Printed { outside, body, legal, hashbang, helpers, uses_require, uses_import_meta }
+    Printed { outside, body, names, legal, hashbang, helpers, uses_require, uses_import_meta }
+}
+
+/// The statement a lazy module's printed code is cut at: its functions before, the rest after.
+const HOIST_MARKER: &str = "__packem_hoist_split__";
+
+fn hoist_marker<'a>(builder: &AstBuilder<'a>) -> Statement<'a> {
+    Statement::new_expression_statement(SPAN, Expression::new_identifier(SPAN, HOIST_MARKER, builder), builder)
+}
+
+/// `printed` cut at [`HOIST_MARKER`]'s statement (which goes): the code before it, whole lines
+/// when the code is indented, and after it; the mappings go with their code.
+fn split_at_marker(printed: Fragment) -> (Fragment, Fragment) {
+    let code = &printed.text;
+    let marker = format!("{HOIST_MARKER};");
+    let Some(at) = code.find(&marker) else {
+        return (Fragment::default(), printed);
+    };
+    // Indented code: the marker's line goes, from its indentation to its line break.
+    let start = code[..at].rfind('\n').map_or(0, |i| i + 1);
+    let start = if code[start..at].trim().is_empty() { start } else { at };
+    let mut end = at + marker.len();
+    if code[end..].starts_with('\n') {
+        end += 1;
+    }
+    let position = |offset: usize| {
+        let before = &code[..offset];
+        let line = memchr::memchr_iter(b'\n', before.as_bytes()).count() as u32;
+        let col = crate::sourcemap::utf16_len(before.rfind('\n').map_or(before, |i| &before[i + 1..]));
+        (line, col)
+    };
+    let (start_pos, end_pos) = (position(start), position(end));
+    let mut first = Fragment { text: code[..start].to_string(), tokens: Vec::new() };
+    let mut second = Fragment { text: code[end..].to_string(), tokens: Vec::new() };
+    if !first.text.is_empty() && !first.text.ends_with('\n') {
+        first.text.push('\n');
+    }
+    for token in printed.tokens {
+        let at = (token.line, token.col);
+        if at < start_pos {
+            first.tokens.push(token);
+        } else if at >= end_pos {
+            let col = if token.line == end_pos.0 { token.col - end_pos.1 } else { token.col };
+            second.tokens.push(MapToken { line: token.line - end_pos.0, col, ..token });
+        }
+    }
+    (first, second)
 }
 
 /// Names generated code refers to that a module's printed code may contain as text: no
@@ -425,54 +620,87 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_string)
 }
 
-/// Prints `program` with two-space indentation, every line `level` levels deep. Legal comments
-/// are kept in place, dropped, or (for the end of the output) appended to `legal`.
-#[allow(clippy::too_many_arguments)]
-fn codegen(
-    program: &Program<'_>,
-    scoping: Option<Scoping>,
-    minified: Option<&oxc::minifier::MinifierReturn>,
-    text: &str,
+/// How a module's programs are printed.
+struct Printer<'p> {
+    /// The module's source text (for legal comments).
+    text: &'p str,
+    /// The module's path (the source of its mappings).
+    path: &'p camino::Utf8Path,
+    /// Indentation level (none when compact).
     level: u32,
-    options: &crate::EmitOptions,
+    options: &'p crate::EmitOptions,
+    /// `--minify-whitespace`.
     compact: bool,
-    legal: &mut Vec<String>,
-) -> String {
-    use oxc::codegen::{CommentOptions, LegalComment};
-    let legal_mode = match options.legal_comments {
-        crate::LegalComments::None => LegalComment::None,
-        crate::LegalComments::Inline => LegalComment::Inline,
-        crate::LegalComments::Eof => LegalComment::External,
-    };
-    let ret = Codegen::new()
-        .with_options(CodegenOptions {
-            comments: CommentOptions { legal: legal_mode, ..CommentOptions::disabled() },
-            minify: compact,
-            indent_char: oxc::codegen::IndentChar::Space,
-            indent_width: 2,
-            initial_indent: if compact { 0 } else { level },
-            ..CodegenOptions::default()
-        })
-        .with_scoping(scoping)
-        // The private member names (`#x`) the mangler chose.
-        .with_private_member_mappings(minified.and_then(|m| m.class_private_mappings.clone()))
-        .build(program);
-    for comment in &ret.legal_comments {
-        if let Some(text) = text.get(comment.span.start as usize..comment.span.end as usize) {
-            legal.push(text.to_string());
-        }
-    }
-    let mut code = ret.code;
-    // Compact code prints on one line: a module still ends its own.
-    if compact && !code.is_empty() && !code.ends_with('\n') {
-        code.push('\n');
-    }
-    code
 }
 
-/// `--keep-names`: after each top-level function, class or variable holding an anonymous
-/// function or class that linking renames, `__name(final, "original")` restores its `name`.
-/// Whether it added any.
+impl Printer<'_> {
+    /// Prints `program` with two-space indentation, every line `level` levels deep (or
+    /// compact), with its mappings when source maps are on (names added to `names`). Legal
+    /// comments are kept in place, dropped, or (for the end of the output) appended to `legal`.
+    fn print(
+        &self,
+        program: &Program<'_>,
+        scoping: Option<Scoping>,
+        minified: Option<&oxc::minifier::MinifierReturn>,
+        legal: &mut Vec<String>,
+        names: &mut Vec<String>,
+    ) -> Fragment {
+        use oxc::codegen::{CommentOptions, LegalComment};
+        let legal_mode = match self.options.legal_comments {
+            crate::LegalComments::None => LegalComment::None,
+            crate::LegalComments::Inline => LegalComment::Inline,
+            // Collected for the end of the output or a file of their own.
+            crate::LegalComments::Eof | crate::LegalComments::Linked | crate::LegalComments::External => {
+                LegalComment::External
+            }
+        };
+        let ret = Codegen::new()
+            .with_options(CodegenOptions {
+                comments: CommentOptions { legal: legal_mode, ..CommentOptions::disabled() },
+                minify: self.compact,
+                indent_char: oxc::codegen::IndentChar::Space,
+                indent_width: 2,
+                initial_indent: if self.compact { 0 } else { self.level },
+                source_map_path: self.options.sourcemap.as_ref().map(|_| self.path.as_std_path().to_path_buf()),
+                ..CodegenOptions::default()
+            })
+            .with_scoping(scoping)
+            // The private member names (`#x`) the mangler chose.
+            .with_private_member_mappings(minified.and_then(|m| m.class_private_mappings.clone()))
+            .build(program);
+        for comment in &ret.legal_comments {
+            if let Some(text) = self.text.get(comment.span.start as usize..comment.span.end as usize) {
+                legal.push(text.to_string());
+            }
+        }
+        let mut tokens = Vec::new();
+        if let Some(map) = &ret.map {
+            // The map's names, as indices into the module's list.
+            let first = names.len() as u32;
+            names.extend(map.get_names().map(str::to_string));
+            tokens.extend(map.get_tokens().map(|t| MapToken {
+                source: 0,
+                line: t.get_dst_line(),
+                col: t.get_dst_col(),
+                src_line: t.get_src_line(),
+                src_col: t.get_src_col(),
+                name: t.get_name_id().map(|n| n + first),
+            }));
+        }
+        let mut code = ret.code;
+        // Compact code prints on one line: a module still ends its own.
+        if self.compact && !code.is_empty() && !code.ends_with('\n') {
+            code.push('\n');
+        }
+        Fragment { text: code, tokens }
+    }
+}
+
+/// `--keep-names`: `__name(final, "original")` restores the `name` of each top-level function,
+/// class or variable holding an anonymous function or class that linking renames. For a
+/// function, at the top of the module (a function is hoisted: code before its declaration may
+/// read its name); for a class whose static members run code, in a `static {}` block before
+/// them (they may read it); otherwise right after the declaration. Whether it added any.
 fn keep_names<'a>(
     program: &mut Program<'a>,
     builder: &AstBuilder<'a>,
@@ -482,23 +710,43 @@ fn keep_names<'a>(
     if renames.is_empty() {
         return false;
     }
-    let mut added = false;
     let finals: FxHashMap<&str, &str> = renames.iter().map(|(l, f)| (l.as_str(), f.as_str())).collect();
-    let named = |name: &str| -> Option<Statement<'a>> {
-        let final_name = finals.get(name)?;
-        let text = format!("__name({final_name}, {})", quote(name));
-        Some(Statement::new_expression_statement(
+    let call = |target: &str, name: &str| -> Statement<'a> {
+        let text = format!("__name({target}, {})", quote(name));
+        Statement::new_expression_statement(
             SPAN,
             Expression::new_identifier(SPAN, allocator.alloc_str(&text), builder),
             builder,
-        ))
+        )
     };
+    let named = |name: &str| -> Option<Statement<'a>> { Some(call(finals.get(name)?, name)) };
     let body = std::mem::replace(&mut program.body, oxc::allocator::Vec::new_in(&allocator));
-    for statement in body {
+    let mut front = Vec::new();
+    let mut added = false;
+    for mut statement in body {
         let mut after = Vec::new();
-        match &statement {
-            Statement::FunctionDeclaration(f) => after.extend(f.id.as_ref().and_then(|id| named(&id.name))),
-            Statement::ClassDeclaration(c) => after.extend(c.id.as_ref().and_then(|id| named(&id.name))),
+        match &mut statement {
+            Statement::FunctionDeclaration(f) => front.extend(f.id.as_ref().and_then(|id| named(&id.name))),
+            Statement::ClassDeclaration(c) => {
+                let statics_run_code = c.body.body.iter().any(|element| match element {
+                    oxc::ast::ast::ClassElement::StaticBlock(_) => true,
+                    oxc::ast::ast::ClassElement::PropertyDefinition(p) => p.r#static && p.value.is_some(),
+                    _ => false,
+                });
+                match c.id.as_ref().map(|id| id.name.to_string()) {
+                    Some(name) if statics_run_code && finals.contains_key(name.as_str()) => {
+                        let block = oxc::ast::ast::ClassElement::new_static_block(
+                            SPAN,
+                            oxc::allocator::Vec::from_iter_in([call("this", &name)], &allocator),
+                            builder,
+                        );
+                        c.body.body.insert(0, block);
+                        added = true;
+                    }
+                    Some(name) => after.extend(named(&name)),
+                    None => {}
+                }
+            }
             Statement::VariableDeclaration(decl) => {
                 for d in &decl.declarations {
                     let anonymous = match d.init.as_ref().map(|e| e.without_parentheses()) {
@@ -518,12 +766,17 @@ fn keep_names<'a>(
         program.body.push(statement);
         program.body.extend(after);
     }
+    if !front.is_empty() {
+        added = true;
+        let rest = std::mem::replace(&mut program.body, oxc::allocator::Vec::from_iter_in(front, &allocator));
+        program.body.extend(rest);
+    }
     added
 }
 
 /// Splits a lazy module's top level: function declarations are returned (they go outside the
-/// closure), `var`/`let`/`const`/`class` declarations become assignments in place and their names
-/// are returned (declared with `var` outside). Destructuring declarations stay as they are.
+/// closure), `var`/`let`/`const`/`class` declarations (destructuring ones included) become
+/// assignments in place and their names are returned (declared with `var` outside).
 fn hoist_declarations<'a>(
     program: &mut Program<'a>,
     builder: &AstBuilder<'a>,
@@ -554,15 +807,30 @@ fn hoist_declarations<'a>(
                 class.r#type = oxc::ast::ast::ClassType::ClassExpression;
                 program.body.push(assign(name, Expression::ClassExpression(class)));
             }
-            Statement::VariableDeclaration(decl)
-                if decl.declarations.iter().all(|d| matches!(d.id, BindingPattern::BindingIdentifier(_))) =>
-            {
+            Statement::VariableDeclaration(decl) => {
                 for declarator in decl.unbox().declarations {
-                    let BindingPattern::BindingIdentifier(id) = &declarator.id else { continue };
-                    let name = final_name(id.name.as_str());
-                    vars.push(name.to_string());
-                    if let Some(init) = declarator.init {
-                        program.body.push(assign(name, init));
+                    match declarator.id {
+                        BindingPattern::BindingIdentifier(id) => {
+                            let name = final_name(id.name.as_str());
+                            vars.push(name.to_string());
+                            if let Some(init) = declarator.init {
+                                program.body.push(assign(name, init));
+                            }
+                        }
+                        // `const { a, b: [c] } = x` becomes `({ a, b: [c] } = x)`.
+                        pattern => {
+                            let target = assignment_target(pattern, builder, &final_name, &mut vars);
+                            if let Some(init) = declarator.init {
+                                let expression = Expression::new_assignment_expression(
+                                    SPAN,
+                                    oxc::ast::ast::AssignmentOperator::Assign,
+                                    target,
+                                    init,
+                                    builder,
+                                );
+                                program.body.push(Statement::new_expression_statement(SPAN, expression, builder));
+                            }
+                        }
                     }
                 }
             }
@@ -570,6 +838,66 @@ fn hoist_declarations<'a>(
         }
     }
     (functions, vars)
+}
+
+/// A destructuring pattern as an assignment target, its names final (and collected in `names`).
+fn assignment_target<'a>(
+    pattern: BindingPattern<'a>,
+    builder: &AstBuilder<'a>,
+    final_name: &impl Fn(&str) -> &'a str,
+    names: &mut Vec<String>,
+) -> oxc::ast::ast::AssignmentTarget<'a> {
+    use oxc::ast::ast::{
+        AssignmentTarget, AssignmentTargetMaybeDefault, AssignmentTargetProperty, AssignmentTargetRest,
+    };
+    let maybe_default = |pattern: BindingPattern<'a>, names: &mut Vec<String>| match pattern {
+        BindingPattern::AssignmentPattern(p) => {
+            let p = p.unbox();
+            let binding = assignment_target(p.left, builder, final_name, names);
+            AssignmentTargetMaybeDefault::new_assignment_target_with_default(SPAN, binding, p.right, builder)
+        }
+        other => AssignmentTargetMaybeDefault::from(assignment_target(other, builder, final_name, names)),
+    };
+    let rest = |argument: BindingPattern<'a>, names: &mut Vec<String>| {
+        oxc::allocator::Box::new_in(
+            AssignmentTargetRest::new(SPAN, assignment_target(argument, builder, final_name, names), builder),
+            builder,
+        )
+    };
+    match pattern {
+        BindingPattern::BindingIdentifier(id) => {
+            let name = final_name(id.name.as_str());
+            names.push(name.to_string());
+            AssignmentTarget::new_assignment_target_identifier(SPAN, name, builder)
+        }
+        BindingPattern::ObjectPattern(object) => {
+            let object = object.unbox();
+            let mut properties = oxc::allocator::Vec::new_in(builder);
+            for property in object.properties {
+                let binding = maybe_default(property.value, names);
+                properties.push(AssignmentTargetProperty::new_assignment_target_property_property(
+                    SPAN,
+                    property.key,
+                    binding,
+                    property.computed,
+                    builder,
+                ));
+            }
+            let rest = object.rest.map(|r| rest(r.unbox().argument, names));
+            AssignmentTarget::new_object_assignment_target(SPAN, properties, rest, builder)
+        }
+        BindingPattern::ArrayPattern(array) => {
+            let array = array.unbox();
+            let mut elements = oxc::allocator::Vec::new_in(builder);
+            for element in array.elements {
+                elements.push(element.map(|e| maybe_default(e, names)));
+            }
+            let rest = array.rest.map(|r| rest(r.unbox().argument, names));
+            AssignmentTarget::new_array_assignment_target(SPAN, elements, rest, builder)
+        }
+        // Only inside an object or array pattern, handled above.
+        BindingPattern::AssignmentPattern(p) => assignment_target(p.unbox().left, builder, final_name, names),
+    }
 }
 
 /// Renames module-scope bindings to their final names.

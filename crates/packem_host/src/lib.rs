@@ -23,7 +23,9 @@ use salsa::Setter;
 
 pub use database::PackemDatabase;
 pub use outputs::BundleOutputs;
-pub use packem_emit::{Bundle, ChunkNaming, ChunkOutput, EmitOptions, Format, LegalComments, Target};
+pub use packem_emit::{
+    Bundle, ChunkNaming, ChunkOutput, EmitOptions, Format, LegalComments, SourceMapMode, SourceMapOptions, Target,
+};
 pub use packem_graph::{Edge, EdgeTarget, ModuleGraph, ModuleId, ModuleNode};
 pub use packem_link::ChunkKind;
 

@@ -292,8 +292,8 @@ impl Linker<'_> {
     /// the nested names that the per-module mangler leaves alone (in modules with a direct
     /// `eval`, and every nested name with `--keep-names`): the others are renamed by the
     /// mangler, which keeps clear of the top-level names each module reads. The names a module
-    /// with a direct `eval` declares or imports keep their long names (the `eval`'d code may
-    /// name them).
+    /// with a direct `eval` or a `with` statement declares or imports keep their long names
+    /// (the `eval`'d code may name them, the `with` object may have a property of a short name).
     pub(crate) fn minify_names(&mut self) {
         let n = self.graph.modules.len();
         let mut counts: FxHashMap<String, u32> = FxHashMap::default();
@@ -310,13 +310,26 @@ impl Linker<'_> {
         for index in 0..n {
             let module = ModuleId(index as u32);
             let symbols = self.symbols[index];
-            if symbols.direct_eval || self.keep_names {
+            let plain = symbols.direct_eval || symbols.with_statement;
+            if plain || self.keep_names {
                 unmangled.extend(symbols.nested.iter().map(String::as_str));
                 if self.wrap[index] == Wrap::Cjs {
                     unmangled.extend(symbols.declared.iter().map(String::as_str));
                 }
             }
-            if symbols.direct_eval && self.wrap[index] != Wrap::Cjs {
+            if plain {
+                // What its rewritten `require()`/`import()` calls name, too.
+                for edge in &self.graph.module(module).edges {
+                    if let packem_graph::EdgeTarget::Module(target) = edge.target {
+                        pinned.extend(self.wrapper_names.get(&target).cloned());
+                        pinned.extend(self.init_names.get(&target).cloned());
+                        pinned.extend(self.namespace_names.get(&target).cloned());
+                        pinned.extend(self.import_vars.get(&(target, true)).cloned());
+                        pinned.extend(self.import_vars.get(&(target, false)).cloned());
+                    }
+                }
+            }
+            if plain && self.wrap[index] != Wrap::Cjs {
                 pinned.extend(symbols.declared.iter().filter_map(|local| self.final_name(module, local).cloned()));
                 for (i, import) in symbols.imports.iter().enumerate() {
                     let name = match self.bindings[index].get(i) {

@@ -213,6 +213,9 @@ pub struct ModuleLink {
     /// With code splitting: the top-level names the module's code declares and reads, which
     /// decide what chunks (and parts of chunks) import from each other.
     pub names: Option<NameUse>,
+    /// The module reads names in ways minification cannot see (a direct `eval`, `with`): its
+    /// own names must keep theirs.
+    pub plain_names: bool,
 }
 
 /// Top-level names some code declares and reads (code splitting: a chunk imports what it reads

@@ -45,7 +45,11 @@ impl Linker<'_> {
     pub(crate) fn module_link(&mut self, module: ModuleId) -> ModuleLink {
         let index = module.index();
         let symbols = self.symbols[index];
-        let mut out = ModuleLink { wrap: self.wrapper_names.get(&module).cloned(), ..ModuleLink::default() };
+        let mut out = ModuleLink {
+            wrap: self.wrapper_names.get(&module).cloned(),
+            plain_names: symbols.direct_eval || symbols.with_statement,
+            ..ModuleLink::default()
+        };
         if self.wrap[index] == Wrap::None {
             let mut renames = BTreeMap::new();
             // Only names that change: most keep theirs.

@@ -63,6 +63,7 @@ pub(crate) fn statement_facts(
     let mut attributed = FxHashSet::default();
     let mut facts = Vec::with_capacity(program.body.len());
     let mut direct_eval = false;
+    let mut with_statement = false;
     for statement in &program.body {
         let mut walker = Walker {
             scoping,
@@ -73,6 +74,7 @@ pub(crate) fn statement_facts(
             references: BTreeSet::new(),
             found: Vec::new(),
             direct_eval: false,
+            with_statement: false,
             declared_len,
             called_imports: BTreeSet::new(),
             called_symbols: Vec::new(),
@@ -89,6 +91,7 @@ pub(crate) fn statement_facts(
             walker.declares.insert(index);
         }
         direct_eval |= walker.direct_eval;
+        with_statement |= walker.with_statement;
         attributed.extend(walker.found.iter().copied());
         let mut found = walker.found;
         found.sort_unstable();
@@ -121,7 +124,7 @@ pub(crate) fn statement_facts(
     let mut no_side_effects: Vec<String> =
         pure_functions.iter().map(|&symbol| scoping.symbol_name(symbol).to_string()).collect();
     no_side_effects.sort();
-    StatementScan { facts, loose, direct_eval, no_side_effects }
+    StatementScan { facts, loose, direct_eval, with_statement, no_side_effects }
 }
 
 /// The facts of a module's statements.
@@ -132,6 +135,8 @@ pub(crate) struct StatementScan {
     pub(crate) loose: Vec<u32>,
     /// Whether the module calls `eval` directly (which can read any name: nothing is dropped).
     pub(crate) direct_eval: bool,
+    /// Whether the module has a `with` statement.
+    pub(crate) with_statement: bool,
     /// Functions marked `#__NO_SIDE_EFFECTS__`, by name, sorted.
     pub(crate) no_side_effects: Vec<String>,
 }
@@ -277,6 +282,7 @@ struct Walker<'s> {
     references: BTreeSet<u32>,
     found: Vec<u32>,
     direct_eval: bool,
+    with_statement: bool,
 }
 
 impl Walker<'_> {
@@ -329,6 +335,11 @@ impl<'a> Visit<'a> for Walker<'_> {
             self.direct_eval = true;
         }
         walk::walk_call_expression(self, call);
+    }
+
+    fn visit_with_statement(&mut self, with: &oxc::ast::ast::WithStatement<'a>) {
+        self.with_statement = true;
+        walk::walk_with_statement(self, with);
     }
 
     fn visit_new_expression(&mut self, new: &oxc::ast::ast::NewExpression<'a>) {

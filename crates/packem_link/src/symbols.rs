@@ -78,6 +78,8 @@ pub struct ModuleSymbols {
     pub loose_records: Vec<u32>,
     /// Whether the module calls `eval` directly: then none of its statements is dropped.
     pub direct_eval: bool,
+    /// Whether the module has a `with` statement (a name inside it may be an object's property).
+    pub with_statement: bool,
     /// Module-scope functions marked `/* #__NO_SIDE_EFFECTS__ */`, sorted: calls to them (from
     /// this module or an importer) are pure.
     pub no_side_effects: Vec<String>,
@@ -278,6 +280,7 @@ pub fn parsed_symbols(db: &dyn packem_db::Db, source: Source) -> Arc<ModuleSymbo
     out.statements = statements.facts;
     out.loose_records = statements.loose;
     out.direct_eval = statements.direct_eval;
+    out.with_statement = statements.with_statement;
     out.no_side_effects = statements.no_side_effects;
 
     let mut nested = BTreeSet::new();

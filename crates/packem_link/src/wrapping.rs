@@ -23,6 +23,7 @@ static NO_SYMBOLS: ModuleSymbols = ModuleSymbols {
     statements: Vec::new(),
     loose_records: Vec::new(),
     direct_eval: false,
+    with_statement: false,
     no_side_effects: Vec::new(),
 };
 
