@@ -1,6 +1,7 @@
 //! Corpora for packem's benchmarks: copies of npm packages installed by `cargo xtask fixtures`
 //! and of the corpora it generates (`three10`, `synth-1000`, `synth-10000`), and a watch-mode
-//! session that rebuilds after a change and writes the outputs to disk.
+//! session that rebuilds after a change and writes the outputs to disk. `three10-min` is a
+//! variant of `three10` (the same files) built with `--minify --sourcemap`.
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use camino::{Utf8Path, Utf8PathBuf};
 use packem_db::{Platform, ProjectOptions};
-use packem_host::{Format, ModuleGraph, Target, Workspace};
+use packem_host::{Format, ModuleGraph, SourceMapMode, SourceMapOptions, Target, Workspace};
 use packem_output::{WriteOptions, WrittenSet};
 
 /// `.fixtures/npm` at the workspace root, or a panic telling how to create it.
@@ -61,16 +62,32 @@ impl Default for ThreeCopy {
     }
 }
 
-/// `.fixtures/<name>` at the workspace root (a corpus `cargo xtask fixtures` generates), or a
-/// panic telling how to create it.
+/// The directory under `.fixtures` holding corpus `name`'s files: its own, except for variants
+/// of a corpus built with other options (`three10-min`: `three10`).
+pub fn fixture_name(name: &str) -> &str {
+    match name {
+        "three10-min" => "three10",
+        _ => name,
+    }
+}
+
+/// Whether corpus `name` is built minified and with a linked source map (`--minify
+/// --sourcemap`, esbuild's headline benchmark).
+pub fn is_minified(name: &str) -> bool {
+    name == "three10-min"
+}
+
+/// `.fixtures/<name>` at the workspace root (a corpus `cargo xtask fixtures` generates; for a
+/// variant, the corpus it varies, see [`fixture_name`]), or a panic telling how to create it.
 pub fn generated_fixture(name: &str) -> Utf8PathBuf {
-    let dir = Utf8Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join(".fixtures").join(name);
+    let dir = Utf8Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join(".fixtures").join(fixture_name(name));
     assert!(dir.join(".packem-stamp").exists(), "run `cargo xtask fixtures` first (no {dir})");
     dir
 }
 
-/// The generated corpora, by name. Debug builds (benchmarks run once each in test mode under
-/// `cargo test --all-targets`) leave out the 10,000-module app, which takes too long unoptimized.
+/// The generated corpora, by name (not the variants such as `three10-min`). Debug builds
+/// (benchmarks run once each in test mode under `cargo test --all-targets`) leave out the
+/// 10,000-module app, which takes too long unoptimized.
 pub fn corpora() -> Vec<&'static str> {
     let mut all = vec!["three10", "react-app", "synth-1000", "synth-10000"];
     if cfg!(debug_assertions) {
@@ -90,6 +107,8 @@ pub struct Corpus {
     pub outdir: Utf8PathBuf,
     /// The output file's name, relative to `outdir`.
     pub output_name: String,
+    /// Whether sessions on it minify and write a linked source map (`three10-min`).
+    pub minified: bool,
     /// A leaf module (it imports nothing) whose function body [`Corpus::body_edit`] changes.
     pub leaf: Utf8PathBuf,
     leaf_text: String,
@@ -105,7 +124,8 @@ pub struct Corpus {
 }
 
 impl Corpus {
-    /// Copies `.fixtures/<name>` (one of [`corpora`]) into a new temp directory.
+    /// Copies `.fixtures/<name>` (one of [`corpora`], or a variant such as `three10-min`: see
+    /// [`fixture_name`]) into a new temp directory.
     pub fn new(name: &str) -> Self {
         let fixture = generated_fixture(name);
         let dir = tempfile::tempdir().unwrap();
@@ -123,7 +143,7 @@ impl Corpus {
                 root.join("src/Badge.tsx"),
                 "import { plural as benchExtra } from './format.js';\n".to_owned(),
             )
-        } else if name == "three10" {
+        } else if fixture_name(name) == "three10" {
             (
                 root.join("entry.js"),
                 root.join("copy0/math/MathUtils.js"),
@@ -158,6 +178,7 @@ impl Corpus {
             entry,
             outdir,
             output_name,
+            minified: is_minified(name),
             leaf,
             leaf_text,
             leaf_needle,
@@ -227,6 +248,10 @@ pub struct Session {
     written: WrittenSet,
     graph: Option<Arc<ModuleGraph>>,
     inputs: packem_output::InputPaths,
+    /// Minification (all of `--minify`), for a minified corpus.
+    minify: packem_db::Minify,
+    /// The source map options (`--sourcemap`, linked), for a minified corpus.
+    sourcemap: Option<SourceMapOptions>,
 }
 
 impl Session {
@@ -235,16 +260,26 @@ impl Session {
     /// written under its name.
     pub fn split(corpus: &Corpus, max_chunk_size: u64) -> Self {
         let mut session = Session::new(corpus);
-        session.ws.set_link_options(packem_db::LinkOptions { splitting: true, ..Default::default() });
+        session.ws.set_link_options(packem_db::LinkOptions {
+            splitting: true,
+            minify: session.minify,
+            ..Default::default()
+        });
         // Names that do not follow contents, so that an edit renames (and rewrites) no importer.
         let chunk_naming = packem_host::ChunkNaming { chunks: "[dir]/[name]".to_string(), ..Default::default() };
-        let emit =
-            packem_host::EmitOptions { max_chunk_size: Some(max_chunk_size), chunk_naming, ..Default::default() };
+        let emit = packem_host::EmitOptions {
+            max_chunk_size: Some(max_chunk_size),
+            chunk_naming,
+            sourcemap: session.sourcemap.clone(),
+            ..Default::default()
+        };
         session.target = session.ws.target_with(Format::Esm, None, emit);
         session
     }
 
-    /// A fresh (cold) workspace for `corpus`; nothing is built yet.
+    /// A fresh (cold) workspace for `corpus`; nothing is built yet. A minified corpus is built
+    /// as `--minify --sourcemap` does (all of minification, a linked `.map` file with the
+    /// sources' text).
     pub fn new(corpus: &Corpus) -> Self {
         let options = ProjectOptions {
             cwd: corpus.entry.parent().unwrap().to_owned(),
@@ -252,7 +287,22 @@ impl Session {
             ..Default::default()
         };
         let mut ws = Workspace::new(vec![corpus.entry.clone()], options);
-        let target = ws.target(Format::Esm, None);
+        let (minify, sourcemap) = if corpus.minified {
+            let sourcemap = SourceMapOptions {
+                mode: SourceMapMode::Linked,
+                sources_content: true,
+                source_root: None,
+                base: corpus.outdir.clone(),
+            };
+            (packem_db::Minify { whitespace: true, syntax: true, identifiers: true }, Some(sourcemap))
+        } else {
+            (packem_db::Minify::default(), None)
+        };
+        if corpus.minified {
+            ws.set_link_options(packem_db::LinkOptions { minify, ..Default::default() });
+        }
+        let emit = packem_host::EmitOptions { sourcemap: sourcemap.clone(), ..Default::default() };
+        let target = ws.target_with(Format::Esm, None, emit);
         Self {
             ws,
             target,
@@ -261,6 +311,8 @@ impl Session {
             written: WrittenSet::notified(),
             graph: None,
             inputs: Default::default(),
+            minify,
+            sourcemap,
         }
     }
 
@@ -331,7 +383,7 @@ impl Session {
         } else {
             vec![self.output_name.clone()]
         };
-        let files = packem_host::BundleOutputs::new(bundle, &names, &[], None, Default::default());
+        let files = packem_host::BundleOutputs::new(bundle, &names, &[], self.sourcemap.as_ref(), Default::default());
         let options = WriteOptions { outdir: &self.outdir, inputs: &self.inputs, allow_overwrite: false, spare: true };
         packem_output::write_changed(&files, &options, &mut self.written).unwrap();
         bundle.chunks.iter().map(|chunk| chunk.code.len()).sum()

@@ -630,3 +630,80 @@ fn minified_mapped_body_edit_rerenders_one_module_and_joins_its_map() {
     assert_eq!(map["sources"].as_array().unwrap().len(), 3, "{map}");
     assert!(map["sourcesContent"].to_string().contains("€"), "{map}");
 }
+
+fn props_emit() -> packem_host::EmitOptions {
+    packem_host::EmitOptions {
+        mangle_props: Some(packem_host::ManglePropsOptions { pattern: "_$".into(), reserve: None, quoted: false }),
+        ..packem_host::EmitOptions::default()
+    }
+}
+
+fn props_build(ws: &mut Workspace) -> Vec<String> {
+    let target = ws.target_with(Format::Esm, None, props_emit());
+    let bundle = ws.build(target);
+    assert!(ws.build_diagnostics(target).is_empty(), "{:?}", ws.build_diagnostics(target));
+    bundle.chunks.iter().map(|c| c.code.to_string()).collect()
+}
+
+fn props_cold(p: &TestProject) -> Vec<String> {
+    let db = p.ws.db();
+    let mut cold = Workspace::new(p.ws.project().entries(db).clone(), p.ws.project().options(db).clone());
+    cold.set_link_options(p.ws.project().link(db).clone());
+    props_build(&mut cold)
+}
+
+#[test]
+fn mangled_properties_agree_across_modules_and_a_body_edit_keeps_the_mapping() {
+    // `--mangle-props`: each module's property facts are a query, the build's mapping another.
+    // A body edit that spells the same properties re-derives that module's facts (equal, so the
+    // mapping is not recomputed) and renders that module alone; an edit that adds a mangled
+    // property changes the mapping, and the result equals a cold build's.
+    let mut p = TestProject::new(
+        &[
+            (
+                "src/main.js",
+                "import { make } from './point.js';\nconst p = make(1, 2);\nconsole.log(p.x_ + p.y_, p.name);\n",
+            ),
+            ("src/point.js", "export function make(x, y) {\n  return { x_: x, y_: y, name: 'p' };\n}\n"),
+        ],
+        &["src/main.js"],
+    );
+    let before = props_build(&mut p.ws);
+    assert!(!before[0].contains("x_") && !before[0].contains("y_"), "{}", before[0]);
+    assert!(before[0].contains(".name"), "{}", before[0]);
+    p.executed();
+    p.write("src/point.js", "export function make(x, y) {\n  return { x_: x * 2, y_: y, name: 'p' };\n}\n");
+    let after = props_build(&mut p.ws);
+    assert_eq!(
+        p.executed(),
+        [
+            "bundle",
+            "derived_source",
+            "module_scan(src/point.js)",
+            "parsed_diagnostics(src/point.js)",
+            "parsed_module(src/point.js)",
+            "parsed_summary(src/point.js)",
+            "parsed_symbols(src/point.js)",
+            "property_facts",
+            "property_mapping",
+            "rendered_chunk",
+            "rendered_module",
+            "rendered_run",
+            "source_text(src/point.js)",
+        ],
+        "the edited module's facts re-run; the mapping re-runs (the file's first edit lowers its \
+         durability) and stays equal, so no other module renders again"
+    );
+    assert_ne!(before, after);
+    assert_eq!(after, props_cold(&p));
+    // A new mangled property changes the mapping: both modules use it consistently.
+    p.write("src/point.js", "export function make(x, y) {\n  return { x_: x, y_: y, z_: 3, name: 'p' };\n}\n");
+    p.write(
+        "src/main.js",
+        "import { make } from './point.js';\nconst p = make(1, 2);\nconsole.log(p.x_ + p.y_ + p.z_, p.name);\n",
+    );
+    let changed = props_build(&mut p.ws);
+    assert!(p.executed().iter().any(|q| q == "property_mapping"));
+    assert!(!changed[0].contains("z_"), "{}", changed[0]);
+    assert_eq!(changed, props_cold(&p));
+}

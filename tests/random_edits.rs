@@ -1424,6 +1424,14 @@ impl Sequence {
                 source_root: None,
                 base: root.clone(),
             }),
+            // One in seven mangles the CommonJS modules' export properties (the bundle then no
+            // longer prints what the sources print: `Object.keys` shows the new names; not run
+            // in node).
+            mangle_props: (seed % 7 == 5).then(|| packem_host::ManglePropsOptions {
+                pattern: "^(which|tag)$".into(),
+                reserve: None,
+                quoted: false,
+            }),
             ..EmitOptions::default()
         };
         let formats = match splitting {
@@ -1635,6 +1643,7 @@ impl Sequence {
     fn node_check(&mut self, step: usize, out: &Outputs) -> Result<(), String> {
         if std::env::var("PACKEM_RANDOM_NODE").is_ok_and(|v| v == "0")
             || uses_defines(self.seed)
+            || self.emit.mangle_props.is_some()
             || NODE_MISSING.load(Ordering::Relaxed)
             || !self.model.node_comparable()
         {

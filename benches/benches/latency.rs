@@ -11,7 +11,9 @@
 //! Not a divan benchmark: a plain `main` printing JSON on stdout (and to `--out=FILE`), a summary
 //! on stderr. Under `cargo bench` (which passes `--bench`): every corpus, 20 edits of each kind,
 //! 5 cold builds. Otherwise (the test mode of `cargo test --all-targets`): `synth-1000` only, 2
-//! of each. `--reps=N`, `--cold-runs=N` and `--corpus=NAME` (repeatable) override.
+//! of each. `--reps=N`, `--cold-runs=N` and `--corpus=NAME` (repeatable) override; NAME may also
+//! be a variant such as `three10-min` (three10's files, built minified with a linked source map:
+//! see `Corpus::minified`), which `cargo xtask bench` passes but `cargo bench` does not run.
 //!
 //! `cargo bench -p packem_benches --bench latency -- --out=latency.json`
 

@@ -1,6 +1,7 @@
 //! Watch-mode latency in process: from a file change being applied to the last output byte
 //! being written to disk, on the generated corpora (`cargo xtask fixtures`): `three10` (ten
-//! copies of three.js's sources, ~3,900 modules), `synth-1000` and `synth-10000` (synthetic apps).
+//! copies of three.js's sources, ~3,900 modules), `synth-1000` and `synth-10000` (synthetic apps),
+//! and `three10-min` (three10 built with `--minify --sourcemap`, for `body_edit_minified`).
 //!
 //! Each rebuild sample writes the edited file, calls `Workspace::apply_changes`, builds the ESM
 //! bundle and writes it with `packem_output::write_outputs`, passing the previous `WrittenSet`
@@ -12,6 +13,8 @@
 //! - `noop_edit`: the file rewritten with the same bytes;
 //! - `body_edit_parts`: `body_edit` on the synthetic corpora built with code splitting and
 //!   `--max-chunk-size=262144` (every chunk written under its name).
+//! - `body_edit_minified`: `body_edit` on `three10-min`: minified, with a linked source map
+//!   written beside the bundle.
 //!
 //! Divan reports fastest/slowest/median/mean; each rebuild bench also prints the median and p90
 //! of the latency measured without the write of the edited file (`cargo bench` only).
@@ -78,7 +81,7 @@ fn rebuild_with(
     if std::env::args().any(|arg| arg == "--bench") && !latencies.is_empty() {
         let median = quantile(&mut latencies, 0.5);
         let p90 = quantile(&mut latencies, 0.9);
-        let line = format!("{what:<12} {corpus:<12} n={:<4} median={median:>9.2?} p90={p90:>9.2?}", latencies.len());
+        let line = format!("{what:<18} {corpus:<12} n={:<4} median={median:>9.2?} p90={p90:>9.2?}", latencies.len());
         SUMMARIES.lock().unwrap().push(line);
     }
 }
@@ -93,6 +96,13 @@ fn body_edit(bencher: divan::Bencher, corpus: &str) {
 #[divan::bench(args = ["synth-1000", "synth-10000"], sample_count = REBUILD_SAMPLES, sample_size = 1)]
 fn body_edit_parts(bencher: divan::Bencher, corpus: &str) {
     rebuild_with(bencher, corpus, "body_edit_parts", Some(256 * 1024), |copy, n| (true, copy.body_edit(n)));
+}
+
+/// A body edit of `three10-min`: three10 built with `--minify --sourcemap` (esbuild's headline
+/// benchmark), so each rebuild also minifies and writes the source map.
+#[divan::bench(args = ["three10-min"], sample_count = REBUILD_SAMPLES, sample_size = 1)]
+fn body_edit_minified(bencher: divan::Bencher, corpus: &str) {
+    rebuild(bencher, corpus, "body_edit_minified", |copy, n| (true, copy.body_edit(n)));
 }
 
 #[divan::bench(args = corpora(), sample_count = REBUILD_SAMPLES, sample_size = 1)]

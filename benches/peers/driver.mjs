@@ -4,7 +4,7 @@
 // (progress goes to stderr).
 //
 //   node driver.mjs versions
-//   node driver.mjs cold <tool> <entry> <outfile>
+//   node driver.mjs cold <tool> <entry> <outfile> [--minify]
 //   node driver.mjs rebuild <tool> <corpus> <corpus-dir> <workdir> [--reps=N] [--packem=BIN]
 //   node driver.mjs run <outfile>
 //
@@ -18,8 +18,11 @@
 // bundle in Node and prints how many exports it has and its default export.
 //
 // Every tool bundles to one ESM file for the browser platform, without minification or source
-// maps. The packages are resolved from `--peers=DIR` (default: .fixtures/peers at the repository
-// root, where the xtask installs package.json).
+// maps, except with `cold --minify` and for the corpus `three10-min` (three10's files and edits):
+// then minified, with a linked `.map` file (esbuild's headline benchmark, `--minify
+// --sourcemap`). rspack's rebuild sessions (development mode) are not configured for
+// `three10-min` and report it skipped. The packages are resolved from `--peers=DIR` (default:
+// .fixtures/peers at the repository root, where the xtask installs package.json).
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -57,6 +60,10 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // The corpora's edits: keep in step with `Corpus::new` in benches/lib.rs.
 
 function corpusSpec(name) {
+  if (name === 'three10-min') {
+    // three10's files and edits, built minified with a source map.
+    return { ...corpusSpec('three10'), minify: true };
+  }
   if (name === 'react-app') {
     return {
       entry: 'src/main.tsx',
@@ -90,9 +97,10 @@ function corpusSpec(name) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Tool configurations: one ESM file, browser platform, no minification, no source maps.
+// Tool configurations: one ESM file, browser platform, no minification, no source maps; with
+// `minify`, minified and with a linked source map (a `.map` file named by a comment).
 
-function esbuildOptions(entry, outfile) {
+function esbuildOptions(entry, outfile, minify = false) {
   return {
     entryPoints: [entry],
     bundle: true,
@@ -101,26 +109,28 @@ function esbuildOptions(entry, outfile) {
     outfile,
     write: true,
     logLevel: 'warning',
+    minify,
+    sourcemap: minify,
   };
 }
 
-function rolldownOptions(entry, outfile) {
+function rolldownOptions(entry, outfile, minify = false) {
   return {
     input: entry,
     platform: 'browser',
     logLevel: 'warn',
     // Dynamic imports inlined: one output file, like the others.
-    output: { file: outfile, format: 'esm', codeSplitting: false, sourcemap: false, minify: false },
+    output: { file: outfile, format: 'esm', codeSplitting: false, sourcemap: minify, minify },
   };
 }
 
-function rspackOptions(entry, outfile, mode) {
+function rspackOptions(entry, outfile, mode, minify = false) {
   return {
     mode,
     context: path.dirname(entry),
     entry: { main: entry },
     target: ['web', 'es2022'],
-    devtool: false,
+    devtool: minify ? 'source-map' : false,
     output: {
       path: path.dirname(outfile),
       filename: path.basename(outfile),
@@ -134,7 +144,7 @@ function rspackOptions(entry, outfile, mode) {
     // `sideEffects: 'flag'`: modules are side-effect free only when their package.json says so,
     // as for esbuild and rolldown; rspack's production default (`true`) also analyzes the code,
     // which takes ~10× longer on synth-10000.
-    optimization: { minimize: false, splitChunks: false, runtimeChunk: false, sideEffects: 'flag' },
+    optimization: { minimize: minify, splitChunks: false, runtimeChunk: false, sideEffects: 'flag' },
     performance: { hints: false },
     infrastructureLogging: { level: 'error' },
     stats: 'errors-warnings',
@@ -149,18 +159,18 @@ function rspackErrors(stats) {
 // ---------------------------------------------------------------------------------------------
 // Cold builds.
 
-async function cold(tool, entry, outfile) {
+async function cold(tool, entry, outfile, minify) {
   entry = path.resolve(entry);
   outfile = path.resolve(outfile);
   if (tool === 'esbuild') {
     const esbuild = await load('esbuild');
-    await esbuild.build(esbuildOptions(entry, outfile));
+    await esbuild.build(esbuildOptions(entry, outfile, minify));
   } else if (tool === 'rolldown') {
     const { build } = await load('rolldown');
-    await build(rolldownOptions(entry, outfile));
+    await build(rolldownOptions(entry, outfile, minify));
   } else if (tool === 'rspack') {
     const { rspack } = await load('@rspack/core');
-    const compiler = rspack(rspackOptions(entry, outfile, 'production'));
+    const compiler = rspack(rspackOptions(entry, outfile, 'production', minify));
     const stats = await new Promise((resolve, reject) => compiler.run((err, s) => (err ? reject(err) : resolve(s))));
     const errors = rspackErrors(stats);
     await new Promise((resolve) => compiler.close(resolve));
@@ -218,9 +228,9 @@ class Waiter {
   }
 }
 
-async function esbuildSession(entry, outfile) {
+async function esbuildSession(entry, outfile, minify) {
   const esbuild = await load('esbuild');
-  const ctx = await esbuild.context(esbuildOptions(entry, outfile));
+  const ctx = await esbuild.context(esbuildOptions(entry, outfile, minify));
   return {
     watch: false,
     async start() {
@@ -260,7 +270,7 @@ function watchSession(waiter, begin, close) {
   };
 }
 
-async function rolldownSession(entry, outfile) {
+async function rolldownSession(entry, outfile, minify) {
   const { watch } = await load('rolldown');
   const waiter = new Waiter();
   let watcher;
@@ -268,7 +278,7 @@ async function rolldownSession(entry, outfile) {
     waiter,
     async () => {
       watcher = watch({
-        ...rolldownOptions(entry, outfile),
+        ...rolldownOptions(entry, outfile, minify),
         experimental: { incrementalBuild: true },
       });
       watcher.on('event', (event) => {
@@ -303,7 +313,7 @@ async function rspackSession(entry, outfile) {
   );
 }
 
-async function packemSession(entry, outfile, bin) {
+async function packemSession(entry, outfile, bin, minify) {
   const waiter = new Waiter();
   let child;
   let exited;
@@ -311,6 +321,7 @@ async function packemSession(entry, outfile, bin) {
     waiter,
     async () => {
       const args = ['build', entry, `--outfile=${outfile}`, '--format=esm', '--platform=browser', '--watch'];
+      if (minify) args.push('--minify', '--sourcemap');
       child = spawn(bin, args, { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
       exited = new Promise((resolve) => child.on('exit', resolve));
       const lines = readline.createInterface({ input: child.stderr });
@@ -357,6 +368,11 @@ function summary(samples, missed, failed) {
 async function rebuild(tool, corpus, corpusDir, workdir, reps, packemBin) {
   const began = performance.now();
   const spec = corpusSpec(corpus);
+  const minify = spec.minify ?? false;
+  if (tool === 'rspack' && minify) {
+    // rspack's sessions run in development mode, which does not minify; not configured.
+    return { tool, corpus, skipped: 'not configured for this corpus' };
+  }
   // The copy and the output directory live in `<workdir>/<corpus>` and `<workdir>/out`.
   const root = path.join(path.resolve(workdir), corpus);
   const outdir = path.join(path.resolve(workdir), 'out');
@@ -379,13 +395,13 @@ async function rebuild(tool, corpus, corpusDir, workdir, reps, packemBin) {
 
   const session =
     tool === 'esbuild'
-      ? await esbuildSession(entry, outfile)
+      ? await esbuildSession(entry, outfile, minify)
       : tool === 'rolldown'
-        ? await rolldownSession(entry, outfile)
+        ? await rolldownSession(entry, outfile, minify)
         : tool === 'rspack'
           ? await rspackSession(entry, outfile)
           : tool === 'packem'
-            ? await packemSession(entry, outfile, packemBin)
+            ? await packemSession(entry, outfile, packemBin, minify)
             : null;
   if (!session) throw new Error(`rebuild: unknown tool ${tool}`);
 
@@ -475,7 +491,7 @@ async function main() {
     }
     case 'cold': {
       const [tool, entry, outfile] = positional;
-      await cold(tool, entry, outfile);
+      await cold(tool, entry, outfile, options.minify === 'true');
       break;
     }
     case 'rebuild': {

@@ -27,9 +27,11 @@ use serde_json::{Value, json};
 
 use crate::{env_or, npm_install, run};
 
-/// The corpora, with their entries relative to `.fixtures/<name>`.
+/// The corpora, with their entries relative to `.fixtures/<name>` (for a variant, the directory
+/// of the corpus it varies: see [`fixture_dir`]).
 const CORPORA: &[(&str, &str)] = &[
     ("three10", "entry.js"),
+    ("three10-min", "entry.js"),
     ("react-app", "src/main.tsx"),
     ("synth-1000", "src/index.js"),
     ("synth-10000", "src/index.js"),
@@ -44,10 +46,27 @@ const EDITS: &[(&str, &str)] = &[
     ("noop", "no-op rewrite"),
 ];
 
-/// Whether the driver configures `tool` for `corpus`: rspack needs a loader rule (swc) for TSX,
-/// which the comparison leaves out, so it does not build the React app.
-fn runs_on(tool: &str, corpus: &str) -> bool {
-    !(tool == "rspack" && corpus == "react-app")
+/// Whether the driver configures `tool` for `corpus`, for cold builds or (`rebuild`) for warm
+/// sessions: rspack needs a loader rule (swc) for TSX, which the comparison leaves out, so it
+/// does not build the React app; its watch sessions run in development mode, which does not
+/// minify, so it has no rebuild session on `three10-min`.
+fn runs_on(tool: &str, corpus: &str, rebuild: bool) -> bool {
+    !(tool == "rspack" && (corpus == "react-app" || (rebuild && minified(corpus))))
+}
+
+/// The directory under `.fixtures` holding `corpus`'s files: its own, except for variants of a
+/// corpus built with other options (`three10-min`: `three10`).
+fn fixture_dir(corpus: &str) -> &str {
+    match corpus {
+        "three10-min" => "three10",
+        _ => corpus,
+    }
+}
+
+/// Whether every tool builds `corpus` minified and with a linked source map (`--minify
+/// --sourcemap`, esbuild's headline benchmark).
+fn minified(corpus: &str) -> bool {
+    corpus == "three10-min"
 }
 
 struct Options {
@@ -257,23 +276,31 @@ fn median<T: Ord + Copy>(samples: &mut [T]) -> T {
     samples[(samples.len() - 1) / 2]
 }
 
-/// The cold-build command of `tool` on `entry`, writing `outfile`.
-fn cold_command(env: &Env, tool: &str, entry: &Path, outfile: &Path) -> Command {
+/// The cold-build command of `tool` on `corpus`'s `entry`, writing `outfile` (minified, with a
+/// linked source map, for a [`minified`] corpus).
+fn cold_command(env: &Env, tool: &str, corpus: &str, entry: &Path, outfile: &Path) -> Command {
     let out = format!("--outfile={}", outfile.display());
+    let minify: &[&str] = if minified(corpus) { &["--minify", "--sourcemap"] } else { &[] };
     match tool {
         "packem" => {
             let mut cmd = Command::new(env.packem);
             cmd.arg("build").arg(entry).args([&out, "--format=esm", "--platform=browser", "--log-level=warning"]);
+            cmd.args(minify);
             cmd
         }
         "esbuild" => {
             let mut cmd = Command::new(env.peers.join("node_modules/esbuild/bin/esbuild"));
             cmd.arg(entry).args(["--bundle", &out, "--format=esm", "--platform=browser", "--log-level=warning"]);
+            cmd.args(minify);
             cmd
         }
         _ => {
             let (entry, outfile) = (entry.display().to_string(), outfile.display().to_string());
-            env.driver(&["cold", tool, &entry, &outfile])
+            let mut args = vec!["cold", tool, &entry, &outfile];
+            if minified(corpus) {
+                args.push("--minify");
+            }
+            env.driver(&args)
         }
     }
 }
@@ -309,7 +336,7 @@ fn output_name(entry: &Path) -> std::ffi::OsString {
 
 fn entry_of(root: &Path, corpus: &str) -> PathBuf {
     let entry = CORPORA.iter().find(|(name, _)| *name == corpus).map(|(_, entry)| *entry).unwrap();
-    root.join(".fixtures").join(corpus).join(entry)
+    root.join(".fixtures").join(fixture_dir(corpus)).join(entry)
 }
 
 /// Cold builds, round-robin over the tools so that background noise spreads over all of them.
@@ -324,12 +351,12 @@ fn cold_builds(env: &Env, options: &Options) -> Result<Value> {
                 "bench: cold builds of {corpus}, {}",
                 if round == 0 { "warm-up".into() } else { format!("run {round}") }
             );
-            for (i, tool) in TOOLS.iter().enumerate().filter(|(_, t)| runs_on(t, corpus)) {
+            for (i, tool) in TOOLS.iter().enumerate().filter(|(_, t)| runs_on(t, corpus, false)) {
                 let outdir = env.work.join("out").join(tool).join(corpus);
                 let _ = std::fs::remove_dir_all(&outdir);
                 let outfile = outdir.join(&name);
                 let log = env.work.join(format!("cold-{tool}-{corpus}.log"));
-                let (wall, rss) = measure(&mut cold_command(env, tool, &entry, &outfile), &log)?;
+                let (wall, rss) = measure(&mut cold_command(env, tool, corpus, &entry, &outfile), &log)?;
                 if round > 0 {
                     samples[i].0.push(wall);
                     samples[i].1.push(rss);
@@ -338,7 +365,7 @@ fn cold_builds(env: &Env, options: &Options) -> Result<Value> {
         }
         let mut tools = serde_json::Map::new();
         for (i, tool) in TOOLS.iter().enumerate() {
-            if !runs_on(tool, corpus) {
+            if !runs_on(tool, corpus, false) {
                 tools.insert(tool.to_string(), json!({ "skipped": "not configured for this corpus" }));
                 continue;
             }
@@ -371,9 +398,9 @@ fn rebuild_sessions(env: &Env, options: &Options) -> Result<Value> {
     let reps = format!("--reps={}", options.reps);
     for corpus in &options.corpora {
         let mut tools = serde_json::Map::new();
-        let dir = env.root.join(".fixtures").join(corpus).display().to_string();
+        let dir = env.root.join(".fixtures").join(fixture_dir(corpus)).display().to_string();
         for tool in TOOLS {
-            if !runs_on(tool, corpus) {
+            if !runs_on(tool, corpus, true) {
                 tools.insert(tool.to_string(), json!({ "skipped": "not configured for this corpus" }));
                 continue;
             }
@@ -494,6 +521,9 @@ fn report(options: &Options, results: &Value, elapsed: Duration) -> String {
             "three10" => {
                 "ten copies of three.js's `src` and an entry re-exporting each copy as a namespace (esbuild's classic benchmark)"
             }
+            "three10-min" => {
+                "three10 built with `--minify --sourcemap` (esbuild's headline benchmark); its rebuilds edit the same leaf"
+            }
             "react-app" => {
                 "the React 19 TSX app of `tests/fixtures/apps/react` (the automatic JSX runtime from tsconfig.json, `react-dom/server`); its rebuilds edit a TSX component (`body`) and, to compare, a JavaScript module (`body_js`)"
             }
@@ -513,9 +543,9 @@ fn report(options: &Options, results: &Value, elapsed: Duration) -> String {
     writeln!(w, "## Cold build\n").unwrap();
     writeln!(
         w,
-        "One process per build, from spawn to exit, writing one ESM bundle to an empty directory; \
-         the median of {} runs after a warm-up run, round-robin over the tools. In parentheses: the \
-         ratio to {BASELINE} (lower is better).\n",
+        "One process per build, from spawn to exit, writing one ESM bundle (and, minified, its \
+         source map) to an empty directory; the median of {} runs after a warm-up run, \
+         round-robin over the tools. In parentheses: the ratio to {BASELINE} (lower is better).\n",
         options.runs
     )
     .unwrap();
@@ -608,7 +638,7 @@ fn report(options: &Options, results: &Value, elapsed: Duration) -> String {
             ];
             for tool in TOOLS {
                 let session = &sessions[tool];
-                cells.push(if session.get("error").is_some() {
+                cells.push(if session.get("error").is_some() || session.get("skipped").is_some() {
                     edit_cell(session, None)
                 } else {
                     edit_cell(&session["edits"][kind], base)
@@ -684,7 +714,8 @@ const NOTES: &str = r#"
 ## How the tools are configured
 
 Every tool bundles the entry into one ESM file for the browser platform, without minification
-or source maps. Commands and options (`benches/peers/driver.mjs` holds the JavaScript ones):
+or source maps, except on `three10-min` (below). Commands and options (`benches/peers/driver.mjs`
+holds the JavaScript ones):
 
 - **packem**: `packem build ENTRY --outfile=FILE --format=esm --platform=browser`. Rebuilds: in
   process through `benches/lib.rs`'s `Session`, and `packem build --watch` (notify; a batch
@@ -712,6 +743,16 @@ or source maps. Commands and options (`benches/peers/driver.mjs` holds the JavaS
   default `aggregateTimeout` (5 ms) in `mode: 'development'`, as rspack is used in watch mode:
   modules are wrapped in functions rather than concatenated and unused exports are kept, so its
   rebuilds are not the same work as its cold builds or as the scope-hoisting tools' rebuilds.
+
+On `three10-min` every tool minifies everything (whitespace, syntax and identifiers) and writes a
+linked source map (a `.map` file beside the bundle, named by a `//# sourceMappingURL=` comment,
+holding the sources' text): packem and esbuild with `--minify --sourcemap` (cold builds, and
+packem's `--watch`; in process, `Session` sets `Minify` on all three parts and linked
+`SourceMapOptions` with the output directory as base, and writes the map); esbuild's rebuild
+context `minify: true, sourcemap: true`; rolldown `output: { minify: true, sourcemap: true }`
+(its minifier is oxc's); rspack's cold build `optimization.minimize: true` (its default
+minimizer, `SwcJsMinimizerRspackPlugin`) and `devtool: 'source-map'`. rspack's rebuild sessions
+run in development mode, which does not minify, so it has no rebuild numbers on `three10-min`.
 
 Cold numbers are whole processes: reading, resolving, parsing, linking, printing and writing,
 plus process start-up (and Node's for rolldown and rspack). Peak RSS is the process's maximum

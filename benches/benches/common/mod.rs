@@ -20,11 +20,12 @@ pub struct Sources {
 }
 
 impl Sources {
-    /// The modules of `.fixtures/<corpus>` (a generated corpus) that its bundle includes (the
-    /// module graph from its entry: three10 has files no copy of `Three.js` imports), sorted.
+    /// The modules of `.fixtures/<corpus>` (a generated corpus; for a variant such as
+    /// `three10-min`, the corpus it varies) that its bundle includes (the module graph from its
+    /// entry: three10 has files no copy of `Three.js` imports), sorted.
     pub fn load(corpus: &str) -> Self {
         let root = packem_benches::generated_fixture(corpus);
-        let entry = root.join(match corpus {
+        let entry = root.join(match packem_benches::fixture_name(corpus) {
             "three10" => "entry.js",
             "react-app" => "src/main.tsx",
             _ => "src/index.js",

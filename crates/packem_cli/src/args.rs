@@ -102,6 +102,16 @@ pub struct BuildArgs {
     /// The source map's `sourceRoot`.
     #[arg(long = "source-root", value_name = "URL")]
     pub source_root: Option<String>,
+    /// Rename properties whose names match this regular expression (Rust `regex` syntax, e.g.
+    /// `_$`) to short names, consistently across the bundle.
+    #[arg(long = "mangle-props", value_name = "REGEX")]
+    pub mangle_props: Option<String>,
+    /// With `--mangle-props`: keep the matching properties that also match this.
+    #[arg(long = "reserve-props", value_name = "REGEX")]
+    pub reserve_props: Option<String>,
+    /// With `--mangle-props`: rename quoted property names (`o["_x"]`, `{ "_x": 1 }`) too.
+    #[arg(long = "mangle-quoted")]
+    pub mangle_quoted: bool,
     /// For `--format=iife`: the global variable to assign the entry's exports to.
     #[arg(long = "global-name", value_name = "NAME")]
     pub global_name: Option<String>,

@@ -131,6 +131,21 @@ impl Builder {
                 source_root: args.source_root.clone(),
                 base: naming.outdir.clone(),
             }),
+            mangle_props: match &args.mangle_props {
+                Some(pattern) => {
+                    let options = packem_host::ManglePropsOptions {
+                        pattern: pattern.clone(),
+                        reserve: args.reserve_props.clone(),
+                        quoted: args.mangle_quoted,
+                    };
+                    options.oxc().map_err(|message| anyhow::anyhow!(message))?;
+                    Some(options)
+                }
+                None if args.reserve_props.is_some() || args.mangle_quoted => {
+                    bail!("--reserve-props and --mangle-quoted need --mangle-props")
+                }
+                None => None,
+            },
         };
         let mut workspace = Workspace::with_compile(PackemDatabase::default(), entries, options, compile);
         workspace.set_link_options(packem_db::LinkOptions {
@@ -385,7 +400,8 @@ fn metafile_json(
         meta.outputs.insert(
             display_path(&outdir.join(name), cwd),
             MetaOutput {
-                bytes: chunk.code.len() as u64,
+                // As written: with the comment naming its source map or legal comments file.
+                bytes: files.len(index),
                 entry_point: (chunk.kind != packem_host::ChunkKind::Shared).then(|| display_path(&chunk.entry, cwd)),
                 exports: chunk.exports.clone(),
                 imports: chunk
@@ -409,6 +425,14 @@ fn metafile_json(
                 inputs,
                 css_bundle: None,
             },
+        );
+    }
+    // Source maps and legal comments files, as esbuild lists them: no inputs of their own.
+    for index in (0..packem_output::Outputs::count(files)).filter(|&i| files.is_companion(i)) {
+        let name = packem_output::Outputs::path(files, index);
+        meta.outputs.insert(
+            display_path(&outdir.join(name), cwd),
+            MetaOutput { bytes: files.len(index), ..MetaOutput::default() },
         );
     }
     for asset in &bundle.assets {

@@ -319,6 +319,39 @@ fn the_metafile_sizes_a_binary_input_by_its_bytes() {
 }
 
 #[test]
+fn the_metafile_reports_minified_outputs_as_written_with_their_companions() {
+    let source = "export function greet(name) {\n  const greeting = 'Hello, ' + name;\n  return greeting;\n}\n/*! legal */\nconsole.log(greet('you'));\n";
+    let dir = project(&[("main.js", source)]);
+    let out = packem(
+        dir.path(),
+        &[
+            "build",
+            "main.js",
+            "--minify",
+            "--sourcemap",
+            "--legal-comments=linked",
+            "--format=esm",
+            "--outdir=dist",
+            "--metafile=meta.json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("meta.json")).unwrap()).unwrap();
+    let outputs = meta["outputs"].as_object().unwrap();
+    for name in ["dist/main.js", "dist/main.js.map", "dist/main.js.LEGAL.txt"] {
+        let written = std::fs::metadata(dir.path().join(name)).unwrap_or_else(|e| panic!("{name}: {e}")).len();
+        assert_eq!(outputs[name]["bytes"], written, "{name}: {meta}");
+    }
+    // Minified: the input's share of the output is smaller than the input.
+    let code = std::fs::read_to_string(dir.path().join("dist/main.js")).unwrap();
+    assert!(code.starts_with("function e(t){return"), "{code}");
+    let share = outputs["dist/main.js"]["inputs"]["main.js"]["bytesInOutput"].as_u64().unwrap();
+    assert!(share > 0 && share < source.len() as u64 - 40, "{share} {meta}");
+    assert!(outputs["dist/main.js.map"]["inputs"].as_object().unwrap().is_empty(), "{meta}");
+}
+
+#[test]
 fn two_assets_with_one_name_are_an_error() {
     let dir = project(&[
         ("main.js", "import a from './a/logo.png';\nimport b from './b/logo.png';\nconsole.log(a, b);\n"),
@@ -380,4 +413,22 @@ fn the_entry_hashbang_stays_the_first_line_before_the_banner() {
     assert!(code.starts_with("#!/usr/bin/env node\n// banner\n"), "{code}");
     assert_eq!(code.matches("#!").count(), 1, "{code}");
     assert_eq!(node(&dir.path().join("out.cjs")), "ran\n");
+}
+
+#[test]
+fn mangle_props_reserves_and_rejects_bad_patterns() {
+    let dir = project(&[("main.js", "const o = { keep_: 1, drop_: 2 };\nconsole.log(o.keep_ + o.drop_);\n")]);
+    let out = packem(
+        dir.path(),
+        &["build", "main.js", "--mangle-props=_$", "--reserve-props=^keep", "--outfile=out.js", "--format=esm"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let code = std::fs::read_to_string(dir.path().join("out.js")).unwrap();
+    assert!(code.contains("keep_") && !code.contains("drop_"), "{code}");
+    assert_eq!(node(&dir.path().join("out.js")).trim(), "3");
+    let out = packem(dir.path(), &["build", "main.js", "--mangle-props=(", "--outfile=out.js"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("invalid --mangle-props=("), "{}", stderr(&out));
+    let out = packem(dir.path(), &["build", "main.js", "--reserve-props=x", "--outfile=out.js"]);
+    assert!(stderr(&out).contains("need --mangle-props"), "{}", stderr(&out));
 }

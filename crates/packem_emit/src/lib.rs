@@ -15,6 +15,7 @@
 
 mod chunk;
 mod code;
+mod mangle_props;
 mod minify;
 mod naming;
 mod parts;
@@ -33,6 +34,7 @@ pub use chunk::{
     Bundle, ChunkOutput, Chunks, ModuleRun, PartOutput, RenderedRun, bundle, rendered_chunk, rendered_run,
 };
 pub use code::{Code, CodeBuilder, Piece, chunk_marker, part_marker};
+pub use mangle_props::{ManglePropsOptions, PropertyFacts, property_facts, property_mapping};
 pub use naming::{NamesCell, OutputNames, output_names};
 
 pub use render::{RenderedModule, rendered_module};
@@ -93,6 +95,8 @@ pub struct EmitOptions {
     pub max_chunk_size: Option<u64>,
     /// Source maps (`--sourcemap`), when they are made.
     pub sourcemap: Option<SourceMapOptions>,
+    /// Property mangling (`--mangle-props`), when on.
+    pub mangle_props: Option<ManglePropsOptions>,
 }
 
 /// How source maps are made (`--sourcemap`, `--sources-content`, `--source-root`).
@@ -169,6 +173,11 @@ pub struct Target {
     pub link_cells: Arc<FxHashMap<Source, LinkCell>>,
     /// The host's copy of a split build's output names (see [`NamesCell`]).
     pub names_cell: Option<NamesCell>,
+    /// The host's copy of [`property_mapping`] (`--mangle-props`): renders read it, so the
+    /// mapping re-running after an edit (which its durability drop can force) re-renders
+    /// nothing unless the mapping itself changed. `None` until the host syncs it.
+    #[returns(ref)]
+    pub property_names: Option<Arc<Vec<(String, String)>>>,
 }
 
 /// One module's part of linking, copied into an input by the host after linking (the "link

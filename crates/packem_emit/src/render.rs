@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use oxc::allocator::Allocator;
+use oxc::allocator::{Allocator, CloneIn};
 use oxc::ast::ast::{
     BindingPattern, ExportDefaultDeclarationKind, Expression, Program, Statement, VariableDeclarationKind,
     VariableDeclarator,
@@ -68,6 +68,7 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Sour
         options: target.emit(db),
         minify: link_options.minify,
         keep_names: link_options.keep_names,
+        target,
     };
     let empty = || Printed {
         outside: Vec::new(),
@@ -96,7 +97,7 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Sour
             Some(code) => {
                 let settings = packem_parse::CompileSettings::for_loader(file.path(db), packem_db::Loader::Js);
                 let nesting = parsed_module(db, source);
-                let mut printed = nesting.with_stack(|| render_code(db, source, &code, &settings, info, &emit));
+                let mut printed = nesting.with_stack(|| render_code(db, source, None, &code, &settings, info, &emit));
                 // The printed code is generated from the value, not the file's text: no mappings.
                 for fragment in printed.outside.iter_mut().chain(std::iter::once(&mut printed.body)) {
                     fragment.tokens.clear();
@@ -111,7 +112,7 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Sour
     } else {
         let parsed = parsed_module(db, source);
         let text = source_text(db, file).as_str();
-        parsed.with_stack(|| render_code(db, source, text, source.settings(db), info, &emit))
+        parsed.with_stack(|| render_code(db, source, Some(parsed), text, source.settings(db), info, &emit))
     };
     let Printed { mut outside, mut body, mut names, legal, hashbang, mut helpers, uses_require, uses_import_meta } =
         printed;
@@ -350,6 +351,8 @@ struct Emit<'e> {
     options: &'e crate::EmitOptions,
     minify: packem_db::Minify,
     keep_names: bool,
+    /// The target (for the build's property mapping).
+    target: Target,
 }
 
 /// A module's printed code: what goes before its `__esm` closure (hoisted declarations), the
@@ -370,9 +373,13 @@ struct Printed {
     uses_import_meta: bool,
 }
 
+/// Renders one module: `parsed` is its compiled AST, which is copied (with its scopes and
+/// symbols, so no parse or semantic analysis runs again); without it, `text` is compiled here
+/// (value modules, whose code is generated).
 fn render_code(
     db: &dyn packem_resolve::Db,
     source: Source,
+    parsed: Option<&packem_parse::ParsedModule>,
     text: &str,
     settings: &packem_parse::CompileSettings,
     info: &ModuleLink,
@@ -381,9 +388,16 @@ fn render_code(
     let (format, platform, level) = (emit.format, emit.platform, emit.level);
     let path = source.file(db).path(db);
     let allocator = Allocator::default();
-    let compiled = packem_parse::compile(&allocator, path, text, settings, false);
-    let mut program = compiled.program;
-    let mut scoping = compiled.scoping;
+    let (mut program, mut scoping) = match parsed {
+        Some(parsed) => (
+            parsed.program().clone_in_with_semantic_ids(&allocator),
+            parsed.scoping().clone_in_with_semantic_ids_with_another_arena(),
+        ),
+        None => {
+            let compiled = packem_parse::compile(&allocator, path, text, settings, false);
+            (compiled.program, compiled.scoping)
+        }
+    };
     let hashbang = program.hashbang.take().map(|h| h.value.to_string());
     // Tree shaking: the statements linking dropped go first (indices are the compiled program's,
     // as the scan saw it).
@@ -449,6 +463,11 @@ fn render_code(
         },
     };
     rewriter.visit_program(&mut program);
+    if let Some(options) = &emit.options.mangle_props {
+        let target = emit.target;
+        let mapping = target.property_names(db).as_ref().unwrap_or_else(|| crate::property_mapping(db, target));
+        crate::mangle_props::rewrite(&allocator, &mut program, options, mapping);
+    }
     let uses_require = uses_require || rewriter.uses_require;
     let uses_import_meta = rewriter.uses_import_meta;
 

@@ -72,6 +72,21 @@ pub(crate) enum MapSource {
     Url(String),
 }
 
+/// The URL of the last `//# sourceMappingURL=` (or `//@ …`) comment in `text`: one SIMD scan
+/// from the end, since every module is checked and almost none has one.
+fn mapping_url(text: &str) -> Option<&str> {
+    const KEY: &[u8] = b"sourceMappingURL=";
+    let bytes = text.as_bytes();
+    let mut end = bytes.len();
+    while let Some(at) = memchr::memmem::rfind(&bytes[..end], KEY) {
+        if bytes[..at].ends_with(b"//# ") || bytes[..at].ends_with(b"//@ ") {
+            return text[at + KEY.len()..].lines().next().map(str::trim);
+        }
+        end = at;
+    }
+    None
+}
+
 /// The source map a module's text names in a `//# sourceMappingURL=` comment (a `data:` URL or
 /// a file next to it; reading the file makes it an input of the render), with its sources
 /// resolved. `None` when there is none or it cannot be read or parsed (the module is then its
@@ -81,8 +96,7 @@ pub(crate) fn input_map(
     path: &Utf8Path,
     text: &str,
 ) -> Option<(oxc_sourcemap::SourceMap<'static>, Vec<MapSource>)> {
-    let at = text.rfind("//# sourceMappingURL=").or_else(|| text.rfind("//@ sourceMappingURL="))?;
-    let url = text[at + "//# sourceMappingURL=".len()..].lines().next()?.trim();
+    let url = mapping_url(text)?;
     let dir = path.parent()?;
     let (json, map_dir) = if let Some(data) = url.strip_prefix("data:") {
         let (header, payload) = data.split_once(',')?;
@@ -658,6 +672,14 @@ fn vlq(out: &mut String, value: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_mapping_url_comment_is_found() {
+        assert_eq!(mapping_url("x();\n//# sourceMappingURL=index.js.map\n"), Some("index.js.map"));
+        assert_eq!(mapping_url("//# sourceMappingURL=a.map\n//@ sourceMappingURL=b.map "), Some("b.map"));
+        assert_eq!(mapping_url("const s = 'sourceMappingURL=no';\n"), None);
+        assert_eq!(mapping_url("x();"), None);
+    }
 
     /// Decodes a `mappings` string into absolute (line, gen col, source, line, col, name).
     fn decode(mappings: &str) -> Vec<(u32, u32, u32, u32, u32, Option<u32>)> {

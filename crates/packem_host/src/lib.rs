@@ -24,7 +24,8 @@ use salsa::Setter;
 pub use database::PackemDatabase;
 pub use outputs::BundleOutputs;
 pub use packem_emit::{
-    Bundle, ChunkNaming, ChunkOutput, EmitOptions, Format, LegalComments, SourceMapMode, SourceMapOptions, Target,
+    Bundle, ChunkNaming, ChunkOutput, EmitOptions, Format, LegalComments, ManglePropsOptions, SourceMapMode,
+    SourceMapOptions, Target,
 };
 pub use packem_graph::{Edge, EdgeTarget, ModuleGraph, ModuleId, ModuleNode};
 pub use packem_link::ChunkKind;
@@ -104,6 +105,11 @@ impl Workspace {
     /// three.js×10's 3,871 modules).
     pub fn set_incremental(&mut self, incremental: bool) {
         self.incremental = incremental;
+        // A one-shot build reads every AST twice (scan, then render): keeping them all costs less
+        // memory than the peers use and saves parsing each module again. Sessions that live on
+        // keep the LRU bound.
+        let capacity = if incremental { packem_parse::PARSED_MODULE_LRU } else { 0 };
+        packem_parse::set_parsed_module_lru(&mut self.db, capacity);
     }
 
     /// The database, for running queries.
@@ -405,7 +411,7 @@ impl Workspace {
                 target
             }
             None => {
-                let target = Target::builder(self.project, format, global_name, emit, Arc::default(), None)
+                let target = Target::builder(self.project, format, global_name, emit, Arc::default(), None, None)
                     .durability(medium)
                     .new(&self.db);
                 self.target = Some(target);
@@ -455,7 +461,32 @@ impl Workspace {
         // verifies the graph and the link once after all the sets instead of once per kind.
         let _ = self.make_fact_cells(&graph);
         self.sync_link_cells(target, &graph, linked);
+        self.sync_property_names(target, &graph);
         graph
+    }
+
+    /// With `--mangle-props`: copies the build's property mapping into the target when it changed
+    /// (renders read the copy; see [`Target::property_names`]). Each module's property facts are
+    /// computed in parallel first on a cold build.
+    fn sync_property_names(&mut self, target: Target, graph: &Arc<ModuleGraph>) {
+        if target.emit(&self.db).mangle_props.is_none() {
+            return;
+        }
+        let _span = tracing::debug_span!("sync_property_names").entered();
+        if self.cold.render.load(std::sync::atomic::Ordering::Relaxed) {
+            let snapshot = self.db.clone();
+            let graph = graph.clone();
+            self.pool.install(move || {
+                use rayon::prelude::*;
+                graph.modules.par_iter().for_each_with(snapshot, |db, module| {
+                    let _ = packem_emit::property_facts(db, target, module.source);
+                });
+            });
+        }
+        let mapping = packem_emit::property_mapping(&self.db, target).clone();
+        if target.property_names(&self.db).as_ref() != Some(&mapping) {
+            target.set_property_names(&mut self.db).with_durability(salsa::Durability::MEDIUM).to(Some(mapping));
+        }
     }
 
     /// Makes the fact cells of modules that have none (the language server calls this after a

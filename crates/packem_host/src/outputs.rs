@@ -59,6 +59,11 @@ impl<'a> BundleOutputs<'a> {
         outputs
     }
 
+    /// Whether file `index` is a chunk's companion (its `.map` or `.LEGAL.txt` file).
+    pub fn is_companion(&self, index: usize) -> bool {
+        matches!(self.kind(index), File::Map(_) | File::Legal(_))
+    }
+
     /// File `index`'s size in bytes.
     pub fn len(&self, index: usize) -> u64 {
         match self.kind(index) {

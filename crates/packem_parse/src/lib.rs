@@ -48,15 +48,23 @@ pub use parsed::ParsedModule;
 pub use scan::{ExportName, ImportKind, ImportRecord, ImportRecordSummary, ModuleFormat, ModuleScan, ModuleSummary};
 pub use source::{CompileSettings, InjectBinding, JsxSettings, Source, TsSettings};
 
+/// The LRU capacity [`parsed_module`] is declared with.
+pub const PARSED_MODULE_LRU: usize = 256;
+
+/// Sets how many ASTs [`parsed_module`] keeps (0: all). One-shot builds keep them all, since
+/// rendering reads every AST again after linking; long-lived sessions keep [`PARSED_MODULE_LRU`].
+pub fn set_parsed_module_lru(db: &mut dyn Db, capacity: usize) {
+    parsed_module::set_lru_capacity(db, capacity);
+}
+
 /// The compiled AST of `source` (an empty program when the text could not be read, or when the
 /// loader is not a code loader).
 ///
 /// `no_eq`: every edit changes the AST (spans at least), so equality would never cut off; consumers
 /// that want cutoff read [`module_summary`] instead. LRU-bounded at 256 ASTs: an AST's arena takes
 /// several times its source size, and evicted ASTs are simply re-parsed on demand. The capacity is a
-/// guess, not a measurement; one-shot builds may turn eviction off with
-/// `parsed_module::set_lru_capacity(db, 0)`.
-#[salsa::tracked(returns(ref), no_eq, lru = 256)]
+/// guess, not a measurement; one-shot builds turn eviction off ([`set_parsed_module_lru`]).
+#[salsa::tracked(returns(ref), no_eq, lru = 256)] // = PARSED_MODULE_LRU (the macro takes a literal)
 pub fn parsed_module(db: &dyn Db, source: Source) -> ParsedModule {
     let file = source.file(db);
     let path = file.path(db);

@@ -86,6 +86,19 @@ pub(crate) fn guard<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// Estimates the nesting of `src` in one pass over its bytes.
+/// Bytes that continue an identifier for [`estimate`] (ASCII letters, digits, `_`, `$`, and every
+/// non-ASCII byte).
+const IDENTIFIER_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80;
+        b += 1;
+    }
+    table
+};
+
 pub(crate) fn estimate(src: &[u8]) -> Nesting {
     /// One open bracket: which one, and the operator count of the enclosing level when it opened.
     struct Open {
@@ -146,16 +159,11 @@ pub(crate) fn estimate(src: &[u8]) -> Nesting {
         match b {
             b' ' | b'\t' | b'\n' | b'\r' => i += 1,
             b'/' if src.get(i + 1) == Some(&b'/') => {
-                while i < n && src[i] != b'\n' {
-                    i += 1;
-                }
+                i = memchr::memchr(b'\n', &src[i..]).map_or(n, |at| i + at);
             }
             b'/' if src.get(i + 1) == Some(&b'*') => {
                 i += 2;
-                while i < n && !(src[i] == b'*' && src.get(i + 1) == Some(&b'/')) {
-                    i += 1;
-                }
-                i += 2;
+                i = memchr::memmem::find(&src[i..], b"*/").map_or(n, |at| i + at + 2);
             }
             b'/' if regex_ok => {
                 i += 1;
@@ -256,7 +264,7 @@ pub(crate) fn estimate(src: &[u8]) -> Nesting {
             _ => {
                 // Identifiers, keywords, and anything else (non-ASCII bytes, `#`, `@`, `\`).
                 let start = i;
-                while i < n && (src[i].is_ascii_alphanumeric() || src[i] == b'_' || src[i] == b'$' || src[i] >= 0x80) {
+                while i < n && IDENTIFIER_BYTE[src[i] as usize] {
                     i += 1;
                 }
                 if i == start {
@@ -265,6 +273,12 @@ pub(crate) fn estimate(src: &[u8]) -> Nesting {
                 } else {
                     // `return /re/` and friends; other identifiers are followed by a division.
                     let word = &src[start..i];
+                    if word.len() > 10 || !word[0].is_ascii_lowercase() {
+                        // Not a keyword: an identifier, followed by a division.
+                        note(stack.len(), chain + statements / STATEMENTS_PER_LEVEL, i - 1, &mut out);
+                        regex_ok = false;
+                        continue;
+                    }
                     // Keywords that nest the way operators do (`new new X`).
                     if matches!(word, b"new" | b"typeof" | b"void" | b"delete" | b"await" | b"yield") {
                         chain = chain.saturating_add(1);
