@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use oxc::allocator::{Allocator, CloneIn};
 use oxc::ast::ast::{
-    BindingPattern, ExportDefaultDeclarationKind, Expression, Program, Statement, VariableDeclarationKind,
-    VariableDeclarator,
+    AssignmentTarget, BindingPattern, ExportDefaultDeclarationKind, Expression, Program, Statement,
+    VariableDeclarationKind, VariableDeclarator,
 };
 use oxc::ast::builder::AstBuilder;
 use oxc::ast_visit::{VisitMut, walk_mut};
@@ -803,8 +803,7 @@ fn hoist_declarations<'a>(
     finals: &FxHashMap<&str, &str>,
 ) -> (oxc::allocator::Vec<'a, Statement<'a>>, Vec<String>) {
     let final_name = |name: &str| -> &'a str { allocator.alloc_str(finals.get(name).copied().unwrap_or(name)) };
-    let assign = |name: &'a str, value: Expression<'a>| -> Statement<'a> {
-        let target = oxc::ast::ast::AssignmentTarget::new_assignment_target_identifier(SPAN, name, builder);
+    let assign_to = |target: AssignmentTarget<'a>, value: Expression<'a>| -> Statement<'a> {
         let expression = Expression::new_assignment_expression(
             SPAN,
             oxc::ast::ast::AssignmentOperator::Assign,
@@ -813,6 +812,9 @@ fn hoist_declarations<'a>(
             builder,
         );
         Statement::new_expression_statement(SPAN, expression, builder)
+    };
+    let assign = |name: &'a str, value: Expression<'a>| -> Statement<'a> {
+        assign_to(AssignmentTarget::new_assignment_target_identifier(SPAN, name, builder), value)
     };
     let mut functions = oxc::allocator::Vec::new_in(&allocator);
     let mut vars = Vec::new();
@@ -840,14 +842,7 @@ fn hoist_declarations<'a>(
                         pattern => {
                             let target = assignment_target(pattern, builder, &final_name, &mut vars);
                             if let Some(init) = declarator.init {
-                                let expression = Expression::new_assignment_expression(
-                                    SPAN,
-                                    oxc::ast::ast::AssignmentOperator::Assign,
-                                    target,
-                                    init,
-                                    builder,
-                                );
-                                program.body.push(Statement::new_expression_statement(SPAN, expression, builder));
+                                program.body.push(assign_to(target, init));
                             }
                         }
                     }
