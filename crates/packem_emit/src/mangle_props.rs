@@ -9,8 +9,10 @@
 //!    name), avoiding every spelling that stays, those of the runtime helpers, and reserved names.
 //! 3. The host copies the mapping into the target (`Target::property_names`, the way it copies
 //!    link information into cells), and each render rewrites its module with that mapping pinned
-//!    in oxc's mangle cache, so every module agrees. A property only the render's own code spells (glue, never in the AST the
-//!    facts saw) is kept as it is.
+//!    in oxc's mangle cache, so every module agrees. A property only the render's own code
+//!    spells (glue, never in the AST the facts saw) is kept as it is.
+//!
+//! The regular expressions are compiled once per target ([`mangle_options`]), not per module.
 
 use std::sync::Arc;
 
@@ -57,35 +59,42 @@ pub struct PropertyFacts {
     pub spellings: Vec<String>,
 }
 
+/// oxc's options for `target`'s `--mangle-props` (`None` without it, or when a pattern does not
+/// compile, which the front end reports). `no_eq`: compiled regexes do not compare; this re-runs
+/// only when the emit options change, which re-renders everything anyway.
+#[salsa::tracked(returns(ref), no_eq)]
+pub(crate) fn mangle_options(db: &dyn packem_resolve::Db, target: Target) -> Option<Arc<ManglePropertiesOptions>> {
+    target.emit(db).mangle_props.as_ref().and_then(|o| o.oxc().ok()).map(Arc::new)
+}
+
 /// The property facts of `source` for `target` (empty without `--mangle-props`).
 #[salsa::tracked(returns(ref))]
 pub fn property_facts(db: &dyn packem_resolve::Db, target: Target, source: Source) -> Arc<PropertyFacts> {
-    let Some(options) = target.emit(db).mangle_props.as_ref().and_then(|o| o.oxc().ok()) else {
+    let Some(options) = mangle_options(db, target) else {
         return Arc::default();
     };
     let _span = tracing::debug_span!("property_facts", path = %source.file(db).path(db)).entered();
     let parsed = parsed_module(db, source);
     let facts = parsed.with_stack(|| {
         let program = parsed.program();
-        let mut mangler = PropertyMangler::new(options);
+        let mut mangler = PropertyMangler::new((**options).clone());
         mangler.collect(program);
         let candidates: FxHashSet<&str> = mangler.assign().keys().map(|k| k.as_str()).collect();
         let mut counter = Spellings::default();
         counter.visit_program(program);
-        let mut facts = PropertyFacts::default();
-        for (name, count) in counter.counts {
-            if candidates.contains(name) {
-                facts.candidates.push((name.to_string(), count));
-            } else {
-                facts.spellings.push(name.to_string());
-            }
-        }
-        // Candidates seen only in forms the counter skips still get a mapping.
-        for name in &candidates {
-            if !facts.candidates.iter().any(|(c, _)| c == name) {
-                facts.candidates.push((name.to_string(), 1));
-            }
-        }
+        // Candidates seen only in forms the counter skips count once.
+        let mut facts = PropertyFacts {
+            candidates: candidates
+                .iter()
+                .map(|name| (name.to_string(), counter.counts.get(name).copied().unwrap_or(1)))
+                .collect(),
+            spellings: counter
+                .counts
+                .keys()
+                .filter(|name| !candidates.contains(*name))
+                .map(|n| n.to_string())
+                .collect(),
+        };
         facts.candidates.sort_unstable();
         facts.spellings.sort_unstable();
         facts
@@ -145,10 +154,10 @@ const GLUE_PROPERTIES: &[&str] =
 pub(crate) fn rewrite<'a>(
     allocator: &'a oxc::allocator::Allocator,
     program: &mut Program<'a>,
-    options: &ManglePropsOptions,
+    options: &ManglePropertiesOptions,
     mapping: &[(String, String)],
 ) {
-    let Ok(mut pinned) = options.oxc() else { return };
+    let mut pinned = options.clone();
     for (from, to) in mapping {
         // Assigned names are identifier names that are not hard-reserved: always accepted.
         let _ = pinned.cache.insert(from.as_str().into(), Some(to.as_str().into()));

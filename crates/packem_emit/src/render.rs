@@ -463,7 +463,7 @@ fn render_code(
         },
     };
     rewriter.visit_program(&mut program);
-    if let Some(options) = &emit.options.mangle_props {
+    if let Some(options) = crate::mangle_props::mangle_options(db, emit.target) {
         let target = emit.target;
         let mapping = target.property_names(db).as_ref().unwrap_or_else(|| crate::property_mapping(db, target));
         crate::mangle_props::rewrite(&allocator, &mut program, options, mapping);

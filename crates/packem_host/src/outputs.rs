@@ -98,6 +98,12 @@ impl<'a> BundleOutputs<'a> {
         }
     }
 
+    /// The last component of chunk `chunk`'s path (what its comments name).
+    fn chunk_file_name(&self, chunk: usize) -> &str {
+        let path = self.chunk_path(chunk);
+        path.rsplit_once('/').map_or(path, |(_, file)| file)
+    }
+
     fn chunk(&self, chunk: usize) -> &ChunkOutput {
         &self.bundle.chunks[chunk]
     }
@@ -128,8 +134,7 @@ impl<'a> BundleOutputs<'a> {
     fn legal_comment(&self, chunk: usize) -> Option<String> {
         self.chunk(chunk).legal.as_ref().filter(|_| self.legal_comments == LegalComments::Linked)?;
         let newline = if self.chunk(chunk).code.ends_with_newline() { "" } else { "\n" };
-        let path = self.chunk_path(chunk);
-        let file = path.rsplit_once('/').map_or(path, |(_, f)| f);
+        let file = self.chunk_file_name(chunk);
         Some(format!("{newline}/*! For license information please see {file}.LEGAL.txt */\n"))
     }
 
@@ -142,8 +147,7 @@ impl<'a> BundleOutputs<'a> {
         match options.mode {
             SourceMapMode::External => None,
             SourceMapMode::Linked => {
-                let path = self.chunk_path(chunk);
-                let file = path.rsplit_once('/').map_or(path, |(_, f)| f);
+                let file = self.chunk_file_name(chunk);
                 Some(format!("{newline}//# sourceMappingURL={file}.map\n"))
             }
             SourceMapMode::Inline | SourceMapMode::Both => {
