@@ -274,7 +274,7 @@ impl Builder {
         if self.naming.stdout {
             let mut stdout = std::io::stdout().lock();
             for index in 0..files.count() {
-                for piece in files.file(index).pieces() {
+                for piece in files.file(index).slices() {
                     if let Err(err) = stdout.write_all(piece) {
                         diagnostics.push(Diagnostic::error(
                             DiagnosticCode::OutputError,

@@ -290,7 +290,7 @@ impl Body<'_> {
         self.helpers |= rendered.helpers;
         self.uses_require |= rendered.uses_require;
         self.legal.extend(rendered.legal_comments.iter().cloned());
-        let mut pieces = rendered.code.pieces().iter();
+        let mut pieces = rendered.code.pieces();
         for (k, source) in run.sources(self.db).iter().enumerate() {
             let len = rendered.lens[k];
             let piece = if len > 0 { pieces.next().cloned() } else { None };

@@ -278,14 +278,9 @@ fn decode_first(segment: &str) -> (i64, &str) {
 
 /// Appends a list of `,item` pieces without the first comma.
 fn push_list(out: &mut CodeBuilder, list: &Code) {
-    let mut first = true;
-    for piece in list.pieces() {
-        if first && let Some(rest) = piece.as_str().strip_prefix(',') {
-            out.push_str(rest);
-            first = false;
-        } else {
-            out.push_piece(piece);
-        }
+    match list.pieces().next() {
+        Some(first) if first.as_str().starts_with(',') => out.push_code(&list.without_first_byte()),
+        _ => out.push_code(list),
     }
 }
 

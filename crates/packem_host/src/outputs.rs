@@ -205,6 +205,24 @@ impl BundleOutputs<'_> {
     }
 }
 
+/// A chunk's code (or a map's JSON) and the comment after it, as the writer reads them: the
+/// code's pieces where its memos hold them.
+struct CodeContents {
+    code: Code,
+    comment: Option<Arc<str>>,
+}
+
+impl packem_output::Contents for CodeContents {
+    fn for_each_slice<'a>(&'a self, f: &mut dyn FnMut(&'a [u8])) {
+        for piece in self.code.pieces() {
+            f(piece.as_str().as_bytes());
+        }
+        if let Some(comment) = &self.comment {
+            f(comment.as_bytes());
+        }
+    }
+}
+
 enum File {
     Chunk(usize),
     Map(usize),
@@ -237,15 +255,17 @@ impl packem_output::Outputs for BundleOutputs<'_> {
     fn file(&self, index: usize) -> Cow<'_, OutputFile> {
         match self.kind(index) {
             File::Chunk(chunk) => {
-                let mut pieces = self.chunk(chunk).code.byte_pieces();
-                if let Some(comment) = self.comment(chunk) {
-                    pieces.push(Arc::<[u8]>::from(comment.as_bytes()));
-                }
-                Cow::Owned(OutputFile::from_pieces(self.path(index), pieces, self.chunk_hash(chunk)))
+                let code = self.chunk(chunk).code.clone();
+                let comment = self.comment(chunk);
+                let len = code.len() as u64 + comment.as_ref().map_or(0, |c| c.len() as u64);
+                let contents = Arc::new(CodeContents { code, comment });
+                Cow::Owned(OutputFile::from_contents(self.path(index), contents, len, self.chunk_hash(chunk)))
             }
             File::Map(chunk) => {
-                let json = self.map_json(chunk).unwrap_or_default();
-                Cow::Owned(OutputFile::from_pieces(self.path(index), json.byte_pieces(), self.map_hash(chunk)))
+                let code = self.map_json(chunk).unwrap_or_default();
+                let len = code.len() as u64;
+                let contents = Arc::new(CodeContents { code, comment: None });
+                Cow::Owned(OutputFile::from_contents(self.path(index), contents, len, self.map_hash(chunk)))
             }
             File::Legal(chunk) => Cow::Owned(self.legal_file(chunk)),
             File::Asset(asset) => Cow::Borrowed(&self.assets[asset]),

@@ -32,5 +32,6 @@ pub use summary::{
     DEFAULT_TERMINAL_WIDTH, SIZE_WARNING_THRESHOLD, format_size, sort_like_esbuild, summary, summary_with_width,
 };
 pub use write::{
-    OutputFile, Outputs, WriteDelta, WriteOptions, WriteReport, WrittenSet, remove_spares, write_changed, write_outputs,
+    Contents, OutputFile, Outputs, WriteDelta, WriteOptions, WriteReport, WrittenSet, remove_spares, write_changed,
+    write_outputs,
 };

@@ -12,25 +12,57 @@ use camino::Utf8Path;
 use crate::error::{OutputError, OutputErrorCode};
 use crate::paths::{lexical_normalize, validate};
 
+/// The bytes of an output file as slices in order, shared with whoever made them (a bundler's
+/// per-module code, held by its memos), so that a rebuild hands over megabytes without copying
+/// them or touching a reference count per piece.
+pub trait Contents: Send + Sync {
+    /// Calls `f` with each slice, in order.
+    fn for_each_slice<'a>(&'a self, f: &mut dyn FnMut(&'a [u8]));
+}
+
+impl Contents for Vec<Arc<[u8]>> {
+    fn for_each_slice<'a>(&'a self, f: &mut dyn FnMut(&'a [u8])) {
+        for piece in self {
+            f(piece);
+        }
+    }
+}
+
 /// One file to write, its path relative to the output directory (forward slashes).
 ///
-/// The bytes are a list of pieces written in order, so a bundler can hand over the per-module
-/// code it already holds instead of concatenating megabytes on every rebuild.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The bytes are [`Contents`]: slices written in order, so a bundler can hand over the
+/// per-module code it already holds instead of concatenating megabytes on every rebuild.
+#[derive(Clone)]
 pub struct OutputFile {
     /// Relative to the output directory, e.g. `chunks/chunk-X7Q2.js`.
     pub path: String,
-    pieces: Vec<Arc<[u8]>>,
+    contents: Arc<dyn Contents>,
     len: u64,
     hash: u128,
 }
+
+impl std::fmt::Debug for OutputFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutputFile").field("path", &self.path).field("len", &self.len).finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for OutputFile {
+    /// Same path and the same bytes, as far as the hashes tell.
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path && self.len == other.len && self.hash == other.hash
+    }
+}
+
+impl Eq for OutputFile {}
 
 impl OutputFile {
     /// An output file at `path` with `contents`.
     pub fn new(path: impl Into<String>, contents: impl Into<Arc<[u8]>>) -> Self {
         let contents = contents.into();
         let hash = content_hash(&contents);
-        OutputFile { path: path.into(), len: contents.len() as u64, pieces: vec![contents], hash }
+        let len = contents.len() as u64;
+        OutputFile { path: path.into(), len, contents: Arc::new(vec![contents]), hash }
     }
 
     /// An output file whose bytes are `pieces` concatenated, identified by `hash`: the caller's
@@ -39,7 +71,13 @@ impl OutputFile {
     /// need not be a hash of the concatenation itself (a hash of per-piece hashes will do).
     pub fn from_pieces(path: impl Into<String>, pieces: Vec<Arc<[u8]>>, hash: u128) -> Self {
         let len = pieces.iter().map(|p| p.len() as u64).sum();
-        OutputFile { path: path.into(), pieces, len, hash: Self::pieces_hash(hash) }
+        Self::from_contents(path, Arc::new(pieces), len, hash)
+    }
+
+    /// An output file of `len` bytes, `contents`, identified by `hash` (as in
+    /// [`OutputFile::from_pieces`]).
+    pub fn from_contents(path: impl Into<String>, contents: Arc<dyn Contents>, len: u64, hash: u128) -> Self {
+        OutputFile { path: path.into(), contents, len, hash: Self::pieces_hash(hash) }
     }
 
     /// The [`OutputFile::hash`] of a file made by [`OutputFile::from_pieces`] from `hash`.
@@ -53,9 +91,11 @@ impl OutputFile {
         self.hash
     }
 
-    /// The bytes, as the pieces they are written from.
-    pub fn pieces(&self) -> &[Arc<[u8]>] {
-        &self.pieces
+    /// The bytes, as the slices they are written from.
+    pub fn slices(&self) -> Vec<&[u8]> {
+        let mut out = Vec::new();
+        self.contents.for_each_slice(&mut |slice| out.push(slice));
+        out
     }
 
     /// The size in bytes.
@@ -74,14 +114,15 @@ impl OutputFile {
             return false;
         }
         let mut rest = bytes;
-        for piece in &self.pieces {
-            let (head, tail) = rest.split_at(piece.len());
-            if head != &piece[..] {
-                return false;
+        let mut equal = true;
+        self.contents.for_each_slice(&mut |slice| {
+            if equal {
+                let (head, tail) = rest.split_at(slice.len());
+                equal = head == slice;
+                rest = tail;
             }
-            rest = tail;
-        }
-        true
+        });
+        equal
     }
 }
 
@@ -91,13 +132,29 @@ struct Written {
     hash: u128,
     len: u64,
     modified: Option<SystemTime>,
-    /// The inode and the pieces written, kept for files written through a spare: when this file
-    /// has become the spare, the next write there skips the pieces it already holds.
-    layout: Option<(u64, Pieces)>,
+    /// The inode and the contents written, kept for files written through a spare: when this
+    /// file has become the spare, the next write there skips the slices it already holds.
+    layout: Option<(u64, Held)>,
 }
 
-/// The pieces of a written file, shared.
-type Pieces = Arc<[Arc<[u8]>]>;
+/// The contents of a written file, kept alive (so that a slice still at the same address holds
+/// the same bytes).
+#[derive(Clone)]
+struct Held(Arc<dyn Contents>);
+
+impl PartialEq for Held {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::addr_eq(Arc::as_ptr(&self.0), Arc::as_ptr(&other.0))
+    }
+}
+
+impl Eq for Held {}
+
+impl std::fmt::Debug for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Held(..)")
+    }
+}
 
 impl Written {
     /// Whether `meta` still shows the file as we left it (same size and mtime): then nobody has
@@ -283,7 +340,7 @@ pub struct WriteDelta {
 
 /// Validates every path first (nothing is written if any is invalid), then writes each changed
 /// file atomically. [`write_changed`] with a copy of `previous`, reporting every file.
-pub fn write_outputs<O: Outputs + ?Sized>(
+pub fn write_outputs<O: Outputs + Sync + ?Sized>(
     files: &O,
     options: &WriteOptions,
     previous: Option<&WrittenSet>,
@@ -318,7 +375,7 @@ pub fn write_outputs<O: Outputs + ?Sized>(
 /// On failure the errors are returned (`WRITE_FAILED` for I/O); files already renamed into place
 /// stay (each one complete) and are recorded, a file whose write failed is recorded as unknown,
 /// and stale files are not deleted (they stay recorded, so a later write deletes them).
-pub fn write_changed<O: Outputs + ?Sized>(
+pub fn write_changed<O: Outputs + Sync + ?Sized>(
     files: &O,
     options: &WriteOptions,
     set: &mut WrittenSet,
@@ -383,18 +440,36 @@ pub fn write_changed<O: Outputs + ?Sized>(
         return Err(errors);
     }
 
-    // Each file looked at: what is on disk now (`None`: unknown after a failed write).
-    let mut results: Vec<Option<Written>> = Vec::with_capacity(todo.len());
-    for (k, &i) in todo.iter().enumerate() {
+    // Each file's directory, created and checked in order (the cache is shared), then the
+    // files written side by side: a source map and its bundle are two large writes that need
+    // not wait for each other.
+    let dir_of: Vec<Result<PathBuf, WriteError>> = validated.normalized[..todo.len()]
+        .iter()
+        .map(|norm| dirs.resolve(split_rel(norm).0, true).map(|dir| dir.expect("created on demand")))
+        .collect();
+    let write = |k: usize| {
+        let i = todo[k];
         let norm = validated.normalized[k].as_str();
         let prev = if same {
             set.files[i].written.as_ref()
         } else {
             set.index.get(norm).and_then(|&j| set.files[j].written.as_ref())
         };
-        let prev_spare = set.spares.get(norm);
-        let file = files.file(i);
-        match write_one(&mut dirs, norm, &file, prev, prev_spare, options.spare) {
+        let dir = dir_of[k].as_ref().map_err(Clone::clone)?;
+        write_one(dir, split_rel(norm).1, &files.file(i), prev, set.spares.get(norm), options.spare)
+    };
+    let outcomes: Vec<Result<WriteOne, WriteError>> = if todo.len() > 1 {
+        use rayon::prelude::*;
+        (0..todo.len()).into_par_iter().map(write).collect()
+    } else {
+        (0..todo.len()).map(write).collect()
+    };
+
+    // Each file looked at: what is on disk now (`None`: unknown after a failed write).
+    let mut results: Vec<Option<Written>> = Vec::with_capacity(todo.len());
+    for (k, outcome) in outcomes.into_iter().enumerate() {
+        let norm = validated.normalized[k].as_str();
+        match outcome {
             Ok((written, changed, spare)) => {
                 match spare {
                     Some(spare) => set.spares.insert(norm.to_owned(), spare),
@@ -409,7 +484,7 @@ pub fn write_changed<O: Outputs + ?Sized>(
             }
             Err((kind, message)) => {
                 set.spares.remove(norm);
-                errors.push(OutputError::new(kind, files.path(i), message));
+                errors.push(OutputError::new(kind, files.path(todo[k]), message));
                 results.push(None);
             }
         }
@@ -476,6 +551,9 @@ pub fn write_changed<O: Outputs + ?Sized>(
 
 type WriteError = (OutputErrorCode, String);
 
+/// What [`write_one`] did: what is on disk, whether it wrote, what the spare holds.
+type WriteOne = (Written, bool, Option<Written>);
+
 /// Canonical directories inside the output directory, created and checked once per write.
 struct DirCache<'a> {
     canonical_outdir: &'a Path,
@@ -541,15 +619,13 @@ fn split_rel(rel: &str) -> (&str, &str) {
 /// Writes one file unless its bytes are already there. Returns what is on disk, whether it was
 /// written, and what its spare file holds now (when known).
 fn write_one(
-    dirs: &mut DirCache,
-    rel: &str,
+    dir: &Path,
+    file_name: &str,
     file: &OutputFile,
     prev: Option<&Written>,
     prev_spare: Option<&Written>,
     spare: bool,
-) -> Result<(Written, bool, Option<Written>), WriteError> {
-    let (rel_dir, file_name) = split_rel(rel);
-    let dir = dirs.resolve(rel_dir, true)?.expect("created on demand");
+) -> Result<WriteOne, WriteError> {
     let target = dir.join(file_name);
     let (hash, len) = (file.hash, file.len);
 
@@ -574,19 +650,19 @@ fn write_one(
 
     let keep_permissions = existing.as_ref().filter(|m| m.is_file()).map(|m| m.permissions());
     let swapped = if spare && existing.as_ref().is_some_and(|m| m.is_file()) {
-        write_via_spare(&dir, file_name, &target, file, prev_spare, keep_permissions.clone())
+        write_via_spare(dir, file_name, &target, file, prev_spare, keep_permissions.clone())
             .map_err(|err| (OutputErrorCode::WriteFailed, format!("Could not write {}: {err}", target.display())))?
     } else {
         Swap::NotDone
     };
     if swapped == Swap::NotDone {
-        write_atomically(&dir, file_name, &target, &file.pieces, keep_permissions)
+        write_atomically(dir, file_name, &target, &file.slices(), keep_permissions)
             .map_err(|err| (OutputErrorCode::WriteFailed, format!("Could not write {}: {err}", target.display())))?;
     }
     let meta = std::fs::symlink_metadata(&target).ok();
     let modified = meta.as_ref().and_then(|m| m.modified().ok());
     // Kept in watch mode only: the next write may swap this file out and write into it.
-    let layout = meta.as_ref().filter(|_| spare).map(|meta| (inode(meta), Arc::from(file.pieces.as_slice())));
+    let layout = meta.as_ref().filter(|_| spare).map(|meta| (inode(meta), Held(file.contents.clone())));
     // After an exchange the spare is the file that was the output: what `prev` recorded, if the
     // output was still ours then.
     let spare_now = match (swapped, &existing) {
@@ -624,7 +700,7 @@ fn write_atomically(
     dir: &Path,
     file_name: &str,
     target: &Path,
-    pieces: &[Arc<[u8]>],
+    pieces: &[&[u8]],
     permissions: Option<std::fs::Permissions>,
 ) -> io::Result<()> {
     let stem = short_stem(file_name);
@@ -703,16 +779,21 @@ fn write_via_spare(
         return Ok(Swap::NotDone);
     }
     let held = expected.and_then(|e| {
-        let (ino, pieces) = e.layout.as_ref()?;
-        (*ino == meta.ino() && e.describes(&meta)).then_some((pieces, e.len))
+        let (ino, held) = e.layout.as_ref()?;
+        (*ino == meta.ino() && e.describes(&meta)).then_some((held, e.len))
     });
+    let pieces = out.slices();
     let (first, offset, end) = match held {
-        Some((held, held_len)) => unchanged_ends(held, held_len, &out.pieces, out.len),
-        None => (0, 0, out.pieces.len()),
+        Some((held, held_len)) => {
+            let mut slices = Vec::new();
+            held.0.for_each_slice(&mut |slice| slices.push(slice));
+            unchanged_ends(&slices, held_len, &pieces, out.len)
+        }
+        None => (0, 0, pieces.len()),
     };
     let result = (|| {
         file.seek(io::SeekFrom::Start(offset))?;
-        write_all_pieces(&mut file, &out.pieces[first..end])?;
+        write_all_pieces(&mut file, &pieces[first..end])?;
         if meta.len() != out.len {
             file.set_len(out.len)?;
         }
@@ -756,8 +837,9 @@ fn write_via_spare(
 /// to write, its byte offset, and the end of the pieces to write. Leading pieces equal in both
 /// are skipped; trailing ones too when both are `len` bytes long (then they sit at the same
 /// offsets).
-fn unchanged_ends(held: &[Arc<[u8]>], held_len: u64, new: &[Arc<[u8]>], len: u64) -> (usize, u64, usize) {
-    let same = |a: &Arc<[u8]>, b: &Arc<[u8]>| Arc::ptr_eq(a, b) || a[..] == b[..];
+fn unchanged_ends(held: &[&[u8]], held_len: u64, new: &[&[u8]], len: u64) -> (usize, u64, usize) {
+    // The held contents are alive, so a slice at the same address and length is the same bytes.
+    let same = |a: &&[u8], b: &&[u8]| (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b;
     let first = held.iter().zip(new).take_while(|(a, b)| same(a, b)).count();
     let offset = new[..first].iter().map(|p| p.len() as u64).sum();
     if held_len != len {
@@ -782,21 +864,70 @@ pub fn remove_spares(outdir: &Utf8Path, written: &WrittenSet) {
 }
 
 /// Writes every piece in order with vectored writes (a few system calls for thousands of pieces).
-fn write_all_pieces(file: &mut std::fs::File, pieces: &[Arc<[u8]>]) -> io::Result<()> {
-    // Linux accepts at most 1,024 buffers per call.
+///
+/// Runs of pieces under 8 KiB are first copied into one buffer: the kernel's cost per buffer
+/// of a vectored write exceeds a user-space copy of a few kilobytes, and a joined source map is
+/// mostly such pieces (three.js×10's: 18,000 pieces of ~400 bytes). Measured on three.js×10
+/// minified with its map, a body edit's write: 11.4 ms with no copying, 9.2 ms copying pieces
+/// under 1 KiB, 8.3 ms under 8 KiB, 9.4 ms copying everything.
+fn write_all_pieces(file: &mut std::fs::File, pieces: &[&[u8]]) -> io::Result<()> {
+    /// Pieces at least this long are written from where they are.
+    const SMALL: usize = 8 * 1024;
+    /// Linux accepts at most 1,024 buffers per call.
     const BATCH: usize = 1024;
-    for batch in pieces.chunks(BATCH) {
-        let mut slices: Vec<io::IoSlice<'_>> =
-            batch.iter().filter(|p| !p.is_empty()).map(|p| io::IoSlice::new(p)).collect();
-        let mut slices = &mut slices[..];
-        while !slices.is_empty() {
-            match file.write_vectored(slices) {
+    /// The staging buffer's size.
+    const STAGE: usize = 1 << 20;
+    enum Slice {
+        Staged(usize, usize),
+        Piece(usize),
+    }
+    let mut stage: Vec<u8> = Vec::with_capacity(STAGE);
+    let mut slices: Vec<Slice> = Vec::with_capacity(BATCH);
+    let mut staged_from = 0;
+    let mut i = 0;
+    while i < pieces.len() {
+        // Collect slices until the batch or the stage is full, or the pieces end.
+        let mut full = false;
+        while i < pieces.len() && !full {
+            let piece = &pieces[i];
+            if piece.len() >= SMALL {
+                if stage.len() > staged_from {
+                    slices.push(Slice::Staged(staged_from, stage.len()));
+                    staged_from = stage.len();
+                }
+                slices.push(Slice::Piece(i));
+                i += 1;
+            } else if stage.len() + piece.len() <= STAGE {
+                stage.extend_from_slice(piece);
+                i += 1;
+            } else {
+                full = true;
+            }
+            full |= slices.len() + 1 >= BATCH;
+        }
+        if stage.len() > staged_from {
+            slices.push(Slice::Staged(staged_from, stage.len()));
+        }
+        let mut io: Vec<io::IoSlice<'_>> = slices
+            .iter()
+            .map(|s| match *s {
+                Slice::Staged(from, to) => io::IoSlice::new(&stage[from..to]),
+                Slice::Piece(k) => io::IoSlice::new(pieces[k]),
+            })
+            .filter(|s| !s.is_empty())
+            .collect();
+        let mut io = &mut io[..];
+        while !io.is_empty() {
+            match file.write_vectored(io) {
                 Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "failed to write whole output")),
-                Ok(n) => io::IoSlice::advance_slices(&mut slices, n),
+                Ok(n) => io::IoSlice::advance_slices(&mut io, n),
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(err) => return Err(err),
             }
         }
+        slices.clear();
+        stage.clear();
+        staged_from = 0;
     }
     Ok(())
 }
