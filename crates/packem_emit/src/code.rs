@@ -305,19 +305,21 @@ impl Code {
         Pieces { stack: vec![self.items().iter()] }
     }
 
-    /// The code without its first byte (an ASCII character, such as a list's leading comma):
-    /// only the nodes on the path to the first piece are made again.
-    pub fn without_first_byte(&self) -> Code {
+    /// The code without its first character (such as a list's leading comma): only the nodes
+    /// on the path to the first piece are made again.
+    pub fn without_first_char(&self) -> Code {
         let mut out = CodeBuilder::default();
         let mut items = self.items().iter();
         match items.next() {
             Some(Item::Piece(piece)) => {
-                let rest = piece.text.get(1..).unwrap_or_default();
+                let mut chars = piece.text.chars();
+                chars.next();
+                let rest = chars.as_str();
                 if !rest.is_empty() {
                     out.push_piece(&Piece::new(rest));
                 }
             }
-            Some(Item::Code(code)) => out.push_code(&code.without_first_byte()),
+            Some(Item::Code(code)) => out.push_code(&code.without_first_char()),
             None => {}
         }
         for item in items {
@@ -460,13 +462,14 @@ mod tests {
         let inner = run.inner.as_ref().unwrap();
         assert_eq!(Arc::strong_count(inner), 3);
         assert!(!chunk.ends_with_newline());
-        assert_eq!(chunk.without_first_byte().to_string(), "a;b;c;)a;b;c;");
+        assert_eq!(chunk.without_first_char().to_string(), "a;b;c;)a;b;c;");
+        assert_eq!(code(&["é,x", "y"]).without_first_char().to_string(), ",xy");
         // A code nested at its start loses the first byte of its first piece only.
         let mut outer = CodeBuilder::default();
         outer.push_code(&chunk);
         outer.push_str("\n");
         let outer = outer.finish();
-        assert_eq!(outer.without_first_byte().to_string(), "a;b;c;)a;b;c;\n");
+        assert_eq!(outer.without_first_char().to_string(), "a;b;c;)a;b;c;\n");
         assert!(outer.ends_with_newline());
     }
 

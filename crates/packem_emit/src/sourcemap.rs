@@ -279,7 +279,7 @@ fn decode_first(segment: &str) -> (i64, &str) {
 /// Appends a list of `,item` pieces without the first comma.
 fn push_list(out: &mut CodeBuilder, list: &Code) {
     match list.pieces().next() {
-        Some(first) if first.as_str().starts_with(',') => out.push_code(&list.without_first_byte()),
+        Some(first) if first.as_str().starts_with(',') => out.push_code(&list.without_first_char()),
         _ => out.push_code(list),
     }
 }

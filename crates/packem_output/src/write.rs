@@ -729,8 +729,17 @@ fn write_atomically(
 }
 
 /// The spare file kept next to output `file_name` (see [`WriteOptions::spare`]).
+///
+/// Unique per output name: a name longer than the stem gets a hash of the whole name, so that
+/// `<long>.js` and `<long>.js.map`, which are written at the same time, never share a spare.
 fn spare_name(file_name: &str) -> String {
-    format!(".{}.packem-spare", short_stem(file_name))
+    let stem = short_stem(file_name);
+    if stem.len() == file_name.len() {
+        format!(".{stem}.packem-spare")
+    } else {
+        let hash = xxhash_rust::xxh3::xxh3_64(file_name.as_bytes());
+        format!(".{stem}-{hash:016x}.packem-spare")
+    }
 }
 
 /// At most the first 100 bytes of `file_name` (on a character boundary), so the names of
@@ -881,7 +890,8 @@ fn write_all_pieces(file: &mut std::fs::File, pieces: &[&[u8]]) -> io::Result<()
         Staged(usize, usize),
         Piece(usize),
     }
-    let mut stage: Vec<u8> = Vec::with_capacity(STAGE);
+    let small: usize = pieces.iter().map(|p| p.len()).filter(|&n| n < SMALL).sum();
+    let mut stage: Vec<u8> = Vec::with_capacity(STAGE.min(small));
     let mut slices: Vec<Slice> = Vec::with_capacity(BATCH);
     let mut staged_from = 0;
     let mut i = 0;

@@ -332,6 +332,28 @@ fn watch_writes_swap_with_a_spare_file_that_is_removed_at_the_end() {
     assert_eq!(tree(&fx.outdir), ["a.js"]);
 }
 
+/// Outputs are written side by side: a bundle and its map whose names share the first 100 bytes
+/// (what a spare's name keeps) must still get a spare each.
+#[cfg(target_os = "linux")]
+#[test]
+fn long_names_sharing_a_prefix_get_a_spare_each() {
+    let fx = fixture();
+    let long = "x".repeat(120);
+    let (js, map) = (format!("{long}.js"), format!("{long}.js.map"));
+    let mut previous: Option<WrittenSet> = None;
+    for round in 0..4 {
+        let files = [file(&js, &format!("code {round}\n")), file(&map, &format!("{{\"map\":{round}}}\n"))];
+        let report = write_with_spare(&fx, &files, previous.as_ref());
+        assert_eq!(std::fs::read_to_string(fx.outdir.join(&js)).unwrap(), format!("code {round}\n"));
+        assert_eq!(std::fs::read_to_string(fx.outdir.join(&map)).unwrap(), format!("{{\"map\":{round}}}\n"));
+        previous = Some(report.set);
+    }
+    let spares = tree(&fx.outdir).into_iter().filter(|p| p.ends_with(".packem-spare")).count();
+    assert_eq!(spares, 2);
+    packem_output::remove_spares(&fx.outdir, previous.as_ref().unwrap());
+    assert_eq!(tree(&fx.outdir).len(), 2);
+}
+
 #[cfg(unix)]
 #[test]
 fn a_symlink_or_hard_link_in_place_of_the_spare_is_never_written_through() {
