@@ -332,6 +332,43 @@ fn watch_writes_swap_with_a_spare_file_that_is_removed_at_the_end() {
     assert_eq!(tree(&fx.outdir), ["a.js"]);
 }
 
+/// Files of several megabytes are written by two threads through 1 MiB buffers: pieces of every
+/// size, split across buffers, arrive whole and in order, with and without a spare.
+#[test]
+fn large_files_of_small_and_large_pieces_are_written_exactly() {
+    let fx = fixture();
+    let mut seed = 7u64;
+    let mut next = |n: u64| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    let mut pieces: Vec<std::sync::Arc<[u8]>> = Vec::new();
+    let mut total = 0;
+    while total < 6 << 20 {
+        let len = match next(4) {
+            0 => next(16) as usize,
+            1 => next(10_000) as usize,
+            2 => next(100_000) as usize,
+            _ => (1 << 20) + next(5000) as usize,
+        };
+        let byte = b'a' + (pieces.len() % 26) as u8;
+        pieces.push(vec![byte; len].into());
+        total += len;
+    }
+    let expected: Vec<u8> = pieces.iter().flat_map(|p| p.iter().copied()).collect();
+    let plain = write(&fx, &[OutputFile::from_pieces("big.js", pieces.clone(), 1)], None).unwrap();
+    assert_eq!(std::fs::read(fx.outdir.join("big.js")).unwrap(), expected);
+    // Through a spare (the first swap writes everything, the next only what changed).
+    pieces.rotate_left(3);
+    let expected: Vec<u8> = pieces.iter().flat_map(|p| p.iter().copied()).collect();
+    let spare = write_with_spare(&fx, &[OutputFile::from_pieces("big.js", pieces.clone(), 2)], Some(&plain.set));
+    assert_eq!(std::fs::read(fx.outdir.join("big.js")).unwrap(), expected);
+    pieces.truncate(pieces.len() - 1);
+    let expected: Vec<u8> = pieces.iter().flat_map(|p| p.iter().copied()).collect();
+    write_with_spare(&fx, &[OutputFile::from_pieces("big.js", pieces, 3)], Some(&spare.set));
+    assert_eq!(std::fs::read(fx.outdir.join("big.js")).unwrap(), expected);
+}
+
 /// Outputs are written side by side: a bundle and its map whose names share the first 100 bytes
 /// (what a spare's name keeps) must still get a spare each.
 #[cfg(target_os = "linux")]
