@@ -22,9 +22,14 @@ pub enum Command {
     Graph(GraphArgs),
     /// Report every diagnostic (exit 1 when there are errors).
     Check(CheckArgs),
-    /// Bundle the entries into runnable output files.
+    /// Bundle the entries into runnable output files (without entries: every target of
+    /// `packem.json`, or those `--only` names).
+    // A flag given twice takes its last value: a target's settings come first as flags, the
+    // command line's own after them.
+    #[command(args_override_self = true)]
     Build(BuildArgs),
     /// `build --watch`.
+    #[command(args_override_self = true)]
     Watch(BuildArgs),
     /// Run the language server on stdin/stdout (entries from `packem.json` at the workspace root).
     Lsp,
@@ -124,6 +129,9 @@ pub struct BuildArgs {
     /// Accepted for esbuild compatibility: packem always bundles.
     #[arg(long, hide = true)]
     pub bundle: bool,
+    /// Build only these targets of `packem.json` (comma-separated names).
+    #[arg(long, value_delimiter = ',', value_name = "NAME,NAME")]
+    pub only: Vec<String>,
     /// Rebuild when files change; exits when stdin closes unless `--watch=forever`.
     #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "true", value_name = "forever")]
     pub watch: Option<WatchMode>,
@@ -238,6 +246,10 @@ pub struct CommonArgs {
     /// Replace a package with another (`--alias:old=new`; repeatable).
     #[arg(long, value_name = "FROM=TO")]
     pub alias: Vec<String>,
+    /// Replace a project file with another wherever it is imported
+    /// (`--polyfill:src/deno-fs.ts=src/browser-fs.ts`; repeatable).
+    #[arg(long, value_name = "FROM=TO")]
+    pub polyfill: Vec<String>,
     /// Use this tsconfig.json instead of the nearest one.
     #[arg(long, value_name = "FILE")]
     pub tsconfig: Option<Utf8PathBuf>,
@@ -419,10 +431,7 @@ impl CommonArgs {
     /// Absolute entries and the resolution options (and, when they come from the config file,
     /// its compile options, which [`CommonArgs::compile_options`] then starts from).
     pub fn project(&mut self) -> Result<(Vec<Utf8PathBuf>, ProjectOptions)> {
-        let cwd = std::env::current_dir().context("reading the working directory")?;
-        let cwd = Utf8PathBuf::from_path_buf(cwd)
-            .map_err(|p| anyhow::anyhow!("the working directory {} is not UTF-8", p.display()))?;
-        let cwd = cwd.canonicalize_utf8().unwrap_or(cwd);
+        let cwd = working_directory()?;
         // Without entries, the workspace config provides entries and defaults for every option.
         let config = if self.entries.is_empty() {
             Some(packem_host::config::load(&cwd).map_err(|e| anyhow::anyhow!("no entry points given and {e}"))?)
@@ -443,6 +452,20 @@ impl CommonArgs {
             }
             alias.push((from.to_string(), to.to_string()));
         }
+        let mut polyfills = base.polyfills;
+        for p in &self.polyfill {
+            let Some((from, to)) = p.split_once('=').filter(|(f, t)| !f.is_empty() && !t.is_empty()) else {
+                bail!("invalid --polyfill:{p} (expected --polyfill:FROM=TO)")
+            };
+            let (from, to) = (absolute(&cwd, Utf8Path::new(from)), absolute(&cwd, Utf8Path::new(to)));
+            for file in [&from, &to] {
+                if !file.is_file() {
+                    bail!("invalid --polyfill:{p}: {file} is not a file");
+                }
+            }
+            polyfills.retain(|(f, _)| f != &from);
+            polyfills.push((from, to));
+        }
         let mut conditions = base.conditions;
         conditions.extend(self.conditions.iter().filter(|c| !c.is_empty()).cloned());
         let mut external = base.external;
@@ -462,10 +485,19 @@ impl CommonArgs {
             external,
             packages_external: self.packages.map_or(base.packages_external, |p| p == PackagesArg::External),
             main_fields: self.main_fields.clone().or(base.main_fields),
+            polyfills,
             cwd,
         };
         Ok((entries, options))
     }
+}
+
+/// The working directory, symlinks resolved.
+pub fn working_directory() -> Result<Utf8PathBuf> {
+    let cwd = std::env::current_dir().context("reading the working directory")?;
+    let cwd = Utf8PathBuf::from_path_buf(cwd)
+        .map_err(|p| anyhow::anyhow!("the working directory {} is not UTF-8", p.display()))?;
+    Ok(cwd.canonicalize_utf8().unwrap_or(cwd))
 }
 
 /// `path` made absolute against `cwd`, with `.` and `..` removed, and symlinks resolved when it

@@ -50,6 +50,22 @@ pub struct Outcome {
     pub write: Option<packem_output::WriteDelta>,
 }
 
+/// A build made but not written yet ([`Builder::prepare`]).
+pub enum Prepared {
+    /// Nothing to write: the bundle is the one on disk.
+    Done(Outcome),
+    /// A bundle to write.
+    Ready(Ready),
+}
+
+/// A bundle, its assets and its diagnostics, to write.
+pub struct Ready {
+    bundle: Arc<Bundle>,
+    assets: Vec<OutputFile>,
+    /// The diagnostics so far (writing adds its own).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
 /// A build target bound to its output locations; builds again as often as asked, writing only
 /// what changed since the previous build.
 pub struct Builder {
@@ -229,13 +245,21 @@ impl Builder {
     /// Builds and, when there is no error, writes the outputs that changed and deletes the ones
     /// the previous build wrote and this one does not.
     pub fn build(&mut self) -> Outcome {
+        match self.prepare() {
+            Prepared::Done(outcome) => outcome,
+            Prepared::Ready(ready) => self.write(ready),
+        }
+    }
+
+    /// Builds the bundle and names its outputs, writing nothing ([`Builder::write`] does).
+    pub fn prepare(&mut self) -> Prepared {
         let bundle = self.workspace.build(self.target);
         // The same memo as last time (salsa backdated it): the outputs on disk are current.
         if let Some((previous, outputs)) = &self.last
             && Arc::ptr_eq(previous, &bundle)
         {
             let write = packem_output::WriteDelta { unchanged: self.written.len(), ..Default::default() };
-            return Outcome { diagnostics: Vec::new(), outputs: outputs.clone(), write: Some(write) };
+            return Prepared::Done(Outcome { diagnostics: Vec::new(), outputs: outputs.clone(), write: Some(write) });
         }
         let mut diagnostics = self.workspace.build_diagnostics(self.target);
         // A split build's chunks come named; otherwise the entries' names follow the templates.
@@ -260,6 +284,26 @@ impl Builder {
                 assets.push(OutputFile::new(asset.name.clone(), asset.bytes.clone()));
             }
         }
+        Prepared::Ready(Ready { bundle, assets, diagnostics })
+    }
+
+    /// The absolute paths `ready` writes (none to stdout), the metafile's included.
+    pub fn output_paths(&self, ready: &Ready) -> Vec<Utf8PathBuf> {
+        if self.naming.stdout {
+            return Vec::new();
+        }
+        let emit = self.target.emit(self.workspace.db());
+        let files =
+            BundleOutputs::new(&ready.bundle, &self.names, &ready.assets, emit.sourcemap.as_ref(), emit.legal_comments);
+        let mut paths: Vec<Utf8PathBuf> =
+            (0..files.count()).map(|i| packem_host::config::normalize(&self.outdir.join(files.path(i)))).collect();
+        paths.extend(self.metafile.clone());
+        paths
+    }
+
+    /// Writes what [`Builder::prepare`] made, when it has no error.
+    pub fn write(&mut self, ready: Ready) -> Outcome {
+        let Ready { bundle, assets, mut diagnostics } = ready;
         let emit = self.target.emit(self.workspace.db()).clone();
         let files = BundleOutputs::new(&bundle, &self.names, &assets, emit.sourcemap.as_ref(), emit.legal_comments);
         let graph = self.workspace.module_graph();

@@ -9,6 +9,7 @@ mod build;
 mod graph_output;
 mod naming;
 mod report;
+mod targets;
 mod watch;
 
 use std::io::Write as _;
@@ -32,14 +33,15 @@ fn main() -> ExitCode {
     // Also where the system gives every large mapping huge pages (`enabled=always`).
     #[cfg(target_os = "linux")]
     let _ = rustix::thread::disable_transparent_huge_pages(true);
-    let cli = Cli::parse_from(args::esbuild_style_args(std::env::args_os()));
+    let raw = args::esbuild_style_args(std::env::args_os());
+    let cli = Cli::parse_from(raw.clone());
     packem_host::init_tracing_from_env();
     // Deeply nested input recurses deeply in the parser; give the work a generous stack
     // (virtual memory, committed only when used).
     let result = std::thread::Builder::new()
         .name("packem-main".into())
         .stack_size(256 << 20)
-        .spawn(move || run(cli))
+        .spawn(move || run(cli, raw))
         .expect("spawning the main thread")
         .join();
     match result {
@@ -52,8 +54,17 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<ExitCode> {
+fn run(cli: Cli, raw: Vec<std::ffi::OsString>) -> Result<ExitCode> {
     let start = std::time::Instant::now();
+    if let Command::Build(args) | Command::Watch(args) = &cli.command {
+        let cwd = args::working_directory()?;
+        if targets::applies(args, &cwd) {
+            return targets::run(&raw, args, &cwd, start);
+        }
+        if !args.only.is_empty() {
+            anyhow::bail!("--only picks targets of packem.json, which builds run without entries on the command line");
+        }
+    }
     match cli.command {
         Command::Graph(mut args) => {
             let (entries, options) = args.common.project()?;

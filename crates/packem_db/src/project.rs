@@ -44,6 +44,9 @@ pub struct ProjectOptions {
     pub packages_external: bool,
     /// Main fields overriding the platform's default order.
     pub main_fields: Option<Vec<String>>,
+    /// File replacements `from → to` (absolute paths; `--polyfill:FROM=TO`, the config's
+    /// `polyfills`): wherever an import resolves to `from`, it gets `to` instead.
+    pub polyfills: Vec<(Utf8PathBuf, Utf8PathBuf)>,
 }
 
 /// Linking options.

@@ -219,6 +219,13 @@ pub fn compile<'a>(
     // Branches a define made constant go away before the scan sees their imports (React's
     // `if (process.env.NODE_ENV === "production") module.exports = require(...)`).
     if changed_by_define || settings.drop_console {
+        if changed_by_define {
+            // The define plugin replaces references without updating the scoping (a
+            // `declare const NAME` erased by the TypeScript transform leaves a symbol whose
+            // reference it replaced): the compressor needs scoping that matches the program
+            // (oxc checks this in debug builds).
+            scoping = SemanticBuilder::new().build(&program).semantic.into_scoping();
+        }
         let options = oxc::minifier::CompressOptions {
             drop_console: settings.drop_console,
             drop_debugger: false,

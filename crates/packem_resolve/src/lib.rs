@@ -435,6 +435,8 @@ fn file_resolution(
         ));
     };
     let via = resolved_via(options, specifier, tsconfig, path);
+    // A polyfill replaces the file wherever it is imported from.
+    let path = options.polyfills.iter().find(|(from, _)| from == path).map_or(path, |(_, to)| to.as_path());
     Resolution::File { path: path.to_owned(), via }
 }
 

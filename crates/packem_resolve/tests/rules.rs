@@ -347,6 +347,26 @@ fn alias_option() {
 }
 
 #[test]
+fn polyfills_replace_a_file_wherever_it_is_imported() {
+    let db = TestDb::new();
+    let root = fixture("alias");
+    let src = root.join("src");
+    let (from, to) = (root.join("vendor/lib/index.js"), src.join("entry.js"));
+    let options = ProjectOptions {
+        alias: vec![("lib-alias".into(), "./vendor/lib".into())],
+        polyfills: vec![(from.clone(), to.clone())],
+        ..options(&root, Platform::Browser)
+    };
+    let project = project(&db, options);
+    // Reached through an alias, a relative path or an absolute one: the replacement each time.
+    assert_eq!(expect_file(&resolve_in(&db, project, &src, "lib-alias", Import)), to);
+    assert_eq!(expect_file(&resolve_in(&db, project, &root.join("vendor"), "./lib/index.js", Require)), to);
+    assert_eq!(expect_file(&resolve_in(&db, project, &src, from.as_str(), Import)), to);
+    // Other files are untouched.
+    assert_eq!(expect_file(&resolve_in(&db, project, &src, "lib-alias/sub", Import)), root.join("vendor/lib/sub.js"));
+}
+
+#[test]
 fn externals_exact_subpath_and_wildcard() {
     let db = TestDb::new();
     let root = fixture("relative");

@@ -1,32 +1,36 @@
-//! The workspace configuration both front ends read: `packem.json` at the root, falling back to
-//! `package.json`'s `main`/`module`/`exports["."]`/`bin` for entries.
+//! The workspace configuration every front end reads: `packem.json` at the root, falling back
+//! to `package.json`'s `main`/`module`/`exports["."]`/`bin` for entries.
 //!
-//! `packem.json` schema (every field optional except `entries`):
+//! `packem.json` ([`schema::TargetConfig`], `packem.schema.json` for editors) holds top-level
+//! defaults and, optionally, `targets`, each with a `name`, layered on the top level and on the
+//! target it `extends`:
 //! ```json
 //! {
-//!   "entries": ["src/main.ts"],            // relative to the file's directory
-//!   "platform": "browser" | "node" | "neutral",
-//!   "external": ["react", "@scope/*"],
-//!   "packagesExternal": false,
-//!   "alias": { "old": "new" },
-//!   "conditions": ["custom"],
-//!   "mainFields": ["module", "main"],
-//!   "tsconfig": "tsconfig.build.json",
-//!   "jsx": "automatic" | "transform" | "preserve",
-//!   "jsxImportSource": "preact", "jsxFactory": "h", "jsxFragment": "Fragment", "jsxDev": false,
-//!   "define": { "process.env.NODE_ENV": "\"production\"" },
-//!   "loader": { ".png": "file", ".txt": "text" },
-//!   "target": "es2020",                     // or ["chrome100", "node18"]
-//!   "drop": ["console", "debugger"],
-//!   "inject": ["src/shim.js"]
+//!   "$schema": "./node_modules/packem/packem.schema.json",
+//!   "entries": ["src/index.ts"],
+//!   "platform": "node",
+//!   "targets": [
+//!     { "name": "node-esm", "format": "esm", "outdir": "dist/esm" },
+//!     { "name": "node-cjs", "extends": "node-esm", "format": "cjs", "outdir": "dist/cjs" },
+//!     { "name": "browser", "extends": "node-esm", "platform": "browser", "outdir": "dist/browser",
+//!       "alias": { "node:fs": "./src/shims/fs.ts" } }
+//!   ]
 //! }
 //! ```
-//!
-//! The compile keys mean what the command-line flags of the same names mean, so `packem check`,
-//! `packem build` and the language server compile a project alike.
+//! Every key means what the command-line flag of the same name means, so `packem check`,
+//! `packem build` and the language server compile a project alike; an unknown key or a wrong
+//! type is an error with the file, line and key ([`targets::read`]). `check`, `graph` and the
+//! language server read the first target.
+
+pub mod schema;
+pub mod targets;
+
+pub use schema::TargetConfig;
+pub use targets::{ConfigError, ConfigFile, ResolvedTarget, did_you_mean, read};
 
 use camino::{Utf8Path, Utf8PathBuf};
 use packem_db::{CompileOptions, JsxMode, Platform, ProjectOptions};
+use schema::{DropName, JsxName, PackagesName, PlatformName};
 use serde_json::Value;
 
 /// Entries and options read from a workspace root.
@@ -46,9 +50,10 @@ pub struct WorkspaceConfig {
 pub fn load(root: &Utf8Path) -> Result<WorkspaceConfig, String> {
     let packem = root.join("packem.json");
     if packem.exists() {
-        let text = std::fs::read_to_string(&packem).map_err(|e| format!("{packem}: {e}"))?;
-        let json: Value = serde_json::from_str(&text).map_err(|e| format!("{packem}: {e}"))?;
-        return from_packem_json(root, &json, packem);
+        let file = read(&packem).map_err(|e| e.to_string())?;
+        let targets = file.targets().map_err(|e| e.to_string())?;
+        let first = targets.into_iter().next().expect("a file has at least one target");
+        return from_target(root, &first.config, packem);
     }
     let manifest = root.join("package.json");
     let text = std::fs::read_to_string(&manifest).map_err(|_| format!("no packem.json or package.json in {root}"))?;
@@ -96,114 +101,73 @@ pub fn load(root: &Utf8Path) -> Result<WorkspaceConfig, String> {
     })
 }
 
-fn from_packem_json(root: &Utf8Path, json: &Value, source: Utf8PathBuf) -> Result<WorkspaceConfig, String> {
-    let strings = |key: &str| -> Vec<String> {
-        json.get(key)
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
-            .unwrap_or_default()
-    };
-    let entries: Vec<Utf8PathBuf> = strings("entries").iter().map(|e| normalize(&root.join(e))).collect();
+/// The entries, resolution and compile options of one target (`root`: its paths' base).
+pub fn from_target(root: &Utf8Path, config: &TargetConfig, source: Utf8PathBuf) -> Result<WorkspaceConfig, String> {
+    let path = |p: &String| normalize(&root.join(p));
+    let entries: Vec<Utf8PathBuf> = config.entries.iter().flatten().map(path).collect();
     if entries.is_empty() {
         return Err(format!("{source}: \"entries\" must list at least one file"));
     }
-    let platform = match json.get("platform").and_then(Value::as_str) {
-        None | Some("browser") => Platform::Browser,
-        Some("node") => Platform::Node,
-        Some("neutral") => Platform::Neutral,
-        Some(other) => return Err(format!("{source}: unknown platform \"{other}\"")),
-    };
-    let alias = json
-        .get("alias")
-        .and_then(Value::as_object)
-        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
-        .unwrap_or_default();
-    let main_fields = json.get("mainFields").map(|_| strings("mainFields"));
     let options = ProjectOptions {
         cwd: root.to_owned(),
-        platform,
-        conditions: strings("conditions"),
-        alias,
-        tsconfig: json.get("tsconfig").and_then(Value::as_str).map(|t| normalize(&root.join(t))),
-        external: strings("external"),
-        packages_external: json.get("packagesExternal").and_then(Value::as_bool).unwrap_or(false),
-        main_fields,
+        platform: match config.platform {
+            None | Some(PlatformName::Browser) => Platform::Browser,
+            Some(PlatformName::Node) => Platform::Node,
+            Some(PlatformName::Neutral) => Platform::Neutral,
+        },
+        conditions: config.conditions.clone().unwrap_or_default(),
+        alias: config.alias.iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        tsconfig: config.tsconfig.as_ref().map(path),
+        external: config.external.clone().unwrap_or_default(),
+        packages_external: config.packages == Some(PackagesName::External) || config.packages_external == Some(true),
+        main_fields: config.main_fields.clone(),
+        polyfills: config.polyfills.iter().flatten().map(|(from, to)| (path(from), path(to))).collect(),
     };
-    let compile = compile_options(root, json, &source, &entries)?;
+    let compile = compile_options(root, config, &source, &entries)?;
     Ok(WorkspaceConfig { entries, options, compile, source })
 }
 
-/// The compile keys of a `packem.json`, checked as the command line checks its flags.
+/// The compile keys of a target, checked as the command line checks its flags.
 fn compile_options(
     root: &Utf8Path,
-    json: &Value,
+    config: &TargetConfig,
     source: &Utf8Path,
     entries: &[Utf8PathBuf],
 ) -> Result<CompileOptions, String> {
-    let string = |key: &str| -> Result<Option<String>, String> {
-        match json.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(format!("{source}: \"{key}\" must be a string")),
-        }
-    };
     let mut compile = CompileOptions::default();
-    compile.jsx.mode = match string("jsx")?.as_deref() {
-        None => None,
-        Some("automatic") => Some(JsxMode::Automatic),
-        Some("transform") => Some(JsxMode::Classic),
-        Some("preserve") => Some(JsxMode::Preserve),
-        Some(other) => {
-            return Err(format!("{source}: unknown \"jsx\" value \"{other}\" (automatic, transform or preserve)"));
-        }
-    };
-    compile.jsx.import_source = string("jsxImportSource")?;
-    compile.jsx.factory = string("jsxFactory")?;
-    compile.jsx.fragment = string("jsxFragment")?;
-    compile.jsx.development = json.get("jsxDev").and_then(Value::as_bool);
-    if let Some(define) = json.get("define") {
-        let Some(map) = define.as_object() else { return Err(format!("{source}: \"define\" must be an object")) };
-        for (key, value) in map {
-            let Some(value) = value.as_str() else {
-                return Err(format!(
-                    "{source}: define \"{key}\" must be a string of JavaScript (a JSON value or an identifier)"
-                ));
-            };
-            packem_db::check_define(key, value).map_err(|why| format!("{source}: define \"{key}\": {why}"))?;
-            compile.define.push((key.clone(), value.to_string()));
-        }
+    compile.jsx.mode = config.jsx.map(|jsx| match jsx {
+        JsxName::Automatic => JsxMode::Automatic,
+        JsxName::Transform => JsxMode::Classic,
+        JsxName::Preserve => JsxMode::Preserve,
+    });
+    compile.jsx.import_source = config.jsx_import_source.clone();
+    compile.jsx.factory = config.jsx_factory.clone();
+    compile.jsx.fragment = config.jsx_fragment.clone();
+    compile.jsx.development = config.jsx_dev;
+    for (key, value) in config.define.iter().flatten() {
+        packem_db::check_define(key, value).map_err(|why| format!("{source}: define \"{key}\": {why}"))?;
+        compile.define.push((key.clone(), value.clone()));
     }
-    if let Some(loader) = json.get("loader") {
-        let Some(map) = loader.as_object() else { return Err(format!("{source}: \"loader\" must be an object")) };
-        for (ext, name) in map {
-            let name = name.as_str().unwrap_or_default();
-            compile
-                .loaders
-                .push(packem_db::parse_loader(ext, name).map_err(|why| format!("{source}: loader \"{ext}\": {why}"))?);
-        }
+    for (ext, name) in config.loader.iter().flatten() {
+        compile
+            .loaders
+            .push(packem_db::parse_loader(ext, name).map_err(|why| format!("{source}: loader \"{ext}\": {why}"))?);
     }
-    compile.target = match json.get("target") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.to_ascii_lowercase()),
-        Some(Value::Array(list)) => {
-            Some(list.iter().filter_map(Value::as_str).map(str::to_ascii_lowercase).collect::<Vec<_>>().join(","))
-        }
-        Some(_) => return Err(format!("{source}: \"target\" must be a string or a list of strings")),
-    };
+    compile.target = config
+        .target
+        .as_ref()
+        .map(|t| t.to_vec().iter().map(|t| t.trim().to_ascii_lowercase()).collect::<Vec<_>>().join(","));
     if let Some(target) = &compile.target {
         packem_parse::check_target(target).map_err(|why| format!("{source}: invalid target \"{target}\": {why}"))?;
     }
-    for what in json.get("drop").and_then(Value::as_array).into_iter().flatten() {
-        match what.as_str() {
-            Some("console") => compile.drop_console = true,
-            Some("debugger") => compile.drop_debugger = true,
-            _ => return Err(format!("{source}: \"drop\" takes \"console\" and \"debugger\"")),
+    for what in config.drop.iter().flatten() {
+        match what {
+            DropName::Console => compile.drop_console = true,
+            DropName::Debugger => compile.drop_debugger = true,
         }
     }
-    for inject in json.get("inject").and_then(Value::as_array).into_iter().flatten() {
-        let Some(path) = inject.as_str() else { return Err(format!("{source}: \"inject\" must list paths")) };
-        compile.inject.push(normalize(&root.join(path)));
-    }
+    compile.drop_labels = config.drop_labels.clone().unwrap_or_default();
+    compile.inject = config.inject.iter().flatten().map(|p| normalize(&root.join(p))).collect();
     compile.assets.outbase = common_dir(entries);
     Ok(compile)
 }

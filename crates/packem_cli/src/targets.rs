@@ -1,0 +1,295 @@
+//! `packem build` without entries: the targets of `packem.json` (every one, or those `--only`
+//! names). Each target's settings become flags, followed by the command line's own flags, which
+//! therefore win (a flag given twice takes its last value; list flags such as `--external`
+//! add up). All targets are built before any is written, so outputs of two targets that would
+//! land on the same path are an error and nothing is written.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context as _, Result, bail};
+use camino::{Utf8Path, Utf8PathBuf};
+use clap::Parser as _;
+use packem_host::config::schema::{
+    CharsetName, DropName, FormatName, JsxName, LegalCommentsName, PackagesName, PlatformName, SourceMapName,
+    SourceMapSetting,
+};
+use packem_host::config::{ConfigFile, ResolvedTarget, TargetConfig};
+
+use crate::args::{BuildArgs, Cli, Command, LogLevel};
+use crate::build::{Builder, Prepared};
+use crate::report;
+
+/// Whether `args` (no entries given) should build the targets of `cwd/packem.json`.
+pub fn applies(args: &BuildArgs, cwd: &Utf8Path) -> bool {
+    args.common.entries.is_empty() && cwd.join("packem.json").is_file()
+}
+
+/// Builds the selected targets. `raw` is the command line (esbuild's `--flag:value` spellings
+/// already rewritten), whose flags after the subcommand are applied to every target.
+pub fn run(raw: &[OsString], args: &BuildArgs, cwd: &Utf8Path, start: Instant) -> Result<ExitCode> {
+    report::set_color(args.common.color);
+    let file = packem_host::config::read(&cwd.join("packem.json"))?;
+    let targets = file.select(&args.only)?;
+    if (args.watch.is_some() || raw.get(1).is_some_and(|c| c == "watch")) && targets.len() > 1 {
+        let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+        bail!("--watch rebuilds one target for now: pick it with --only (targets: {})", names.join(", "));
+    }
+    let subcommand = raw.get(1).cloned().unwrap_or_else(|| "build".into());
+    let flags = user_flags(raw.get(2..).unwrap_or_default());
+    let mut builders = Vec::with_capacity(targets.len());
+    for target in &targets {
+        let mut argv: Vec<OsString> = vec!["packem".into(), subcommand.clone()];
+        argv.extend(flags_of(&target.config, file.dir()).into_iter().map(OsString::from));
+        argv.extend(flags.iter().cloned());
+        let context = || target_context(&file, target);
+        let cli = Cli::try_parse_from(argv).map_err(|err| anyhow::anyhow!("{}: {err}", context()))?;
+        let (Command::Build(mut build) | Command::Watch(mut build)) = cli.command else {
+            unreachable!("the subcommand is build or watch")
+        };
+        if subcommand == "watch" {
+            build.watch.get_or_insert(crate::args::WatchMode::True);
+        }
+        let builder = Builder::new(&mut build).with_context(context)?;
+        builders.push((target.name.clone(), build, builder));
+    }
+    if args.watch.is_some() || subcommand == "watch" {
+        // One target (checked above): its builder takes over as `packem build --watch` does.
+        let (_, build, builder) = builders.pop().expect("one target");
+        return crate::watch::run(builder, &build);
+    }
+
+    // Build every target, then check that no two write the same file, then write.
+    let prepared: Vec<Prepared> = builders.iter_mut().map(|(_, _, builder)| builder.prepare()).collect();
+    let mut owner: HashMap<Utf8PathBuf, &str> = HashMap::new();
+    for ((name, _, builder), prepared) in builders.iter().zip(&prepared) {
+        let Prepared::Ready(ready) = prepared else { continue };
+        for path in builder.output_paths(ready) {
+            if let Some(other) = owner.insert(path.clone(), name)
+                && other != name
+            {
+                bail!(
+                    "targets \"{other}\" and \"{name}\" both write {}: give them different outdir or outfile",
+                    packem_db::diagnostic::display_path(&path, cwd)
+                );
+            }
+        }
+    }
+    let several = builders.len() > 1;
+    let mut errors = 0;
+    for ((name, build, builder), prepared) in builders.iter_mut().zip(prepared) {
+        let target_start = Instant::now();
+        let outcome = match prepared {
+            Prepared::Done(outcome) => outcome,
+            Prepared::Ready(ready) => builder.write(ready),
+        };
+        if several && build.common.log_level <= LogLevel::Info {
+            let _ = writeln!(anstream::stderr(), "target {name}:");
+        }
+        let counts = report::print_diagnostics(&builder.workspace, &outcome.diagnostics, &build.common);
+        errors += counts.errors;
+        if counts.errors == 0 && build.common.log_level <= LogLevel::Info && !builder.to_stdout() {
+            let elapsed = if several { target_start.elapsed() } else { start.elapsed() };
+            let text = packem_output::summary(&outcome.outputs, elapsed, report::stderr_has_color(), 20);
+            let _ = anstream::stderr().lock().write_all(text.as_bytes());
+        }
+        std::mem::forget(outcome);
+    }
+    // The process is about to exit: freeing every memo one by one is slower than the OS.
+    std::mem::forget(builders);
+    Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// `packem.json:LINE: target "NAME"`, for errors in a target's settings.
+fn target_context(file: &ConfigFile, target: &ResolvedTarget) -> String {
+    let (line, column) = file.target_line(&target.name);
+    format!("{}:{line}:{column}: target \"{}\"", file.path, target.name)
+}
+
+/// The command line's flags after the subcommand, without `--only` (which picked the targets).
+fn user_flags(args: &[OsString]) -> Vec<OsString> {
+    let mut out = Vec::new();
+    let mut skip_value = false;
+    for arg in args {
+        if skip_value {
+            skip_value = false;
+            continue;
+        }
+        match arg.to_str() {
+            Some("--only") => skip_value = true,
+            Some(s) if s.starts_with("--only=") => {}
+            _ => out.push(arg.clone()),
+        }
+    }
+    out
+}
+
+/// A target's settings as command-line flags (paths made absolute against `dir`).
+pub fn flags_of(config: &TargetConfig, dir: &Utf8Path) -> Vec<String> {
+    let path = |p: &str| packem_host::config::normalize(&dir.join(p)).into_string();
+    // Entries first: a flag with an optional value must not take one for its value.
+    let mut out: Vec<String> = config.entries.iter().flatten().map(|e| path(e)).collect();
+    let mut flag = |name: &str, value: Option<String>| match value {
+        Some(value) => out.push(format!("--{name}={value}")),
+        None => out.push(format!("--{name}")),
+    };
+    let on = |value: Option<bool>| value == Some(true);
+    if let Some(platform) = config.platform {
+        let name = match platform {
+            PlatformName::Browser => "browser",
+            PlatformName::Node => "node",
+            PlatformName::Neutral => "neutral",
+        };
+        flag("platform", Some(name.into()));
+    }
+    if let Some(format) = config.format {
+        let name = match format {
+            FormatName::Esm => "esm",
+            FormatName::Cjs => "cjs",
+            FormatName::Iife => "iife",
+        };
+        flag("format", Some(name.into()));
+    }
+    if let Some(outdir) = &config.outdir {
+        flag("outdir", Some(path(outdir)));
+    }
+    if let Some(outfile) = &config.outfile {
+        flag("outfile", Some(path(outfile)));
+    }
+    for external in config.external.iter().flatten() {
+        flag("external", Some(external.clone()));
+    }
+    if config.packages == Some(PackagesName::External) || on(config.packages_external) {
+        flag("packages", Some("external".into()));
+    } else if config.packages == Some(PackagesName::Bundle) {
+        flag("packages", Some("bundle".into()));
+    }
+    for (from, to) in config.alias.iter().flatten() {
+        flag("alias", Some(format!("{from}={to}")));
+    }
+    for (from, to) in config.polyfills.iter().flatten() {
+        flag("polyfill", Some(format!("{}={}", path(from), path(to))));
+    }
+    if let Some(conditions) = config.conditions.as_ref().filter(|c| !c.is_empty()) {
+        flag("conditions", Some(conditions.join(",")));
+    }
+    if let Some(fields) = config.main_fields.as_ref().filter(|f| !f.is_empty()) {
+        flag("main-fields", Some(fields.join(",")));
+    }
+    if let Some(tsconfig) = &config.tsconfig {
+        flag("tsconfig", Some(path(tsconfig)));
+    }
+    if let Some(jsx) = config.jsx {
+        let name = match jsx {
+            JsxName::Automatic => "automatic",
+            JsxName::Transform => "transform",
+            JsxName::Preserve => "preserve",
+        };
+        flag("jsx", Some(name.into()));
+    }
+    for (name, value) in [
+        ("jsx-import-source", &config.jsx_import_source),
+        ("jsx-factory", &config.jsx_factory),
+        ("jsx-fragment", &config.jsx_fragment),
+        ("asset-names", &config.asset_names),
+        ("public-path", &config.public_path),
+        ("entry-names", &config.entry_names),
+        ("chunk-names", &config.chunk_names),
+        ("source-root", &config.source_root),
+        ("mangle-props", &config.mangle_props),
+        ("reserve-props", &config.reserve_props),
+        ("global-name", &config.global_name),
+    ] {
+        if let Some(value) = value {
+            flag(name, Some(value.clone()));
+        }
+    }
+    for (key, value) in config.define.iter().flatten() {
+        flag("define", Some(format!("{key}={value}")));
+    }
+    for (ext, loader) in config.loader.iter().flatten() {
+        flag("loader", Some(format!("{ext}={loader}")));
+    }
+    if let Some(target) = &config.target {
+        flag("target", Some(target.to_vec().join(",")));
+    }
+    for what in config.drop.iter().flatten() {
+        flag("drop", Some(if *what == DropName::Console { "console" } else { "debugger" }.into()));
+    }
+    if let Some(labels) = config.drop_labels.as_ref().filter(|l| !l.is_empty()) {
+        flag("drop-labels", Some(labels.join(",")));
+    }
+    for inject in config.inject.iter().flatten() {
+        flag("inject", Some(path(inject)));
+    }
+    if let Some(shaking) = config.tree_shaking {
+        flag("tree-shaking", Some(shaking.to_string()));
+    }
+    if let Some(banner) = &config.banner {
+        flag("banner", Some(format!("js={banner}")));
+    }
+    if let Some(footer) = &config.footer {
+        flag("footer", Some(format!("js={footer}")));
+    }
+    for (from, to) in config.out_extension.iter().flatten() {
+        flag("out-extension", Some(format!("{from}={to}")));
+    }
+    if let Some(outbase) = &config.outbase {
+        flag("outbase", Some(path(outbase)));
+    }
+    if let Some(max) = config.max_chunk_size {
+        flag("max-chunk-size", Some(max.to_string()));
+    }
+    if let Some(legal) = config.legal_comments {
+        let name = match legal {
+            LegalCommentsName::None => "none",
+            LegalCommentsName::Inline => "inline",
+            LegalCommentsName::Eof => "eof",
+            LegalCommentsName::Linked => "linked",
+            LegalCommentsName::External => "external",
+        };
+        flag("legal-comments", Some(name.into()));
+    }
+    if let Some(CharsetName::Utf8) = config.charset {
+        flag("charset", Some("utf8".into()));
+    }
+    match config.sourcemap {
+        Some(SourceMapSetting::Enabled(true)) => flag("sourcemap", Some("linked".into())),
+        Some(SourceMapSetting::Mode(mode)) => {
+            let name = match mode {
+                SourceMapName::Linked => "linked",
+                SourceMapName::Inline => "inline",
+                SourceMapName::External => "external",
+                SourceMapName::Both => "both",
+            };
+            flag("sourcemap", Some(name.into()));
+        }
+        Some(SourceMapSetting::Enabled(false)) | None => {}
+    }
+    if let Some(content) = config.sources_content {
+        flag("sources-content", Some(content.to_string()));
+    }
+    if let Some(metafile) = &config.metafile {
+        flag("metafile", Some(path(metafile)));
+    }
+    for (name, value) in [
+        ("jsx-dev", config.jsx_dev),
+        ("ignore-annotations", config.ignore_annotations),
+        ("splitting", config.splitting),
+        ("keep-names", config.keep_names),
+        ("minify", config.minify),
+        ("minify-whitespace", config.minify_whitespace),
+        ("minify-syntax", config.minify_syntax),
+        ("minify-identifiers", config.minify_identifiers),
+        ("mangle-quoted", config.mangle_quoted),
+        ("allow-overwrite", config.allow_overwrite),
+    ] {
+        if on(value) {
+            flag(name, None);
+        }
+    }
+    out
+}
