@@ -41,11 +41,16 @@ pub fn run(raw: &[OsString], args: &BuildArgs, cwd: &Utf8Path, start: Instant) -
     let subcommand = raw.get(1).cloned().unwrap_or_else(|| "build".into());
     let flags = user_flags(raw.get(2..).unwrap_or_default());
     let mut builders = Vec::with_capacity(targets.len());
+    let given = given_flags(&flags);
     for target in &targets {
-        let mut argv: Vec<OsString> = vec!["packem".into(), subcommand.clone()];
-        argv.extend(flags_of(&target.config, file.dir()).into_iter().map(OsString::from));
-        argv.extend(flags.iter().cloned());
         let context = || target_context(&file, target);
+        if target.config.entries.as_ref().is_none_or(Vec::is_empty) {
+            bail!("{}: no \"entries\" (in the target, what it extends, or the top level)", context());
+        }
+        let mut argv: Vec<OsString> = vec!["packem".into(), subcommand.clone()];
+        let own = flags_of(&target.config, file.dir()).into_iter().filter(|flag| !overridden(flag, &given));
+        argv.extend(own.map(OsString::from));
+        argv.extend(flags.iter().cloned());
         let cli = Cli::try_parse_from(argv).map_err(|err| anyhow::anyhow!("{}: {err}", context()))?;
         let (Command::Build(mut build) | Command::Watch(mut build)) = cli.command else {
             unreachable!("the subcommand is build or watch")
@@ -63,10 +68,20 @@ pub fn run(raw: &[OsString], args: &BuildArgs, cwd: &Utf8Path, start: Instant) -
     }
 
     // Build every target, then check that no two write the same file, then write.
-    let prepared: Vec<Prepared> = builders.iter_mut().map(|(_, _, builder)| builder.prepare()).collect();
+    let prepared: Vec<(Prepared, std::time::Duration)> = builders
+        .iter_mut()
+        .map(|(_, _, builder)| {
+            let started = Instant::now();
+            (builder.prepare(), started.elapsed())
+        })
+        .collect();
     let mut owner: HashMap<Utf8PathBuf, &str> = HashMap::new();
-    for ((name, _, builder), prepared) in builders.iter().zip(&prepared) {
+    for ((name, _, builder), (prepared, _)) in builders.iter().zip(&prepared) {
+        // A target with errors writes nothing, so it cannot collide.
         let Prepared::Ready(ready) = prepared else { continue };
+        if ready.diagnostics.iter().any(packem_db::Diagnostic::is_error) {
+            continue;
+        }
         for path in builder.output_paths(ready) {
             if let Some(other) = owner.insert(path.clone(), name)
                 && other != name
@@ -80,8 +95,8 @@ pub fn run(raw: &[OsString], args: &BuildArgs, cwd: &Utf8Path, start: Instant) -
     }
     let several = builders.len() > 1;
     let mut errors = 0;
-    for ((name, build, builder), prepared) in builders.iter_mut().zip(prepared) {
-        let target_start = Instant::now();
+    for ((name, build, builder), (prepared, build_time)) in builders.iter_mut().zip(prepared) {
+        let target_start = Instant::now() - build_time;
         let outcome = match prepared {
             Prepared::Done(outcome) => outcome,
             Prepared::Ready(ready) => builder.write(ready),
@@ -107,6 +122,46 @@ pub fn run(raw: &[OsString], args: &BuildArgs, cwd: &Utf8Path, start: Instant) -
 fn target_context(file: &ConfigFile, target: &ResolvedTarget) -> String {
     let (line, column) = file.target_line(&target.name);
     format!("{}:{line}:{column}: target \"{}\"", file.path, target.name)
+}
+
+/// What the command line sets, as `(flag, key)` pairs: the key of a keyed flag (`--alias=K=V`,
+/// `--loader=.K=V`), else empty.
+fn given_flags(flags: &[OsString]) -> Vec<(String, String)> {
+    let mut given = Vec::new();
+    let mut args = flags.iter().filter_map(|f| f.to_str());
+    while let Some(arg) = args.next() {
+        let Some(flag) = arg.strip_prefix("--") else { continue };
+        let (name, value) = match flag.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_owned())),
+            None if KEYED.contains(&flag) => (flag, args.clone().next().map(str::to_owned)),
+            None => (flag, None),
+        };
+        let key = value.filter(|_| KEYED.contains(&name)).and_then(|v| v.split_once('=').map(|(k, _)| k.to_owned()));
+        given.push((name.to_owned(), key.unwrap_or_default()));
+    }
+    given
+}
+
+/// Flags whose values are `KEY=VALUE`, where the command line's value for a key replaces the
+/// target's.
+const KEYED: &[&str] = &["alias", "loader", "define", "out-extension"];
+
+/// Whether the command line replaces `flag` (one of [`flags_of`]'s): the same single-valued or
+/// list flag (`--target`, `--main-fields`, `--conditions` … take the command line's list, not
+/// both), the same key of a keyed flag, and `--outdir`/`--outfile` either of the two.
+fn overridden(flag: &str, given: &[(String, String)]) -> bool {
+    let Some(flag) = flag.strip_prefix("--") else { return false };
+    let (name, value) = flag.split_once('=').unwrap_or((flag, ""));
+    given.iter().any(|(given, key)| {
+        if KEYED.contains(&name) {
+            given == name && value.split_once('=').is_some_and(|(k, _)| k == key)
+        } else if matches!(name, "outdir" | "outfile") {
+            matches!(given.as_str(), "outdir" | "outfile")
+        } else {
+            // Lists that add up: each adds to the target's.
+            given == name && !matches!(name, "external" | "inject" | "drop" | "polyfill")
+        }
+    })
 }
 
 /// The command line's flags after the subcommand, without `--only` (which picked the targets).

@@ -73,6 +73,17 @@ fn only_picks_targets_and_flags_on_the_command_line_win() {
     assert!(!dist.join("index.mjs").exists() && !dist.join("browser.js").exists());
     assert_eq!(node(&dist.join("index.cjs")), "lib 2.0 on node\n");
 
+    // The command line's output location replaces the target's (either spelling), and its
+    // syntax target replaces the config's instead of joining it.
+    let config = CONFIG.replace("\"platform\": \"node\",", "\"platform\": \"node\", \"target\": \"es2020\",");
+    std::fs::write(dir.path().join("packem.json"), config).unwrap();
+    let out = packem(
+        dir.path(),
+        &["build", "--only=node-esm", "--outdir=out", "--out-extension:.js=.mjs", "--target=es2017"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(node(&dir.path().join("out/index.mjs")), "lib 1.0 on node\n");
+
     let out = packem(dir.path(), &["build", "--only", "node-csj"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no target is named \"node-csj\" (did you mean \"node-cjs\"?)"), "{}", stderr(&out));
@@ -118,6 +129,15 @@ fn configuration_errors_name_the_file_the_line_and_the_key() {
     let err = stderr(&packem(dir.path(), &["build"]));
     assert!(err.contains("\"extends\" makes a cycle: node-cjs → browser → node-cjs"), "{err}");
     assert!(!dir.path().join("dist").exists(), "nothing is written");
+
+    // A target without entries anywhere is an error, not the first target's entries.
+    let config = CONFIG
+        .replace("\"entries\": [\"src/index.ts\"],", "")
+        .replace("\"name\": \"node-esm\",", "\"name\": \"node-esm\", \"entries\": [\"src/index.ts\"],")
+        .replace("\"extends\": \"node-esm\", \"platform\"", "\"platform\"");
+    let dir = project(&files(&config));
+    let err = stderr(&packem(dir.path(), &["build"]));
+    assert!(err.contains("target \"browser\": no \"entries\""), "{err}");
 
     // A setting the flags refuse names the target and where it is.
     let config = CONFIG.replace("\"minify\": true", "\"maxChunkSize\": 0");

@@ -120,7 +120,7 @@ pub fn from_target(root: &Utf8Path, config: &TargetConfig, source: Utf8PathBuf) 
         tsconfig: config.tsconfig.as_ref().map(path),
         external: config.external.clone().unwrap_or_default(),
         packages_external: config.packages == Some(PackagesName::External) || config.packages_external == Some(true),
-        main_fields: config.main_fields.clone(),
+        main_fields: config.main_fields.clone().filter(|fields| !fields.is_empty()),
         polyfills: config.polyfills.iter().flatten().map(|(from, to)| (path(from), path(to))).collect(),
     };
     let compile = compile_options(root, config, &source, &entries)?;

@@ -132,6 +132,29 @@ pub struct TargetConfig {
     pub allow_overwrite: Option<bool>,
 }
 
+/// `map` with its keys (paths relative to `packem.json`) spelled one way: `./src/a.ts` and
+/// `src/a.ts` name the same file.
+fn normalized_keys(map: &Option<BTreeMap<String, String>>) -> Option<BTreeMap<String, String>> {
+    map.as_ref().map(|map| {
+        map.iter()
+            .map(|(key, value)| {
+                let mut parts: Vec<&str> = Vec::new();
+                for part in key.split('/') {
+                    match part {
+                        "." => {}
+                        "" if !parts.is_empty() => {}
+                        ".." if parts.last().is_some_and(|p| *p != ".." && !p.is_empty()) => {
+                            parts.pop();
+                        }
+                        _ => parts.push(part),
+                    }
+                }
+                (parts.join("/"), value.clone())
+            })
+            .collect()
+    })
+}
+
 /// `--platform`'s values.
 #[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -252,6 +275,17 @@ impl TargetConfig {
                 (a, b) => a.clone().or_else(|| b.clone()),
             }
         }
+        // `packagesExternal` is an older spelling of `packages`, normalized here so that either
+        // spelling in a target overrides either one inherited.
+        let packages = |c: &TargetConfig| {
+            c.packages.or(c.packages_external.map(|on| if on { PackagesName::External } else { PackagesName::Bundle }))
+        };
+        // `outdir` and `outfile` are one choice: setting either drops the other inherited one.
+        let (outdir, outfile) = if self.outdir.is_some() || self.outfile.is_some() {
+            (self.outdir.clone(), self.outfile.clone())
+        } else {
+            (base.outdir.clone(), base.outfile.clone())
+        };
         macro_rules! pick {
             ($($field:ident),* $(,)?) => {
                 TargetConfig {
@@ -263,7 +297,11 @@ impl TargetConfig {
                     define: map(&self.define, &base.define),
                     loader: map(&self.loader, &base.loader),
                     out_extension: map(&self.out_extension, &base.out_extension),
-                    polyfills: map(&self.polyfills, &base.polyfills),
+                    polyfills: map(&normalized_keys(&self.polyfills), &normalized_keys(&base.polyfills)),
+                    packages: packages(self).or_else(|| packages(base)),
+                    packages_external: None,
+                    outdir,
+                    outfile,
                     $($field: self.$field.clone().or_else(|| base.$field.clone()),)*
                 }
             };
@@ -272,11 +310,7 @@ impl TargetConfig {
             entries,
             platform,
             format,
-            outdir,
-            outfile,
             external,
-            packages,
-            packages_external,
             conditions,
             main_fields,
             tsconfig,

@@ -400,6 +400,31 @@ mod tests {
     }
 
     #[test]
+    fn a_target_choosing_outfile_or_packages_overrides_the_other_spelling_inherited() {
+        use super::super::schema::PackagesName;
+        let targets = check(
+            r#"{
+              "outdir": "dist", "packagesExternal": true,
+              "polyfills": {"src/a.ts": "src/b.ts"},
+              "targets": [
+                {"name": "cli", "outfile": "bin/cli.js", "packages": "bundle", "polyfills": {"./src/a.ts": "src/c.ts"}},
+                {"name": "lib"}
+              ]
+            }"#,
+        )
+        .unwrap();
+        let (cli, lib) = (&targets[0].config, &targets[1].config);
+        assert_eq!((cli.outdir.as_deref(), cli.outfile.as_deref()), (None, Some("bin/cli.js")));
+        assert_eq!((lib.outdir.as_deref(), lib.outfile.as_deref()), (Some("dist"), None));
+        assert_eq!(cli.packages, Some(PackagesName::Bundle));
+        assert_eq!(lib.packages, Some(PackagesName::External));
+        // `./src/a.ts` and `src/a.ts` are one key: the target's replacement wins.
+        let polyfills = cli.polyfills.clone().unwrap();
+        assert_eq!(polyfills.len(), 1);
+        assert_eq!(polyfills.get("src/a.ts").map(String::as_str), Some("src/c.ts"));
+    }
+
+    #[test]
     fn extends_errors_name_the_target_and_the_cycle() {
         let err = check(r#"{"targets": [{"name": "a", "extends": "b"}, {"name": "b", "extends": "a"}]}"#).unwrap_err();
         assert!(err.contains("\"extends\" makes a cycle: a → b → a"), "{err}");
