@@ -880,60 +880,6 @@ pub fn remove_spares(outdir: &Utf8Path, written: &WrittenSet) {
 /// minified with its map, a body edit's write: 11.4 ms with no copying, 9.2 ms copying pieces
 /// under 1 KiB, 8.3 ms under 8 KiB, 9.4 ms copying everything.
 fn write_all_pieces(file: &mut std::fs::File, pieces: &[&[u8]]) -> io::Result<()> {
-    let total: usize = pieces.iter().map(|p| p.len()).sum();
-    if total >= PIPELINE_FROM {
-        return write_pipelined(file, pieces);
-    }
-    write_coalesced(file, pieces)
-}
-
-/// Files at least this large are written by [`write_pipelined`].
-const PIPELINE_FROM: usize = 4 << 20;
-
-/// Writes a large file with two threads: this one copies the pieces into 1 MiB buffers while
-/// another hands full buffers to the kernel, so the two copies every byte goes through (into a
-/// buffer, then into the page cache) overlap. A 30 MB source map is mostly pieces of a few
-/// kilobytes, which the kernel takes several times slower as separate buffers.
-fn write_pipelined(file: &mut std::fs::File, pieces: &[&[u8]]) -> io::Result<()> {
-    const BUFFER: usize = 1 << 20;
-    std::thread::scope(|scope| {
-        let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
-        let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-        let writer = scope.spawn(move || -> io::Result<()> {
-            for buffer in full_rx {
-                file.write_all(&buffer)?;
-                // The producer may have stopped; then the buffer is dropped.
-                let _ = empty_tx.send(buffer);
-            }
-            Ok(())
-        });
-        let mut buffer = Vec::with_capacity(BUFFER);
-        'pieces: for piece in pieces {
-            let mut rest: &[u8] = piece;
-            while !rest.is_empty() {
-                let room = BUFFER - buffer.len();
-                let (head, tail) = rest.split_at(room.min(rest.len()));
-                buffer.extend_from_slice(head);
-                rest = tail;
-                if buffer.len() == BUFFER {
-                    if full_tx.send(std::mem::take(&mut buffer)).is_err() {
-                        break 'pieces; // the writer failed: its error is returned below
-                    }
-                    buffer = empty_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BUFFER));
-                    buffer.clear();
-                }
-            }
-        }
-        if !buffer.is_empty() {
-            let _ = full_tx.send(buffer);
-        }
-        drop(full_tx);
-        writer.join().unwrap_or_else(|_| Err(io::Error::other("the writing thread panicked")))
-    })
-}
-
-/// Writes `pieces` with vectored writes, runs of small pieces copied into one buffer first.
-fn write_coalesced(file: &mut std::fs::File, pieces: &[&[u8]]) -> io::Result<()> {
     /// Pieces at least this long are written from where they are.
     const SMALL: usize = 8 * 1024;
     /// Linux accepts at most 1,024 buffers per call.

@@ -332,8 +332,8 @@ fn watch_writes_swap_with_a_spare_file_that_is_removed_at_the_end() {
     assert_eq!(tree(&fx.outdir), ["a.js"]);
 }
 
-/// Files of several megabytes are written by two threads through 1 MiB buffers: pieces of every
-/// size, split across buffers, arrive whole and in order, with and without a spare.
+/// Files of several megabytes, of pieces of every size (staged or written from where they are,
+/// across batches), arrive whole and in order, with and without a spare.
 #[test]
 fn large_files_of_small_and_large_pieces_are_written_exactly() {
     let fx = fixture();
