@@ -13,10 +13,7 @@ use std::time::Instant;
 use anyhow::{Context as _, Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use clap::Parser as _;
-use packem_host::config::schema::{
-    CharsetName, DropName, FormatName, JsxName, LegalCommentsName, PackagesName, PlatformName, SourceMapName,
-    SourceMapSetting,
-};
+use packem_host::config::schema::{SourceMapSetting, spelling};
 use packem_host::config::{ConfigFile, ResolvedTarget, TargetConfig};
 
 use crate::args::{BuildArgs, Cli, Command, LogLevel};
@@ -192,21 +189,17 @@ pub fn flags_of(config: &TargetConfig, dir: &Utf8Path) -> Vec<String> {
         None => out.push(format!("--{name}")),
     };
     let on = |value: Option<bool>| value == Some(true);
-    if let Some(platform) = config.platform {
-        let name = match platform {
-            PlatformName::Browser => "browser",
-            PlatformName::Node => "node",
-            PlatformName::Neutral => "neutral",
-        };
-        flag("platform", Some(name.into()));
-    }
-    if let Some(format) = config.format {
-        let name = match format {
-            FormatName::Esm => "esm",
-            FormatName::Cjs => "cjs",
-            FormatName::Iife => "iife",
-        };
-        flag("format", Some(name.into()));
+    for (name, value) in [
+        ("platform", config.platform.map(|v| spelling(&v))),
+        ("format", config.format.map(|v| spelling(&v))),
+        ("packages", config.packages.map(|v| spelling(&v))),
+        ("jsx", config.jsx.map(|v| spelling(&v))),
+        ("legal-comments", config.legal_comments.map(|v| spelling(&v))),
+        ("charset", config.charset.map(|v| spelling(&v))),
+    ] {
+        if let Some(value) = value {
+            flag(name, Some(value));
+        }
     }
     if let Some(outdir) = &config.outdir {
         flag("outdir", Some(path(outdir)));
@@ -216,11 +209,6 @@ pub fn flags_of(config: &TargetConfig, dir: &Utf8Path) -> Vec<String> {
     }
     for external in config.external.iter().flatten() {
         flag("external", Some(external.clone()));
-    }
-    if config.packages == Some(PackagesName::External) || on(config.packages_external) {
-        flag("packages", Some("external".into()));
-    } else if config.packages == Some(PackagesName::Bundle) {
-        flag("packages", Some("bundle".into()));
     }
     for (from, to) in config.alias.iter().flatten() {
         flag("alias", Some(format!("{from}={to}")));
@@ -236,14 +224,6 @@ pub fn flags_of(config: &TargetConfig, dir: &Utf8Path) -> Vec<String> {
     }
     if let Some(tsconfig) = &config.tsconfig {
         flag("tsconfig", Some(path(tsconfig)));
-    }
-    if let Some(jsx) = config.jsx {
-        let name = match jsx {
-            JsxName::Automatic => "automatic",
-            JsxName::Transform => "transform",
-            JsxName::Preserve => "preserve",
-        };
-        flag("jsx", Some(name.into()));
     }
     for (name, value) in [
         ("jsx-import-source", &config.jsx_import_source),
@@ -272,7 +252,7 @@ pub fn flags_of(config: &TargetConfig, dir: &Utf8Path) -> Vec<String> {
         flag("target", Some(target.to_vec().join(",")));
     }
     for what in config.drop.iter().flatten() {
-        flag("drop", Some(if *what == DropName::Console { "console" } else { "debugger" }.into()));
+        flag("drop", Some(spelling(what)));
     }
     if let Some(labels) = config.drop_labels.as_ref().filter(|l| !l.is_empty()) {
         flag("drop-labels", Some(labels.join(",")));
@@ -298,30 +278,9 @@ pub fn flags_of(config: &TargetConfig, dir: &Utf8Path) -> Vec<String> {
     if let Some(max) = config.max_chunk_size {
         flag("max-chunk-size", Some(max.to_string()));
     }
-    if let Some(legal) = config.legal_comments {
-        let name = match legal {
-            LegalCommentsName::None => "none",
-            LegalCommentsName::Inline => "inline",
-            LegalCommentsName::Eof => "eof",
-            LegalCommentsName::Linked => "linked",
-            LegalCommentsName::External => "external",
-        };
-        flag("legal-comments", Some(name.into()));
-    }
-    if let Some(CharsetName::Utf8) = config.charset {
-        flag("charset", Some("utf8".into()));
-    }
     match config.sourcemap {
         Some(SourceMapSetting::Enabled(true)) => flag("sourcemap", Some("linked".into())),
-        Some(SourceMapSetting::Mode(mode)) => {
-            let name = match mode {
-                SourceMapName::Linked => "linked",
-                SourceMapName::Inline => "inline",
-                SourceMapName::External => "external",
-                SourceMapName::Both => "both",
-            };
-            flag("sourcemap", Some(name.into()));
-        }
+        Some(SourceMapSetting::Mode(mode)) => flag("sourcemap", Some(spelling(&mode))),
         Some(SourceMapSetting::Enabled(false)) | None => {}
     }
     if let Some(content) = config.sources_content {

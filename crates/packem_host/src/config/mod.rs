@@ -26,7 +26,7 @@ pub mod schema;
 pub mod targets;
 
 pub use schema::TargetConfig;
-pub use targets::{ConfigError, ConfigFile, ResolvedTarget, did_you_mean, read};
+pub use targets::{ConfigError, ConfigFile, ResolvedTarget, read};
 
 use camino::{Utf8Path, Utf8PathBuf};
 use packem_db::{CompileOptions, JsxMode, Platform, ProjectOptions};
@@ -119,7 +119,8 @@ pub fn from_target(root: &Utf8Path, config: &TargetConfig, source: Utf8PathBuf) 
         alias: config.alias.iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect(),
         tsconfig: config.tsconfig.as_ref().map(path),
         external: config.external.clone().unwrap_or_default(),
-        packages_external: config.packages == Some(PackagesName::External) || config.packages_external == Some(true),
+        // Layering folds `packagesExternal` into `packages`.
+        packages_external: config.packages == Some(PackagesName::External),
         main_fields: config.main_fields.clone().filter(|fields| !fields.is_empty()),
         polyfills: config.polyfills.iter().flatten().map(|(from, to)| (path(from), path(to))).collect(),
     };

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// A target's settings (or, at the top level, the defaults every target starts from).
 ///
@@ -132,6 +132,12 @@ pub struct TargetConfig {
     pub allow_overwrite: Option<bool>,
 }
 
+/// How a value of one of the enums below is spelled in the file, which is how its flag spells it
+/// (`"esm"` for `--format=esm`).
+pub fn spelling<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
 /// `map` with its keys (paths relative to `packem.json`) spelled one way: `./src/a.ts` and
 /// `src/a.ts` name the same file.
 fn normalized_keys(map: &Option<BTreeMap<String, String>>) -> Option<BTreeMap<String, String>> {
@@ -156,7 +162,7 @@ fn normalized_keys(map: &Option<BTreeMap<String, String>>) -> Option<BTreeMap<St
 }
 
 /// `--platform`'s values.
-#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum PlatformName {
     Browser,
@@ -165,7 +171,7 @@ pub enum PlatformName {
 }
 
 /// `--format`'s values.
-#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum FormatName {
     Esm,
@@ -174,7 +180,7 @@ pub enum FormatName {
 }
 
 /// `--packages`' values.
-#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum PackagesName {
     External,
@@ -182,7 +188,7 @@ pub enum PackagesName {
 }
 
 /// `--jsx`'s values.
-#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum JsxName {
     Automatic,
@@ -191,7 +197,7 @@ pub enum JsxName {
 }
 
 /// `--drop`'s values.
-#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum DropName {
     Console,
@@ -199,7 +205,7 @@ pub enum DropName {
 }
 
 /// `--legal-comments`' values.
-#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LegalCommentsName {
     None,
@@ -210,14 +216,14 @@ pub enum LegalCommentsName {
 }
 
 /// `--charset`'s values.
-#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum CharsetName {
     Utf8,
 }
 
 /// `--sourcemap`: `true` is `linked`, `false` none.
-#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(untagged)]
 pub enum SourceMapSetting {
     Enabled(bool),
@@ -225,7 +231,7 @@ pub enum SourceMapSetting {
 }
 
 /// `--sourcemap`'s values.
-#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceMapName {
     Linked,

@@ -187,15 +187,11 @@ impl ConfigFile {
         ConfigError { path: self.path.clone(), line, column, message }
     }
 
-    /// The offset of the named target's object (for errors about a whole target).
-    pub fn target_offset(&self, name: &str) -> Option<usize> {
-        let i = self.top.targets.as_ref()?.iter().position(|t| t.name.as_deref() == Some(name))?;
-        self.object_location(&[i])
-    }
-
     /// The line and column of target `name` (1, 1 when unknown).
     pub fn target_line(&self, name: &str) -> (usize, usize) {
-        line_column(&self.text, self.target_offset(name).unwrap_or(0))
+        let index = self.top.targets.iter().flatten().position(|t| t.name.as_deref() == Some(name));
+        let offset = index.and_then(|i| self.object_location(&[i]));
+        line_column(&self.text, offset.unwrap_or(0))
     }
 
     fn object<'a>(
@@ -330,7 +326,7 @@ fn describe(message: &str, key: Option<&str>) -> String {
 
 /// ` (did you mean "X"?)` for the candidate closest to `name`, when one is close: at most a
 /// third of its letters (at least one) edited, or sharing most of its letters in order.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     let lower = name.to_ascii_lowercase();
     let limit = (lower.chars().count() / 3).max(1);
     candidates
