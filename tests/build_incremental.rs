@@ -690,3 +690,44 @@ fn mangled_properties_agree_across_modules_and_a_body_edit_keeps_the_mapping() {
     assert!(!changed[0].contains("z_"), "{}", changed[0]);
     assert_eq!(changed, props_cold(&p));
 }
+
+#[test]
+fn a_file_created_in_a_context_directory_joins_the_context_module_and_nothing_else_reparses() {
+    let mut p = TestProject::new(
+        &[
+            (
+                "src/main.js",
+                "const load = (n) => import(`./locale/${n}.js`).then((m) => m.default, () => 'none');\n\
+                 Promise.all(['en', 'fr'].map(load)).then((v) => console.log(v.join(' ')));\n",
+            ),
+            ("src/locale/en.js", "export default 'hello';\n"),
+            ("src/other.js", "export default 1;\n"),
+        ],
+        &["src/main.js"],
+    );
+    let before = build(&mut p, Format::Esm);
+    assert!(before[0].contains("\"./locale/en.js\""), "{}", before[0]);
+    assert!(!before[0].contains("bonjour"), "{}", before[0]);
+    p.executed();
+
+    p.write("src/locale/fr.js", "export default 'bonjour';\n");
+    let out = build(&mut p, Format::Esm);
+    assert_eq!(out, cold(&p, Format::Esm));
+    assert!(out[0].contains("\"./locale/fr.js\"") && out[0].contains("bonjour"), "{}", out[0]);
+    let executed = p.executed();
+    // The listing, the context module's text and facts, the new member's; main.js and en.js are
+    // not parsed again.
+    assert!(executed.contains(&"dir_entries".to_string()), "{executed:?}");
+    assert!(executed.iter().any(|q| q.starts_with("parsed_module(src/./locale/*.js#packem-context")), "{executed:?}");
+    assert!(executed.contains(&"parsed_module(src/locale/fr.js)".to_string()), "{executed:?}");
+    assert!(!executed.contains(&"parsed_module(src/main.js)".to_string()), "{executed:?}");
+    assert!(!executed.contains(&"parsed_module(src/locale/en.js)".to_string()), "{executed:?}");
+
+    // Deleting a member removes it; a file that does not match leaves the bundle as it was.
+    p.remove("src/locale/en.js");
+    let out = build(&mut p, Format::Esm);
+    assert_eq!(out, cold(&p, Format::Esm));
+    assert!(!out[0].contains("hello"), "{}", out[0]);
+    p.write("src/locale/notes.txt", "notes\n");
+    assert_eq!(build(&mut p, Format::Esm), out);
+}

@@ -486,6 +486,7 @@ impl CommonArgs {
             packages_external: self.packages.map_or(base.packages_external, |p| p == PackagesArg::External),
             main_fields: self.main_fields.clone().or(base.main_fields),
             polyfills,
+            targets: base.targets,
             cwd,
         };
         Ok((entries, options))

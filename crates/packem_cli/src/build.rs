@@ -28,7 +28,7 @@ pub fn run(mut args: BuildArgs, start: Instant) -> Result<ExitCode> {
     if args.watch.is_some() {
         return crate::watch::run(builder, &args);
     }
-    let outcome = builder.build();
+    let outcome = builder.build().pop().expect("one target");
     let counts = report::print_diagnostics(&builder.workspace, &outcome.diagnostics, &args.common);
     if counts.errors == 0 && args.common.log_level <= LogLevel::Info && !builder.to_stdout() {
         let text = packem_output::summary(&outcome.outputs, start.elapsed(), report::stderr_has_color(), 20);
@@ -40,17 +40,18 @@ pub fn run(mut args: BuildArgs, start: Instant) -> Result<ExitCode> {
     Ok(if counts.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// One build's result.
+/// One target's build result.
 pub struct Outcome {
     /// Every diagnostic (graph, link, emit, writing).
     pub diagnostics: Vec<Diagnostic>,
     /// All outputs with their sizes (display paths), when they were written.
     pub outputs: Vec<(String, u64)>,
-    /// What the write did (`None` when nothing was written because of errors).
+    /// What the write did (`None` when nothing was written because of errors, or for a target
+    /// built only to be embedded). Paths are relative to the target's output directory.
     pub write: Option<packem_output::WriteDelta>,
 }
 
-/// A build made but not written yet ([`Builder::prepare`]).
+/// A build made but not written yet.
 pub enum Prepared {
     /// Nothing to write: the bundle is the one on disk.
     Done(Outcome),
@@ -66,10 +67,39 @@ pub struct Ready {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// A build target bound to its output locations; builds again as often as asked, writing only
-/// what changed since the previous build.
+impl Prepared {
+    fn diagnostics_mut(&mut self) -> &mut Vec<Diagnostic> {
+        match self {
+            Prepared::Done(outcome) => &mut outcome.diagnostics,
+            Prepared::Ready(ready) => &mut ready.diagnostics,
+        }
+    }
+
+    fn has_errors(&self) -> bool {
+        match self {
+            Prepared::Done(outcome) => outcome.diagnostics.iter().any(Diagnostic::is_error),
+            Prepared::Ready(ready) => ready.diagnostics.iter().any(Diagnostic::is_error),
+        }
+    }
+}
+
+/// Build targets in one database, each bound to its output locations; builds again as often as
+/// asked, writing only what changed since the previous build.
+///
+/// Targets that embed another target's output (`packem:target/NAME` imports) are built after
+/// it: [`Builder::build`] orders the targets by those imports (a cycle is an error), builds each
+/// level's targets side by side ([`Workspace::build_all`]), and hands each embedded target's
+/// output to the workspace ([`Workspace::set_artifact`]) before the next level, so a rebuild
+/// re-renders exactly the modules that embed an output whose bytes changed.
 pub struct Builder {
     pub workspace: Workspace,
+    outs: Vec<TargetOut>,
+}
+
+/// One target of a [`Builder`] and what it wrote.
+struct TargetOut {
+    /// The packem.json target's name (`None` for a build from the command line).
+    name: Option<String>,
     target: packem_host::Target,
     outdir: Utf8PathBuf,
     naming: Naming,
@@ -81,6 +111,8 @@ pub struct Builder {
     allow_overwrite: bool,
     /// Keep spare output files to swap with (watch mode; see `WriteOptions::spare`).
     spare: bool,
+    /// Whether its outputs are written (a target `--only` left out is built only to be embedded).
+    write: bool,
     /// What the last write left on disk. In watch mode the watcher reports outputs others change
     /// ([`Builder::output_touched`]), so unchanged outputs are trusted without a system call.
     written: packem_output::WrittenSet,
@@ -89,13 +121,39 @@ pub struct Builder {
     /// The input paths outputs may not overwrite, and the graph they come from (recomputed only
     /// when the graph changes).
     inputs: Option<(Arc<packem_host::ModuleGraph>, packem_output::InputPaths)>,
+    /// The output last handed to the workspace for `packem:target/NAME` imports, and the bundle
+    /// it came from.
+    embedded: Option<Arc<Bundle>>,
 }
+
+/// The order targets build in ([`Builder::levels`]).
+struct Order {
+    /// Each level's targets embed outputs of earlier levels only.
+    levels: Vec<Vec<usize>>,
+    /// The targets each target embeds.
+    needs: Vec<Vec<usize>>,
+}
+
+/// A `packem:target/NAME` import: the embedded target, and the importing module with the
+/// import's record (for the location of a cycle error).
+type Embedding = (usize, Utf8PathBuf, packem_parse::Source, u32);
 
 /// Output display paths with their sizes in bytes.
 type OutputSizes = Vec<(String, u64)>;
 
-impl Builder {
-    pub fn new(args: &mut BuildArgs) -> Result<Self> {
+/// What one target's flags say, checked.
+struct Settings {
+    entries: Vec<Utf8PathBuf>,
+    options: packem_db::ProjectOptions,
+    compile: packem_db::CompileOptions,
+    link: packem_db::LinkOptions,
+    format: Format,
+    emit: EmitOptions,
+    naming: Naming,
+}
+
+impl Settings {
+    fn new(args: &mut BuildArgs) -> Result<Self> {
         let (entries, options) = args.common.project()?;
         let cwd = options.cwd.clone();
         let naming = Naming::new(args, &entries, &cwd)?;
@@ -163,8 +221,7 @@ impl Builder {
                 None => None,
             },
         };
-        let mut workspace = Workspace::with_compile(PackemDatabase::default(), entries, options, compile);
-        workspace.set_link_options(packem_db::LinkOptions {
+        let link = packem_db::LinkOptions {
             splitting: args.splitting,
             minify: packem_db::Minify {
                 whitespace: args.minify || args.minify_whitespace,
@@ -173,20 +230,79 @@ impl Builder {
             },
             keep_names: args.keep_names,
             ..args.common.link_options()
-        });
+        };
+        Ok(Self { entries, options, compile, link, format, emit, naming })
+    }
+}
+
+impl Builder {
+    /// A builder for the one target `args` describe.
+    pub fn new(args: &mut BuildArgs) -> Result<Self> {
+        Self::with_target(args, None, true, &[])
+    }
+
+    /// A builder whose first target is `args`'s, named `name` (a packem.json target whose
+    /// targets are `names`), built and written only when `selected` (or when a selected target
+    /// embeds it: then it is built, not written).
+    pub fn with_target(args: &mut BuildArgs, name: Option<String>, selected: bool, names: &[String]) -> Result<Self> {
+        let mut settings = Settings::new(args)?;
+        settings.options.targets = names.to_vec();
+        let mut workspace = Workspace::with_compile(
+            PackemDatabase::default(),
+            settings.entries.clone(),
+            settings.options.clone(),
+            settings.compile.clone(),
+        );
+        workspace.set_link_options(settings.link.clone());
         workspace.set_incremental(args.watch.is_some());
-        let target = workspace.target_with(format, args.global_name.clone(), emit);
-        let outdir = naming.outdir.clone();
-        Ok(Self {
-            workspace,
+        let project = workspace.project();
+        let mut builder = Self { workspace, outs: Vec::new() };
+        builder.push(project, settings, args, name, selected);
+        Ok(builder)
+    }
+
+    /// Adds a target (another project in the same database).
+    pub fn add_target(
+        &mut self,
+        args: &mut BuildArgs,
+        name: Option<String>,
+        selected: bool,
+        names: &[String],
+    ) -> Result<()> {
+        let mut settings = Settings::new(args)?;
+        settings.options.targets = names.to_vec();
+        let project = self.workspace.add_project(
+            settings.entries.clone(),
+            settings.options.clone(),
+            settings.compile.clone(),
+            settings.link.clone(),
+        );
+        self.push(project, settings, args, name, selected);
+        Ok(())
+    }
+
+    fn push(
+        &mut self,
+        project: packem_db::Project,
+        settings: Settings,
+        args: &BuildArgs,
+        name: Option<String>,
+        write: bool,
+    ) {
+        let target = self.workspace.target_of(project, settings.format, args.global_name.clone(), settings.emit);
+        let cwd = settings.options.cwd.clone();
+        let outdir = settings.naming.outdir.clone();
+        self.outs.push(TargetOut {
+            name,
             target,
             outdir,
-            naming,
+            naming: settings.naming,
             names: Vec::new(),
             metafile: args.metafile.as_ref().map(|m| crate::args::absolute(&cwd, m)),
             cwd,
             allow_overwrite: args.allow_overwrite,
             spare: args.watch.is_some(),
+            write,
             written: if args.watch.is_some() {
                 packem_output::WrittenSet::notified()
             } else {
@@ -194,34 +310,60 @@ impl Builder {
             },
             last: None,
             inputs: None,
-        })
+            embedded: None,
+        });
     }
 
-    /// Whether the output goes to stdout.
+    /// The targets' names (`None` for a command-line build), in the order they were added.
+    pub fn target_names(&self) -> impl Iterator<Item = Option<&str>> {
+        self.outs.iter().map(|out| out.name.as_deref())
+    }
+
+    /// Whether the target at `index` was selected (built and written; others are built only
+    /// when a selected target embeds them, and never written).
+    pub fn selected(&self, index: usize) -> bool {
+        self.outs[index].write
+    }
+
+    /// Whether the (first) target's output goes to stdout.
     pub fn to_stdout(&self) -> bool {
-        self.naming.stdout
+        self.outs.iter().any(|out| out.naming.stdout)
+    }
+
+    /// Whether the target at `index` writes to stdout.
+    pub fn target_to_stdout(&self, index: usize) -> bool {
+        self.outs[index].naming.stdout
     }
 
     /// Deletes the spare files watch mode keeps next to the outputs.
     pub fn remove_spares(&self) {
-        packem_output::remove_spares(&self.outdir, &self.written);
+        for out in &self.outs {
+            packem_output::remove_spares(&out.outdir, &out.written);
+        }
     }
 
     /// The directories the outputs of the last write are in (existing ones).
     pub fn output_directories(&self) -> Vec<Utf8PathBuf> {
-        let dirs: std::collections::BTreeSet<&str> =
-            self.written.paths().map(|p| p.rsplit_once('/').map_or("", |(dir, _)| dir)).collect();
-        dirs.into_iter()
-            .map(|d| if d.is_empty() { self.outdir.clone() } else { self.outdir.join(d) })
-            .filter(|d| d.is_dir())
-            .collect()
+        let mut all = std::collections::BTreeSet::new();
+        for out in &self.outs {
+            let dirs: std::collections::BTreeSet<&str> =
+                out.written.paths().map(|p| p.rsplit_once('/').map_or("", |(dir, _)| dir)).collect();
+            all.extend(
+                dirs.into_iter()
+                    .map(|d| if d.is_empty() { out.outdir.clone() } else { out.outdir.join(d) })
+                    .filter(|d| d.is_dir()),
+            );
+        }
+        all.into_iter().collect()
     }
 
     /// Reports that an output file may have been changed by someone else (a watcher event for
     /// one of our paths): the next build compares it with the disk again.
     pub fn output_touched(&mut self, path: &Utf8Path) {
-        if let Ok(rel) = path.strip_prefix(&self.outdir) {
-            self.written.touched(rel.as_str());
+        for out in &mut self.outs {
+            if let Ok(rel) = path.strip_prefix(&out.outdir) {
+                out.written.touched(rel.as_str());
+            }
         }
     }
 
@@ -229,52 +371,251 @@ impl Builder {
     /// file next to one, the metafile): the watcher ignores those, and only those, so outputs
     /// next to the sources (`--outfile=out.js` in the project) do not hide source edits.
     pub fn is_own_output(&self, path: &Utf8Path) -> bool {
-        if self.metafile.as_deref() == Some(path) {
-            return true;
-        }
-        let Ok(rel) = path.strip_prefix(&self.outdir) else { return false };
-        let ours = path.file_name().is_some_and(|name| name.starts_with('.') && name.contains(".packem-"));
-        // The output directory and the directories outputs are in report our own writes too
-        // (a source created there comes as an event for the file itself).
-        ours || self.written.contains(rel.as_str())
-            || self.names.iter().any(|name| name == rel.as_str())
-            || rel.as_str().is_empty()
-            || self.written.holds_dir(rel.as_str())
+        self.outs.iter().any(|out| out.is_own_output(path))
     }
 
-    /// Builds and, when there is no error, writes the outputs that changed and deletes the ones
-    /// the previous build wrote and this one does not.
-    pub fn build(&mut self) -> Outcome {
-        match self.prepare() {
-            Prepared::Done(outcome) => outcome,
-            Prepared::Ready(ready) => self.write(ready),
+    /// Builds every target and, when no target has an error, writes the outputs that changed
+    /// and deletes the ones the previous build wrote and this one does not. One outcome per
+    /// target, in the order they were added.
+    pub fn build(&mut self) -> Vec<Outcome> {
+        let mut prepared = self.prepare();
+        self.check_collisions(&mut prepared);
+        let failed = prepared.iter().any(Prepared::has_errors);
+        prepared
+            .into_iter()
+            .enumerate()
+            .map(|(index, prepared)| match prepared {
+                Prepared::Done(outcome) => outcome,
+                // Outputs of several targets are one build: none is written while any has errors.
+                Prepared::Ready(ready) if failed && !ready.diagnostics.iter().any(Diagnostic::is_error) => {
+                    Outcome { diagnostics: ready.diagnostics, outputs: Vec::new(), write: None }
+                }
+                Prepared::Ready(ready) => self.write(index, ready),
+            })
+            .collect()
+    }
+
+    /// Builds every target in the order their `packem:target/NAME` imports need, writing nothing.
+    fn prepare(&mut self) -> Vec<Prepared> {
+        let Order { levels, needs } = match self.levels() {
+            Ok(order) => order,
+            Err(diagnostic) => {
+                let mut all: Vec<Prepared> = (0..self.outs.len())
+                    .map(|_| Prepared::Done(Outcome { diagnostics: Vec::new(), outputs: Vec::new(), write: None }))
+                    .collect();
+                all[0].diagnostics_mut().push(diagnostic);
+                return all;
+            }
+        };
+        let mut prepared: Vec<Option<Prepared>> = (0..self.outs.len()).map(|_| None).collect();
+        let nothing = || Prepared::Done(Outcome { diagnostics: Vec::new(), outputs: Vec::new(), write: None });
+        let embedded: std::collections::BTreeSet<usize> = needs.iter().flatten().copied().collect();
+        for level in levels {
+            let targets: Vec<packem_host::Target> = level.iter().map(|&index| self.outs[index].target).collect();
+            let bundles = self.workspace.build_all(&targets);
+            for (&index, bundle) in level.iter().zip(bundles) {
+                let mut result = self.finish(index, bundle.clone());
+                for &needed in &needs[index] {
+                    if prepared[needed].as_ref().is_some_and(Prepared::has_errors) {
+                        let name = self.outs[needed].name.clone().unwrap_or_default();
+                        result.diagnostics_mut().push(Diagnostic::error(
+                            DiagnosticCode::InvalidConfig,
+                            format!("This target embeds target \"{name}\" (packem:target/{name}), which has errors"),
+                        ));
+                    }
+                }
+                if embedded.contains(&index)
+                    && !result.has_errors()
+                    && let Err(diagnostic) = self.embed(index, &bundle)
+                {
+                    result.diagnostics_mut().push(diagnostic);
+                }
+                prepared[index] = Some(result);
+            }
+        }
+        // Targets not selected and not embedded were not built.
+        prepared.into_iter().map(|p| p.unwrap_or_else(nothing)).collect()
+    }
+
+    /// The targets in levels: each level's targets embed only outputs of earlier levels (by
+    /// their graphs' `packem:target/NAME` modules), with what each target embeds. A cycle is an
+    /// error at the import that closes it.
+    fn levels(&self) -> Result<Order, Diagnostic> {
+        let count = self.outs.len();
+        let db = self.workspace.db();
+        let mut needs: Vec<Vec<usize>> = vec![Vec::new(); count];
+        let mut imports: Vec<Vec<Embedding>> = vec![Vec::new(); count];
+        // The selected targets and, transitively, the targets they embed; the rest are not built.
+        let mut wanted: Vec<bool> = self.outs.iter().map(|out| out.write).collect();
+        let mut work: Vec<usize> = (0..count).filter(|&i| wanted[i]).collect();
+        let named = self.outs.iter().any(|out| out.name.is_some());
+        while let Some(index) = work.pop() {
+            let out = &self.outs[index];
+            if named {
+                let graph = self.workspace.module_graph_of(out.target.project(db));
+                for module in &graph.modules {
+                    for edge in &module.edges {
+                        let packem_host::EdgeTarget::Module(id) = &edge.target else { continue };
+                        let path = &graph.module(*id).path;
+                        if !packem_db::files::is_artifact_path(path) {
+                            continue;
+                        }
+                        let name = &path.as_str()[packem_db::files::ARTIFACT_PREFIX.len()..];
+                        let Some(needed) = self.outs.iter().position(|o| o.name.as_deref() == Some(name)) else {
+                            continue;
+                        };
+                        if !needs[index].contains(&needed) {
+                            needs[index].push(needed);
+                            imports[index].push((needed, module.path.clone(), module.source, edge.record));
+                        }
+                        if !wanted[needed] {
+                            wanted[needed] = true;
+                            work.push(needed);
+                        }
+                    }
+                }
+            }
+        }
+        // Kahn's algorithm, keeping the order targets were added in within a level; targets
+        // nobody wants count as done and are in no level.
+        let mut done: Vec<bool> = wanted.iter().map(|w| !w).collect();
+        let mut levels = Vec::new();
+        while done.iter().any(|d| !d) {
+            let level: Vec<usize> =
+                (0..count).filter(|&i| !done[i] && needs[i].iter().all(|&needed| done[needed])).collect();
+            if level.is_empty() {
+                return Err(self.cycle_error(&done, &imports));
+            }
+            for &index in &level {
+                done[index] = true;
+            }
+            levels.push(level);
+        }
+        Ok(Order { levels, needs })
+    }
+
+    /// The error for a cycle among the targets not `done`: the cycle's names, at its first import.
+    fn cycle_error(&self, done: &[bool], imports: &[Vec<Embedding>]) -> Diagnostic {
+        let name = |index: usize| self.outs[index].name.clone().unwrap_or_default();
+        // Walk from a remaining target along remaining imports until a target repeats.
+        let start = (0..done.len()).find(|&i| !done[i]).expect("a remaining target");
+        let mut path = vec![start];
+        loop {
+            let last = *path.last().expect("not empty");
+            let next = imports[last].iter().map(|(needed, ..)| *needed).find(|&n| !done[n]).expect("in a cycle");
+            if let Some(position) = path.iter().position(|&i| i == next) {
+                path.drain(..position);
+                path.push(next);
+                break;
+            }
+            path.push(next);
+        }
+        let names: Vec<String> = path.iter().map(|&i| format!("\"{}\"", name(i))).collect();
+        let (_, file, source, record) =
+            imports[path[0]].iter().find(|(needed, ..)| *needed == path[1]).expect("the cycle's first import");
+        let db = self.workspace.db();
+        let span = packem_parse::module_scan(db, *source).records.get(*record as usize).map(|r| r.span);
+        Diagnostic::error(
+            DiagnosticCode::CircularDependency,
+            format!("Targets embed each other in a cycle: {}", names.join(" → ")),
+        )
+        .with_help("A target can embed another's output (packem:target/NAME) only if that one does not embed it back.")
+        .at(file.clone(), span)
+    }
+
+    /// Hands target `index`'s output to the workspace for the `packem:target/NAME` imports of
+    /// other targets: the one file it writes, as written.
+    fn embed(&mut self, index: usize, bundle: &Arc<Bundle>) -> Result<(), Diagnostic> {
+        let out = &self.outs[index];
+        if out.embedded.as_ref().is_some_and(|old| Arc::ptr_eq(old, bundle)) {
+            return Ok(());
+        }
+        let name = out.name.clone().unwrap_or_default();
+        let emit = out.target.emit(self.workspace.db());
+        let files = BundleOutputs::new(bundle, &out.names, &[], emit.sourcemap.as_ref(), emit.legal_comments);
+        let code: Vec<usize> = (0..files.count()).filter(|&i| !files.is_companion(i)).collect();
+        if code.len() != 1 || !bundle.assets.is_empty() {
+            return Err(Diagnostic::error(
+                DiagnosticCode::InvalidConfig,
+                format!(
+                    "Target \"{name}\" is embedded (packem:target/{name}) but writes {} files: an embedded target must write one file (one entry, no splitting, no assets)",
+                    code.len() + bundle.assets.len()
+                ),
+            ));
+        }
+        let mut bytes = Vec::with_capacity(files.len(code[0]) as usize);
+        for slice in files.file(code[0]).slices() {
+            bytes.extend_from_slice(slice);
+        }
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Diagnostic::error(DiagnosticCode::OutputError, format!("Target \"{name}\"'s output is not UTF-8"))
+        })?;
+        self.workspace.set_artifact(&name, Arc::from(text));
+        self.outs[index].embedded = Some(bundle.clone());
+        Ok(())
+    }
+
+    /// Outputs of two targets that land on the same path: an error, and nothing is written.
+    fn check_collisions(&self, prepared: &mut [Prepared]) {
+        let mut owner: std::collections::HashMap<Utf8PathBuf, usize> = std::collections::HashMap::new();
+        let mut errors = Vec::new();
+        for (index, (out, prepared)) in self.outs.iter().zip(prepared.iter()).enumerate() {
+            // A target with errors writes nothing, so it cannot collide.
+            let Prepared::Ready(ready) = prepared else { continue };
+            if !out.write || ready.diagnostics.iter().any(Diagnostic::is_error) {
+                continue;
+            }
+            for path in out.output_paths(self.workspace.db(), ready) {
+                if let Some(other) = owner.insert(path.clone(), index)
+                    && other != index
+                {
+                    let name = |i: usize| self.outs[i].name.clone().unwrap_or_default();
+                    errors.push(
+                        Diagnostic::error(
+                            DiagnosticCode::OutputError,
+                            format!(
+                                "targets \"{}\" and \"{}\" both write {}",
+                                name(other),
+                                name(index),
+                                display_path(&path, &out.cwd)
+                            ),
+                        )
+                        .with_help("Give them different outdir or outfile."),
+                    );
+                    break;
+                }
+            }
+        }
+        if let Some(first) = prepared.first_mut() {
+            first.diagnostics_mut().extend(errors);
         }
     }
 
-    /// Builds the bundle and names its outputs, writing nothing ([`Builder::write`] does).
-    pub fn prepare(&mut self) -> Prepared {
-        let bundle = self.workspace.build(self.target);
+    /// Names target `index`'s outputs and collects its assets and diagnostics.
+    fn finish(&mut self, index: usize, bundle: Arc<Bundle>) -> Prepared {
+        let out = &mut self.outs[index];
         // The same memo as last time (salsa backdated it): the outputs on disk are current.
-        if let Some((previous, outputs)) = &self.last
+        if let Some((previous, outputs)) = &out.last
             && Arc::ptr_eq(previous, &bundle)
         {
-            let write = packem_output::WriteDelta { unchanged: self.written.len(), ..Default::default() };
+            let write = packem_output::WriteDelta { unchanged: out.written.len(), ..Default::default() };
             return Prepared::Done(Outcome { diagnostics: Vec::new(), outputs: outputs.clone(), write: Some(write) });
         }
-        let mut diagnostics = self.workspace.build_diagnostics(self.target);
+        let mut diagnostics = self.workspace.build_diagnostics(out.target);
         // A split build's chunks come named; otherwise the entries' names follow the templates.
-        self.names = match self.naming.chunks {
+        out.names = match out.naming.chunks {
             Some(_) => Vec::new(),
-            None => self.naming.names(|i| bundle.chunks[i].code.hash128()),
+            None => out.naming.names(|i| bundle.chunks[i].code.hash128()),
         };
         let mut assets = Vec::new();
         if !bundle.assets.is_empty() {
-            if self.naming.stdout {
+            let db = self.workspace.db();
+            if out.naming.stdout {
                 diagnostics.push(Diagnostic::error(
                     DiagnosticCode::OutputError,
                     "The bundle has assets (the file or copy loader), which cannot be written to stdout: use --outdir",
                 ));
-            } else if self.workspace.project().compile(self.workspace.db()).assets.prefix.is_empty() {
+            } else if out.target.project(db).compile(db).assets.prefix.is_empty() {
                 diagnostics.push(Diagnostic::error(
                     DiagnosticCode::OutputError,
                     "The outputs are written to several directories, so code cannot refer to assets by one relative path: set --public-path",
@@ -287,35 +628,23 @@ impl Builder {
         Prepared::Ready(Ready { bundle, assets, diagnostics })
     }
 
-    /// The absolute paths `ready` writes (none to stdout), the metafile's included.
-    pub fn output_paths(&self, ready: &Ready) -> Vec<Utf8PathBuf> {
-        if self.naming.stdout {
-            return Vec::new();
-        }
-        let emit = self.target.emit(self.workspace.db());
-        let files =
-            BundleOutputs::new(&ready.bundle, &self.names, &ready.assets, emit.sourcemap.as_ref(), emit.legal_comments);
-        let mut paths: Vec<Utf8PathBuf> =
-            (0..files.count()).map(|i| packem_host::config::normalize(&self.outdir.join(files.path(i)))).collect();
-        paths.extend(self.metafile.clone());
-        paths
-    }
-
-    /// Writes what [`Builder::prepare`] made, when it has no error.
-    pub fn write(&mut self, ready: Ready) -> Outcome {
+    /// Writes what [`Builder::prepare`] made for target `index`, when it has no error.
+    fn write(&mut self, index: usize, ready: Ready) -> Outcome {
+        let out = &mut self.outs[index];
         let Ready { bundle, assets, mut diagnostics } = ready;
-        let emit = self.target.emit(self.workspace.db()).clone();
-        let files = BundleOutputs::new(&bundle, &self.names, &assets, emit.sourcemap.as_ref(), emit.legal_comments);
-        let graph = self.workspace.module_graph();
-        if !self.inputs.as_ref().is_some_and(|(old, _)| Arc::ptr_eq(old, &graph)) {
-            self.inputs =
-                Some((graph.clone(), packem_output::InputPaths::new(graph.modules.iter().map(|m| m.path.as_path()))));
-        }
-        let inputs = &self.inputs.as_ref().expect("set above").1;
-        if diagnostics.iter().any(Diagnostic::is_error) {
+        if !out.write || diagnostics.iter().any(Diagnostic::is_error) {
             return Outcome { diagnostics, outputs: Vec::new(), write: None };
         }
-        if self.naming.stdout {
+        let db = self.workspace.db();
+        let emit = out.target.emit(db).clone();
+        let files = BundleOutputs::new(&bundle, &out.names, &assets, emit.sourcemap.as_ref(), emit.legal_comments);
+        let graph = self.workspace.module_graph_of(out.target.project(db));
+        if !out.inputs.as_ref().is_some_and(|(old, _)| Arc::ptr_eq(old, &graph)) {
+            out.inputs =
+                Some((graph.clone(), packem_output::InputPaths::new(graph.modules.iter().map(|m| m.path.as_path()))));
+        }
+        let inputs = &out.inputs.as_ref().expect("set above").1;
+        if out.naming.stdout {
             let mut stdout = std::io::stdout().lock();
             for index in 0..files.count() {
                 for piece in files.file(index).slices() {
@@ -332,8 +661,8 @@ impl Builder {
             return Outcome { diagnostics, outputs: Vec::new(), write: None };
         }
         let options =
-            WriteOptions { outdir: &self.outdir, inputs, allow_overwrite: self.allow_overwrite, spare: self.spare };
-        let delta = match packem_output::write_changed(&files, &options, &mut self.written) {
+            WriteOptions { outdir: &out.outdir, inputs, allow_overwrite: out.allow_overwrite, spare: out.spare };
+        let delta = match packem_output::write_changed(&files, &options, &mut out.written) {
             Ok(delta) => delta,
             Err(errors) => {
                 for error in errors {
@@ -346,15 +675,15 @@ impl Builder {
             }
         };
         // The summary table is printed after one-shot builds only; watch mode reports what it wrote.
-        let outputs: Vec<(String, u64)> = if self.spare {
+        let outputs: Vec<(String, u64)> = if out.spare {
             Vec::new()
         } else {
             (0..files.count())
-                .map(|i| (display_path(&self.outdir.join(files.path(i)), &self.cwd), files.len(i)))
+                .map(|i| (display_path(&out.outdir.join(files.path(i)), &out.cwd), files.len(i)))
                 .collect()
         };
-        if let Some(path) = &self.metafile {
-            let json = metafile_json(&self.workspace, &graph, &bundle, &self.outdir, &files, &self.cwd);
+        if let Some(path) = &out.metafile {
+            let json = metafile_json(&self.workspace, &graph, &bundle, &out.outdir, &files, &out.cwd);
             if std::fs::read_to_string(path).ok().as_deref() != Some(json.as_str())
                 && let Err(err) = std::fs::write(path, json)
             {
@@ -365,19 +694,50 @@ impl Builder {
             }
         }
         if !diagnostics.iter().any(Diagnostic::is_error) {
-            self.last = Some((bundle.clone(), outputs.clone()));
+            out.last = Some((bundle.clone(), outputs.clone()));
         }
         Outcome { diagnostics, outputs, write: Some(delta) }
     }
 
-    /// Output paths relative to the working directory, for messages.
-    pub fn display(&self, rel: &str) -> String {
-        display_path(&self.outdir.join(rel), &self.cwd)
+    /// Target `index`'s output path `rel` relative to the working directory, for messages.
+    pub fn display(&self, index: usize, rel: &str) -> String {
+        let out = &self.outs[index];
+        display_path(&out.outdir.join(rel), &out.cwd)
     }
 
     /// The working directory.
     pub fn cwd(&self) -> &Utf8Path {
-        &self.cwd
+        &self.outs[0].cwd
+    }
+}
+
+impl TargetOut {
+    fn is_own_output(&self, path: &Utf8Path) -> bool {
+        if self.metafile.as_deref() == Some(path) {
+            return true;
+        }
+        let Ok(rel) = path.strip_prefix(&self.outdir) else { return false };
+        let ours = path.file_name().is_some_and(|name| name.starts_with('.') && name.contains(".packem-"));
+        // The output directory and the directories outputs are in report our own writes too
+        // (a source created there comes as an event for the file itself).
+        ours || self.written.contains(rel.as_str())
+            || self.names.iter().any(|name| name == rel.as_str())
+            || rel.as_str().is_empty()
+            || self.written.holds_dir(rel.as_str())
+    }
+
+    /// The absolute paths `ready` writes (none to stdout), the metafile's included.
+    fn output_paths(&self, db: &PackemDatabase, ready: &Ready) -> Vec<Utf8PathBuf> {
+        if self.naming.stdout {
+            return Vec::new();
+        }
+        let emit = self.target.emit(db);
+        let files =
+            BundleOutputs::new(&ready.bundle, &self.names, &ready.assets, emit.sourcemap.as_ref(), emit.legal_comments);
+        let mut paths: Vec<Utf8PathBuf> =
+            (0..files.count()).map(|i| packem_host::config::normalize(&self.outdir.join(files.path(i)))).collect();
+        paths.extend(self.metafile.clone());
+        paths
     }
 }
 

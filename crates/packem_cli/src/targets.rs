@@ -4,20 +4,19 @@
 //! add up). All targets are built before any is written, so outputs of two targets that would
 //! land on the same path are an error and nothing is written.
 
-use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::Utf8Path;
 use clap::Parser as _;
 use packem_host::config::schema::{SourceMapSetting, spelling};
 use packem_host::config::{ConfigFile, ResolvedTarget, TargetConfig};
 
 use crate::args::{BuildArgs, Cli, Command, LogLevel};
-use crate::build::{Builder, Prepared};
+use crate::build::Builder;
 use crate::report;
 
 /// Whether `args` (no entries given) should build the targets of `cwd/packem.json`.
@@ -25,24 +24,33 @@ pub fn applies(args: &BuildArgs, cwd: &Utf8Path) -> bool {
     args.common.entries.is_empty() && cwd.join("packem.json").is_file()
 }
 
-/// Builds the selected targets. `raw` is the command line (esbuild's `--flag:value` spellings
-/// already rewritten), whose flags after the subcommand are applied to every target.
+/// Builds the selected targets in one database. `raw` is the command line (esbuild's
+/// `--flag:value` spellings already rewritten), whose flags after the subcommand are applied to
+/// every target.
 pub fn run(raw: &[OsString], args: &BuildArgs, cwd: &Utf8Path, start: Instant) -> Result<ExitCode> {
     report::set_color(args.common.color);
     let file = packem_host::config::read(&cwd.join("packem.json"))?;
-    let targets = file.select(&args.only)?;
-    if (args.watch.is_some() || raw.get(1).is_some_and(|c| c == "watch")) && targets.len() > 1 {
-        let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
-        bail!("--watch rebuilds one target for now: pick it with --only (targets: {})", names.join(", "));
-    }
+    let selected: Vec<String> = file.select(&args.only)?.into_iter().map(|t| t.name).collect();
+    let all = file.targets()?;
+    let names: Vec<String> = all.iter().map(|t| t.name.clone()).collect();
     let subcommand = raw.get(1).cloned().unwrap_or_else(|| "build".into());
+    let watch = args.watch.is_some() || subcommand == "watch";
     let flags = user_flags(raw.get(2..).unwrap_or_default());
-    let mut builders = Vec::with_capacity(targets.len());
     let given = given_flags(&flags);
-    for target in &targets {
+    // Every target is a project of the one database; those not selected are built only when a
+    // selected target embeds their output (`packem:target/NAME`), and never written.
+    let mut builder: Option<Builder> = None;
+    let mut builds = Vec::with_capacity(all.len());
+    for target in &all {
         let context = || target_context(&file, target);
+        let chosen = selected.contains(&target.name);
         if target.config.entries.as_ref().is_none_or(Vec::is_empty) {
-            bail!("{}: no \"entries\" (in the target, what it extends, or the top level)", context());
+            if chosen {
+                bail!("{}: no \"entries\" (in the target, what it extends, or the top level)", context());
+            }
+            // Cannot be built, so cannot be embedded either: a `packem:target/` import of it
+            // then fails to resolve.
+            continue;
         }
         let mut argv: Vec<OsString> = vec!["packem".into(), subcommand.clone()];
         let own = flags_of(&target.config, file.dir()).into_iter().filter(|flag| !overridden(flag, &given));
@@ -52,66 +60,49 @@ pub fn run(raw: &[OsString], args: &BuildArgs, cwd: &Utf8Path, start: Instant) -
         let (Command::Build(mut build) | Command::Watch(mut build)) = cli.command else {
             unreachable!("the subcommand is build or watch")
         };
-        if subcommand == "watch" {
+        if watch {
             build.watch.get_or_insert(crate::args::WatchMode::True);
         }
-        let builder = Builder::new(&mut build).with_context(context)?;
-        builders.push((target.name.clone(), build, builder));
+        let name = Some(target.name.clone());
+        match &mut builder {
+            None => builder = Some(Builder::with_target(&mut build, name, chosen, &names).with_context(context)?),
+            Some(builder) => builder.add_target(&mut build, name, chosen, &names).with_context(context)?,
+        }
+        builds.push(build);
     }
-    if args.watch.is_some() || subcommand == "watch" {
-        // One target (checked above): its builder takes over as `packem build --watch` does.
-        let (_, build, builder) = builders.pop().expect("one target");
-        return crate::watch::run(builder, &build);
+    let mut builder = builder.expect("a config has at least one target");
+    if watch {
+        let first = builds.into_iter().next().expect("one target at least");
+        return crate::watch::run(builder, &first);
     }
-
-    // Build every target, then check that no two write the same file, then write.
-    let prepared: Vec<(Prepared, std::time::Duration)> = builders
-        .iter_mut()
-        .map(|(_, _, builder)| {
-            let started = Instant::now();
-            (builder.prepare(), started.elapsed())
-        })
-        .collect();
-    let mut owner: HashMap<Utf8PathBuf, &str> = HashMap::new();
-    for ((name, _, builder), (prepared, _)) in builders.iter().zip(&prepared) {
-        // A target with errors writes nothing, so it cannot collide.
-        let Prepared::Ready(ready) = prepared else { continue };
-        if ready.diagnostics.iter().any(packem_db::Diagnostic::is_error) {
+    let outcomes = builder.build();
+    let several = selected.len() > 1;
+    let mut errors = 0;
+    for (index, (outcome, build)) in outcomes.iter().zip(&builds).enumerate() {
+        // Targets built only to be embedded report their errors; their outputs are not listed.
+        let chosen = builder.selected(index);
+        if !chosen && outcome.diagnostics.is_empty() {
             continue;
         }
-        for path in builder.output_paths(ready) {
-            if let Some(other) = owner.insert(path.clone(), name)
-                && other != name
-            {
-                bail!(
-                    "targets \"{other}\" and \"{name}\" both write {}: give them different outdir or outfile",
-                    packem_db::diagnostic::display_path(&path, cwd)
-                );
-            }
-        }
-    }
-    let several = builders.len() > 1;
-    let mut errors = 0;
-    for ((name, build, builder), (prepared, build_time)) in builders.iter_mut().zip(prepared) {
-        let target_start = Instant::now() - build_time;
-        let outcome = match prepared {
-            Prepared::Done(outcome) => outcome,
-            Prepared::Ready(ready) => builder.write(ready),
-        };
+        let name = builder.target_names().nth(index).flatten().unwrap_or_default().to_string();
         if several && build.common.log_level <= LogLevel::Info {
             let _ = writeln!(anstream::stderr(), "target {name}:");
         }
         let counts = report::print_diagnostics(&builder.workspace, &outcome.diagnostics, &build.common);
         errors += counts.errors;
-        if counts.errors == 0 && build.common.log_level <= LogLevel::Info && !builder.to_stdout() {
-            let elapsed = if several { target_start.elapsed() } else { start.elapsed() };
-            let text = packem_output::summary(&outcome.outputs, elapsed, report::stderr_has_color(), 20);
+        if chosen
+            && counts.errors == 0
+            && build.common.log_level <= LogLevel::Info
+            && !builder.target_to_stdout(index)
+            && outcome.write.is_some()
+        {
+            let text = packem_output::summary(&outcome.outputs, start.elapsed(), report::stderr_has_color(), 20);
             let _ = anstream::stderr().lock().write_all(text.as_bytes());
         }
-        std::mem::forget(outcome);
     }
+    std::mem::forget(outcomes);
     // The process is about to exit: freeing every memo one by one is slower than the OS.
-    std::mem::forget(builders);
+    std::mem::forget(builder);
     Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 

@@ -66,12 +66,18 @@ fn watch(builder: &mut Builder, args: &BuildArgs) -> Result<ExitCode> {
     }
 
     let start = Instant::now();
-    let outcome = builder.build();
-    let counts =
-        report::print_diagnostics_limited(&builder.workspace, &outcome.diagnostics, level, args.common.log_limit);
+    let outcomes = builder.build();
+    let elapsed = start.elapsed();
+    let diagnostics: Vec<packem_db::Diagnostic> = outcomes.iter().flat_map(|o| o.diagnostics.iter().cloned()).collect();
+    let counts = report::print_diagnostics_limited(&builder.workspace, &diagnostics, level, args.common.log_limit);
+    let mut watched = BTreeSet::new();
+    update_watches(&mut watcher, &mut watched, builder);
+    // The watch set changes only when the files the build knows or the graph change.
+    let mut basis_seen = watch_basis(builder);
+    // Said once the watches are in place: an edit made after this line is seen.
     if level <= LogLevel::Info {
         let text = match counts.errors {
-            0 => format!("[watch] build finished in {}ms, watching for changes...\n", start.elapsed().as_millis()),
+            0 => format!("[watch] build finished in {}ms, watching for changes...\n", elapsed.as_millis()),
             n => format!(
                 "[watch] build failed with {n} error{}, watching for changes...\n",
                 if n == 1 { "" } else { "s" }
@@ -79,10 +85,6 @@ fn watch(builder: &mut Builder, args: &BuildArgs) -> Result<ExitCode> {
         };
         let _ = anstream::stderr().lock().write_all(text.as_bytes());
     }
-    let mut watched = BTreeSet::new();
-    update_watches(&mut watcher, &mut watched, builder);
-    // The watch set changes only when the files the build knows or the graph change.
-    let mut basis_seen = watch_basis(builder);
 
     while let Some(batch) = next_batch(&rx) {
         let mut paths = BTreeSet::new();
@@ -121,12 +123,13 @@ fn watch(builder: &mut Builder, args: &BuildArgs) -> Result<ExitCode> {
         if summary.changed.is_empty() && !summary.resolution_invalidated {
             continue;
         }
-        let outcome = builder.build();
+        let outcomes = builder.build();
         let executed = builder.workspace.db().events().take().len();
-        let counts =
-            report::print_diagnostics_limited(&builder.workspace, &outcome.diagnostics, level, args.common.log_limit);
+        let diagnostics: Vec<packem_db::Diagnostic> =
+            outcomes.iter().flat_map(|o| o.diagnostics.iter().cloned()).collect();
+        let counts = report::print_diagnostics_limited(&builder.workspace, &diagnostics, level, args.common.log_limit);
         if level <= LogLevel::Info {
-            let line = rebuild_line(builder, &summary.changed, executed, started.elapsed(), counts.errors, &outcome);
+            let line = rebuild_line(builder, &summary.changed, executed, started.elapsed(), counts.errors, &outcomes);
             let _ = anstream::stderr().lock().write_all(line.as_bytes());
         }
         let basis = watch_basis(builder);
@@ -190,21 +193,26 @@ fn rebuild_line(
     executed: usize,
     elapsed: Duration,
     errors: usize,
-    outcome: &Outcome,
+    outcomes: &[Outcome],
 ) -> String {
     let shown: Vec<String> =
         changed.iter().take(3).map(|p| packem_db::diagnostic::display_path(p, builder.cwd())).collect();
     let more = if changed.len() > 3 { format!(" (+{} more)", changed.len() - 3) } else { String::new() };
     let what = if shown.is_empty() { "rescan".to_string() } else { format!("{}{more}", shown.join(", ")) };
-    let result = match &outcome.write {
-        _ if errors > 0 => format!("{errors} error{}, kept the last good output", if errors == 1 { "" } else { "s" }),
-        Some(write) if write.written.is_empty() && write.deleted.is_empty() => "output unchanged".to_string(),
-        Some(write) => {
-            let mut touched: Vec<String> = write.written.iter().map(|p| builder.display(p)).collect();
-            touched.extend(write.deleted.iter().map(|p| format!("deleted {}", builder.display(p))));
-            format!("wrote {}", touched.join(", "))
+    let mut touched: Vec<String> = Vec::new();
+    let mut wrote_any = false;
+    for (index, outcome) in outcomes.iter().enumerate() {
+        if let Some(write) = &outcome.write {
+            wrote_any = true;
+            touched.extend(write.written.iter().map(|p| builder.display(index, p)));
+            touched.extend(write.deleted.iter().map(|p| format!("deleted {}", builder.display(index, p))));
         }
-        None => "nothing written".to_string(),
+    }
+    let result = match () {
+        _ if errors > 0 => format!("{errors} error{}, kept the last good output", if errors == 1 { "" } else { "s" }),
+        _ if !wrote_any => "nothing written".to_string(),
+        _ if touched.is_empty() => "output unchanged".to_string(),
+        _ => format!("wrote {}", touched.join(", ")),
     };
     // Sub-millisecond rebuilds are common: tenths below 10 ms.
     let ms = elapsed.as_secs_f64() * 1000.0;

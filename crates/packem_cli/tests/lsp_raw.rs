@@ -72,3 +72,91 @@ fn invalid_json_gets_a_parse_error_and_the_server_keeps_running() {
     assert!(status.success());
     let _ = stdout.lines();
 }
+
+#[test]
+fn diagnostics_say_which_targets_have_them_and_the_module_graph_takes_a_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = r#"{
+  "entries": ["main.js"],
+  "targets": [
+    { "name": "node", "platform": "node" },
+    { "name": "browser", "platform": "browser", "polyfills": { "./fs.js": "./fs-browser.js" } }
+  ]
+}"#;
+    std::fs::write(dir.path().join("packem.json"), config).unwrap();
+    std::fs::write(
+        dir.path().join("main.js"),
+        "import { read } from './fs.js';\nimport missing from './nope.js';\nconsole.log(read(), missing);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("fs.js"),
+        "import { readFileSync } from 'node:fs';\nexport const read = () => readFileSync;\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("fs-browser.js"), "import os from 'node:os';\nexport const read = () => os;\n")
+        .unwrap();
+    let root_path = dir.path().canonicalize().unwrap();
+    let root = format!("file://{}", root_path.display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_packem"))
+        .arg("lsp")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let initialize = serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": { "rootUri": root, "capabilities": {} } });
+    stdin.write_all(&frame(&initialize.to_string())).unwrap();
+    read_until(&mut stdout, |v| v["id"] == 1);
+    stdin.write_all(&frame(r#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#)).unwrap();
+
+    // `./nope.js` fails in both targets: said once, with no target named. `node:os` fails only
+    // in the browser target, in the browser's replacement of fs.js.
+    let main_uri = format!("{root}/main.js");
+    let browser_uri = format!("{root}/fs-browser.js");
+    let mut published: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    while !(published.contains_key(&main_uri) && published.contains_key(&browser_uri)) {
+        let message = read_until(&mut stdout, |v| v["method"] == "textDocument/publishDiagnostics");
+        let messages = message["params"]["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["message"].as_str().unwrap().to_string())
+            .collect();
+        published.insert(message["params"]["uri"].as_str().unwrap().to_string(), messages);
+    }
+    let main = &published[&main_uri];
+    assert_eq!(main.len(), 1, "{main:?}");
+    assert!(main[0].contains("./nope.js") && !main[0].contains("(in target"), "{main:?}");
+    let browser = &published[&browser_uri];
+    assert!(browser[0].contains("node:os") && browser[0].contains("(in target browser)"), "{browser:?}");
+
+    let mut graph = |id: i32, params: serde_json::Value, stdin: &mut std::process::ChildStdin| {
+        let request =
+            serde_json::json!({ "jsonrpc": "2.0", "id": id, "method": "packem/moduleGraph", "params": params });
+        stdin.write_all(&frame(&request.to_string())).unwrap();
+        read_until(&mut stdout, |v| v["id"] == id)
+    };
+    let paths = |response: &serde_json::Value| -> Vec<String> {
+        let nodes = response["result"]["nodes"].as_array().unwrap_or_else(|| panic!("{response}"));
+        let mut out: Vec<String> = nodes.iter().map(|n| n["path"].as_str().unwrap_or_default().to_string()).collect();
+        out.sort();
+        out
+    };
+    let node = graph(2, serde_json::json!({ "target": "node" }), &mut stdin);
+    assert!(paths(&node).iter().any(|p| p == "fs.js"), "{node}");
+    let browser = graph(3, serde_json::json!({ "target": "browser" }), &mut stdin);
+    assert!(paths(&browser).iter().any(|p| p == "fs-browser.js"), "{browser}");
+    assert!(!paths(&browser).iter().any(|p| p == "fs.js"), "{browser}");
+    let unknown = graph(4, serde_json::json!({ "target": "brower" }), &mut stdin);
+    assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
+    assert!(unknown["error"]["message"].as_str().unwrap().contains("targets: node, browser"), "{unknown}");
+
+    stdin.write_all(&frame(r#"{"jsonrpc":"2.0","id":9,"method":"shutdown"}"#)).unwrap();
+    read_until(&mut stdout, |v| v["id"] == 9);
+    stdin.write_all(&frame(r#"{"jsonrpc":"2.0","method":"exit"}"#)).unwrap();
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}

@@ -257,3 +257,36 @@ fn watch_with_the_output_next_to_the_sources_still_sees_edits() {
     drop(child.stdin.take());
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn watch_adds_and_removes_the_members_of_a_context_module() {
+    let w = Watch::start(&[
+        (
+            "src/main.js",
+            "const names = ['en', 'fr'];\n\
+             const load = (n) => import(`./locale/${n}.js`).then((m) => m.default, () => 'none');\n\
+             Promise.all(names.map(load)).then((v) => console.log(v.join(' ')));\n",
+        ),
+        ("src/locale/en.js", "export default 'hello';\n"),
+    ]);
+    w.wait_for_cold_output();
+    assert_eq!(w.run_bundle(), "hello none\n");
+
+    // A new file matching the pattern joins the context module.
+    write(&w.path("src/locale/fr.js"), "export default 'bonjour';\n");
+    w.wait_for_cold_output();
+    assert_eq!(w.run_bundle(), "hello bonjour\n");
+
+    // A deleted one leaves it.
+    std::fs::remove_file(w.path("src/locale/en.js")).unwrap();
+    w.wait_for_cold_output();
+    assert_eq!(w.run_bundle(), "none bonjour\n");
+
+    // A file that does not match changes nothing.
+    write(&w.path("src/locale/notes.txt"), "notes\n");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(w.run_bundle(), "none bonjour\n");
+
+    let (status, stderr) = w.stop();
+    assert!(status.success(), "{stderr}");
+}

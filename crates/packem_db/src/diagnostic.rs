@@ -52,6 +52,9 @@ pub enum DiagnosticCode {
     UnsupportedSyntax,
     /// No loader is configured for the imported file's extension (or its loader is unsupported).
     NoLoader,
+    /// An `import()` or `require()` whose argument is neither a string nor a pattern with a
+    /// static directory prefix stays a run-time load, which the bundle cannot serve from its files.
+    UnbundledImport,
 }
 
 impl DiagnosticCode {
@@ -74,6 +77,7 @@ impl DiagnosticCode {
             DiagnosticCode::InvalidOption => "INVALID_OPTION",
             DiagnosticCode::UnsupportedSyntax => "UNSUPPORTED_SYNTAX",
             DiagnosticCode::NoLoader => "NO_LOADER",
+            DiagnosticCode::UnbundledImport => "UNBUNDLED_IMPORT",
         }
     }
 }

@@ -120,6 +120,13 @@ pub fn source_text(db: &dyn Db, file: File) -> SourceText {
     if let Some(text) = file.overlay(db) {
         return SourceText::from_text(text.clone());
     }
+    if is_artifact_path(file.path(db)) {
+        // A target's output before the target was built (`packem check`, the language server).
+        return SourceText::from_text(Arc::from(""));
+    }
+    if crate::context::is_context_path(file.path(db)) {
+        return SourceText::from_text(crate::context::context_text(db, file.path(db)));
+    }
     if let Err(error) = disk_status(db, file) {
         return SourceText::failed(error);
     }
@@ -134,6 +141,12 @@ pub fn source_bytes(db: &dyn Db, file: File) -> Result<Arc<[u8]>, FileError> {
     let _span = tracing::debug_span!("source_bytes", path = %file.path(db)).entered();
     if let Some(text) = file.overlay(db) {
         return Ok(Arc::from(text.as_bytes()));
+    }
+    if is_artifact_path(file.path(db)) {
+        return Ok(Arc::from(&[][..]));
+    }
+    if crate::context::is_context_path(file.path(db)) {
+        return Ok(Arc::from(crate::context::context_text(db, file.path(db)).as_bytes()));
     }
     disk_status(db, file)?;
     read_bytes(file.path(db)).map(Arc::from)
@@ -215,6 +228,8 @@ struct FilesInner {
     cold_contents: std::sync::atomic::AtomicBool,
     /// Files whose inputs were set since the last [`Files::take_touched`].
     touched: std::sync::Mutex<rustc_hash::FxHashSet<File>>,
+    /// The context modules listing each directory (see [`Files::sync_listing`]).
+    contexts: DashMap<Utf8PathBuf, Vec<File>, FxBuildHasher>,
 }
 
 impl Files {
@@ -234,12 +249,42 @@ impl Files {
                 .status_durability(status_durability(path))
                 .new(db)
         });
+        if let Some(key) = crate::context::ContextKey::parse(path) {
+            if let Some((dir, _)) = key.listing() {
+                let mut contexts = self.inner.contexts.entry(dir).or_default();
+                if !contexts.contains(&file) {
+                    contexts.push(file);
+                }
+            }
+            // Virtual: it lives in no directory.
+            return file;
+        }
+        if is_virtual(path) {
+            return file;
+        }
         for dir in path.ancestors().skip(1) {
             if self.inner.dirs.insert(dir.to_owned(), ()).is_some() {
                 break;
             }
         }
         file
+    }
+
+    /// Marks `dir`'s listing as possibly changed (a path in it appeared or disappeared): the
+    /// context modules that list it generate their text again. Returns whether any does.
+    pub fn sync_listing(db: &mut dyn Db, dir: &Utf8Path) -> bool {
+        let contexts: Vec<File> = match db.files().inner.contexts.get(dir) {
+            Some(files) => files.clone(),
+            None => return false,
+        };
+        if let Some(file) = db.files().get(dir) {
+            let revision = db.files().fresh_revision();
+            file.set_revision(db).with_durability(edited_durability(dir)).to(revision);
+        }
+        for context in contexts {
+            db.files().touch(context);
+        }
+        true
     }
 
     /// Whether some known path lies inside `dir` (a directory watchers may report on its own).
@@ -358,7 +403,34 @@ pub enum FileChange {
     Unchanged,
 }
 
+/// The prefix of the paths of other targets' outputs (`packem:target/NAME` imports).
+pub const ARTIFACT_PREFIX: &str = "packem:target/";
+
+/// The path of the virtual file that holds target `name`'s output: not a path on disk (it is
+/// relative, and no front end looks it up there), its text is an overlay the host sets after
+/// building that target, and it always exists.
+pub fn artifact_path(name: &str) -> Utf8PathBuf {
+    Utf8PathBuf::from(format!("{ARTIFACT_PREFIX}{name}"))
+}
+
+/// Whether `path` is generated rather than on disk: a target's output or a context module.
+pub fn is_virtual(path: &Utf8Path) -> bool {
+    path.as_str().starts_with(ARTIFACT_PREFIX) || crate::context::is_context_path(path)
+}
+
+/// Whether `path` is a target's output ([`artifact_path`]) rather than a file on disk.
+pub fn is_artifact_path(path: &Utf8Path) -> bool {
+    path.as_str().strip_prefix(ARTIFACT_PREFIX).is_some_and(|name| !name.is_empty() && !name.contains('/'))
+}
+
 fn stat(path: &Utf8Path) -> FileStatus {
+    if crate::context::is_context_path(path) {
+        return FileStatus::Exists;
+    }
+    // Targets' outputs always exist; nothing else is below them (and the disk is never asked).
+    if path.as_str().starts_with(ARTIFACT_PREFIX) || path.as_str() == ARTIFACT_PREFIX.trim_end_matches('/') {
+        return if is_artifact_path(path) { FileStatus::Exists } else { FileStatus::Missing };
+    }
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => FileStatus::Directory,
         Ok(_) => FileStatus::Exists,
@@ -383,4 +455,35 @@ pub fn status_durability(path: &Utf8Path) -> Durability {
 
 fn in_node_modules(path: &Utf8Path) -> bool {
     path.components().any(|c| c.as_str() == "node_modules")
+}
+
+/// The stem generated names and chunk names of the module at `path` start from: its file stem,
+/// or for a context module the last directory of its pattern and `_context` (`locale_context`).
+pub fn module_stem(path: &Utf8Path) -> Option<std::borrow::Cow<'_, str>> {
+    if let Some(key) = crate::context::ContextKey::parse(path) {
+        let dir = key.listing().and_then(|(dir, _)| dir.file_name().map(str::to_string));
+        return Some(format!("{}_context", dir.unwrap_or_else(|| "module".into())).into());
+    }
+    path.file_stem().map(std::borrow::Cow::Borrowed)
+}
+
+/// Lexically normalizes an absolute path: removes `.` and resolves `..` (never above the root).
+pub fn normalize(path: &Utf8Path) -> Utf8PathBuf {
+    use camino::Utf8Component as C;
+    let mut out = Utf8PathBuf::new();
+    for component in path.components() {
+        match component {
+            C::Prefix(_) | C::RootDir => out.push(component.as_str()),
+            C::CurDir => {}
+            C::ParentDir => {
+                if out.parent().is_some() {
+                    out.pop();
+                } else if !out.has_root() {
+                    out.push("..");
+                }
+            }
+            C::Normal(part) => out.push(part),
+        }
+    }
+    out
 }

@@ -10,6 +10,7 @@
 //! It does not know about JavaScript, resolution or the module graph.
 
 pub mod compile;
+pub mod context;
 pub mod diagnostic;
 pub mod events;
 pub mod files;
@@ -23,7 +24,7 @@ pub use compile::{
 pub use diagnostic::{Diagnostic, DiagnosticCode, Label, Severity};
 pub use events::EventLog;
 pub use files::{File, FileError, FileStatus, Files, SourceText, source_bytes, source_text};
-pub use project::{LinkOptions, Minify, Platform, Project, ProjectOptions};
+pub use project::{LinkOptions, Minify, Platform, Project, ProjectOptions, ResolveScope};
 
 /// The database interface of the foundation layer.
 ///

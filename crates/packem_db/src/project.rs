@@ -47,6 +47,9 @@ pub struct ProjectOptions {
     /// File replacements `from → to` (absolute paths; `--polyfill:FROM=TO`, the config's
     /// `polyfills`): wherever an import resolves to `from`, it gets `to` instead.
     pub polyfills: Vec<(Utf8PathBuf, Utf8PathBuf)>,
+    /// The targets whose output a `packem:target/NAME` import may embed (packem.json's target
+    /// names; empty without one).
+    pub targets: Vec<String>,
 }
 
 /// Linking options.
@@ -103,15 +106,32 @@ impl Minify {
     }
 }
 
-/// The project being built: its entries and options.
+/// How imports resolve: one [`ProjectOptions`] value and its epoch. The host makes one scope per
+/// distinct options value and hands it to every project (target) with those options, so
+/// resolutions (keyed by scope, not by project) are shared between targets that agree.
+#[salsa::input(debug)]
+pub struct ResolveScope {
+    /// Resolution options.
+    #[returns(ref)]
+    pub options: ProjectOptions,
+    /// Bumped by the host when a `package.json`/`tsconfig.json` or a directory changes: oxc_resolver
+    /// reports those reads only the first time it caches them, so every resolution depends on this.
+    #[returns(copy)]
+    pub epoch: u64,
+}
+
+/// The project being built: its entries and options. One per build target; targets share one
+/// database, and the per-module queries are keyed by what decides their result (a
+/// [`ResolveScope`] for resolution, a module's compile settings for parsing), never by the
+/// project, so targets whose options agree share them.
 #[salsa::input(debug)]
 pub struct Project {
     /// Entry files, absolute.
     #[returns(ref)]
     pub entries: Vec<Utf8PathBuf>,
-    /// Resolution options.
-    #[returns(ref)]
-    pub options: ProjectOptions,
+    /// Resolution options, shared with every project that has the same ones.
+    #[returns(copy)]
+    pub scope: ResolveScope,
     /// How files compile (loaders, JSX, define, target); read by each module's compile settings,
     /// never by resolution.
     #[returns(ref)]
@@ -119,8 +139,11 @@ pub struct Project {
     /// How modules are linked (tree shaking); read only by linking.
     #[returns(ref)]
     pub link: LinkOptions,
-    /// Bumped by the host when a `package.json`/`tsconfig.json` or a directory changes: oxc_resolver
-    /// reports those reads only the first time it caches them, so every resolution depends on this.
-    #[returns(copy)]
-    pub resolution_epoch: u64,
+}
+
+impl Project {
+    /// The project's resolution options (its scope's).
+    pub fn options(self, db: &dyn salsa::Database) -> &ProjectOptions {
+        self.scope(db).options(db)
+    }
 }

@@ -134,8 +134,8 @@ fn output_templates(db: &dyn packem_resolve::Db, target: Target) -> Templates {
     // Parts are named by identity (see `parts`), so their own hash is that identity.
     let mut part_identities: Vec<u64> = Vec::with_capacity(count - layouts.len());
     for (plan, layout) in plans.iter().zip(&layouts) {
-        let stem = graph.module(plan.entry).path.file_stem().unwrap_or("chunk");
-        let stem = if plan.kind == ChunkKind::Shared { "chunk" } else { stem };
+        let stem = packem_db::files::module_stem(&graph.module(plan.entry).path);
+        let stem = if plan.kind == ChunkKind::Shared { "chunk" } else { stem.as_deref().unwrap_or("chunk") };
         for &identity in &layout.parts {
             let id = packem_db::short_hash(&identity.to_le_bytes());
             let name =
@@ -364,7 +364,8 @@ pub(crate) fn name_chunks(
 
 /// The path template of chunk number `index` with `[dir]` and `[name]` filled in.
 fn template(naming: &ChunkNaming, index: usize, kind: ChunkKind, path: &Utf8Path) -> String {
-    let stem = path.file_stem().unwrap_or("chunk");
+    let stem = packem_db::files::module_stem(path);
+    let stem = stem.as_deref().unwrap_or("chunk");
     if kind == ChunkKind::Entry {
         return naming.entries.get(index).cloned().unwrap_or_else(|| format!("{stem}{}", naming.extension));
     }

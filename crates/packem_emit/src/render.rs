@@ -415,6 +415,7 @@ fn render_code(
     let scan = module_scan(db, source);
     let wrapped = info.wrap.is_some();
     let mut record_rewrites: FxHashMap<(u32, u32), String> = FxHashMap::default();
+    let mut contexts: rustc_hash::FxHashSet<(u32, u32)> = Default::default();
     let mut helpers = Helpers::default();
     let mut uses_require = false;
     for (index, rewrite) in &info.records {
@@ -423,6 +424,17 @@ fn render_code(
         };
         if matches!(record.kind, ImportKind::Require | ImportKind::DynamicImport) {
             let spelled = spelling::record(rewrite, format, wrapped);
+            let spelled = if record.specifier.starts_with(packem_parse::CONTEXT_PREFIX) {
+                // A context module's export loads the member the argument names: the rewrite
+                // becomes a function of the argument, which the render keeps (`Rewriter`).
+                contexts.insert(record.span);
+                match record.kind {
+                    ImportKind::Require => spelled,
+                    _ => format!("(__packem_specifier) => {spelled}.then((m) => m.default(__packem_specifier))"),
+                }
+            } else {
+                spelled
+            };
             let spelled = if emit.minify.whitespace { spelling::compact(&spelled) } else { spelled };
             record_rewrites.insert(record.span, spelled);
             helpers |= rewrite.helpers(format == Format::Esm);
@@ -449,6 +461,7 @@ fn render_code(
         allocator: &allocator,
         scoping: &scoping,
         records: &record_rewrites,
+        contexts: &contexts,
         namespaces,
         top_level_this: !wrapped,
         hide_commonjs_globals: !wrapped && scan.format == ModuleFormat::Esm && format != Format::Esm,
@@ -1027,6 +1040,8 @@ struct Rewriter<'a, 'r> {
     allocator: &'a Allocator,
     scoping: &'r Scoping,
     records: &'r FxHashMap<(u32, u32), String>,
+    /// The records that load a context module: the call keeps its argument.
+    contexts: &'r rustc_hash::FxHashSet<(u32, u32)>,
     namespaces: FxHashMap<String, FxHashMap<String, String>>,
     top_level_this: bool,
     /// ESM code sees no `require`/`module`/`exports` (CommonJS output has them in scope).
@@ -1107,17 +1122,47 @@ impl<'a> Rewriter<'a, '_> {
             Expression::ImportExpression(import) => &import.source,
             _ => return None,
         };
-        let (Expression::StringLiteral(_) | Expression::TemplateLiteral(_)) = argument else {
+        let (Expression::StringLiteral(_) | Expression::TemplateLiteral(_) | Expression::BinaryExpression(_)) =
+            argument
+        else {
             return None;
         };
         let span = argument.span();
         self.records.get(&(span.start, span.end)).cloned()
     }
+
+    /// The argument of a `require()`/`import()` call that loads a context module (taken out of
+    /// the call, which is replaced next).
+    fn take_context_argument(&self, expr: &mut Expression<'a>) -> Option<Expression<'a>> {
+        let slot = match expr {
+            Expression::CallExpression(call) => call.arguments.first_mut()?.as_expression_mut()?,
+            Expression::ImportExpression(import) => &mut import.source,
+            _ => return None,
+        };
+        let span = slot.span();
+        if !self.contexts.contains(&(span.start, span.end)) {
+            return None;
+        }
+        Some(std::mem::replace(slot, Expression::new_null_literal(SPAN, self.builder)))
+    }
 }
 
 impl<'a> VisitMut<'a> for Rewriter<'a, '_> {
     fn visit_expression(&mut self, expr: &mut Expression<'a>) {
-        if let Some(text) = self.record_of(expr).or_else(|| self.namespace_member(expr)) {
+        if let Some(text) = self.record_of(expr) {
+            if let Some(mut argument) = self.take_context_argument(expr) {
+                // `load(argument)`: the computed specifier picks the member at run time.
+                self.visit_expression(&mut argument);
+                let callee = self.verbatim(&text);
+                let arguments =
+                    oxc::allocator::Vec::from_iter_in([oxc::ast::ast::Argument::from(argument)], &self.allocator);
+                *expr = Expression::new_call_expression(SPAN, callee, None, arguments, false, self.builder);
+                return;
+            }
+            *expr = self.verbatim(&text);
+            return;
+        }
+        if let Some(text) = self.namespace_member(expr) {
             *expr = self.verbatim(&text);
             return;
         }

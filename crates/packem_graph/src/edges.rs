@@ -61,13 +61,35 @@ pub enum RecordTarget {
 pub fn module_edges(db: &dyn packem_resolve::Db, project: Project, source: Source) -> Arc<ModuleEdges> {
     let summary = module_summary(db, source);
     let dir = source.file(db).path(db).parent().map(|p| p.to_owned()).unwrap_or_default();
+    let scope = project.scope(db);
     let records = summary
         .records
         .iter()
         .map(|record| {
-            let request =
-                ResolveRequest::new(db, project, dir.clone(), record.specifier.clone(), resolve_kind(record.kind));
             let type_attribute = record.attributes.iter().find(|(k, _)| k == "type").map(|(_, v)| v.clone());
+            if let Some(pattern) = record.specifier.strip_prefix(packem_parse::CONTEXT_PREFIX) {
+                // A context module: generated code (never under the attribute's loader; its
+                // members are imported with it).
+                let key = packem_db::context::ContextKey {
+                    dir: dir.clone(),
+                    pattern: pattern.to_string(),
+                    kind: match record.kind {
+                        ImportKind::Require => packem_db::context::ContextKind::Require,
+                        _ => packem_db::context::ContextKind::Import,
+                    },
+                    type_attribute: type_attribute.clone(),
+                };
+                let file = db.files().file(db, &key.path());
+                return RecordEdge {
+                    specifier: record.specifier.clone(),
+                    kind: record.kind,
+                    in_try_block: record.in_try_block,
+                    type_attribute: None,
+                    target: RecordTarget::Module { file, disabled: false, forced: None },
+                };
+            }
+            let request =
+                ResolveRequest::new(db, scope, dir.clone(), record.specifier.clone(), resolve_kind(record.kind));
             let forced = type_attribute.as_deref().and_then(loader_of_type);
             let target = match resolve(db, request) {
                 Resolution::File { path, .. } if kind_bundles_target(record.kind) => {

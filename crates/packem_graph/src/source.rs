@@ -54,14 +54,24 @@ pub struct SourceCells {
 pub fn derived_source(db: &dyn packem_resolve::Db, project: Project, file: File) -> Source {
     let options = project.compile(db);
     let path = file.path(db);
-    let loader = options.loader_for_path(path);
+    // Another target's output (`packem:target/NAME`) is text unless an attribute says otherwise.
+    let loader = if packem_db::files::is_artifact_path(path) {
+        Some(Loader::Text)
+    } else if packem_db::context::is_context_path(path) {
+        // A context module is generated JavaScript.
+        Some(Loader::Js)
+    } else {
+        options.loader_for_path(path)
+    };
     if !loader.is_some_and(Loader::is_code) {
         // JSON, assets and files without a loader: no option but the loader changes them.
         let defaults = CompileSettings::new(path, &CompileOptions::default());
         return Source::new(db, file, CompileSettings { loader, ..defaults });
     }
     let mut settings = CompileSettings::new(path, options);
-    if let Some(ts) = tsconfig_compile(db, project, file) {
+    // The loader decided above (a context module's path has no extension to go by).
+    settings.loader = loader;
+    if let Some(ts) = tsconfig_compile(db, project.scope(db), file) {
         let jsx = &options.jsx;
         if jsx.mode.is_none()
             && let Some(mode) = ts.jsx.as_deref()

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use packem_db::files::FileChange;
-use packem_db::{CompileOptions, Diagnostic, FileStatus, Files, Project, ProjectOptions};
+use packem_db::{CompileOptions, Diagnostic, FileStatus, Files, Project, ProjectOptions, ResolveScope};
 use salsa::Setter;
 
 pub use database::PackemDatabase;
@@ -39,8 +39,29 @@ pub struct ChangeSummary {
     pub resolution_invalidated: bool,
 }
 
-/// A project open in a database: the unit the CLI builds and the LSP server serves.
+/// The projects open in one database: what the CLI builds and the LSP server serves.
+///
+/// Each build target is a [`Project`] of its own (entries, options, compile and link options)
+/// with its [`Target`] (format, emission options). They share the database, so a file's parse,
+/// scan and symbols (keyed by its compile settings) and resolutions (keyed by a [`ResolveScope`],
+/// one per distinct [`ProjectOptions`]) are computed once for every target that agrees on them.
+/// The first project is the *primary* one, which the single-target methods
+/// ([`Workspace::project`], [`Workspace::module_graph`], …) address.
 pub struct Workspace {
+    units: Vec<Unit>,
+    /// One resolution scope per distinct options value.
+    scopes: rustc_hash::FxHashMap<ProjectOptions, ResolveScope>,
+    /// The fact firewall's cells (see `packem_parse`'s crate docs), shared by every project.
+    facts: FactCells,
+    /// Whether edits will follow (see [`Workspace::set_incremental`]).
+    incremental: bool,
+    pool: Arc<rayon::ThreadPool>,
+    // Declared last so that it is dropped after the inputs' owners (see ty's db.rs).
+    db: PackemDatabase,
+}
+
+/// One project of a [`Workspace`] and the host's state for it.
+struct Unit {
     project: Project,
     /// Set when many memos may be missing (first build, files created or deleted, resolution or
     /// options changed): the next build warms them in parallel. A warm rebuild skips that, since
@@ -52,13 +73,8 @@ pub struct Workspace {
     synced_link: Option<Arc<packem_link::LinkOutput>>,
     /// The output names last copied into the target's names cell.
     synced_names: Option<Arc<packem_emit::OutputNames>>,
-    /// The fact firewall's cells (see `packem_parse`'s crate docs).
-    facts: FactCells,
-    /// Whether edits will follow (see [`Workspace::set_incremental`]).
-    incremental: bool,
-    pool: Arc<rayon::ThreadPool>,
-    // Declared last so that it is dropped after the inputs' owners (see ty's db.rs).
-    db: PackemDatabase,
+    /// The graph fact cells were last made for.
+    facts_graph: Option<Arc<ModuleGraph>>,
 }
 
 impl Workspace {
@@ -83,21 +99,58 @@ impl Workspace {
         // firewall (`packem_emit::LinkCell`), a body edit then verifies the memos of the edited
         // file's chain only.
         packem_db::Db::files(&db).set_cold_contents(true);
-        let project = Project::builder(entries, options, compile, packem_db::LinkOptions::default(), 0)
-            .durability(salsa::Durability::MEDIUM)
-            .new(&db);
         let facts = FactCells::new(&db);
-        Self {
+        let mut workspace =
+            Self { units: Vec::new(), scopes: Default::default(), facts, incremental: true, pool: worker_pool(), db };
+        workspace.add_project(entries, options, compile, packem_db::LinkOptions::default());
+        workspace
+    }
+
+    /// Opens another project (a build target) in this database and returns it. Files, parses
+    /// and, where the options agree, resolutions are shared with the other projects.
+    pub fn add_project(
+        &mut self,
+        entries: Vec<Utf8PathBuf>,
+        options: ProjectOptions,
+        compile: CompileOptions,
+        link: packem_db::LinkOptions,
+    ) -> Project {
+        let scope = self.scope_for(options);
+        let project =
+            Project::builder(entries, scope, compile, link).durability(salsa::Durability::MEDIUM).new(&self.db);
+        self.units.push(Unit {
             project,
+            cold: Arc::new(Cold::default()),
             target: None,
             synced_link: None,
             synced_names: None,
-            facts,
-            incremental: true,
-            cold: Arc::new(Cold::default()),
-            pool: worker_pool(),
-            db,
+            facts_graph: None,
+        });
+        project
+    }
+
+    /// The projects, the primary one first.
+    pub fn projects(&self) -> impl Iterator<Item = Project> + '_ {
+        self.units.iter().map(|unit| unit.project)
+    }
+
+    /// The scope for `options`, made on first use.
+    fn scope_for(&mut self, options: ProjectOptions) -> ResolveScope {
+        if let Some(scope) = self.scopes.get(&options) {
+            return *scope;
         }
+        let epoch = self.scopes.values().map(|scope| scope.epoch(&self.db)).max().unwrap_or(0);
+        let scope = ResolveScope::builder(options.clone(), epoch).durability(salsa::Durability::MEDIUM).new(&self.db);
+        self.scopes.insert(options, scope);
+        scope
+    }
+
+    fn unit(&self, project: Project) -> &Unit {
+        self.units.iter().find(|unit| unit.project == project).expect("a project of this workspace")
+    }
+
+    fn unit_index(&self, project: Project) -> usize {
+        self.units.iter().position(|unit| unit.project == project).expect("a project of this workspace")
     }
 
     /// Whether edits will follow (the default). A one-shot build turns this off: it then makes
@@ -122,53 +175,75 @@ impl Workspace {
         &mut self.db
     }
 
-    /// The project input.
+    /// The primary project input.
     pub fn project(&self) -> Project {
-        self.project
+        self.units[0].project
     }
 
-    /// Replaces the entries (a set, so equal lists change nothing).
+    /// Replaces the primary project's entries (a set, so equal lists change nothing).
     pub fn set_entries(&mut self, entries: Vec<Utf8PathBuf>) {
-        if self.project.entries(&self.db) != &entries {
-            self.project.set_entries(&mut self.db).to(entries);
+        let project = self.project();
+        if project.entries(&self.db) != &entries {
+            project.set_entries(&mut self.db).to(entries);
             // Entries get the `--inject` files as leading imports: with any, their sources change.
-            if !self.project.compile(&self.db).inject.is_empty() {
-                self.facts.all_sources_stale = true;
+            if !project.compile(&self.db).inject.is_empty() {
+                self.facts.stale.insert(project);
                 self.sync_fact_cells();
             }
-            self.mark_cold();
+            self.units[0].cold.mark();
         }
     }
 
-    /// Replaces the options.
+    /// Replaces the primary project's options.
     pub fn set_options(&mut self, options: ProjectOptions) {
-        if self.project.options(&self.db) != &options {
-            self.project.set_options(&mut self.db).to(options);
+        let project = self.project();
+        if project.options(&self.db) != &options {
+            let scope = self.scope_for(options);
+            project.set_scope(&mut self.db).to(scope);
             self.db.resolvers_handle().clear_caches();
-            self.facts.all_sources_stale = true;
+            self.facts.stale.insert(project);
             self.sync_fact_cells();
-            self.mark_cold();
+            self.units[0].cold.mark();
         }
     }
 
-    /// Replaces the compile options (a define, a loader, JSX or the target changed). Only the
-    /// modules whose settings change are compiled again: their `Source` keys differ, the others'
-    /// stay equal.
+    /// Replaces the primary project's compile options (a define, a loader, JSX or the target
+    /// changed). Only the modules whose settings change are compiled again: their `Source` keys
+    /// differ, the others' stay equal.
     pub fn set_compile_options(&mut self, compile: CompileOptions) {
-        if self.project.compile(&self.db) != &compile {
-            self.project.set_compile(&mut self.db).with_durability(salsa::Durability::MEDIUM).to(compile);
-            self.facts.all_sources_stale = true;
+        self.set_compile_options_of(self.project(), compile);
+    }
+
+    /// Replaces `project`'s compile options (see [`Workspace::set_compile_options`]).
+    pub fn set_compile_options_of(&mut self, project: Project, compile: CompileOptions) {
+        if project.compile(&self.db) != &compile {
+            project.set_compile(&mut self.db).with_durability(salsa::Durability::MEDIUM).to(compile);
+            self.facts.stale.insert(project);
             self.sync_fact_cells();
-            self.mark_cold();
+            self.unit(project).cold.mark();
         }
     }
 
-    /// Replaces the link options (tree shaking): the facts stay, the link runs again.
+    /// Replaces the primary project's link options (tree shaking): the facts stay, the link runs
+    /// again.
     pub fn set_link_options(&mut self, link: packem_db::LinkOptions) {
-        if self.project.link(&self.db) != &link {
-            self.project.set_link(&mut self.db).with_durability(salsa::Durability::MEDIUM).to(link);
-            self.mark_cold();
+        self.set_link_options_of(self.project(), link);
+    }
+
+    /// Replaces `project`'s link options.
+    pub fn set_link_options_of(&mut self, project: Project, link: packem_db::LinkOptions) {
+        if project.link(&self.db) != &link {
+            project.set_link(&mut self.db).with_durability(salsa::Durability::MEDIUM).to(link);
+            self.unit(project).cold.mark();
         }
+    }
+
+    /// Sets the text a `packem:target/NAME` import embeds: target `name`'s output (see
+    /// [`packem_db::files::artifact_path`]). Setting the same text changes nothing.
+    pub fn set_artifact(&mut self, name: &str, text: Arc<str>) {
+        let path = packem_db::files::artifact_path(name);
+        Files::set_overlay(&mut self.db, &path, Some(text));
+        self.sync_fact_cells();
     }
 
     /// Applies changes to `paths` (created, modified, deleted or renamed files and directories).
@@ -188,12 +263,24 @@ impl Workspace {
             holds_known(path) || (is_resolution_config(path) && path.parent().is_some_and(holds_known))
         };
         let mut queue: Vec<Utf8PathBuf> = Vec::new();
+        // The paths the caller reported (not ancestors added below).
+        let mut reported = rustc_hash::FxHashSet::default();
         for path in paths {
+            if packem_db::files::is_virtual(&path) {
+                continue;
+            }
+            // A path appeared in or vanished from a directory a context module lists.
+            if let Some(parent) = path.parent()
+                && Files::sync_listing(&mut self.db, parent)
+            {
+                summary.changed.push(parent.to_owned());
+            }
             let files = packem_db::Db::files(&self.db);
             // A file created in a new directory may be reported alone; the directory (which
             // resolution saw missing) is what the queries depend on: re-check known ancestors.
             queue.extend(path.ancestors().skip(1).filter(|a| files.get(a).is_some()).map(Utf8Path::to_owned));
             if relevant(files, &path) {
+                reported.insert(path.clone());
                 queue.push(path);
             }
         }
@@ -211,7 +298,8 @@ impl Workspace {
             let was_dir =
                 packem_db::Db::files(&self.db).get(&path).is_some_and(|f| f.status(&self.db) == FileStatus::Directory);
             let is_dir = path.is_dir();
-            match Files::sync_path(&mut self.db, &path) {
+            let change = Files::sync_path(&mut self.db, &path);
+            match change {
                 Some(FileChange::Unchanged) => {}
                 Some(change) => {
                     structure_changed |= matches!(change, FileChange::Created | FileChange::Deleted) || config;
@@ -226,8 +314,10 @@ impl Workspace {
             }
             // A directory created, deleted or moved carries its contents along without an event
             // per file: re-check every known path beneath it. A path that is gone may have been
-            // a directory nobody stat'ed itself (only files in it were read).
-            if is_dir || was_dir || !path.exists() {
+            // a directory nobody stat'ed itself (only files in it were read). An ancestor that
+            // stayed a directory (added above for a child's event) carried nothing along.
+            let moved = reported.contains(&path) || change != Some(FileChange::Unchanged);
+            if moved && (is_dir || was_dir || !path.exists()) {
                 let files = packem_db::Db::files(&self.db);
                 let all = files.paths();
                 let start = all.partition_point(|k| k.as_path() <= path.as_path());
@@ -236,8 +326,7 @@ impl Workspace {
         }
         summary.changed.sort();
         if summary.resolution_invalidated {
-            let epoch = self.project.resolution_epoch(&self.db);
-            self.project.set_resolution_epoch(&mut self.db).to(epoch + 1);
+            self.bump_resolution_epoch();
             structure_changed = true;
         }
         if structure_changed {
@@ -245,14 +334,27 @@ impl Workspace {
             self.mark_cold();
         }
         // A tsconfig.json may have changed JSX or target settings: every source is re-derived.
-        self.facts.all_sources_stale |= summary.resolution_invalidated;
+        if summary.resolution_invalidated {
+            self.facts.stale.extend(self.units.iter().map(|unit| unit.project));
+        }
         self.sync_fact_cells();
         summary
     }
 
+    /// Makes every resolution re-run (each answers the same question again; equal answers
+    /// backdate).
+    fn bump_resolution_epoch(&mut self) {
+        let scopes: Vec<ResolveScope> = self.scopes.values().copied().collect();
+        for scope in scopes {
+            let epoch = scope.epoch(&self.db);
+            scope.set_epoch(&mut self.db).to(epoch + 1);
+        }
+    }
+
     fn mark_cold(&self) {
-        self.cold.graph.store(true, std::sync::atomic::Ordering::Relaxed);
-        self.cold.render.store(true, std::sync::atomic::Ordering::Relaxed);
+        for unit in &self.units {
+            unit.cold.mark();
+        }
     }
 
     /// Re-checks every known path (after a watcher lost events, or on request).
@@ -260,8 +362,7 @@ impl Workspace {
         let paths = packem_db::Db::files(&self.db).paths();
         let mut summary = self.apply_changes(paths);
         if !summary.resolution_invalidated {
-            let epoch = self.project.resolution_epoch(&self.db);
-            self.project.set_resolution_epoch(&mut self.db).to(epoch + 1);
+            self.bump_resolution_epoch();
             self.db.resolvers_handle().clear_caches();
             summary.resolution_invalidated = true;
         }
@@ -276,6 +377,9 @@ impl Workspace {
         let mut dirs = std::collections::BTreeSet::new();
         for path in files.paths() {
             let Some(file) = files.get(&path) else { continue };
+            if packem_db::files::is_virtual(&path) {
+                continue;
+            }
             let dir = match file.status(&self.db) {
                 FileStatus::Directory => Some(path.clone()),
                 FileStatus::Exists => path.parent().map(Utf8Path::to_owned),
@@ -311,47 +415,66 @@ impl Workspace {
             .into_iter()
             .filter(|file| self.facts.source_cells.contains_key(file))
             .collect();
-        if files.is_empty() && !self.facts.all_sources_stale {
+        if files.is_empty() && self.facts.stale.is_empty() {
             return;
         }
-        let all = std::mem::take(&mut self.facts.all_sources_stale);
-        // An `--inject` file's exports are part of every other file's settings: once its own
-        // facts are current, every source is derived again.
-        let inject = &self.project.compile(&self.db).inject;
-        let inject_touched = files.iter().any(|f| inject.iter().any(|i| i == f.path(&self.db)));
-        let files = if all { self.facts.source_cells.keys().copied().collect() } else { files };
-        self.sync_sources_and_facts(&files);
-        if inject_touched && !all {
-            let every: Vec<packem_db::File> = self.facts.source_cells.keys().copied().collect();
+        // Projects whose every source is re-derived (options, compile options or a tsconfig
+        // changed), then each touched file in the other projects that have it.
+        let stale = std::mem::take(&mut self.facts.stale);
+        let mut pairs = self.facts.pairs_of(&stale);
+        for file in &files {
+            let projects = self.facts.source_cells[file].iter().map(|(project, _)| *project);
+            pairs.extend(projects.filter(|project| !stale.contains(project)).map(|project| (project, *file)));
+        }
+        self.sync_sources_and_facts(&pairs);
+        // An `--inject` file's exports are part of every other file's settings in its project:
+        // once its own facts are current, every source of that project is derived again.
+        let injected: rustc_hash::FxHashSet<Project> = self
+            .units
+            .iter()
+            .map(|unit| unit.project)
+            .filter(|project| !stale.contains(project))
+            .filter(|project| {
+                let inject = &project.compile(&self.db).inject;
+                files.iter().any(|f| inject.iter().any(|i| i == f.path(&self.db)))
+            })
+            .collect();
+        if !injected.is_empty() {
+            let every = self.facts.pairs_of(&injected);
             self.sync_sources_and_facts(&every);
         }
     }
 
-    /// Re-derives the sources of `files`, setting the cells that differ, then the facts of their
-    /// current sources (cells are keyed by source: a file whose settings changed has none until
-    /// the next build makes them).
-    fn sync_sources_and_facts(&mut self, files: &[packem_db::File]) {
-        let project = self.project;
+    /// Re-derives the sources of `pairs` (a file in a project), setting the cells that differ,
+    /// then the facts of their current sources (cells are keyed by source: a file whose settings
+    /// changed has none until the next build makes them; a source several projects share is
+    /// derived once).
+    fn sync_sources_and_facts(&mut self, pairs: &[(Project, packem_db::File)]) {
+        if pairs.is_empty() {
+            return;
+        }
         let fresh: Vec<packem_parse::Source> =
-            self.in_parallel(files, |db, file| packem_graph::derived_source(db, project, *file));
+            self.in_parallel(pairs, |db, (project, file)| packem_graph::derived_source(db, *project, *file));
         let medium = salsa::Durability::MEDIUM;
-        for (file, source) in files.iter().zip(fresh) {
-            let cell = self.facts.source_cells[file];
+        for ((project, file), source) in pairs.iter().zip(fresh) {
+            let cell = self.facts.source_cell(*project, *file).expect("pairs have cells");
             if cell.source(&self.db) != source {
                 cell.set_source(&mut self.db).with_durability(medium).to(source);
             }
         }
-        // The file's current source, and any other it has cells for (an import attribute's
+        // Each file's current sources, and any other it has cells for (an import attribute's
         // loader).
-        let touched: Vec<packem_parse::Source> = files
-            .iter()
-            .flat_map(|file| {
-                let current = self.facts.source_cells[file].source(&self.db);
-                let others = self.facts.by_file.get(file).into_iter().flatten().copied().filter(move |s| *s != current);
-                std::iter::once(current).chain(others)
-            })
-            .filter(|source| self.facts.cells.contains_key(source))
-            .collect();
+        let mut seen = rustc_hash::FxHashSet::default();
+        let mut touched: Vec<packem_parse::Source> = Vec::new();
+        for (project, file) in pairs {
+            let current = self.facts.source_cell(*project, *file).expect("pairs have cells").source(&self.db);
+            let others = self.facts.by_file.get(file).into_iter().flatten().copied();
+            for source in std::iter::once(current).chain(others) {
+                if self.facts.cells.contains_key(&source) && seen.insert(source) {
+                    touched.push(source);
+                }
+            }
+        }
         if touched.is_empty() {
             return;
         }
@@ -375,46 +498,65 @@ impl Workspace {
         }
     }
 
-    /// The module graph, with parsing and resolution warmed up in parallel first.
+    /// The primary project's module graph, with parsing and resolution warmed up in parallel
+    /// first.
     pub fn module_graph(&self) -> Arc<ModuleGraph> {
-        if self.cold.graph.swap(false, std::sync::atomic::Ordering::Relaxed) {
-            // The database is not `Sync`: the pool works on a snapshot, dropped before this returns.
-            let snapshot = self.db.clone();
-            let project = self.project;
-            self.pool.install(move || prewarm::prewarm(&snapshot, project));
-        }
-        packem_graph::module_graph(&self.db, self.project).clone()
+        self.module_graph_of(self.project())
     }
 
-    /// The build target for `format` (created on first use; options updated in place).
+    /// `project`'s module graph, with parsing and resolution warmed up in parallel first.
+    pub fn module_graph_of(&self, project: Project) -> Arc<ModuleGraph> {
+        let unit = self.unit(project);
+        if unit.cold.graph.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            // The database is not `Sync`: the pool works on a snapshot, dropped before this returns.
+            let snapshot = self.db.clone();
+            self.pool.install(move || prewarm::prewarm(&snapshot, project));
+        }
+        packem_graph::module_graph(&self.db, project).clone()
+    }
+
+    /// The primary project's build target for `format` (created on first use; options updated
+    /// in place).
     pub fn target(&mut self, format: Format, global_name: Option<String>) -> Target {
         self.target_with(format, global_name, EmitOptions::default())
     }
 
-    /// The build target for `format` with emission options (created on first use; options
-    /// updated in place).
+    /// The primary project's build target for `format` with emission options (created on first
+    /// use; options updated in place).
     pub fn target_with(&mut self, format: Format, global_name: Option<String>, emit: EmitOptions) -> Target {
+        self.target_of(self.project(), format, global_name, emit)
+    }
+
+    /// `project`'s build target (created on first use; options updated in place).
+    pub fn target_of(
+        &mut self,
+        project: Project,
+        format: Format,
+        global_name: Option<String>,
+        emit: EmitOptions,
+    ) -> Target {
         let medium = salsa::Durability::MEDIUM;
-        match self.target {
+        let index = self.unit_index(project);
+        match self.units[index].target {
             Some(target) => {
                 if target.format(&self.db) != format {
                     target.set_format(&mut self.db).with_durability(medium).to(format);
-                    self.mark_cold();
+                    self.units[index].cold.mark();
                 }
                 if target.global_name(&self.db) != &global_name {
                     target.set_global_name(&mut self.db).with_durability(medium).to(global_name);
                 }
                 if target.emit(&self.db) != &emit {
                     target.set_emit(&mut self.db).with_durability(medium).to(emit);
-                    self.mark_cold();
+                    self.units[index].cold.mark();
                 }
                 target
             }
             None => {
-                let target = Target::builder(self.project, format, global_name, emit, Arc::default(), None, None)
+                let target = Target::builder(project, format, global_name, emit, Arc::default(), None, None)
                     .durability(medium)
                     .new(&self.db);
-                self.target = Some(target);
+                self.units[index].target = Some(target);
                 target
             }
         }
@@ -423,46 +565,104 @@ impl Workspace {
     /// Builds `target`: the graph, linking, then every module rendered in parallel, then the
     /// chunks. Diagnostics of every stage are in [`Workspace::build_diagnostics`].
     pub fn build(&mut self, target: Target) -> Arc<Bundle> {
-        let graph = self.prepare(target);
-        if self.cold.render.swap(false, std::sync::atomic::Ordering::Relaxed) {
+        self.build_all(&[target]).pop().expect("one bundle per target")
+    }
+
+    /// Builds several targets (of different projects) side by side: their graphs (parses and
+    /// resolutions shared where their options agree), their links in parallel (each link is
+    /// sequential inside), every cold target's renders in one parallel pass, then their chunks.
+    /// Returns the bundles in the order of `targets`.
+    pub fn build_all(&mut self, targets: &[Target]) -> Vec<Arc<Bundle>> {
+        let _span = tracing::info_span!("build", targets = targets.len()).entered();
+        let graphs = self.prepare_all(targets);
+        let cold: Vec<(Target, Arc<ModuleGraph>)> = targets
+            .iter()
+            .zip(graphs)
+            .filter(|(target, _)| {
+                let unit = self.unit(target.project(&self.db));
+                unit.cold.render.swap(false, std::sync::atomic::Ordering::Relaxed)
+            })
+            .map(|(target, graph)| (*target, graph))
+            .collect();
+        if !cold.is_empty() {
+            let _span = tracing::info_span!("render").entered();
+            let work: Vec<(Target, packem_parse::Source)> = cold
+                .iter()
+                .flat_map(|(target, graph)| graph.modules.iter().map(move |module| (*target, module.source)))
+                .collect();
             let snapshot = self.db.clone();
             self.pool.install(move || {
                 use rayon::prelude::*;
-                graph.modules.par_iter().for_each_with(snapshot, |db, module| {
-                    let _ = packem_emit::rendered_module(db, target, module.source);
+                work.par_iter().for_each_with(snapshot, |db, (target, source)| {
+                    let _ = packem_emit::rendered_module(db, *target, *source);
                 });
             });
         }
-        self.sync_names_cell(target);
-        packem_emit::bundle(&self.db, target).clone()
+        for target in targets {
+            self.sync_names_cell(*target);
+        }
+        if targets.len() > 1 {
+            // Each target's chunks are assembled sequentially: assemble the targets side by side.
+            let snapshot = self.db.clone();
+            let targets = targets.to_vec();
+            self.pool.install(move || {
+                use rayon::prelude::*;
+                targets.par_iter().for_each_with(snapshot, |db, target| {
+                    let _ = packem_emit::bundle(db, *target);
+                });
+            });
+        }
+        targets.iter().map(|target| packem_emit::bundle(&self.db, *target).clone()).collect()
     }
 
     /// The graph's diagnostics followed by linking's and emission's for `target`.
     pub fn build_diagnostics(&mut self, target: Target) -> Vec<Diagnostic> {
-        self.prepare(target);
+        self.prepare_all(&[target]);
         self.sync_names_cell(target);
-        let mut all: Vec<Diagnostic> = self.diagnostics().to_vec();
+        let mut all: Vec<Diagnostic> = self.diagnostics_of(target.project(&self.db)).to_vec();
         all.extend(packem_emit::bundle(&self.db, target).diagnostics.iter().cloned());
         all
     }
 
-    /// Everything before rendering: the graph and its diagnostics, the link, then the cells
-    /// (fact cells for new modules, link cells for changed link information).
-    fn prepare(&mut self, target: Target) -> Arc<ModuleGraph> {
+    /// Everything before rendering, for each target: the graph and its diagnostics, the link,
+    /// then the cells (fact cells for new modules, link cells for changed link information).
+    fn prepare_all(&mut self, targets: &[Target]) -> Vec<Arc<ModuleGraph>> {
         // Changes set through `db_mut` rather than `apply_changes` are synced here.
         self.sync_fact_cells();
-        let graph = self.module_graph();
+        let projects: Vec<Project> = targets.iter().map(|target| target.project(&self.db)).collect();
+        let graphs: Vec<Arc<ModuleGraph>> = projects.iter().map(|project| self.module_graph_of(*project)).collect();
         // Before any cell is set: setting one starts a new revision, and salsa's LRU then drops
-        // the ASTs these would otherwise re-parse.
-        let _ = packem_graph::graph_diagnostics(&self.db, self.project);
-        let linked = packem_link::link(&self.db, self.project).clone();
+        // the ASTs these would otherwise re-parse. Several targets link side by side.
+        if projects.len() > 1 {
+            let _span = tracing::info_span!("link", targets = projects.len()).entered();
+            let snapshot = self.db.clone();
+            let all = projects.clone();
+            self.pool.install(move || {
+                use rayon::prelude::*;
+                all.par_iter().for_each_with(snapshot, |db, project| {
+                    let _ = packem_graph::graph_diagnostics(db, *project);
+                    let _ = packem_link::link(db, *project);
+                });
+            });
+        }
+        let links: Vec<Arc<packem_link::LinkOutput>> = projects
+            .iter()
+            .map(|project| {
+                let _ = packem_graph::graph_diagnostics(&self.db, *project);
+                packem_link::link(&self.db, *project).clone()
+            })
+            .collect();
         // Both kinds of cells are set from values read before either is: the values stay valid
         // (a new fact cell holds what its module's queries already returned), and salsa then
-        // verifies the graph and the link once after all the sets instead of once per kind.
-        let _ = self.make_fact_cells(&graph);
-        self.sync_link_cells(target, &graph, linked);
-        self.sync_property_names(target, &graph);
-        graph
+        // verifies the graphs and the links once after all the sets instead of once per kind.
+        for (project, graph) in projects.iter().zip(&graphs) {
+            let _ = self.make_fact_cells(*project, graph);
+        }
+        for ((target, graph), linked) in targets.iter().zip(&graphs).zip(links) {
+            self.sync_link_cells(*target, graph, linked);
+            self.sync_property_names(*target, graph);
+        }
+        graphs
     }
 
     /// With `--mangle-props`: copies the build's property mapping into the target when it changed
@@ -473,7 +673,7 @@ impl Workspace {
             return;
         }
         let _span = tracing::debug_span!("sync_property_names").entered();
-        if self.cold.render.load(std::sync::atomic::Ordering::Relaxed) {
+        if self.unit(target.project(&self.db)).cold.render.load(std::sync::atomic::Ordering::Relaxed) {
             let snapshot = self.db.clone();
             let graph = graph.clone();
             self.pool.install(move || {
@@ -489,16 +689,20 @@ impl Workspace {
         }
     }
 
-    /// Makes the fact cells of modules that have none (the language server calls this after a
-    /// diagnostics run for the current state finished; builds do it themselves).
+    /// Makes the fact cells of modules that have none, in every project (the language server
+    /// calls this after a diagnostics run for the current state finished; builds do it
+    /// themselves).
     pub fn refresh_fact_cells(&mut self) {
-        let graph = self.module_graph();
-        let _ = packem_graph::graph_diagnostics(&self.db, self.project);
-        let _ = packem_link::link(&self.db, self.project);
-        if self.make_fact_cells(&graph) {
-            // New cells re-run every module's accessors once: pay that now, not on the next edit.
-            let _ = packem_graph::graph_diagnostics(&self.db, self.project);
-            let _ = packem_link::link(&self.db, self.project);
+        let projects: Vec<Project> = self.projects().collect();
+        for project in projects {
+            let graph = self.module_graph_of(project);
+            let _ = packem_graph::graph_diagnostics(&self.db, project);
+            let _ = packem_link::link(&self.db, project);
+            if self.make_fact_cells(project, &graph) {
+                // New cells re-run every module's accessors once: pay that now, not on the next edit.
+                let _ = packem_graph::graph_diagnostics(&self.db, project);
+                let _ = packem_link::link(&self.db, project);
+            }
         }
     }
 
@@ -507,13 +711,14 @@ impl Workspace {
     /// module's accessors re-run once on the next read (cheaply, and equal, so nothing
     /// downstream re-runs); callers read the graph again right away (a build's `bundle` does),
     /// so the next edit does not pay for it. Returns whether it made any.
-    fn make_fact_cells(&mut self, graph: &Arc<ModuleGraph>) -> bool {
-        if !self.incremental || self.facts.graph.as_ref().is_some_and(|old| Arc::ptr_eq(old, graph)) {
+    fn make_fact_cells(&mut self, project: Project, graph: &Arc<ModuleGraph>) -> bool {
+        let index = self.unit_index(project);
+        if !self.incremental || self.units[index].facts_graph.as_ref().is_some_and(|old| Arc::ptr_eq(old, graph)) {
             return false;
         }
         let _span = tracing::debug_span!("make_fact_cells").entered();
-        self.facts.graph = Some(graph.clone());
-        self.facts.create(&mut self.db, self.project, graph)
+        self.units[index].facts_graph = Some(graph.clone());
+        self.facts.create(&mut self.db, project, graph)
     }
 
     /// Brings `target`'s link cells (`packem_emit::LinkCell`) up to date with `linked`: a cell is
@@ -521,7 +726,8 @@ impl Workspace {
     /// none. Nothing to do when `link` has not re-run since the last sync.
     fn sync_link_cells(&mut self, target: Target, graph: &ModuleGraph, linked: Arc<packem_link::LinkOutput>) {
         let _span = tracing::debug_span!("sync_link_cells").entered();
-        if self.synced_link.as_ref().is_some_and(|old| Arc::ptr_eq(old, &linked)) {
+        let index = self.unit_index(target.project(&self.db));
+        if self.units[index].synced_link.as_ref().is_some_and(|old| Arc::ptr_eq(old, &linked)) {
             return;
         }
         let cells = target.link_cells(&self.db).clone();
@@ -546,7 +752,7 @@ impl Workspace {
             map.extend(created);
             target.set_link_cells(&mut self.db).with_durability(salsa::Durability::MEDIUM).to(Arc::new(map));
         }
-        self.synced_link = Some(linked);
+        self.units[index].synced_link = Some(linked);
     }
 
     /// With code splitting: copies the output names into the target's [`packem_emit::NamesCell`]
@@ -554,12 +760,14 @@ impl Workspace {
     /// name leaves every other output verifiable in O(1)). Runs after the renders are warm, since
     /// naming reads every chunk.
     fn sync_names_cell(&mut self, target: Target) {
-        if !self.project.link(&self.db).splitting {
+        let project = target.project(&self.db);
+        if !project.link(&self.db).splitting {
             return;
         }
         let _span = tracing::debug_span!("sync_names_cell").entered();
+        let index = self.unit_index(project);
         let names = packem_emit::output_names(&self.db, target).clone();
-        if self.synced_names.as_ref().is_some_and(|old| Arc::ptr_eq(old, &names)) {
+        if self.units[index].synced_names.as_ref().is_some_and(|old| Arc::ptr_eq(old, &names)) {
             return;
         }
         let medium = salsa::Durability::MEDIUM;
@@ -573,28 +781,44 @@ impl Workspace {
                 target.set_names_cell(&mut self.db).with_durability(medium).to(Some(cell));
             }
         }
-        self.synced_names = Some(names);
+        self.units[index].synced_names = Some(names);
     }
 
-    /// A read-only handle for another thread. Dropped before the next change can be applied
-    /// (applying waits for it; queries running on it unwind with `salsa::Cancelled`).
+    /// A read-only handle on the primary project for another thread. Dropped before the next
+    /// change can be applied (applying waits for it; queries running on it unwind with
+    /// `salsa::Cancelled`).
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot { db: self.db.clone(), project: self.project, pool: self.pool.clone(), cold: self.cold.clone() }
+        self.snapshot_of(self.project())
     }
 
-    /// The graph's diagnostics followed by linking's: what `packem check` and the language
-    /// server report (a build adds only the output format's own, such as top-level await in
-    /// CommonJS output).
+    /// A read-only handle on `project` for another thread (see [`Workspace::snapshot`]).
+    pub fn snapshot_of(&self, project: Project) -> Snapshot {
+        Snapshot { db: self.db.clone(), project, pool: self.pool.clone(), cold: self.unit(project).cold.clone() }
+    }
+
+    /// The primary project's graph diagnostics followed by linking's: what `packem check` and the
+    /// language server report (a build adds only the output format's own, such as top-level
+    /// await in CommonJS output).
     pub fn check_diagnostics(&self) -> Vec<Diagnostic> {
-        let mut all: Vec<Diagnostic> = self.diagnostics().to_vec();
-        all.extend(packem_link::link(&self.db, self.project).diagnostics.iter().cloned());
+        self.check_diagnostics_of(self.project())
+    }
+
+    /// `project`'s graph and link diagnostics.
+    pub fn check_diagnostics_of(&self, project: Project) -> Vec<Diagnostic> {
+        let mut all: Vec<Diagnostic> = self.diagnostics_of(project).to_vec();
+        all.extend(packem_link::link(&self.db, project).diagnostics.iter().cloned());
         all
     }
 
-    /// The graph's diagnostics (computes the graph if needed).
+    /// The primary project's graph diagnostics (computes the graph if needed).
     pub fn diagnostics(&self) -> Arc<[Diagnostic]> {
-        let _ = self.module_graph();
-        packem_graph::graph_diagnostics(&self.db, self.project).clone()
+        self.diagnostics_of(self.project())
+    }
+
+    /// `project`'s graph diagnostics (computes the graph if needed).
+    pub fn diagnostics_of(&self, project: Project) -> Arc<[Diagnostic]> {
+        let _ = self.module_graph_of(project);
+        packem_graph::graph_diagnostics(&self.db, project).clone()
     }
 }
 
@@ -665,14 +889,15 @@ struct FactCells {
     symbols_map: packem_link::SymbolsCells,
     cells: rustc_hash::FxHashMap<packem_parse::Source, (packem_parse::ParseCell, packem_link::SymbolsCell)>,
     source_map: packem_graph::SourceCells,
-    /// Each module's [`packem_graph::SourceCell`]: its `derived_source`.
-    source_cells: rustc_hash::FxHashMap<packem_db::File, packem_graph::SourceCell>,
+    /// Each module's [`packem_graph::SourceCell`] (its `derived_source`) in each project that
+    /// has it.
+    source_cells: rustc_hash::FxHashMap<packem_db::File, Vec<(Project, packem_graph::SourceCell)>>,
     /// The sources other than its own that a file has fact cells for (one per other loader it
     /// is imported with).
     by_file: rustc_hash::FxHashMap<packem_db::File, Vec<packem_parse::Source>>,
-    /// Set when every source must be re-derived (options, compile options or a tsconfig changed).
-    all_sources_stale: bool,
-    graph: Option<Arc<ModuleGraph>>,
+    /// Projects whose every source must be re-derived (options, compile options or a tsconfig
+    /// changed).
+    stale: rustc_hash::FxHashSet<Project>,
 }
 
 /// One file's facts as the cells hold them.
@@ -703,9 +928,29 @@ impl FactCells {
             source_map: packem_graph::SourceCells::builder(Arc::default()).durability(medium).new(db),
             source_cells: Default::default(),
             by_file: Default::default(),
-            all_sources_stale: false,
-            graph: None,
+            stale: Default::default(),
         }
+    }
+
+    /// `file`'s source cell in `project`.
+    fn source_cell(&self, project: Project, file: packem_db::File) -> Option<packem_graph::SourceCell> {
+        self.source_cells.get(&file)?.iter().find(|(p, _)| *p == project).map(|(_, cell)| *cell)
+    }
+
+    /// Every file with a source cell in one of `projects`, in path-independent but stable order.
+    fn pairs_of(&self, projects: &rustc_hash::FxHashSet<Project>) -> Vec<(Project, packem_db::File)> {
+        if projects.is_empty() {
+            return Vec::new();
+        }
+        self.source_cells
+            .iter()
+            .flat_map(|(file, cells)| {
+                cells
+                    .iter()
+                    .filter(|(project, _)| projects.contains(project))
+                    .map(move |(project, _)| (*project, *file))
+            })
+            .collect()
     }
 
     /// Sets the cells of `source` whose value differs from `fresh`.
@@ -729,18 +974,26 @@ impl FactCells {
         let mut created = false;
         let mut sources_created = false;
         for module in graph.modules.iter().filter(|m| !m.disabled) {
-            if let std::collections::hash_map::Entry::Vacant(slot) = self.source_cells.entry(module.file) {
-                // The file's own source (an import attribute may have made this module another).
-                let source = packem_graph::derived_source(db, project, module.file);
-                slot.insert(packem_graph::SourceCell::builder(source).durability(medium).new(db));
-                sources_created = true;
-            }
+            let own = match self.source_cell(project, module.file) {
+                Some(cell) => cell.source(db),
+                None => {
+                    // The file's own source (an import attribute may have made this module another).
+                    let source = packem_graph::derived_source(db, project, module.file);
+                    let cell = packem_graph::SourceCell::builder(source).durability(medium).new(db);
+                    self.source_cells.entry(module.file).or_default().push((project, cell));
+                    sources_created = true;
+                    source
+                }
+            };
             if let std::collections::hash_map::Entry::Vacant(slot) = self.cells.entry(module.source) {
                 // Sources other than the file's own (an import attribute's loader): the own one
                 // is synced through its source cell, and an old own source (a define no longer
                 // mentioned) must not be re-derived on every edit.
-                if self.source_cells[&module.file].source(db) != module.source {
-                    self.by_file.entry(module.file).or_default().push(module.source);
+                if own != module.source {
+                    let others = self.by_file.entry(module.file).or_default();
+                    if !others.contains(&module.source) {
+                        others.push(module.source);
+                    }
                 }
                 let Facts { summary, diagnostics, symbols } = Facts::derive(db, module.source);
                 slot.insert((
@@ -757,7 +1010,11 @@ impl FactCells {
             self.symbols_map.set_cells(db).with_durability(medium).to(Arc::new(symbols));
         }
         if sources_created {
-            let sources = self.source_cells.iter().map(|(file, cell)| ((project, *file), *cell)).collect();
+            let sources = self
+                .source_cells
+                .iter()
+                .flat_map(|(file, cells)| cells.iter().map(move |(project, cell)| ((*project, *file), *cell)))
+                .collect();
             self.source_map.set_cells(db).with_durability(medium).to(Arc::new(sources));
         }
         created || sources_created
@@ -768,6 +1025,13 @@ impl FactCells {
 struct Cold {
     graph: std::sync::atomic::AtomicBool,
     render: std::sync::atomic::AtomicBool,
+}
+
+impl Cold {
+    fn mark(&self) {
+        self.graph.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.render.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Default for Cold {

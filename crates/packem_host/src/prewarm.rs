@@ -38,7 +38,7 @@ pub(crate) fn prewarm(db: &PackemDatabase, project: Project) {
                 for record in &summary.records {
                     let request = ResolveRequest::new(
                         db,
-                        project,
+                        project.scope(db),
                         dir.clone(),
                         record.specifier.clone(),
                         packem_graph::resolve_kind(record.kind),

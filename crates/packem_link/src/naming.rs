@@ -131,7 +131,7 @@ impl Linker<'_> {
     /// The base of a module's generated names: its file stem (its directory's name for `index`).
     pub(crate) fn stem(&self, module: ModuleId) -> String {
         let path = &self.graph.module(module).path;
-        let mut stem = path.file_stem().unwrap_or("module").to_string();
+        let mut stem = packem_db::files::module_stem(path).as_deref().unwrap_or("module").to_string();
         if stem == "index"
             && let Some(dir) = path.parent().and_then(|p| p.file_name())
         {

@@ -10,6 +10,10 @@ use packem_db::{File, FileStatus, source_text};
 /// re-runs it.
 #[salsa::tracked(returns(copy))]
 pub fn nearest_manifest(db: &dyn packem_db::Db, file: File) -> Option<File> {
+    if packem_db::files::is_virtual(file.path(db)) {
+        // Another target's output, or a context module, belongs to no package.
+        return None;
+    }
     let mut dir = file.path(db).parent();
     while let Some(current) = dir {
         if current.file_name() != Some("node_modules") {

@@ -339,7 +339,7 @@ fn value_module_symbols(path: &camino::Utf8Path, scan: &ModuleScan) -> ModuleSym
 /// (`None` when it has no default export), and one per top-level JSON key as (key, variable),
 /// in the order `JSON.parse` gives them (a duplicate key at its first place).
 pub fn value_module_locals(path: &camino::Utf8Path, scan: &ModuleScan) -> (Option<String>, Vec<(String, String)>) {
-    let base = identifier_from(path.file_stem().unwrap_or("module"));
+    let base = identifier_from(packem_db::files::module_stem(path).as_deref().unwrap_or("module"));
     let has_default = scan.format == ModuleFormat::Json || scan.exports.iter().any(|e| e.name == "default");
     let default_local = has_default.then(|| format!("{base}_default"));
     let mut taken: BTreeSet<String> = default_local.iter().cloned().collect();
@@ -406,7 +406,8 @@ pub(crate) fn imported_name_span(
 
 /// A `<file stem>_default` name free in the module.
 fn default_name(path: &camino::Utf8Path, scoping: &Scoping) -> String {
-    let mut name = format!("{}_default", identifier_from(path.file_stem().unwrap_or("module")));
+    let stem = packem_db::files::module_stem(path);
+    let mut name = format!("{}_default", identifier_from(stem.as_deref().unwrap_or("module")));
     while scoping.symbol_names().any(|n| n == name) {
         name.push('$');
     }

@@ -171,7 +171,7 @@ fn hover(snapshot: &Snapshot, params: Value) -> Result<Value> {
             let target = graph.module(*id);
             let request = packem_resolve::ResolveRequest::new(
                 &snapshot.db,
-                snapshot.project,
+                snapshot.project.scope(&snapshot.db),
                 file.parent().map(Utf8Path::to_owned).unwrap_or_default(),
                 edge.specifier.clone(),
                 packem_graph::resolve_kind(edge.kind),

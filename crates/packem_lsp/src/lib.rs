@@ -92,6 +92,8 @@ struct Server {
     sender: Sender<Message>,
     root: Option<Utf8PathBuf>,
     workspace: Option<Workspace>,
+    /// The workspace's projects by packem.json target name (one, `default`, without targets).
+    targets: Vec<(String, packem_db::Project)>,
     /// Open documents: their current text (the overlay) and version.
     documents: BTreeMap<Utf8PathBuf, String>,
     tasks: (Sender<Task>, Receiver<Task>),
@@ -115,6 +117,7 @@ impl Server {
             sender,
             root,
             workspace: None,
+            targets: Vec::new(),
             documents: BTreeMap::new(),
             tasks: crossbeam_channel::unbounded(),
             pending: BTreeSet::new(),
@@ -140,33 +143,51 @@ impl Server {
     /// to the user, not fatal.
     fn load_workspace(&mut self) {
         let Some(root) = self.root.clone() else { return };
-        match packem_host::config::load(&root) {
-            Ok(config) => {
+        match packem_host::config::load_targets(&root) {
+            Ok(configs) => {
                 let same = self.workspace.as_ref().is_some_and(|ws| {
-                    ws.project().entries(ws.db()) == &config.entries && ws.project().options(ws.db()) == &config.options
+                    let db = ws.db();
+                    self.targets.len() == configs.len()
+                        && self.targets.iter().zip(&configs).all(|((name, project), (new_name, config))| {
+                            name == new_name
+                                && project.entries(db) == &config.entries
+                                && project.options(db) == &config.options
+                        })
                 });
                 if same {
                     // Compile keys (define, loader, jsx, target) recompile only what they affect.
                     if let Some(ws) = self.workspace.as_mut() {
-                        ws.set_compile_options(config.compile);
+                        for ((_, project), (_, config)) in self.targets.iter().zip(configs) {
+                            ws.set_compile_options_of(*project, config.compile);
+                        }
                     }
                     return;
                 }
-                // Edited documents become the only LOW-durability files (`Workspace` sets
-                // `Files::set_cold_contents`).
+                // Every target is a project of one database: files, parses and (where options
+                // agree) resolutions are shared. Edited documents become the only LOW-durability
+                // files (`Workspace` sets `Files::set_cold_contents`).
+                let mut configs = configs.into_iter();
+                let (first_name, first) = configs.next().expect("load_targets returns one at least");
                 let mut workspace = Workspace::with_compile(
                     packem_host::PackemDatabase::default(),
-                    config.entries,
-                    config.options,
-                    config.compile,
+                    first.entries,
+                    first.options,
+                    first.compile,
                 );
+                let mut targets = vec![(first_name, workspace.project())];
+                for (name, config) in configs {
+                    let link = packem_db::LinkOptions::default();
+                    targets.push((name, workspace.add_project(config.entries, config.options, config.compile, link)));
+                }
                 for (path, text) in &self.documents {
                     workspace.set_overlay(path, Some(Arc::from(text.as_str())));
                 }
                 self.workspace = Some(workspace);
+                self.targets = targets;
             }
             Err(message) => {
                 self.workspace = None;
+                self.targets.clear();
                 self.notify("window/showMessage", json!({ "type": 2, "message": format!("packem: {message}") }));
             }
         }
@@ -245,7 +266,21 @@ impl Server {
             self.send(Response::new_err(request.id, ErrorCode::RequestFailed as i32, message));
             return;
         };
-        let snapshot = workspace.snapshot();
+        // `packem/moduleGraph` may name a target; everything else reads the first.
+        let target =
+            request.params.get("target").and_then(Value::as_str).filter(|_| request.method == "packem/moduleGraph");
+        let snapshot = match target {
+            None => workspace.snapshot(),
+            Some(name) => match self.targets.iter().find(|(n, _)| n == name) {
+                Some((_, project)) => workspace.snapshot_of(*project),
+                None => {
+                    let known: Vec<&str> = self.targets.iter().map(|(n, _)| n.as_str()).collect();
+                    let message = format!("no target is named \"{name}\" (targets: {})", known.join(", "));
+                    self.send(Response::new_err(request.id, ErrorCode::InvalidParams as i32, message));
+                    return;
+                }
+            },
+        };
         let sender = self.tasks.0.clone();
         self.pending.insert(request.id.clone());
         self.pool.spawn(move || {
@@ -415,15 +450,16 @@ impl Server {
         // The state changed: wait for this run's graph before making cells.
         self.fact_cells_due = false;
         let Some(workspace) = &self.workspace else { return };
-        let snapshot = workspace.snapshot();
+        let snapshots: Vec<(String, Snapshot)> =
+            self.targets.iter().map(|(name, project)| (name.clone(), workspace.snapshot_of(*project))).collect();
         let generation = self.generation;
         let open: Vec<Utf8PathBuf> = self.documents.keys().cloned().collect();
         let sender = self.tasks.0.clone();
         self.pool.spawn(move || {
             let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                salsa::Cancelled::catch(AssertUnwindSafe(|| collect_diagnostics(&snapshot, &open)))
+                salsa::Cancelled::catch(AssertUnwindSafe(|| collect_diagnostics(&snapshots, &open)))
             }));
-            drop(snapshot);
+            drop(snapshots);
             match outcome {
                 Ok(Ok(files)) => {
                     let _ = sender.send(Task::Diagnostics { generation, files });
@@ -436,30 +472,50 @@ impl Server {
     }
 }
 
-/// Every diagnostic of the project grouped by file, plus parse errors of open files outside the
-/// graph. Diagnostics without a file (a missing entry) go on the config file.
-fn collect_diagnostics(snapshot: &Snapshot, open: &[Utf8PathBuf]) -> BTreeMap<Utf8PathBuf, Vec<lsp_types::Diagnostic>> {
-    let db = &snapshot.db;
+/// Every diagnostic of every target grouped by file, plus parse errors of open files outside
+/// the first target's graph. Diagnostics without a file (a missing entry) go on the config
+/// file. With several targets, a diagnostic that only some of them have says which (a module
+/// that fails only in the browser target).
+fn collect_diagnostics(
+    snapshots: &[(String, Snapshot)],
+    open: &[Utf8PathBuf],
+) -> BTreeMap<Utf8PathBuf, Vec<lsp_types::Diagnostic>> {
+    let (_, first) = &snapshots[0];
+    let db = &first.db;
     let files = packem_db::Db::files(db);
     let text_of = |path: &Utf8Path| -> Option<String> {
         let file = files.get(path)?;
         Some(packem_db::source_text(db, file).as_str().to_string())
     };
-    let mut diagnostics = snapshot.diagnostics();
-    let graph = snapshot.module_graph();
+    // Each distinct diagnostic with the targets that report it, in the first target's order.
+    let mut merged: Vec<(packem_db::Diagnostic, Vec<&str>)> = Vec::new();
+    for (name, snapshot) in snapshots {
+        for diagnostic in snapshot.diagnostics() {
+            match merged.iter_mut().find(|(d, _)| *d == diagnostic) {
+                Some((_, names)) => names.push(name),
+                None => merged.push((diagnostic, vec![name])),
+            }
+        }
+    }
+    let graph = first.module_graph();
     for path in open {
         if graph.find(path).is_none() {
             let file = files.file(db, path);
-            let source = packem_graph::module_source(db, snapshot.project, file);
-            diagnostics.extend(packem_parse::file_diagnostics(db, source).iter().cloned());
+            let source = packem_graph::module_source(db, first.project, file);
+            let all: Vec<&str> = snapshots.iter().map(|(name, _)| name.as_str()).collect();
+            merged.extend(packem_parse::file_diagnostics(db, source).iter().map(|d| (d.clone(), all.clone())));
         }
     }
-    let config = snapshot.project.options(db).cwd.join("packem.json");
+    let config = first.project.options(db).cwd.join("packem.json");
     let mut out: BTreeMap<Utf8PathBuf, Vec<lsp_types::Diagnostic>> = BTreeMap::new();
-    for d in &diagnostics {
+    for (mut d, names) in merged {
+        if names.len() < snapshots.len() {
+            let which = if names.len() == 1 { "target" } else { "targets" };
+            d.message = format!("{} (in {which} {})", d.message, names.join(", "));
+        }
         let file = d.file.clone().unwrap_or_else(|| config.clone());
         let text = text_of(&file).unwrap_or_default();
-        out.entry(file).or_default().push(convert::diagnostic(d, &text, &text_of));
+        out.entry(file).or_default().push(convert::diagnostic(&d, &text, &text_of));
     }
     out
 }

@@ -45,7 +45,9 @@ use packem_db::{Db, Diagnostic, DiagnosticCode, FileError, Loader, source_text};
 pub use compile::{Compiled, INJECTED_SPAN_BASE, check_target, compile, is_injected_span, source_type_for};
 pub use nesting::MAX_NESTING_DEPTH;
 pub use parsed::ParsedModule;
-pub use scan::{ExportName, ImportKind, ImportRecord, ImportRecordSummary, ModuleFormat, ModuleScan, ModuleSummary};
+pub use scan::{
+    CONTEXT_PREFIX, ExportName, ImportKind, ImportRecord, ImportRecordSummary, ModuleFormat, ModuleScan, ModuleSummary,
+};
 pub use source::{CompileSettings, InjectBinding, JsxSettings, Source, TsSettings};
 
 /// The LRU capacity [`parsed_module`] is declared with.
@@ -90,6 +92,7 @@ pub fn module_scan(db: &dyn Db, source: Source) -> Arc<ModuleScan> {
                 records: Vec::new(),
                 exports,
                 has_top_level_await: false,
+                unbundled: Vec::new(),
             });
         }
         Some(loader) if loader.is_code() => {}
@@ -101,6 +104,7 @@ pub fn module_scan(db: &dyn Db, source: Source) -> Arc<ModuleScan> {
                 records: Vec::new(),
                 exports: Vec::new(),
                 has_top_level_await: false,
+                unbundled: Vec::new(),
             });
         }
         Some(_) => {
@@ -109,6 +113,7 @@ pub fn module_scan(db: &dyn Db, source: Source) -> Arc<ModuleScan> {
                 records: Vec::new(),
                 exports: vec![ExportName { name: "default".into(), span: (0, 0) }],
                 has_top_level_await: false,
+                unbundled: Vec::new(),
             });
         }
     }

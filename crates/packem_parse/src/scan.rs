@@ -20,7 +20,14 @@ pub struct ModuleScan {
     pub exports: Vec<ExportName>,
     /// Whether the module uses `await` (or `for await`, `await using`) outside any function.
     pub has_top_level_await: bool,
+    /// `import(x)` and `require(x)` calls whose specifier has no static directory prefix: they
+    /// stay run-time loads (a warning), with the span of the argument.
+    pub unbundled: Vec<(u32, u32)>,
 }
+
+/// The specifier prefix of a context record: `import(`./locale/${lang}.json`)` is recorded as
+/// `packem:context:./locale/*.json` (see `packem_db::context`).
+pub const CONTEXT_PREFIX: &str = "packem:context:";
 
 /// One dependency of a module: a specifier and how it is loaded.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -111,6 +118,8 @@ pub struct ModuleSummary {
     pub exports: Vec<String>,
     /// Whether the module has top-level `await`.
     pub has_top_level_await: bool,
+    /// How many `import()`/`require()` calls stay run-time loads ([`ModuleScan::unbundled`]).
+    pub unbundled: usize,
 }
 
 /// An [`ImportRecord`] without its span.
@@ -146,6 +155,7 @@ impl ModuleScan {
                 .collect(),
             exports,
             has_top_level_await: self.has_top_level_await,
+            unbundled: self.unbundled.len(),
         }
     }
 }
@@ -167,6 +177,7 @@ pub(crate) fn scan_program(program: &Program<'_>, scoping: &Scoping, source: &st
         is_jsx: program.source_type.is_jsx(),
         records: Vec::new(),
         exports: Vec::new(),
+        unbundled: Vec::new(),
         has_esm_syntax: false,
         uses_commonjs: false,
         has_top_level_await: false,
@@ -187,6 +198,7 @@ pub(crate) fn scan_program(program: &Program<'_>, scoping: &Scoping, source: &st
         records: scanner.records,
         exports: scanner.exports,
         has_top_level_await: scanner.has_top_level_await,
+        unbundled: scanner.unbundled,
     }
 }
 
@@ -197,6 +209,7 @@ struct Scanner<'s> {
     is_jsx: bool,
     records: Vec<ImportRecord>,
     exports: Vec<ExportName>,
+    unbundled: Vec<(u32, u32)>,
     has_esm_syntax: bool,
     uses_commonjs: bool,
     has_top_level_await: bool,
@@ -222,6 +235,59 @@ fn static_string(expr: &Expression<'_>) -> Option<(String, Span)> {
         }
         _ => None,
     }
+}
+
+/// The pattern of a context record (`./locale/*.json`, a `*` for each dynamic part) and the
+/// span of the argument: a template literal with substitutions, or a `+` concatenation that
+/// starts with a string, whose static prefix is a relative directory (`./`, `../`) with no
+/// dynamic part before the file name. `Err` for any other non-literal argument.
+fn context_pattern(expr: &Expression<'_>) -> Result<(String, Span), ()> {
+    let mut pattern = String::new();
+    let push_dynamic = |pattern: &mut String| {
+        if !pattern.ends_with('*') {
+            pattern.push('*');
+        }
+    };
+    match expr {
+        Expression::TemplateLiteral(t) if !t.expressions.is_empty() => {
+            for (index, quasi) in t.quasis.iter().enumerate() {
+                if index > 0 {
+                    push_dynamic(&mut pattern);
+                }
+                pattern.push_str(quasi.value.cooked.as_ref().ok_or(())?.as_str());
+            }
+        }
+        Expression::BinaryExpression(_) => {
+            // `a + b + c` is `(a + b) + c`: walk down the left side, then read right to left.
+            let mut parts = Vec::new();
+            let mut current = expr;
+            while let Expression::BinaryExpression(b) = current {
+                if b.operator != oxc::ast::ast::BinaryOperator::Addition {
+                    return Err(());
+                }
+                parts.push(&b.right);
+                current = &b.left;
+            }
+            parts.push(current);
+            parts.reverse();
+            if !matches!(parts[0], Expression::StringLiteral(_)) {
+                return Err(());
+            }
+            for part in parts {
+                match static_string(part) {
+                    Some((text, _)) => pattern.push_str(&text),
+                    None => push_dynamic(&mut pattern),
+                }
+            }
+        }
+        _ => return Err(()),
+    }
+    let directory = pattern.rsplit_once('/').map(|(dir, _)| dir).ok_or(())?;
+    let relative = pattern.starts_with("./") || pattern.starts_with("../");
+    if !relative || directory.contains('*') || !pattern.contains('*') {
+        return Err(());
+    }
+    Ok((pattern, expr.span()))
 }
 
 fn attribute_key(key: &ImportAttributeKey<'_>) -> String {
@@ -295,6 +361,15 @@ impl<'s> Scanner<'s> {
         let in_try_block = self.try_depth > 0
             && matches!(kind, ImportKind::Require | ImportKind::RequireResolve | ImportKind::DynamicImport);
         self.records.push(ImportRecord { specifier, kind, span: span_pair(span), attributes, in_try_block });
+    }
+
+    /// A context record for a non-literal `import()`/`require()` argument with a usable
+    /// pattern, else a run-time load to warn about.
+    fn dynamic_record(&mut self, argument: &Expression<'_>, kind: ImportKind, attributes: Vec<(String, String)>) {
+        match context_pattern(argument) {
+            Ok((pattern, span)) => self.push_record(format!("{CONTEXT_PREFIX}{pattern}"), kind, span, attributes),
+            Err(()) => self.unbundled.push(span_pair(argument.span())),
+        }
     }
 
     fn push_export(&mut self, name: impl Into<String>, span: Span) {
@@ -542,9 +617,11 @@ impl<'a> Visit<'a> for Scanner<'_> {
     }
 
     fn visit_import_expression(&mut self, it: &ImportExpression<'a>) {
+        let attributes = || it.options.as_ref().map(dynamic_import_attributes).unwrap_or_default();
         if let Some((specifier, span)) = static_string(&it.source) {
-            let attributes = it.options.as_ref().map(dynamic_import_attributes).unwrap_or_default();
-            self.push_record(specifier, ImportKind::DynamicImport, span, attributes);
+            self.push_record(specifier, ImportKind::DynamicImport, span, attributes());
+        } else {
+            self.dynamic_record(&it.source, ImportKind::DynamicImport, attributes());
         }
         walk::walk_import_expression(self, it);
     }
@@ -562,6 +639,12 @@ impl<'a> Visit<'a> for Scanner<'_> {
             {
                 self.push_record(specifier, ImportKind::RequireResolve, span, Vec::new());
             }
+        }
+        if it.arguments.len() == 1
+            && let Some(argument) = first.filter(|a| static_string(a).is_none())
+            && self.is_free_named(&it.callee, "require")
+        {
+            self.dynamic_record(argument, ImportKind::Require, Vec::new());
         }
         // `Object.defineProperty(exports, "name", …)`, as compiled TypeScript and Babel write exports.
         if let Expression::StaticMemberExpression(m) = &it.callee

@@ -99,12 +99,13 @@ pub enum ResolveKind {
     Require,
 }
 
-/// One specifier to resolve, from one directory, under one project's options.
+/// One specifier to resolve, from one directory, under one scope's options (shared by every
+/// project with those options, so targets that agree share resolutions).
 #[salsa::interned(debug)]
 pub struct ResolveRequest<'db> {
-    /// The project whose options apply.
+    /// The options that apply.
     #[returns(copy)]
-    pub project: packem_db::Project,
+    pub scope: packem_db::ResolveScope,
     /// Absolute directory of the importing file.
     #[returns(ref)]
     pub dir: Utf8PathBuf,
@@ -178,6 +179,8 @@ pub enum ResolvedVia {
     TsconfigPaths,
     /// A package.json `imports` entry (`#internal`).
     ImportsField,
+    /// `packem:target/NAME`: another target's output.
+    Target,
 }
 
 /// Why a specifier could not be resolved.
@@ -198,12 +201,12 @@ impl ResolveFailure {
 }
 
 /// Resolves `request`. Memoized; depends only on the existence of the paths the resolver probed,
-/// the project's options and its resolution epoch.
+/// the scope's options and its resolution epoch.
 #[salsa::tracked(returns(ref))]
 pub fn resolve<'db>(db: &'db dyn Db, request: ResolveRequest<'db>) -> Resolution {
-    let project = request.project(db);
-    let options = project.options(db);
-    let _ = project.resolution_epoch(db);
+    let scope = request.scope(db);
+    let options = scope.options(db);
+    let _ = scope.epoch(db);
     let dir = request.dir(db);
     let specifier = request.specifier(db);
     let kind = request.kind(db);
@@ -211,6 +214,25 @@ pub fn resolve<'db>(db: &'db dyn Db, request: ResolveRequest<'db>) -> Resolution
     let result = resolve_uncached(db, options, dir, specifier, kind);
     tracing::debug!(result = ?result);
     result
+}
+
+/// `packem:target/NAME`: the virtual file holding target `NAME`'s output, when the config has
+/// such a target.
+fn resolve_target(options: &ProjectOptions, specifier: &str, name: &str) -> Resolution {
+    if options.targets.iter().any(|target| target == name) {
+        return Resolution::File { path: packem_db::files::artifact_path(name), via: ResolvedVia::Target };
+    }
+    let help = if options.targets.is_empty() {
+        "packem:target/NAME imports another target's output; targets come from packem.json's \"targets\".".to_string()
+    } else {
+        let closest = options.targets.iter().min_by_key(|target| strsim::levenshtein(target, name));
+        let known = options.targets.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ");
+        match closest.filter(|target| strsim::levenshtein(target, name) <= name.len().max(3) / 3 + 1) {
+            Some(target) => format!("Did you mean \"packem:target/{target}\"? The targets are {known}."),
+            None => format!("There is no target \"{name}\" in packem.json (targets: {known})."),
+        }
+    };
+    Resolution::Failed(ResolveFailure::unresolved(specifier, Some(help)))
 }
 
 fn resolve_uncached(
@@ -228,6 +250,9 @@ fn resolve_uncached(
             &specifier.replace('\0', "\\0"),
             Some("The import path contains a NUL character.".into()),
         ));
+    }
+    if let Some(name) = specifier.strip_prefix(packem_db::files::ARTIFACT_PREFIX) {
+        return resolve_target(options, specifier, name);
     }
     if !dir.is_absolute() {
         return Resolution::Failed(ResolveFailure::unresolved(
@@ -323,12 +348,12 @@ pub struct TsconfigCompile {
 /// The compile settings of the tsconfig.json that governs `file` (the nearest one above it, or
 /// `--tsconfig`), `None` when there is none or it cannot be loaded (resolution reports that).
 ///
-/// Like [`resolve`], depends on the project's options and resolution epoch, which the host bumps
+/// Like [`resolve`], depends on the scope's options and resolution epoch, which the host bumps
 /// when any tsconfig.json changes or appears.
 #[salsa::tracked(returns(ref))]
-pub fn tsconfig_compile(db: &dyn Db, project: packem_db::Project, file: packem_db::File) -> Option<TsconfigCompile> {
-    let options = project.options(db);
-    let _ = project.resolution_epoch(db);
+pub fn tsconfig_compile(db: &dyn Db, scope: packem_db::ResolveScope, file: packem_db::File) -> Option<TsconfigCompile> {
+    let options = scope.options(db);
+    let _ = scope.epoch(db);
     let path = file.path(db);
     let _span = tracing::debug_span!("tsconfig_compile", path = %path).entered();
     let dir = normalize(path.parent()?);
@@ -575,26 +600,7 @@ fn paths_key_matches(key: &str, specifier: &str) -> bool {
     }
 }
 
-/// Lexically normalizes an absolute path: removes `.` and resolves `..` (never above the root).
-pub fn normalize(path: &Utf8Path) -> Utf8PathBuf {
-    use camino::Utf8Component as C;
-    let mut out = Utf8PathBuf::new();
-    for component in path.components() {
-        match component {
-            C::Prefix(_) | C::RootDir => out.push(component.as_str()),
-            C::CurDir => {}
-            C::ParentDir => {
-                if out.parent().is_some() {
-                    out.pop();
-                } else if !out.has_root() {
-                    out.push("..");
-                }
-            }
-            C::Normal(part) => out.push(part),
-        }
-    }
-    out
-}
+pub use packem_db::files::normalize;
 
 #[cfg(test)]
 mod tests {

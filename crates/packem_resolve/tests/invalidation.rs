@@ -75,8 +75,8 @@ fn package_json_edit_with_epoch_bump_changes_resolution() {
 
     std::fs::write(pkg.join("package.json"), r#"{ "name": "pkg", "exports": { ".": "./two.js" } }"#).unwrap();
     Files::sync_path(&mut db, &pkg.join("package.json"));
-    let epoch = project.resolution_epoch(&db);
-    project.set_resolution_epoch(&mut db).to(epoch + 1);
+    let epoch = project.scope(&db).epoch(&db);
+    project.scope(&db).set_epoch(&mut db).to(epoch + 1);
     db.resolvers().clear_caches();
 
     assert_eq!(expect_file(&run(&db, project, &src, "pkg")), pkg.join("two.js"));
@@ -87,15 +87,15 @@ fn package_json_edit_with_epoch_bump_changes_resolution() {
 fn epoch_bump_with_same_answer_backdates() {
     let (fx, mut db, project) = setup("invalidation");
     let src = fx.root.join("src");
-    let request = ResolveRequest::new(&db, project, src.clone(), "./a".to_string(), ResolveKind::Import);
+    let request = ResolveRequest::new(&db, project.scope(&db), src.clone(), "./a".to_string(), ResolveKind::Import);
     assert_eq!(resolved_file_name(&db, request).as_deref(), Some("a.js"));
     db.executed();
 
-    let epoch = project.resolution_epoch(&db);
-    project.set_resolution_epoch(&mut db).to(epoch + 1);
+    let epoch = project.scope(&db).epoch(&db);
+    project.scope(&db).set_epoch(&mut db).to(epoch + 1);
     db.resolvers().clear_caches();
 
-    let request = ResolveRequest::new(&db, project, src.clone(), "./a".to_string(), ResolveKind::Import);
+    let request = ResolveRequest::new(&db, project.scope(&db), src.clone(), "./a".to_string(), ResolveKind::Import);
     assert_eq!(resolved_file_name(&db, request).as_deref(), Some("a.js"));
     let executed = db.executed();
     assert!(executed.iter().any(|n| n == "resolve"), "{executed:?}");

@@ -46,15 +46,51 @@ pub struct WorkspaceConfig {
     pub source: Utf8PathBuf,
 }
 
-/// Reads `root/packem.json`, else entries from `root/package.json`. `Err` says why neither works.
+/// Reads `root/packem.json`, else entries from `root/package.json`: the first target. `Err`
+/// says why neither works.
 pub fn load(root: &Utf8Path) -> Result<WorkspaceConfig, String> {
     let packem = root.join("packem.json");
     if packem.exists() {
         let file = read(&packem).map_err(|e| e.to_string())?;
         let targets = file.targets().map_err(|e| e.to_string())?;
+        let names: Vec<String> = targets.iter().map(|target| target.name.clone()).collect();
         let first = targets.into_iter().next().expect("a file has at least one target");
-        return from_target(root, &first.config, packem);
+        let mut config = from_target(root, &first.config, packem)?;
+        config.options.targets = names;
+        return Ok(config);
     }
+    from_manifest(root)
+}
+
+/// Every target of `root/packem.json` that has entries, with its name (each target's options
+/// list every name, so `packem:target/NAME` imports resolve), else the one target of
+/// `root/package.json` (named `default`).
+pub fn load_targets(root: &Utf8Path) -> Result<Vec<(String, WorkspaceConfig)>, String> {
+    let packem = root.join("packem.json");
+    if !packem.exists() {
+        return from_manifest(root).map(|config| vec![("default".to_string(), config)]);
+    }
+    let file = read(&packem).map_err(|e| e.to_string())?;
+    let targets = file.targets().map_err(|e| e.to_string())?;
+    let names: Vec<String> = targets.iter().map(|target| target.name.clone()).collect();
+    let mut out = Vec::new();
+    for target in targets {
+        if target.config.entries.as_ref().is_none_or(Vec::is_empty) {
+            continue;
+        }
+        let mut config = from_target(root, &target.config, packem.clone())
+            .map_err(|message| format!("target \"{}\": {message}", target.name))?;
+        config.options.targets = names.clone();
+        out.push((target.name, config));
+    }
+    if out.is_empty() {
+        return Err(format!("{packem}: no target has \"entries\""));
+    }
+    Ok(out)
+}
+
+/// Entries from `root/package.json`'s `module`, `main`, `exports` and `bin`.
+fn from_manifest(root: &Utf8Path) -> Result<WorkspaceConfig, String> {
     let manifest = root.join("package.json");
     let text = std::fs::read_to_string(&manifest).map_err(|_| format!("no packem.json or package.json in {root}"))?;
     let json: Value = serde_json::from_str(&text).map_err(|e| format!("{manifest}: {e}"))?;
@@ -123,6 +159,7 @@ pub fn from_target(root: &Utf8Path, config: &TargetConfig, source: Utf8PathBuf) 
         packages_external: config.packages == Some(PackagesName::External),
         main_fields: config.main_fields.clone().filter(|fields| !fields.is_empty()),
         polyfills: config.polyfills.iter().flatten().map(|(from, to)| (path(from), path(to))).collect(),
+        targets: Vec::new(),
     };
     let compile = compile_options(root, config, &source, &entries)?;
     Ok(WorkspaceConfig { entries, options, compile, source })

@@ -98,7 +98,8 @@ fn copy_dir(from: &Utf8Path, to: &Utf8Path) {
 }
 
 pub fn project(db: &TestDb, options: ProjectOptions) -> Project {
-    Project::new(db, Vec::new(), options, Default::default(), Default::default(), 0)
+    let scope = packem_db::ResolveScope::new(db, options, 0);
+    Project::new(db, Vec::new(), scope, Default::default(), Default::default())
 }
 
 /// Options for `platform` with `cwd` set.
@@ -108,7 +109,7 @@ pub fn options(cwd: &Utf8Path, platform: packem_db::Platform) -> ProjectOptions 
 
 /// Resolves `specifier` from `dir` and clones the answer.
 pub fn resolve_in(db: &TestDb, project: Project, dir: &Utf8Path, specifier: &str, kind: ResolveKind) -> Resolution {
-    let request = ResolveRequest::new(db, project, dir.to_owned(), specifier.to_string(), kind);
+    let request = ResolveRequest::new(db, project.scope(db), dir.to_owned(), specifier.to_string(), kind);
     resolve(db, request).clone()
 }
 
