@@ -52,6 +52,9 @@ pub enum DiagnosticCode {
     UnsupportedSyntax,
     /// No loader is configured for the imported file's extension (or its loader is unsupported).
     NoLoader,
+    /// `--declarations`: a declaration needs a type the module does not spell out (TypeScript's
+    /// isolated declarations). Add the annotation shown.
+    DeclarationError,
 }
 
 impl DiagnosticCode {
@@ -74,6 +77,7 @@ impl DiagnosticCode {
             DiagnosticCode::InvalidOption => "INVALID_OPTION",
             DiagnosticCode::UnsupportedSyntax => "UNSUPPORTED_SYNTAX",
             DiagnosticCode::NoLoader => "NO_LOADER",
+            DiagnosticCode::DeclarationError => "DECLARATION_ERROR",
         }
     }
 }
