@@ -62,6 +62,8 @@ pub enum Prepared {
 pub struct Ready {
     bundle: Arc<Bundle>,
     assets: Vec<OutputFile>,
+    /// `--declarations`: what the declaration files among `assets` were made from.
+    declarations: Option<Arc<packem_emit::Declarations>>,
     /// The diagnostics so far (writing adds its own).
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -86,6 +88,8 @@ pub struct Builder {
     written: packem_output::WrittenSet,
     /// The last bundle written without errors, and its outputs' sizes.
     last: Option<(Arc<Bundle>, OutputSizes)>,
+    /// `--declarations`: what the last write's declaration files were made from.
+    declarations: Option<Arc<packem_emit::Declarations>>,
     /// The input paths outputs may not overwrite, and the graph they come from (recomputed only
     /// when the graph changes).
     inputs: Option<(Arc<packem_host::ModuleGraph>, packem_output::InputPaths)>,
@@ -162,6 +166,7 @@ impl Builder {
                 }
                 None => None,
             },
+            declarations: args.declarations,
         };
         let mut workspace = Workspace::with_compile(PackemDatabase::default(), entries, options, compile);
         workspace.set_link_options(packem_db::LinkOptions {
@@ -193,6 +198,7 @@ impl Builder {
                 packem_output::WrittenSet::default()
             },
             last: None,
+            declarations: None,
             inputs: None,
         })
     }
@@ -254,9 +260,12 @@ impl Builder {
     /// Builds the bundle and names its outputs, writing nothing ([`Builder::write`] does).
     pub fn prepare(&mut self) -> Prepared {
         let bundle = self.workspace.build(self.target);
+        // Declarations can change while the bundle does not (an edit of types only).
+        let declarations = crate::declarations::current(&self.workspace, self.target);
         // The same memo as last time (salsa backdated it): the outputs on disk are current.
         if let Some((previous, outputs)) = &self.last
             && Arc::ptr_eq(previous, &bundle)
+            && declarations == self.declarations
         {
             let write = packem_output::WriteDelta { unchanged: self.written.len(), ..Default::default() };
             return Prepared::Done(Outcome { diagnostics: Vec::new(), outputs: outputs.clone(), write: Some(write) });
@@ -284,7 +293,19 @@ impl Builder {
                 assets.push(OutputFile::new(asset.name.clone(), asset.bytes.clone()));
             }
         }
-        Prepared::Ready(Ready { bundle, assets, diagnostics })
+        // `--declarations`: `.d.ts` files are written like assets.
+        if declarations.is_some() {
+            let (files, errors) = crate::declarations::declaration_files(
+                &self.workspace,
+                self.target,
+                &bundle,
+                &self.names,
+                &self.naming,
+            );
+            assets.extend(files);
+            diagnostics.extend(errors);
+        }
+        Prepared::Ready(Ready { bundle, assets, declarations, diagnostics })
     }
 
     /// The absolute paths `ready` writes (none to stdout), the metafile's included.
@@ -303,7 +324,7 @@ impl Builder {
 
     /// Writes what [`Builder::prepare`] made, when it has no error.
     pub fn write(&mut self, ready: Ready) -> Outcome {
-        let Ready { bundle, assets, mut diagnostics } = ready;
+        let Ready { bundle, assets, declarations, mut diagnostics } = ready;
         let emit = self.target.emit(self.workspace.db()).clone();
         let files = BundleOutputs::new(&bundle, &self.names, &assets, emit.sourcemap.as_ref(), emit.legal_comments);
         let graph = self.workspace.module_graph();
@@ -366,6 +387,7 @@ impl Builder {
         }
         if !diagnostics.iter().any(Diagnostic::is_error) {
             self.last = Some((bundle.clone(), outputs.clone()));
+            self.declarations = declarations;
         }
         Outcome { diagnostics, outputs, write: Some(delta) }
     }
