@@ -90,7 +90,7 @@ fn is_declaration_file(name: &str) -> bool {
 /// edges of the graph), transitively. Sorted by path.
 #[salsa::tracked(returns(ref))]
 pub fn project_declarations(db: &dyn packem_resolve::Db, project: Project) -> Arc<Declarations> {
-    let _span = tracing::debug_span!("declarations").entered();
+    let _span = tracing::debug_span!("project_declarations").entered();
     let graph = module_graph(db, project);
     let mut found: BTreeMap<Utf8PathBuf, Source> = BTreeMap::new();
     let mut queue: Vec<Source> = Vec::new();
