@@ -184,7 +184,12 @@ pub fn module_declaration(db: &dyn packem_db::Db, source: Source) -> Arc<ModuleD
     };
     // Parse errors of TypeScript files are the graph's; a JavaScript file that parses as
     // JavaScript but not as TypeScript has no declaration, and says why.
-    let parse_errors = if packem_parse::parsed_diagnostics(db, source).is_empty() { parse_errors } else { Vec::new() };
+    let parse_errors = if parse_errors.is_empty() || !packem_parse::parsed_diagnostics(db, source).is_empty() {
+        Vec::new()
+    } else {
+        let help = "--declarations reads JavaScript modules as TypeScript, and this one does not parse as TypeScript.";
+        parse_errors.into_iter().map(|d| d.with_help(help)).collect()
+    };
     let javascript = matches!(loader, Some(Loader::Js | Loader::Jsx));
     let diagnostics = declaration
         .diagnostics
