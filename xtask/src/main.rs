@@ -36,6 +36,8 @@ const NPM_PACKAGES: &[(&str, &str)] = &[
     ("esbuild", "0.28.2"),
     // An independent source map decoder (`crates/packem_cli/tests/sourcemaps.rs`).
     ("source-map", "0.7.6"),
+    // Type-checks a package built with `--declarations` (`crates/packem_cli/tests/declarations.rs`).
+    ("typescript", "5.9.3"),
 ];
 
 fn main() -> Result<()> {

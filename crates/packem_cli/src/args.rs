@@ -117,6 +117,10 @@ pub struct BuildArgs {
     /// With `--mangle-props`: rename quoted property names (`o["_x"]`, `{ "_x": 1 }`) too.
     #[arg(long = "mangle-quoted")]
     pub mangle_quoted: bool,
+    /// Write TypeScript declaration files (`.d.ts`) next to the outputs: one per entry (named
+    /// after its output) and one per project module, from type annotations (isolated declarations).
+    #[arg(long)]
+    pub declarations: bool,
     /// For `--format=iife`: the global variable to assign the entry's exports to.
     #[arg(long = "global-name", value_name = "NAME")]
     pub global_name: Option<String>,

@@ -63,6 +63,8 @@ pub enum Prepared {
 pub struct Ready {
     bundle: Arc<Bundle>,
     assets: Vec<OutputFile>,
+    /// `--declarations`: what the declaration files among `assets` were made from.
+    declarations: Option<Arc<packem_emit::Declarations>>,
     /// The diagnostics so far (writing adds its own).
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -118,6 +120,8 @@ struct TargetOut {
     written: packem_output::WrittenSet,
     /// The last bundle written without errors, and its outputs' sizes.
     last: Option<(Arc<Bundle>, OutputSizes)>,
+    /// `--declarations`: what the last write's declaration files were made from.
+    declarations: Option<Arc<packem_emit::Declarations>>,
     /// The input paths outputs may not overwrite, and the graph they come from (recomputed only
     /// when the graph changes).
     inputs: Option<(Arc<packem_host::ModuleGraph>, packem_output::InputPaths)>,
@@ -220,6 +224,7 @@ impl Settings {
                 }
                 None => None,
             },
+            declarations: args.declarations,
         };
         let link = packem_db::LinkOptions {
             splitting: args.splitting,
@@ -309,6 +314,7 @@ impl Builder {
                 packem_output::WrittenSet::default()
             },
             last: None,
+            declarations: None,
             inputs: None,
             embedded: None,
         });
@@ -593,10 +599,13 @@ impl Builder {
 
     /// Names target `index`'s outputs and collects its assets and diagnostics.
     fn finish(&mut self, index: usize, bundle: Arc<Bundle>) -> Prepared {
+        // Declarations can change while the bundle does not (an edit of types only).
+        let declarations = crate::declarations::current(&self.workspace, self.outs[index].target);
         let out = &mut self.outs[index];
         // The same memo as last time (salsa backdated it): the outputs on disk are current.
         if let Some((previous, outputs)) = &out.last
             && Arc::ptr_eq(previous, &bundle)
+            && declarations == out.declarations
         {
             let write = packem_output::WriteDelta { unchanged: out.written.len(), ..Default::default() };
             return Prepared::Done(Outcome { diagnostics: Vec::new(), outputs: outputs.clone(), write: Some(write) });
@@ -625,13 +634,20 @@ impl Builder {
                 assets.push(OutputFile::new(asset.name.clone(), asset.bytes.clone()));
             }
         }
-        Prepared::Ready(Ready { bundle, assets, diagnostics })
+        // `--declarations`: `.d.ts` files are written like assets.
+        if declarations.is_some() {
+            let (files, errors) =
+                crate::declarations::declaration_files(&self.workspace, out.target, &bundle, &out.names, &out.naming);
+            assets.extend(files);
+            diagnostics.extend(errors);
+        }
+        Prepared::Ready(Ready { bundle, assets, declarations, diagnostics })
     }
 
     /// Writes what [`Builder::prepare`] made for target `index`, when it has no error.
     fn write(&mut self, index: usize, ready: Ready) -> Outcome {
         let out = &mut self.outs[index];
-        let Ready { bundle, assets, mut diagnostics } = ready;
+        let Ready { bundle, assets, declarations, mut diagnostics } = ready;
         if !out.write || diagnostics.iter().any(Diagnostic::is_error) {
             return Outcome { diagnostics, outputs: Vec::new(), write: None };
         }
@@ -695,6 +711,7 @@ impl Builder {
         }
         if !diagnostics.iter().any(Diagnostic::is_error) {
             out.last = Some((bundle.clone(), outputs.clone()));
+            out.declarations = declarations;
         }
         Outcome { diagnostics, outputs, write: Some(delta) }
     }

@@ -6,6 +6,7 @@
 
 mod args;
 mod build;
+mod declarations;
 mod graph_output;
 mod naming;
 mod report;

@@ -19,6 +19,8 @@ pub struct Naming {
     /// With `--splitting`: how the files are named (emission fills in the names, because split
     /// outputs import each other by path).
     pub chunks: Option<packem_host::ChunkNaming>,
+    /// The directory `[dir]` is relative to (`--outbase`, else the entries' common directory).
+    pub outbase: Utf8PathBuf,
 }
 
 impl Naming {
@@ -33,6 +35,10 @@ impl Naming {
                 _ => bail!("invalid --out-extension:{mapping} (expected --out-extension:.js=.EXT)"),
             }
         }
+        let base = match &args.outbase {
+            Some(base) => crate::args::absolute(cwd, base),
+            None => packem_host::config::common_dir(entries),
+        };
         if let Some(outfile) = &args.outfile {
             if entries.len() > 1 {
                 bail!("--outfile cannot be used with multiple entry points (use --outdir)");
@@ -43,7 +49,7 @@ impl Naming {
             if args.splitting {
                 bail!("--splitting needs an output directory: use --outdir instead of --outfile");
             }
-            return Ok(Naming { outdir: dir, templates: vec![name], stdout: false, chunks: None });
+            return Ok(Naming { outdir: dir, templates: vec![name], stdout: false, chunks: None, outbase: base });
         }
         let Some(outdir) = &args.outdir else {
             if entries.len() == 1 && args.watch.is_none() && args.metafile.is_none() && !args.splitting {
@@ -52,6 +58,7 @@ impl Naming {
                     templates: vec!["<stdout>".into()],
                     stdout: true,
                     chunks: None,
+                    outbase: base,
                 });
             }
             bail!(
@@ -59,10 +66,6 @@ impl Naming {
             )
         };
         let outdir = crate::args::absolute(cwd, outdir);
-        let base = match &args.outbase {
-            Some(base) => crate::args::absolute(cwd, base),
-            None => packem_host::config::common_dir(entries),
-        };
         let template = args.entry_names.clone().unwrap_or_else(|| "[dir]/[name]".to_string());
         if template.contains("..") || template.starts_with('/') {
             bail!("invalid --entry-names={template}: the template must be a relative path inside the output directory");
@@ -85,11 +88,16 @@ impl Naming {
                     "invalid --chunk-names={template}: the template must be a relative path inside the output directory"
                 );
             }
-            Some(packem_host::ChunkNaming { entries: templates.clone(), chunks: template, extension, outbase: base })
+            Some(packem_host::ChunkNaming {
+                entries: templates.clone(),
+                chunks: template,
+                extension,
+                outbase: base.clone(),
+            })
         } else {
             None
         };
-        Ok(Naming { outdir, templates, stdout: false, chunks })
+        Ok(Naming { outdir, templates, stdout: false, chunks, outbase: base })
     }
 
     /// The output names (under [`Naming::outdir`]), `[hash]` filled in from each output's bytes.

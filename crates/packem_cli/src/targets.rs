@@ -290,6 +290,7 @@ pub fn flags_of(config: &TargetConfig, dir: &Utf8Path) -> Vec<String> {
         ("minify-syntax", config.minify_syntax),
         ("minify-identifiers", config.minify_identifiers),
         ("mangle-quoted", config.mangle_quoted),
+        ("declarations", config.declarations),
         ("allow-overwrite", config.allow_overwrite),
     ] {
         if on(value) {

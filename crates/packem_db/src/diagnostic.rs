@@ -55,6 +55,9 @@ pub enum DiagnosticCode {
     /// An `import()` or `require()` whose argument is neither a string nor a pattern with a
     /// static directory prefix stays a run-time load, which the bundle cannot serve from its files.
     UnbundledImport,
+    /// `--declarations`: a declaration needs a type the module does not spell out (TypeScript's
+    /// isolated declarations). Add the annotation shown.
+    DeclarationError,
 }
 
 impl DiagnosticCode {
@@ -78,6 +81,7 @@ impl DiagnosticCode {
             DiagnosticCode::UnsupportedSyntax => "UNSUPPORTED_SYNTAX",
             DiagnosticCode::NoLoader => "NO_LOADER",
             DiagnosticCode::UnbundledImport => "UNBUNDLED_IMPORT",
+            DiagnosticCode::DeclarationError => "DECLARATION_ERROR",
         }
     }
 }

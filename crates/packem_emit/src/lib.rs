@@ -15,6 +15,7 @@
 
 mod chunk;
 mod code;
+mod declarations;
 mod mangle_props;
 mod minify;
 mod naming;
@@ -34,6 +35,10 @@ pub use chunk::{
     Bundle, ChunkOutput, Chunks, ModuleRun, PartOutput, RenderedRun, bundle, rendered_chunk, rendered_run,
 };
 pub use code::{Code, CodeBuilder, Piece, chunk_marker, part_marker};
+pub use declarations::{
+    DeclarationSpecifier, Declarations, DeclaredModule, ModuleDeclaration, declares, module_declaration,
+    project_declarations,
+};
 pub use mangle_props::{ManglePropsOptions, PropertyFacts, property_facts, property_mapping};
 pub use naming::{NamesCell, OutputNames, output_names};
 
@@ -97,6 +102,8 @@ pub struct EmitOptions {
     pub sourcemap: Option<SourceMapOptions>,
     /// Property mangling (`--mangle-props`), when on.
     pub mangle_props: Option<ManglePropsOptions>,
+    /// Whether the host writes declaration files (`--declarations`; see [`project_declarations`]).
+    pub declarations: bool,
 }
 
 /// How source maps are made (`--sourcemap`, `--sources-content`, `--source-root`).

@@ -455,9 +455,14 @@ impl<'a> Visit<'a> for TargetCheck<'_> {
     }
 }
 
-/// An oxc diagnostic as a packem `ParseError` (no file yet): at its primary label (for a
-/// redeclaration, the second declaration), with the other labels as notes.
+/// An oxc diagnostic as a packem `ParseError` (no file yet); see [`oxc_diagnostic`].
 pub(crate) fn convert(d: &OxcDiagnostic) -> Diagnostic {
+    oxc_diagnostic(d, DiagnosticCode::ParseError)
+}
+
+/// An oxc diagnostic as a packem error with `code` (no file yet): at its primary label (for a
+/// redeclaration, the second declaration), with the other labels as notes.
+pub fn oxc_diagnostic(d: &OxcDiagnostic, code: DiagnosticCode) -> Diagnostic {
     let labels: &[oxc::diagnostics::LabeledSpan] = d.labels.as_slice();
     let primary = labels
         .iter()
@@ -465,7 +470,8 @@ pub(crate) fn convert(d: &OxcDiagnostic) -> Diagnostic {
         .or_else(|| (labels.len() > 1 && d.message.contains("has already been declared")).then(|| labels.len() - 1))
         .unwrap_or(0);
     let range = labels.get(primary).map(|l| (l.offset(), l.offset() + l.len())).unwrap_or((0, 0));
-    let mut out = parse_error(d.message.to_string(), range);
+    let mut out = Diagnostic::error(code, d.message.to_string());
+    out.range = Some(range);
     for (i, label) in labels.iter().enumerate() {
         if i != primary {
             let message = label.label().map(str::to_string).unwrap_or_else(|| "See also:".to_string());

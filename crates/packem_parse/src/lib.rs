@@ -42,8 +42,10 @@ use std::sync::Arc;
 
 use packem_db::{Db, Diagnostic, DiagnosticCode, FileError, Loader, source_text};
 
-pub use compile::{Compiled, INJECTED_SPAN_BASE, check_target, compile, is_injected_span, source_type_for};
-pub use nesting::MAX_NESTING_DEPTH;
+pub use compile::{
+    Compiled, INJECTED_SPAN_BASE, check_target, compile, is_injected_span, oxc_diagnostic, source_type_for,
+};
+pub use nesting::{MAX_NESTING_DEPTH, with_stack_for_text};
 pub use parsed::ParsedModule;
 pub use scan::{
     CONTEXT_PREFIX, ExportName, ImportKind, ImportRecord, ImportRecordSummary, ModuleFormat, ModuleScan, ModuleSummary,

@@ -79,6 +79,16 @@ pub(crate) fn with_stack_for<R>(nesting: Nesting, f: impl FnOnce() -> R) -> R {
     stacker::maybe_grow(need, need, f)
 }
 
+/// Runs `f` with the stack a recursive walk over `text` needs, or says why `text` is too deeply
+/// nested to walk (the reason [`crate::parsed_module`] reports for it).
+pub fn with_stack_for_text<R>(text: &str, f: impl FnOnce() -> R) -> Result<R, String> {
+    let nesting = estimate(text.as_bytes());
+    match nesting.too_deep() {
+        Some(reason) => Err(reason),
+        None => Ok(with_stack_for(nesting, f)),
+    }
+}
+
 /// Runs one step of a recursive walk, growing the stack when less than 128 KiB are left.
 #[inline]
 pub(crate) fn guard<R>(f: impl FnOnce() -> R) -> R {

@@ -124,6 +124,8 @@ pub struct TargetConfig {
     pub reserve_props: Option<String>,
     /// `--mangle-quoted`.
     pub mangle_quoted: Option<bool>,
+    /// `--declarations`: TypeScript declaration files next to the outputs.
+    pub declarations: Option<bool>,
     /// `--global-name`.
     pub global_name: Option<String>,
     /// `--metafile`.
@@ -353,6 +355,7 @@ impl TargetConfig {
             mangle_props,
             reserve_props,
             mangle_quoted,
+            declarations,
             global_name,
             metafile,
             allow_overwrite,
