@@ -208,7 +208,7 @@ impl Env<'_> {
 }
 
 /// Installs `benches/peers/package.json` into `.fixtures/peers` unless the stamp matches.
-fn install_peers(root: &Path) -> Result<PathBuf> {
+pub(crate) fn install_peers(root: &Path) -> Result<PathBuf> {
     let dir = root.join(".fixtures/peers");
     std::fs::create_dir_all(&dir)?;
     let manifest = std::fs::read_to_string(root.join("benches/peers/package.json"))?;
@@ -267,11 +267,11 @@ fn machine_info(root: &Path, env: &Env, load: String) -> Result<Value> {
     }))
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn median<T: Ord + Copy>(samples: &mut [T]) -> T {
+pub(crate) fn median<T: Ord + Copy>(samples: &mut [T]) -> T {
     samples.sort();
     samples[(samples.len() - 1) / 2]
 }
@@ -306,7 +306,7 @@ fn cold_command(env: &Env, tool: &str, corpus: &str, entry: &Path, outfile: &Pat
 }
 
 /// Runs `cmd` to completion; returns its wall time and peak resident set size (KiB).
-fn measure(cmd: &mut Command, log: &Path) -> Result<(Duration, u64)> {
+pub(crate) fn measure(cmd: &mut Command, log: &Path) -> Result<(Duration, u64)> {
     let log_file = std::fs::File::create(log)?;
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log_file);
     let start = Instant::now();

@@ -20,6 +20,7 @@ use std::process::Command;
 use anyhow::{Context as _, Result, bail};
 
 mod bench;
+mod targets_bench;
 
 /// npm packages the test suite uses, pinned so every machine tests the same code.
 const NPM_PACKAGES: &[(&str, &str)] = &[
@@ -46,6 +47,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("fixtures") => all_fixtures(&root),
         Some("bench") => bench::bench(&root, &args[1..]),
+        Some("bench-targets") => targets_bench::bench_targets(&root, &args[1..]),
         Some("test") => {
             all_fixtures(&root)?;
             let cargo = env_or("CARGO", "cargo");
@@ -62,7 +64,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <fixtures|test [cargo test args]|bench [--quick] [--corpus=NAME] [--reps=N] [--runs=N]>"
+                "usage: cargo xtask <fixtures|test [cargo test args]|bench [--quick] [--corpus=NAME] [--reps=N] [--runs=N]|bench-targets [--runs=N]>"
             );
             bail!("unknown or missing task")
         }

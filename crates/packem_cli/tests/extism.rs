@@ -216,3 +216,73 @@ fn watch_rebuilds_the_worker_targets_and_the_bundles_that_embed_them() {
     assert!(status.success(), "{err}");
     assert!(err.contains("[watch] src/worker.ts"), "{err}");
 }
+
+#[test]
+fn the_declarations_type_check_a_consumer_and_a_misuse_fails() {
+    let dir = fixture();
+    let out = packem(dir.path(), &["build"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for (rel, exists) in [
+        ("dist/esm/mod.d.mts", true),
+        ("dist/cjs/mod.d.cts", true),
+        ("dist/browser/mod.d.ts", true),
+        ("dist/worker", false),
+    ] {
+        let found = std::fs::read_dir(dir.path().join(rel)).map_or_else(
+            |_| dir.path().join(rel).exists(),
+            |mut entries| entries.any(|e| e.unwrap().file_name().to_string_lossy().contains(".d.")),
+        );
+        assert_eq!(found, exists, "{rel}");
+    }
+    let tsc = common::npm_fixtures().join("node_modules/typescript/bin/tsc");
+    assert!(tsc.exists(), "typescript is missing from the npm fixtures: run `cargo xtask fixtures`");
+    let check = |resolution: &str, from: &str, body: &str| {
+        let consumer = dir.path().join(format!("consumer-{resolution}"));
+        std::fs::create_dir_all(&consumer).unwrap();
+        let module = if resolution == "bundler" { "esnext" } else { resolution };
+        std::fs::write(
+            consumer.join("tsconfig.json"),
+            format!(
+                r#"{{ "compilerOptions": {{ "module": "{module}", "moduleResolution": "{resolution}", "strict": true,
+                   "noEmit": true, "skipLibCheck": false, "types": [] }}, "files": ["main.mts"] }}"#
+            ),
+        )
+        .unwrap();
+        // An ES module (`.mts`), as an ESM consumer is under node16.
+        std::fs::write(
+            consumer.join("main.mts"),
+            format!("import {{ createPlugin, callLocally, WORKER_SOURCE, type Plugin }} from '{from}';\n{body}"),
+        )
+        .unwrap();
+        Command::new("node").arg(&tsc).arg("-p").arg(&consumer).output().unwrap()
+    };
+    let good = "export const plugin: Plugin = createPlugin();\n\
+                export const answer: Promise<string> = plugin.call(callLocally('x') + WORKER_SOURCE.length);\n";
+    let bad = "export const n: number = callLocally('x');\n";
+    for (resolution, from) in [("node16", "../dist/esm/mod.mjs"), ("bundler", "../dist/browser/mod.js")] {
+        let out = check(resolution, from, good);
+        assert!(out.status.success(), "{resolution}: {}{}", common::stdout(&out), stderr(&out));
+        let out = check(resolution, from, bad);
+        assert!(!out.status.success(), "{resolution}: a misuse type-checks");
+        assert!(common::stdout(&out).contains("TS2322"), "{}", common::stdout(&out));
+    }
+}
+
+#[test]
+fn a_target_embedded_as_bytes_is_a_uint8array_of_its_output() {
+    let dir = fixture();
+    std::fs::write(
+        dir.path().join("src/polyfills/node-worker-source.ts"),
+        "import bytes from \"packem:target/worker-node\" with { type: \"bytes\" };\n\
+         if (!(bytes instanceof Uint8Array)) throw new Error(\"not bytes\");\n\
+         const text: string = new TextDecoder().decode(bytes);\n\
+         export default text;\n",
+    )
+    .unwrap();
+    let out = packem(dir.path(), &["build", "--only", "node-esm,worker-node"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(node_eval(dir.path(), CALL_ESM), "HI! from the worker\n");
+    let embedded =
+        node_eval(dir.path(), "const m = await import('./dist/esm/mod.mjs'); process.stdout.write(m.WORKER_SOURCE);");
+    assert_eq!(embedded, std::fs::read_to_string(dir.path().join("dist/worker/node.js")).unwrap());
+}
