@@ -730,4 +730,14 @@ fn a_file_created_in_a_context_directory_joins_the_context_module_and_nothing_el
     assert!(!out[0].contains("hello"), "{}", out[0]);
     p.write("src/locale/notes.txt", "notes\n");
     assert_eq!(build(&mut p, Format::Esm), out);
+
+    // The listed directory itself moved away, then back with a member: the listing follows.
+    p.rename("src/locale", "src/moved");
+    let out = build(&mut p, Format::Esm);
+    assert_eq!(out, cold(&p, Format::Esm));
+    assert!(!out[0].contains("bonjour"), "{}", out[0]);
+    p.rename("src/moved", "src/locale");
+    let out = build(&mut p, Format::Esm);
+    assert_eq!(out, cold(&p, Format::Esm));
+    assert!(out[0].contains("bonjour"), "{}", out[0]);
 }

@@ -135,6 +135,8 @@ fn a_worker_edit_rerenders_the_worker_and_the_modules_that_embed_it() {
     let executed = p.executed();
     assert_eq!(count(&executed, "source_text(packem:target/worker)"), 0, "{executed:?}");
     assert_eq!(count(&executed, "rendered_module"), 2, "other.js in each host: {executed:?}");
+    // The embedded text is a MEDIUM input: the hosts' project-wide queries stay verified in O(1).
+    assert_eq!(count(&executed, "graph_diagnostics"), 0, "{executed:?}");
 }
 
 #[test]

@@ -409,7 +409,7 @@ impl Builder {
                 let mut all: Vec<Prepared> = (0..self.outs.len())
                     .map(|_| Prepared::Done(Outcome { diagnostics: Vec::new(), outputs: Vec::new(), write: None }))
                     .collect();
-                all[0].diagnostics_mut().push(diagnostic);
+                all[self.first_selected()].diagnostics_mut().push(diagnostic);
                 return all;
             }
         };
@@ -500,7 +500,8 @@ impl Builder {
         Ok(Order { levels, needs })
     }
 
-    /// The error for a cycle among the targets not `done`: the cycle's names, at its first import.
+    /// The error for a cycle among the targets not `done`: the cycle's names, at the import of
+    /// the cycle's first target that embeds the next.
     fn cycle_error(&self, done: &[bool], imports: &[Vec<Embedding>]) -> Diagnostic {
         let name = |index: usize| self.outs[index].name.clone().unwrap_or_default();
         // Walk from a remaining target along remaining imports until a target repeats.
@@ -527,6 +528,11 @@ impl Builder {
         )
         .with_help("A target can embed another's output (packem:target/NAME) only if that one does not embed it back.")
         .at(file.clone(), span)
+    }
+
+    /// The first target the user selected (errors about the build as a whole are reported there).
+    fn first_selected(&self) -> usize {
+        self.outs.iter().position(|out| out.write).unwrap_or(0)
     }
 
     /// Hands target `index`'s output to the workspace for the `packem:target/NAME` imports of
@@ -592,8 +598,8 @@ impl Builder {
                 }
             }
         }
-        if let Some(first) = prepared.first_mut() {
-            first.diagnostics_mut().extend(errors);
+        if !errors.is_empty() {
+            prepared[self.first_selected()].diagnostics_mut().extend(errors);
         }
     }
 

@@ -32,7 +32,18 @@ pub fn run(raw: &[OsString], args: &BuildArgs, cwd: &Utf8Path, start: Instant) -
     let file = packem_host::config::read(&cwd.join("packem.json"))?;
     let selected: Vec<String> = file.select(&args.only)?.into_iter().map(|t| t.name).collect();
     let all = file.targets()?;
-    let names: Vec<String> = all.iter().map(|t| t.name.clone()).collect();
+    // The targets a `packem:target/NAME` import can embed: those that can be built.
+    let names: Vec<String> = all
+        .iter()
+        .filter(|t| t.config.entries.as_ref().is_some_and(|e| !e.is_empty()))
+        .map(|t| t.name.clone())
+        .collect();
+    if let Some(target) = all.iter().find(|t| t.name.contains('/')) {
+        bail!(
+            "{}: a target name cannot contain \"/\" (it is imported as packem:target/NAME)",
+            target_context(&file, target)
+        );
+    }
     let subcommand = raw.get(1).cloned().unwrap_or_else(|| "build".into());
     let watch = args.watch.is_some() || subcommand == "watch";
     let flags = user_flags(raw.get(2..).unwrap_or_default());
@@ -48,8 +59,8 @@ pub fn run(raw: &[OsString], args: &BuildArgs, cwd: &Utf8Path, start: Instant) -
             if chosen {
                 bail!("{}: no \"entries\" (in the target, what it extends, or the top level)", context());
             }
-            // Cannot be built, so cannot be embedded either: a `packem:target/` import of it
-            // then fails to resolve.
+            // Cannot be built, so cannot be embedded either: it is not in `names`, and a
+            // `packem:target/` import of it fails to resolve.
             continue;
         }
         let mut argv: Vec<OsString> = vec!["packem".into(), subcommand.clone()];

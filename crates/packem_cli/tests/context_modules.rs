@@ -46,3 +46,28 @@ fn imports_without_a_static_directory_are_warnings_at_their_argument() {
     let out = std::process::Command::new("node").arg(dir.path().join("dist/main.js")).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "home\n");
 }
+
+#[test]
+fn declarations_skip_context_modules() {
+    let dir = project(&[
+        ("src/main.ts", "export const page = (name: string): Promise<unknown> => import(`./pages/${name}.ts`);\n"),
+        ("src/pages/home.ts", "export const title: string = 'home';\n"),
+    ]);
+    let out = packem(dir.path(), &["build", "src/main.ts", "--platform=node", "--outdir=dist", "--declarations"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut written: Vec<String> = Vec::new();
+    for entry in walk(&dir.path().join("dist")) {
+        written.push(entry.strip_prefix(dir.path().join("dist")).unwrap().to_string_lossy().into_owned());
+    }
+    written.sort();
+    assert_eq!(written, ["main.d.ts", "main.js", "pages/home.d.ts"]);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() { out.extend(walk(&path)) } else { out.push(path) }
+    }
+    out
+}

@@ -129,17 +129,40 @@ pub fn glob_matches(glob: &str, name: &str) -> bool {
     true
 }
 
-/// The files a context module covers: each member's specifier as the importer spells it (the
-/// pattern with its `*`s filled in) and its absolute path, sorted by specifier.
+/// Extensions a pattern that names none matches (as webpack's `resolve.extensions`): code and
+/// JSON, never a `README.md` or a source map next to them.
+const CODE_EXTENSIONS: &[&str] = &["js", "mjs", "cjs", "jsx", "ts", "mts", "cts", "tsx", "json"];
+
+/// The files a context module covers: each specifier the importer may compute for a member (the
+/// pattern with its `*`s filled in) and the member's absolute path, sorted by specifier. A
+/// pattern whose end names no extension (`"./handlers/" + name`) matches only code and JSON
+/// files, and each of them also answers to its name without the extension, as `require` and
+/// bundlers resolve it.
 pub fn context_members(db: &dyn Db, key: &ContextKey) -> Vec<(String, Utf8PathBuf)> {
     let Some((dir, glob)) = key.listing() else { return Vec::new() };
     let prefix = &key.pattern[..key.pattern.len() - glob.len()];
+    let names_extension = glob.rsplit('*').next().is_some_and(|end| end.contains('.'));
     let dir_file = db.files().file(db, &dir);
-    dir_entries(db, dir_file)
-        .iter()
-        .filter(|name| glob_matches(glob, name))
-        .map(|name| (format!("{prefix}{name}"), dir.join(name)))
-        .collect()
+    let mut members: Vec<(String, Utf8PathBuf)> = Vec::new();
+    for name in dir_entries(db, dir_file).iter().filter(|name| glob_matches(glob, name)) {
+        let path = dir.join(name);
+        if names_extension {
+            members.push((format!("{prefix}{name}"), path));
+            continue;
+        }
+        let Some((stem, extension)) = name.rsplit_once('.').filter(|(stem, _)| !stem.is_empty()) else { continue };
+        if !CODE_EXTENSIONS.contains(&extension) {
+            continue;
+        }
+        members.push((format!("{prefix}{name}"), path.clone()));
+        if glob_matches(glob, stem) {
+            members.push((format!("{prefix}{stem}"), path));
+        }
+    }
+    // The first file claims a name without its extension (`a.js` before `a.json`, by name).
+    members.sort_by(|a, b| a.0.cmp(&b.0));
+    members.dedup_by(|later, earlier| later.0 == earlier.0);
+    members
 }
 
 /// The generated text of the context module at `path`: a table of its members and a function

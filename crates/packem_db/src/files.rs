@@ -379,6 +379,19 @@ impl Files {
         Some(change)
     }
 
+    /// Sets the text of a target's output ([`artifact_path`]): an overlay of MEDIUM durability,
+    /// since the project-wide queries of the targets that embed it read it (as the value of a
+    /// text module), and a LOW input there would make them re-walk their dependencies after every
+    /// edit. Setting the same text changes nothing.
+    pub fn set_artifact(db: &mut dyn Db, path: &Utf8Path, text: Arc<str>) -> File {
+        let file = db.files().file(db, path);
+        if file.overlay(db).as_deref() != Some(&*text) {
+            file.set_overlay(db).with_durability(Durability::MEDIUM).to(Some(text));
+            db.files().touch(file);
+        }
+        file
+    }
+
     /// Sets or clears the editor overlay of `path` (creating its input if needed).
     pub fn set_overlay(db: &mut dyn Db, path: &Utf8Path, text: Option<Arc<str>>) -> File {
         let file = db.files().file(db, path);

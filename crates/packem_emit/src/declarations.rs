@@ -71,6 +71,7 @@ pub struct DeclaredModule {
 /// `node_modules`) that is not a declaration file itself.
 pub fn declares(path: &Utf8Path, loader: Option<Loader>) -> bool {
     matches!(loader, Some(Loader::Js | Loader::Jsx | Loader::Ts | Loader::Tsx))
+        && !packem_db::files::is_virtual(path)
         && !path.components().any(|c| c.as_str() == "node_modules")
         && !is_declaration_file(path.file_name().unwrap_or_default())
 }

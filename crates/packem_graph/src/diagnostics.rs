@@ -54,20 +54,6 @@ pub fn graph_diagnostics(db: &dyn packem_resolve::Db, project: Project) -> Arc<[
             }
             _ => {}
         }
-        // Run-time loads the bundle cannot serve, in the project's own code (packages do this on
-        // purpose, for optional dependencies).
-        if packem_parse::module_summary(db, module.source).unbundled > 0 && !in_node_modules(&module.path) {
-            for span in &module_scan(db, module.source).unbundled {
-                out.push(
-                    Diagnostic::warning(
-                        DiagnosticCode::UnbundledImport,
-                        "This import() or require() is left for run time: its argument is not a string, nor a template or concatenation that starts with a relative directory",
-                    )
-                    .with_help("Write the path as `./dir/${name}.ext` (or \"./dir/\" + name + \".ext\") so that the files it can load are bundled, or mark what it loads external.")
-                    .at(module.path.clone(), Some(*span)),
-                );
-            }
-        }
         let loader_problems: Vec<(usize, Diagnostic)> = module
             .edges
             .iter()
@@ -278,8 +264,4 @@ fn loader_problem(
         )
         .with_help("packem supports the import attribute types \"json\", \"text\" and \"bytes\"."),
     )
-}
-
-fn in_node_modules(path: &camino::Utf8Path) -> bool {
-    path.components().any(|c| c.as_str() == "node_modules")
 }

@@ -242,7 +242,7 @@ impl Workspace {
     /// [`packem_db::files::artifact_path`]). Setting the same text changes nothing.
     pub fn set_artifact(&mut self, name: &str, text: Arc<str>) {
         let path = packem_db::files::artifact_path(name);
-        Files::set_overlay(&mut self.db, &path, Some(text));
+        Files::set_artifact(&mut self.db, &path, text);
         self.sync_fact_cells();
     }
 
@@ -299,6 +299,11 @@ impl Workspace {
                 packem_db::Db::files(&self.db).get(&path).is_some_and(|f| f.status(&self.db) == FileStatus::Directory);
             let is_dir = path.is_dir();
             let change = Files::sync_path(&mut self.db, &path);
+            // A directory a context module lists, itself created, deleted or moved (or re-checked
+            // by a rescan): its listing is read again.
+            if (is_dir || was_dir) && Files::sync_listing(&mut self.db, &path) {
+                summary.changed.push(path.clone());
+            }
             match change {
                 Some(FileChange::Unchanged) => {}
                 Some(change) => {

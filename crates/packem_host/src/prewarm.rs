@@ -36,6 +36,10 @@ pub(crate) fn prewarm(db: &PackemDatabase, project: Project) {
                 let dir = path.parent().map(camino::Utf8Path::to_owned).unwrap_or_default();
                 let mut out = Vec::new();
                 for record in &summary.records {
+                    // A context module is not resolved: the graph makes it (`module_edges`).
+                    if record.specifier.starts_with(packem_parse::CONTEXT_PREFIX) {
+                        continue;
+                    }
                     let request = ResolveRequest::new(
                         db,
                         project.scope(db),

@@ -492,14 +492,15 @@ fn collect_diagnostics(
     for (name, snapshot) in snapshots {
         for diagnostic in snapshot.diagnostics() {
             match merged.iter_mut().find(|(d, _)| *d == diagnostic) {
+                Some((_, names)) if names.last() == Some(&name.as_str()) => {}
                 Some((_, names)) => names.push(name),
                 None => merged.push((diagnostic, vec![name])),
             }
         }
     }
-    let graph = first.module_graph();
+    let graphs: Vec<_> = snapshots.iter().map(|(_, snapshot)| snapshot.module_graph()).collect();
     for path in open {
-        if graph.find(path).is_none() {
+        if graphs.iter().all(|graph| graph.find(path).is_none()) {
             let file = files.file(db, path);
             let source = packem_graph::module_source(db, first.project, file);
             let all: Vec<&str> = snapshots.iter().map(|(name, _)| name.as_str()).collect();

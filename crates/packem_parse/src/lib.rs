@@ -213,7 +213,7 @@ pub fn parsed_diagnostics(db: &dyn Db, source: Source) -> Arc<[Diagnostic]> {
         };
         return Arc::from([diagnostic.at(path.clone(), None)]);
     }
-    parsed_module(db, source)
+    let mut all: Vec<Diagnostic> = parsed_module(db, source)
         .errors()
         .iter()
         .map(|d| {
@@ -226,5 +226,20 @@ pub fn parsed_diagnostics(db: &dyn Db, source: Source) -> Arc<[Diagnostic]> {
             }
             d
         })
-        .collect()
+        .collect();
+    // Run-time loads the bundle cannot serve, in the project's own code (packages do this on
+    // purpose, for optional dependencies). Part of the file's facts, so the fact cells carry them.
+    if all.is_empty() && !path.components().any(|c| c.as_str() == "node_modules") {
+        for span in &module_scan(db, source).unbundled {
+            all.push(
+                Diagnostic::warning(
+                    DiagnosticCode::UnbundledImport,
+                    "This import() or require() is left for run time: its argument is not a string, nor a template or concatenation that starts with a relative directory",
+                )
+                .with_help("Write the path as `./dir/${name}.ext` (or \"./dir/\" + name + \".ext\") so that the files it can load are bundled, or mark what it loads external.")
+                .at(path.clone(), Some(*span)),
+            );
+        }
+    }
+    all.into()
 }

@@ -53,7 +53,7 @@ pub fn load(root: &Utf8Path) -> Result<WorkspaceConfig, String> {
     if packem.exists() {
         let file = read(&packem).map_err(|e| e.to_string())?;
         let targets = file.targets().map_err(|e| e.to_string())?;
-        let names: Vec<String> = targets.iter().map(|target| target.name.clone()).collect();
+        let names = buildable_names(&targets);
         let first = targets.into_iter().next().expect("a file has at least one target");
         let mut config = from_target(root, &first.config, packem)?;
         config.options.targets = names;
@@ -72,7 +72,7 @@ pub fn load_targets(root: &Utf8Path) -> Result<Vec<(String, WorkspaceConfig)>, S
     }
     let file = read(&packem).map_err(|e| e.to_string())?;
     let targets = file.targets().map_err(|e| e.to_string())?;
-    let names: Vec<String> = targets.iter().map(|target| target.name.clone()).collect();
+    let names = buildable_names(&targets);
     let mut out = Vec::new();
     for target in targets {
         if target.config.entries.as_ref().is_none_or(Vec::is_empty) {
@@ -87,6 +87,15 @@ pub fn load_targets(root: &Utf8Path) -> Result<Vec<(String, WorkspaceConfig)>, S
         return Err(format!("{packem}: no target has \"entries\""));
     }
     Ok(out)
+}
+
+/// The names of the targets that have entries: those a `packem:target/NAME` import can embed.
+fn buildable_names(targets: &[ResolvedTarget]) -> Vec<String> {
+    targets
+        .iter()
+        .filter(|t| t.config.entries.as_ref().is_some_and(|e| !e.is_empty()))
+        .map(|t| t.name.clone())
+        .collect()
 }
 
 /// Entries from `root/package.json`'s `module`, `main`, `exports` and `bin`.
