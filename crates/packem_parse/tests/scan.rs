@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{export_names, records, scan};
+use common::{export_names, records, scan, scan_with_diagnostics};
 use packem_parse::{ImportKind, ModuleFormat};
 
 fn rec(s: &str, k: ImportKind) -> (String, ImportKind) {
@@ -24,7 +24,14 @@ function inner() { return require("./required"); }
 const where = require.resolve("./resolved");
 const url = new URL("./asset.png", import.meta.url);
 "#;
-    let scan = scan("main.js", src);
+    let (scan, diagnostics) = scan_with_diagnostics("main.js", src);
+    // `import(someVariable)` is no record: it stays a run-time load, with a warning at it.
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(diagnostics[0].code, packem_db::DiagnosticCode::UnbundledImport);
+    assert_eq!(
+        &src[diagnostics[0].range.unwrap().0 as usize..diagnostics[0].range.unwrap().1 as usize],
+        "someVariable"
+    );
     use ImportKind::*;
     assert_eq!(
         records(&scan),
@@ -272,4 +279,31 @@ fn typescript_reexported_imports_are_kept_and_typeof_uses_are_not() {
     );
     assert_eq!(records(&scan), vec![rec("./reexported", ImportKind::Static)]);
     assert_eq!(export_names(&scan), ["A"]);
+}
+
+#[test]
+fn templates_and_concatenations_with_a_static_directory_are_context_records() {
+    let src = r#"
+import(`./locale/${lang}.json`, { with: { type: "json" } });
+require("./handlers/" + name + ".js");
+require(`../up/${a}-${b}.js`);
+import(`./${dir}/index.js`);
+import(`${base}/x.js`);
+require("a" + b);
+"#;
+    let (scan, diagnostics) = scan_with_diagnostics("main.js", src);
+    use ImportKind::*;
+    assert_eq!(
+        records(&scan),
+        vec![
+            rec("packem:context:./locale/*.json", DynamicImport),
+            rec("packem:context:./handlers/*.js", Require),
+            rec("packem:context:../up/*-*.js", Require),
+        ]
+    );
+    assert_eq!(scan.records[0].attributes, vec![("type".to_string(), "json".to_string())]);
+    // A dynamic directory, no static prefix, a bare prefix: run-time loads, one warning each.
+    let spans: Vec<&str> =
+        diagnostics.iter().map(|d| &src[d.range.unwrap().0 as usize..d.range.unwrap().1 as usize]).collect();
+    assert_eq!(spans, ["`./${dir}/index.js`", "`${base}/x.js`", "\"a\" + b"]);
 }

@@ -73,12 +73,18 @@ use packem_db::Db as _;
 
 /// Scans `source` as a file called `name` in a fresh database.
 pub fn scan(name: &str, source: &str) -> packem_parse::ModuleScan {
+    let (scan, diagnostics) = scan_with_diagnostics(name, source);
+    assert!(diagnostics.is_empty(), "unexpected diagnostics for {name}: {diagnostics:#?}");
+    scan
+}
+
+/// Scans `source` as a file called `name` in a fresh database; also its diagnostics.
+pub fn scan_with_diagnostics(name: &str, source: &str) -> (packem_parse::ModuleScan, Vec<packem_db::Diagnostic>) {
     let mut fx = Fixture::new();
     let file = fx.write(name, source);
     let scan = packem_parse::module_scan(&fx.db, packem_parse::Source::plain(&fx.db, file));
     let diagnostics = packem_parse::file_diagnostics(&fx.db, packem_parse::Source::plain(&fx.db, file));
-    assert!(diagnostics.is_empty(), "unexpected diagnostics for {name}: {diagnostics:#?}");
-    (**scan).clone()
+    ((**scan).clone(), diagnostics.to_vec())
 }
 
 /// `(specifier, kind)` of each record.
