@@ -358,6 +358,9 @@ pub enum ColorArg {
     Auto,
 }
 
+/// One target's name, entries, resolution options and compile options ([`CommonArgs::targets`]).
+pub type TargetOptions = (String, Vec<Utf8PathBuf>, ProjectOptions, CompileOptions);
+
 impl CommonArgs {
     /// The link options of these flags (tree shaking).
     pub fn link_options(&self) -> packem_db::LinkOptions {
@@ -442,6 +445,39 @@ impl CommonArgs {
         } else {
             None
         };
+        self.project_from(cwd, config)
+    }
+
+    /// Without entries on the command line: every target of the workspace config that has
+    /// entries (`packem.json`'s, else `package.json`'s one), each with the command line's
+    /// options over its own, as `(name, entries, options, compile options)`. With entries: the
+    /// one project they make, named `default`.
+    pub fn targets(&mut self) -> Result<Vec<TargetOptions>> {
+        let cwd = working_directory()?;
+        let configs: Vec<(String, Option<packem_host::config::WorkspaceConfig>)> = if self.entries.is_empty() {
+            packem_host::config::load_targets(&cwd)
+                .map_err(|e| anyhow::anyhow!("no entry points given and {e}"))?
+                .into_iter()
+                .map(|(name, config)| (name, Some(config)))
+                .collect()
+        } else {
+            vec![("default".to_string(), None)]
+        };
+        let mut out = Vec::with_capacity(configs.len());
+        for (name, config) in configs {
+            let (entries, options) = self.project_from(cwd.clone(), config)?;
+            let compile = self.compile_options(&options.cwd, &entries)?;
+            out.push((name, entries, options, compile));
+        }
+        Ok(out)
+    }
+
+    /// [`CommonArgs::project`] on a config already read (`None`: the command line's entries).
+    fn project_from(
+        &mut self,
+        cwd: Utf8PathBuf,
+        config: Option<packem_host::config::WorkspaceConfig>,
+    ) -> Result<(Vec<Utf8PathBuf>, ProjectOptions)> {
         let entries = match &config {
             Some(config) => config.entries.clone(),
             None => self.entries.iter().map(|e| absolute(&cwd, e)).collect(),

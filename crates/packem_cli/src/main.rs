@@ -97,14 +97,28 @@ fn run(cli: Cli, raw: Vec<std::ffi::OsString>) -> Result<ExitCode> {
             build::run(args, start)
         }
         Command::Check(mut args) => {
-            let (entries, options) = args.common.project()?;
-            let compile = args.common.compile_options(&options.cwd, &entries)?;
+            // Without entries, every target of packem.json, in one database; a diagnostic only
+            // some targets have names them.
+            let mut targets = args.common.targets()?.into_iter();
+            let (name, entries, options, compile) = targets.next().expect("one target at least");
             report::set_color(args.common.color);
-            let workspace = Workspace::with_compile(PackemDatabase::default(), entries, options, compile);
-            let graph = workspace.module_graph();
-            let diagnostics = workspace.check_diagnostics();
+            let mut workspace = Workspace::with_compile(PackemDatabase::default(), entries, options, compile);
+            let mut projects = vec![(name, workspace.project())];
+            for (name, entries, options, compile) in targets {
+                let link = packem_db::LinkOptions::default();
+                projects.push((name, workspace.add_project(entries, options, compile, link)));
+            }
+            let per_target = projects
+                .iter()
+                .map(|(name, project)| (name.clone(), workspace.check_diagnostics_of(*project)))
+                .collect();
+            let diagnostics = packem_host::merge_target_diagnostics(per_target);
+            let mut modules = std::collections::HashSet::new();
+            for (_, project) in &projects {
+                modules.extend(workspace.module_graph_of(*project).modules.iter().map(|m| m.source));
+            }
             let counts = report::print_diagnostics(&workspace, &diagnostics, &args.common);
-            report::print_check_summary(&counts, graph.modules.len(), start.elapsed(), args.common.log_level);
+            report::print_check_summary(&counts, modules.len(), start.elapsed(), args.common.log_level);
             std::mem::forget(workspace); // exiting: the OS frees it faster
             Ok(if counts.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }

@@ -146,3 +146,31 @@ fn configuration_errors_name_the_file_the_line_and_the_key() {
     assert!(err.contains("packem.json:8:5: target \"browser\""), "{err}");
     assert!(err.contains("--max-chunk-size needs --splitting"), "{err}");
 }
+
+#[test]
+fn check_reads_every_target_and_names_those_a_diagnostic_is_only_in() {
+    let config = r#"{
+  "entries": ["src/index.ts"],
+  "define": { "VERSION": "\"1.0\"" },
+  "targets": [
+    { "name": "node", "platform": "node" },
+    { "name": "browser", "platform": "browser" },
+    { "name": "browser-shimmed", "platform": "browser", "alias": { "node:os": "./src/shims/os.ts" } }
+  ]
+}
+"#;
+    let mut sources = files(config);
+    sources.push(("src/extra.ts", "import missing from './missing';\nexport default missing;\n"));
+    sources[0].1 =
+        "import { platform } from './platform';\nimport extra from './extra';\nconsole.log(platform(), extra);\n";
+    let dir = project(&sources);
+    let out = packem(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    // Every target fails to resolve ./missing: reported once, naming no target.
+    assert_eq!(err.matches("Could not resolve \"./missing\"").count(), 1, "{err}");
+    assert!(!err.contains("./missing\" (in target"), "{err}");
+    // node:os only fails for the browser target without the alias.
+    assert!(err.contains("Could not resolve \"node:os\" (in target browser)"), "{err}");
+    assert!(err.contains("2 errors"), "{err}");
+}

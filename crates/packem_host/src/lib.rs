@@ -827,6 +827,34 @@ impl Workspace {
     }
 }
 
+/// Merges the diagnostics of several targets (`(name, diagnostics)`, in target order): a
+/// diagnostic every target has appears once, as it is; one that only some targets have appears
+/// once with their names (`… (in target browser)`: a module that fails only in the browser
+/// build). Order: first appearance.
+pub fn merge_target_diagnostics(per_target: Vec<(String, Vec<Diagnostic>)>) -> Vec<Diagnostic> {
+    let count = per_target.len();
+    let mut merged: Vec<(Diagnostic, Vec<String>)> = Vec::new();
+    for (name, diagnostics) in per_target {
+        for diagnostic in diagnostics {
+            match merged.iter_mut().find(|(d, _)| *d == diagnostic) {
+                Some((_, names)) if names.last() == Some(&name) => {}
+                Some((_, names)) => names.push(name.clone()),
+                None => merged.push((diagnostic, vec![name.clone()])),
+            }
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(mut diagnostic, names)| {
+            if names.len() < count {
+                let which = if names.len() == 1 { "target" } else { "targets" };
+                diagnostic.message = format!("{} (in {which} {})", diagnostic.message, names.join(", "));
+            }
+            diagnostic
+        })
+        .collect()
+}
+
 /// Stack of each worker thread. Virtual memory: only touched pages are committed. Large enough
 /// that `packem_parse`'s stack guard (which wants a few MiB of headroom per parse) never has to
 /// map a fresh segment for ordinary files; mapping one per file costs more than parsing it.

@@ -487,33 +487,20 @@ fn collect_diagnostics(
         let file = files.get(path)?;
         Some(packem_db::source_text(db, file).as_str().to_string())
     };
-    // Each distinct diagnostic with the targets that report it, in the first target's order.
-    let mut merged: Vec<(packem_db::Diagnostic, Vec<&str>)> = Vec::new();
-    for (name, snapshot) in snapshots {
-        for diagnostic in snapshot.diagnostics() {
-            match merged.iter_mut().find(|(d, _)| *d == diagnostic) {
-                Some((_, names)) if names.last() == Some(&name.as_str()) => {}
-                Some((_, names)) => names.push(name),
-                None => merged.push((diagnostic, vec![name])),
-            }
-        }
-    }
+    let per_target: Vec<(String, Vec<packem_db::Diagnostic>)> =
+        snapshots.iter().map(|(name, snapshot)| (name.clone(), snapshot.diagnostics())).collect();
+    let mut merged = packem_host::merge_target_diagnostics(per_target);
     let graphs: Vec<_> = snapshots.iter().map(|(_, snapshot)| snapshot.module_graph()).collect();
     for path in open {
         if graphs.iter().all(|graph| graph.find(path).is_none()) {
             let file = files.file(db, path);
             let source = packem_graph::module_source(db, first.project, file);
-            let all: Vec<&str> = snapshots.iter().map(|(name, _)| name.as_str()).collect();
-            merged.extend(packem_parse::file_diagnostics(db, source).iter().map(|d| (d.clone(), all.clone())));
+            merged.extend(packem_parse::file_diagnostics(db, source).iter().cloned());
         }
     }
     let config = first.project.options(db).cwd.join("packem.json");
     let mut out: BTreeMap<Utf8PathBuf, Vec<lsp_types::Diagnostic>> = BTreeMap::new();
-    for (mut d, names) in merged {
-        if names.len() < snapshots.len() {
-            let which = if names.len() == 1 { "target" } else { "targets" };
-            d.message = format!("{} (in {which} {})", d.message, names.join(", "));
-        }
+    for d in merged {
         let file = d.file.clone().unwrap_or_else(|| config.clone());
         let text = text_of(&file).unwrap_or_default();
         out.entry(file).or_default().push(convert::diagnostic(&d, &text, &text_of));
