@@ -9,6 +9,9 @@
 //! fixtures` (`.fixtures/npm`, never committed). Each app is copied to a temp dir with a
 //! `node_modules` symlink, so nothing is written into the repository.
 
+mod common;
+use common::copy_dir;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -28,19 +31,6 @@ fn app(name: &str) -> tempfile::TempDir {
     copy_dir(&repo().join("tests/fixtures/apps").join(name), dir.path());
     std::os::unix::fs::symlink(node_modules(), dir.path().join("node_modules")).unwrap();
     dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn run(cmd: &mut Command) -> Output {

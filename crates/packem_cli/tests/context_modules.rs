@@ -55,19 +55,6 @@ fn declarations_skip_context_modules() {
     ]);
     let out = packem(dir.path(), &["build", "src/main.ts", "--platform=node", "--outdir=dist", "--declarations"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let mut written: Vec<String> = Vec::new();
-    for entry in walk(&dir.path().join("dist")) {
-        written.push(entry.strip_prefix(dir.path().join("dist")).unwrap().to_string_lossy().into_owned());
-    }
-    written.sort();
+    let written = common::files_under(&dir.path().join("dist"));
     assert_eq!(written, ["main.d.ts", "main.js", "pages/home.d.ts"]);
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() { out.extend(walk(&path)) } else { out.push(path) }
-    }
-    out
 }

@@ -32,12 +32,11 @@ fn read_until(reader: &mut impl std::io::BufRead, want: impl Fn(&serde_json::Val
     }
 }
 
-#[test]
-fn invalid_json_gets_a_parse_error_and_the_server_keeps_running() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("packem.json"), r#"{ "entries": ["main.js"] }"#).unwrap();
-    std::fs::write(dir.path().join("main.js"), "export const x = 1;\n").unwrap();
-    let root = format!("file://{}", dir.path().canonicalize().unwrap().display());
+/// Starts `packem lsp` on the workspace `root` and completes the initialization handshake.
+fn start(
+    root: &std::path::Path,
+) -> (std::process::Child, std::process::ChildStdin, BufReader<std::process::ChildStdout>) {
+    let root = format!("file://{}", root.canonicalize().unwrap().display());
     let mut child = Command::new(env!("CARGO_BIN_EXE_packem"))
         .arg("lsp")
         .stdin(Stdio::piped())
@@ -51,6 +50,15 @@ fn invalid_json_gets_a_parse_error_and_the_server_keeps_running() {
     stdin.write_all(&frame(&initialize.to_string())).unwrap();
     read_until(&mut stdout, |v| v["id"] == 1);
     stdin.write_all(&frame(r#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#)).unwrap();
+    (child, stdin, stdout)
+}
+
+#[test]
+fn invalid_json_gets_a_parse_error_and_the_server_keeps_running() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("packem.json"), r#"{ "entries": ["main.js"] }"#).unwrap();
+    std::fs::write(dir.path().join("main.js"), "export const x = 1;\n").unwrap();
+    let (mut child, mut stdin, mut stdout) = start(dir.path());
     // Not JSON at all, then JSON that is not JSON-RPC.
     stdin.write_all(&frame("{ this is not json")).unwrap();
     let error = read_until(&mut stdout, |v| v.get("error").is_some());
@@ -96,21 +104,8 @@ fn diagnostics_say_which_targets_have_them_and_the_module_graph_takes_a_target()
     .unwrap();
     std::fs::write(dir.path().join("fs-browser.js"), "import os from 'node:os';\nexport const read = () => os;\n")
         .unwrap();
-    let root_path = dir.path().canonicalize().unwrap();
-    let root = format!("file://{}", root_path.display());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_packem"))
-        .arg("lsp")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let initialize = serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": { "rootUri": root, "capabilities": {} } });
-    stdin.write_all(&frame(&initialize.to_string())).unwrap();
-    read_until(&mut stdout, |v| v["id"] == 1);
-    stdin.write_all(&frame(r#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#)).unwrap();
+    let root = format!("file://{}", dir.path().canonicalize().unwrap().display());
+    let (mut child, mut stdin, mut stdout) = start(dir.path());
 
     // `./nope.js` fails in both targets: said once, with no target named. `node:os` fails only
     // in the browser target, in the browser's replacement of fs.js.
