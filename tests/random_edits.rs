@@ -16,14 +16,13 @@
 //! - `PACKEM_RANDOM_STEPS=<n>` (default 8) steps per sequence.
 //! - `PACKEM_RANDOM_THREADS=<n>` (default 2) sequences run at once.
 //! - `PACKEM_RANDOM_TRACE=1` prints every disk change with the files' contents.
-//! - `PACKEM_RANDOM_NODE=0` skips the node comparisons (also skipped when `node` is missing).
-//! - `PACKEM_KNOWN_BUGS=1` runs the `known_incremental_bug_*` reproductions (they fail today).
+//! - `PACKEM_RANDOM_NODE=0` skips the node comparisons (`node` must be installed otherwise).
 
 use std::fmt::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::Command;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use camino::{Utf8Path, Utf8PathBuf};
 use packem_db::{CompileOptions, Diagnostic, LinkOptions, Platform, ProjectOptions};
@@ -241,20 +240,6 @@ const MANIFESTS: &[&str] = &[
     "{ \"name\": \"app\", \"private\": true }",
     "{ \"type\": \"module\"",
 ];
-
-/// Operations the randomized test leaves out for now, each because of a known bug (see the
-/// `known_incremental_bug_*` tests). Empty when no bug is known.
-#[derive(Clone, Copy)]
-struct Avoid {
-    /// `known_incremental_bug_1`: no node comparison when an `export *` names the package while
-    /// it resolves to its CommonJS file (the bundle's namespace objects miss those names).
-    node_star_from_cjs: bool,
-    /// `known_incremental_bug_4`: no node comparison while an `export { x as y } from` names a
-    /// missing `x` (no diagnostic, the bundle runs; node and esbuild reject it).
-    node_missing_reexport: bool,
-}
-
-const AVOID: Avoid = Avoid { node_star_from_cjs: true, node_missing_reexport: true };
 
 fn relative(from_file: &str, to: &str) -> String {
     let mut from_dir: Vec<&str> = from_file.split('/').collect();
@@ -659,25 +644,12 @@ impl Model {
             return false;
         }
         self.modules.iter().flat_map(|m| &m.imports).all(|i| {
-            if let (ImportKind::ReexportNamed(items), Some(b)) = (&i.kind, self.resolve(&i.target))
-                && AVOID.node_missing_reexport
-                && items.iter().any(|(n, _)| !self.modules[b].export_names().contains(n))
-            {
-                return false;
-            }
             let json = matches!(&i.target, Target::File { path, .. } if path.ends_with(".json"));
-            let star_from_cjs = matches!(i.kind, ImportKind::Star)
-                && match i.target {
-                    Target::Bare("pkg") => PKG_FILES[self.pkg_main].ends_with(".cjs"),
-                    Target::Bare(_) => PKG_FILES[self.pkg_sub].ends_with(".cjs"),
-                    _ => false,
-                };
             match (&i.target, &i.kind) {
                 (Target::Dir(_) | Target::File { extless: true, .. }, _) | (_, ImportKind::Require(_)) => false,
                 // Bundlers (esbuild, packem) give a JSON module named exports for its top-level
                 // keys; node's namespace has only `default`.
                 (_, ImportKind::Namespace(..)) if json => false,
-                _ if star_from_cjs => !AVOID.node_star_from_cjs,
                 _ => true,
             }
         })
@@ -1343,7 +1315,7 @@ fn trace() -> bool {
 }
 
 /// Writes a file, creating its directory: the directories created, outermost first (a watcher
-/// reports those; see `known_incremental_bug_1` for what happens when only the file is reported).
+/// reports those).
 fn write_file(path: &Utf8Path, text: &str) -> Vec<Utf8PathBuf> {
     let mut created: Vec<Utf8PathBuf> = path.ancestors().skip(1).take_while(|d| !d.exists()).map(Into::into).collect();
     created.reverse();
@@ -1367,8 +1339,6 @@ fn run_node(script: &Utf8Path, cwd: &Utf8Path) -> Option<(bool, String, String)>
         String::from_utf8_lossy(&output.stderr).into_owned(),
     ))
 }
-
-static NODE_MISSING: AtomicBool = AtomicBool::new(false);
 
 struct Sequence {
     seed: u64,
@@ -1644,7 +1614,6 @@ impl Sequence {
         if std::env::var("PACKEM_RANDOM_NODE").is_ok_and(|v| v == "0")
             || uses_defines(self.seed)
             || self.emit.mangle_props.is_some()
-            || NODE_MISSING.load(Ordering::Relaxed)
             || !self.model.node_comparable()
         {
             return Ok(());
@@ -1670,10 +1639,7 @@ impl Sequence {
                         bundle
                     }
                 };
-                let Some(from_bundle) = run_node(&bundle, &bundles) else {
-                    NODE_MISSING.store(true, Ordering::Relaxed);
-                    return Ok(());
-                };
+                let from_bundle = run_node(&bundle, &bundles).expect("node runs (PACKEM_RANDOM_NODE=0 skips it)");
                 let from_sources = run_node(&self.root.join(entry), &self.root).unwrap();
                 self.node_checks += 1;
                 if from_bundle.0 != from_sources.0 || from_bundle.1 != from_sources.1 {
@@ -1747,7 +1713,7 @@ fn random_edits_incremental_equals_cold() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reductions of what the randomized test found. They fail today; `PACKEM_KNOWN_BUGS=1` runs them.
+// Reductions of what the randomized test found, kept as regression tests.
 
 fn files_project(files: &[(&str, &str)], entries: &[&str]) -> TestProject {
     TestProject::new(files, entries)
@@ -1779,10 +1745,7 @@ fn regression_namespace_includes_names_from_export_star_of_commonjs() {
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     let bundle = p.path("out.mjs");
     let _ = write_file(&bundle, &chunks[0]);
-    let Some((ok, stdout, _)) = run_node(&bundle, p.root()) else {
-        eprintln!("skipped: no node");
-        return;
-    };
+    let (ok, stdout, _) = run_node(&bundle, p.root()).expect("node runs (the test suite needs it)");
     assert!(ok);
     assert_eq!(stdout, "label|tag|which\n", "bundle:\n{}", chunks[0]);
 }
@@ -1824,10 +1787,7 @@ fn regression_laziness_is_decided_per_output() {
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     let bundle = p.path("out.mjs");
     let _ = write_file(&bundle, &chunks[0]);
-    let Some((ok, stdout, _)) = run_node(&bundle, p.root()) else {
-        eprintln!("skipped: no node");
-        return;
-    };
+    let (ok, stdout, _) = run_node(&bundle, p.root()).expect("node runs (the test suite needs it)");
     assert!(ok);
     assert_eq!(stdout, "main\n", "bundle:\n{}", chunks[0]); // The second entry imports it statically: it runs there, eagerly.
     let second = p.path("second.mjs");

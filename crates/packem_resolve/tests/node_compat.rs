@@ -28,10 +28,6 @@ const out = specs.map((s) => {
 console.log(JSON.stringify(out));
 "#;
 
-fn node_available() -> bool {
-    Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success())
-}
-
 /// What Node resolves each of `specs` to from a module in `dir`.
 fn node_resolve(dir: &Utf8Path, specs: &[&str], kind: ResolveKind) -> Vec<String> {
     let (name, probe) = match kind {
@@ -94,10 +90,6 @@ fn node_as_canonical(answer: &str) -> String {
 }
 
 fn compare(case: &str, dir_in_case: &str, specs_by_kind: &[(ResolveKind, &[&str])]) {
-    if !node_available() {
-        eprintln!("node is not installed; skipping");
-        return;
-    }
     let fx = temp_fixture(case);
     let dir = fx.root.join(dir_in_case);
     let db = TestDb::new();
