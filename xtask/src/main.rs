@@ -21,6 +21,7 @@ use anyhow::{Context as _, Result, bail};
 
 mod bench;
 mod targets_bench;
+mod tidy;
 
 /// npm packages the test suite uses, pinned so every machine tests the same code.
 const NPM_PACKAGES: &[(&str, &str)] = &[
@@ -48,6 +49,7 @@ fn main() -> Result<()> {
         Some("fixtures") => all_fixtures(&root),
         Some("bench") => bench::bench(&root, &args[1..]),
         Some("bench-targets") => targets_bench::bench_targets(&root, &args[1..]),
+        Some("tidy") => tidy::tidy(&root),
         Some("test") => {
             all_fixtures(&root)?;
             let cargo = env_or("CARGO", "cargo");
@@ -64,7 +66,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <fixtures|test [cargo test args]|bench [--quick] [--corpus=NAME] [--reps=N] [--runs=N]|bench-targets [--runs=N]>"
+                "usage: cargo xtask <fixtures|test [cargo test args]|bench [--quick] [--corpus=NAME] [--reps=N] [--runs=N]|bench-targets [--runs=N]|tidy>"
             );
             bail!("unknown or missing task")
         }
