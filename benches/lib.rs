@@ -2,6 +2,7 @@
 //! and of the corpora it generates (`three10`, `synth-1000`, `synth-10000`), and a watch-mode
 //! session that rebuilds after a change and writes the outputs to disk. `three10-min` is a
 //! variant of `three10` (the same files) built with `--minify --sourcemap`.
+#![allow(clippy::disallowed_methods)] // test and benchmark support writes fixtures directly
 
 use std::sync::Arc;
 

@@ -1,6 +1,7 @@
 //! Query-event tests: after an edit, exactly these queries re-ran.
 //!
 //! These are how we know the incremental design works; timings alone would not show it.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 use packem_host::EdgeTarget;
 use packem_tests::TestProject;

@@ -17,6 +17,7 @@
 //! - `PACKEM_RANDOM_THREADS=<n>` (default 2) sequences run at once.
 //! - `PACKEM_RANDOM_TRACE=1` prints every disk change with the files' contents.
 //! - `PACKEM_RANDOM_NODE=0` skips the node comparisons (`node` must be installed otherwise).
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 use std::fmt::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -2,6 +2,7 @@
 //! fresh database, and a rebuild after a body edit of one leaf module in a warm one (the
 //! output bytes, not written to disk: writing is `packem_output`'s and is benchmarked by the
 //! watch-mode benchmarks).
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 use packem_benches::ThreeCopy;
 use packem_host::Format;

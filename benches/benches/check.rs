@@ -1,5 +1,6 @@
 //! `packem check` in process on three.js's sources (388 modules): a cold run in a fresh
 //! database, and a re-check after a body edit of one leaf module in a warm one.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 use packem_benches::ThreeCopy;
 

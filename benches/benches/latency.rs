@@ -16,6 +16,7 @@
 //! see `Corpus::minified`), which `cargo xtask bench` passes but `cargo bench` does not run.
 //!
 //! `cargo bench -p packem_benches --bench latency -- --out=latency.json`
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 mod common;
 

@@ -4,6 +4,7 @@
 //! `lsp_server::Connection::memory()`, exactly as in an editor minus the pipe.
 //!
 //! `cargo bench -p packem_benches --bench lsp` (needs `cargo xtask fixtures`).
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 use std::time::{Duration, Instant};
 

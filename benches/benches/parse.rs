@@ -3,6 +3,7 @@
 //! from sources already in memory. A cold `packem build` parses the same files and does
 //! everything else on top, so this is the limit it can approach. `parse_semantic` adds oxc's
 //! semantic analysis (scopes, symbols, syntax checks), which packem also runs on every module.
+#![allow(clippy::disallowed_methods)] // benchmarks read their corpora directly
 
 mod common;
 

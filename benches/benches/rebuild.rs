@@ -19,6 +19,7 @@
 //! Divan reports fastest/slowest/median/mean; each rebuild bench also prints the median and p90
 //! of the latency measured without the write of the edited file (`cargo bench` only).
 //! `cold_build` is a fresh workspace building and writing everything.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 use std::sync::Mutex;
 use std::time::Duration;

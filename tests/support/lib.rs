@@ -1,5 +1,6 @@
 //! Shared helpers for packem's integration tests: temp projects on disk driven through a
 //! [`Workspace`], with the executed queries named by file.
+#![allow(clippy::disallowed_methods)] // test and benchmark support writes fixtures directly
 
 use camino::{Utf8Path, Utf8PathBuf};
 use packem_db::{CompileOptions, Platform, ProjectOptions};

@@ -706,9 +706,7 @@ impl Builder {
         };
         if let Some(path) = &out.metafile {
             let json = metafile_json(&self.workspace, &graph, &bundle, &out.outdir, &files, &out.cwd);
-            if std::fs::read_to_string(path).ok().as_deref() != Some(json.as_str())
-                && let Err(err) = std::fs::write(path, json)
-            {
+            if let Err(err) = packem_output::write_file(path, json.as_bytes()) {
                 diagnostics.push(Diagnostic::error(
                     DiagnosticCode::OutputError,
                     format!("Could not write the metafile {path}: {err}"),

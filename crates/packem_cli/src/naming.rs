@@ -151,22 +151,8 @@ impl Naming {
         match platform {
             Platform::Browser => OutputFormat::Iife,
             Platform::Neutral => OutputFormat::Esm,
-            Platform::Node if package_type_is_module(&self.outdir) => OutputFormat::Esm,
+            Platform::Node if packem_host::config::package_type_is_module(&self.outdir) => OutputFormat::Esm,
             Platform::Node => OutputFormat::Cjs,
         }
     }
-}
-
-/// Whether the nearest package.json at or above `dir` says `"type": "module"` (how Node runs
-/// `.js` files there).
-fn package_type_is_module(dir: &Utf8Path) -> bool {
-    for ancestor in dir.ancestors() {
-        if let Ok(text) = std::fs::read_to_string(ancestor.join("package.json")) {
-            return serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
-                .and_then(|v| v.get("type").and_then(|t| t.as_str().map(|t| t == "module")))
-                .unwrap_or(false);
-        }
-    }
-    false
 }

@@ -8,6 +8,7 @@
 //! The app sources are ours (`tests/fixtures/apps/`); the packages come from `cargo xtask
 //! fixtures` (`.fixtures/npm`, never committed). Each app is copied to a temp dir with a
 //! `node_modules` symlink, so nothing is written into the repository.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 mod common;
 use common::copy_dir;

@@ -1,4 +1,5 @@
 //! End-to-end tests of the `packem` binary: output formats, exit codes and bad input.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

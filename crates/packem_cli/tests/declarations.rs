@@ -1,5 +1,6 @@
 //! `--declarations`: `.d.ts` files next to the outputs (isolated declarations by oxc), placed by
 //! the output layout, with specifiers that TypeScript resolves; checked with `tsc` itself.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 mod common;
 use std::io::BufRead as _;

@@ -49,6 +49,7 @@
 //! folder as the working directory so relative file reads behave as in the unbundled run.
 //! Externals must be Node built-ins: nothing else resolves from the temp dir, which is also why a
 //! bundle that leaves a relative import unbundled fails instead of quietly reading the sources.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -3,6 +3,7 @@
 //! browser bundle embeds `packem:target/worker-browser`. Also: cycles between targets, unknown
 //! target names, `--only` building an embedded target without writing it, and `--watch`
 //! rebuilding every affected target after a worker edit.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 mod common;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,6 @@
 //! `packem lsp` over real stdio with hand-written frames: malformed input is answered and the
 //! server keeps running.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::process::{Command, Stdio};

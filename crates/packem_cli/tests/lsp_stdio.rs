@@ -7,6 +7,7 @@
 //!    `vscode-languageclient`): initialize, the dynamic watched-files registration, didOpen,
 //!    `UNRESOLVED_IMPORT` published for an import of a missing file, `packem/moduleGraph`,
 //!    shutdown and exit with code 0.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

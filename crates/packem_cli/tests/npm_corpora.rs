@@ -2,6 +2,7 @@
 //!
 //! Needs `cargo xtask fixtures` (run by `cargo xtask test`), which installs pinned `three`,
 //! `react`, `react-dom` and `esbuild` into `.fixtures/npm`.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 mod common;
 

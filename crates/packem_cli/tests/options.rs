@@ -2,6 +2,7 @@
 //! outputs go (`--outdir` with `--outbase`, `--entry-names`, `--out-extension`, stdout), which
 //! format runs where without `--format`, `--jsx=preserve`, bad option values (each a clear error
 //! with nothing written), and the diagnostics `check` and `build` share.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 use std::path::Path;
 

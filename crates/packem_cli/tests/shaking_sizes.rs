@@ -3,6 +3,7 @@
 //!
 //! Needs `cargo xtask fixtures` (run by `cargo xtask test`): pinned `lodash-es`, `three`,
 //! `date-fns` and `esbuild` in `.fixtures/npm`.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! known tokens of the output map back to their original line and column, plain and minified,
 //! in every format; a thrown error reports the original file and line; a package that ships its
 //! own map is composed with it; the `--sourcemap` modes and options.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 mod common;
 

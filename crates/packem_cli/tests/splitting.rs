@@ -2,6 +2,7 @@
 //! process, must print what the unbundled sources print (shared code evaluated once, in Node's
 //! order, live bindings across chunks, cycles, top-level await), and chunk names must move only
 //! when their bytes or the chunks they load change.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 mod common;
 

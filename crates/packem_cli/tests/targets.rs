@@ -1,5 +1,6 @@
 //! `packem build` with the targets of `packem.json`: layering, `--only`, command-line flags over
 //! a target's settings, colliding outputs, and configuration errors with file and line.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 mod common;
 use common::{node, packem, project, stderr};

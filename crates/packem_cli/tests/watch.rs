@@ -1,5 +1,6 @@
 //! End-to-end: the real binary in `--watch` mode on a temp project, driven by real file-system
 //! edits; after each edit the bundle on disk must become exactly what a fresh build writes.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};

@@ -2,6 +2,7 @@
 //! generated from the config's types. These tests keep the committed file current
 //! (`PACKEM_UPDATE_SCHEMA=1 cargo test -p packem_host --test config_schema` rewrites it) and check
 //! configs against it with an independent validator, which must agree with packem's own reader.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,5 @@
 //! The server end to end, in process over `lsp_server::Connection::memory()`, on temp projects.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -18,6 +18,7 @@
 //! It does not produce bundles (linking, code generation and chunk naming live elsewhere), does
 //! not decide where the output directory is, and does not use salsa: writing is a side effect
 //! performed once per build by the CLI, outside the query system.
+#![allow(clippy::disallowed_methods)] // this crate owns writing outputs (see clippy.toml)
 
 mod error;
 mod metafile;
@@ -33,5 +34,5 @@ pub use summary::{
 };
 pub use write::{
     Contents, OutputFile, Outputs, WriteDelta, WriteOptions, WriteReport, WrittenSet, remove_spares, write_changed,
-    write_outputs,
+    write_file, write_outputs,
 };

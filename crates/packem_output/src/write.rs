@@ -695,6 +695,19 @@ enum Swap {
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// Writes one file (the metafile) atomically, creating its directory, unless it already holds
+/// `bytes`. Returns whether it wrote.
+pub fn write_file(path: &Utf8Path, bytes: &[u8]) -> io::Result<bool> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(false);
+    }
+    let dir = path.parent().filter(|d| !d.as_str().is_empty()).unwrap_or(Utf8Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().unwrap_or("file");
+    write_atomically(dir.as_std_path(), name, path.as_std_path(), &[bytes], None)?;
+    Ok(true)
+}
+
 /// Writes `pieces` to a fresh temporary file in `dir`, then renames it onto `target`.
 fn write_atomically(
     dir: &Path,

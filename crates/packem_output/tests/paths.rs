@@ -1,4 +1,5 @@
 //! Path validation: every rejected form, every accepted form.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 use camino::{Utf8Path, Utf8PathBuf};
 use packem_output::{OutputFile, WriteOptions, normalize_output_path, validate_paths};

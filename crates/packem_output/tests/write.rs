@@ -1,4 +1,5 @@
 //! Atomic, incremental writes against a real temporary directory.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 use std::time::{Duration, SystemTime};
 

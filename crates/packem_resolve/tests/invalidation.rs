@@ -1,4 +1,5 @@
 //! Which changes re-run `resolve`, checked with salsa's event log.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 mod common;
 

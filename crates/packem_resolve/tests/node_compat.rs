@@ -1,5 +1,6 @@
 //! Compares node-platform resolutions with what Node.js itself resolves (`require.resolve` and
 //! `import.meta.resolve`), where Node's algorithm applies. Skipped when `node` is not installed.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! One test per resolution rule, against the fixture folders in `tests/fixtures/resolve`.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
 mod common;
 

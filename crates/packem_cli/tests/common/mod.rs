@@ -1,5 +1,6 @@
 //! Helpers shared by the binary's end-to-end tests: run `packem`, make a temp project, run
 //! Node on an output.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 #![allow(dead_code)]
 
 use std::path::Path;

@@ -21,6 +21,7 @@
 //! `packem build` and the language server compile a project alike; an unknown key or a wrong
 //! type is an error with the file, line and key ([`targets::read`]). `check`, `graph` and the
 //! language server read the first target.
+#![allow(clippy::disallowed_methods)] // the config reader owns reading packem.json and package.json (see clippy.toml)
 
 pub mod schema;
 pub mod targets;
@@ -87,6 +88,20 @@ pub fn load_targets(root: &Utf8Path) -> Result<Vec<(String, WorkspaceConfig)>, S
         return Err(format!("{packem}: no target has \"entries\""));
     }
     Ok(out)
+}
+
+/// Whether the nearest package.json at or above `dir` says `"type": "module"` (how Node runs
+/// `.js` files there).
+pub fn package_type_is_module(dir: &Utf8Path) -> bool {
+    for ancestor in dir.ancestors() {
+        if let Ok(text) = std::fs::read_to_string(ancestor.join("package.json")) {
+            return serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v.get("type").and_then(|t| t.as_str().map(|t| t == "module")))
+                .unwrap_or(false);
+        }
+    }
+    false
 }
 
 /// The names of the targets that have entries: those a `packem:target/NAME` import can embed.

@@ -1,4 +1,5 @@
 //! A minimal database and file fixtures for the integration tests.
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 #![allow(dead_code)]
 
 use camino::{Utf8Path, Utf8PathBuf};

@@ -1,5 +1,5 @@
 //! A concrete test database and fixture helpers shared by the integration tests.
-
+#![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 #![allow(dead_code)]
 
 use camino::{Utf8Path, Utf8PathBuf};
