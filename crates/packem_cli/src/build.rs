@@ -128,7 +128,12 @@ struct TargetOut {
     /// The output last handed to the workspace for `packem:target/NAME` imports, and the bundle
     /// it came from.
     embedded: Option<Arc<Bundle>>,
+    /// Its graph's `packem:target/NAME` imports ([`Builder::embedded_by`]), and that graph.
+    embeds: Option<(Arc<packem_host::ModuleGraph>, EmbeddedBy)>,
 }
+
+/// A target's `packem:target/NAME` imports: the name, the importing module and the record.
+type EmbeddedBy = Arc<[(String, Utf8PathBuf, packem_parse::Source, u32)]>;
 
 /// The order targets build in ([`Builder::levels`]).
 struct Order {
@@ -317,6 +322,7 @@ impl Builder {
             declarations: None,
             inputs: None,
             embedded: None,
+            embeds: None,
         });
     }
 
@@ -446,9 +452,8 @@ impl Builder {
     /// The targets in levels: each level's targets embed only outputs of earlier levels (by
     /// their graphs' `packem:target/NAME` modules), with what each target embeds. A cycle is an
     /// error at the import that closes it.
-    fn levels(&self) -> Result<Order, Diagnostic> {
+    fn levels(&mut self) -> Result<Order, Diagnostic> {
         let count = self.outs.len();
-        let db = self.workspace.db();
         let mut needs: Vec<Vec<usize>> = vec![Vec::new(); count];
         let mut imports: Vec<Vec<Embedding>> = vec![Vec::new(); count];
         // The selected targets and, transitively, the targets they embed; the rest are not built.
@@ -456,29 +461,20 @@ impl Builder {
         let mut work: Vec<usize> = (0..count).filter(|&i| wanted[i]).collect();
         let named = self.outs.iter().any(|out| out.name.is_some());
         while let Some(index) = work.pop() {
-            let out = &self.outs[index];
-            if named {
-                let graph = self.workspace.module_graph_of(out.target.project(db));
-                for module in &graph.modules {
-                    for edge in &module.edges {
-                        let packem_host::EdgeTarget::Module(id) = &edge.target else { continue };
-                        let path = &graph.module(*id).path;
-                        if !packem_db::files::is_artifact_path(path) {
-                            continue;
-                        }
-                        let name = &path.as_str()[packem_db::files::ARTIFACT_PREFIX.len()..];
-                        let Some(needed) = self.outs.iter().position(|o| o.name.as_deref() == Some(name)) else {
-                            continue;
-                        };
-                        if !needs[index].contains(&needed) {
-                            needs[index].push(needed);
-                            imports[index].push((needed, module.path.clone(), module.source, edge.record));
-                        }
-                        if !wanted[needed] {
-                            wanted[needed] = true;
-                            work.push(needed);
-                        }
-                    }
+            if !named {
+                continue;
+            }
+            for (name, file, source, record) in self.embedded_by(index).iter() {
+                let Some(needed) = self.outs.iter().position(|o| o.name.as_deref() == Some(name.as_str())) else {
+                    continue;
+                };
+                if !needs[index].contains(&needed) {
+                    needs[index].push(needed);
+                    imports[index].push((needed, file.clone(), *source, *record));
+                }
+                if !wanted[needed] {
+                    wanted[needed] = true;
+                    work.push(needed);
                 }
             }
         }
@@ -498,6 +494,32 @@ impl Builder {
             levels.push(level);
         }
         Ok(Order { levels, needs })
+    }
+
+    /// Target `index`'s `packem:target/NAME` imports: the name, the importing module and the
+    /// record. Recomputed only when its graph changed (a watch rebuild after a body edit walks no
+    /// edge).
+    fn embedded_by(&mut self, index: usize) -> EmbeddedBy {
+        let graph = self.workspace.module_graph_of(self.outs[index].target.project(self.workspace.db()));
+        if let Some((old, imports)) = &self.outs[index].embeds
+            && Arc::ptr_eq(old, &graph)
+        {
+            return imports.clone();
+        }
+        let mut imports = Vec::new();
+        for module in &graph.modules {
+            for edge in &module.edges {
+                let packem_host::EdgeTarget::Module(id) = &edge.target else { continue };
+                let path = &graph.module(*id).path;
+                if packem_db::files::is_artifact_path(path) {
+                    let name = path.as_str()[packem_db::files::ARTIFACT_PREFIX.len()..].to_string();
+                    imports.push((name, module.path.clone(), module.source, edge.record));
+                }
+            }
+        }
+        let imports: Arc<[_]> = imports.into();
+        self.outs[index].embeds = Some((graph, imports.clone()));
+        imports
     }
 
     /// The error for a cycle among the targets not `done`: the cycle's names, at the import of

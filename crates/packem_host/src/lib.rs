@@ -833,13 +833,20 @@ impl Workspace {
 /// build). Order: first appearance.
 pub fn merge_target_diagnostics(per_target: Vec<(String, Vec<Diagnostic>)>) -> Vec<Diagnostic> {
     let count = per_target.len();
+    if count == 1 {
+        return per_target.into_iter().flat_map(|(_, diagnostics)| diagnostics).collect();
+    }
     let mut merged: Vec<(Diagnostic, Vec<String>)> = Vec::new();
+    let mut index: rustc_hash::FxHashMap<Diagnostic, usize> = Default::default();
     for (name, diagnostics) in per_target {
         for diagnostic in diagnostics {
-            match merged.iter_mut().find(|(d, _)| *d == diagnostic) {
-                Some((_, names)) if names.last() == Some(&name) => {}
-                Some((_, names)) => names.push(name.clone()),
-                None => merged.push((diagnostic, vec![name.clone()])),
+            match index.get(&diagnostic) {
+                Some(&at) if merged[at].1.last() == Some(&name) => {}
+                Some(&at) => merged[at].1.push(name.clone()),
+                None => {
+                    index.insert(diagnostic.clone(), merged.len());
+                    merged.push((diagnostic, vec![name.clone()]));
+                }
             }
         }
     }
