@@ -11,6 +11,10 @@
 //! must print what node prints running the sources.
 //!
 //! Environment:
+//! Every other sequence runs each step in a new "process": a fresh database that opens the
+//! persistent cache the previous step saved (`Workspace::open_cache`/`save_cache`), so its
+//! outputs are those of a warm cross-process build, compared with the same cold build.
+//!
 //! - `PACKEM_RANDOM_SEED=<n>`: run only sequence `n` (what a failure message tells you to do).
 //! - `PACKEM_RANDOM_SEQUENCES=<n>` (default 300) sequences, seeds `PACKEM_RANDOM_FIRST_SEED..` (0).
 //! - `PACKEM_RANDOM_STEPS=<n>` (default 8) steps per sequence.
@@ -1353,6 +1357,10 @@ struct Sequence {
     /// Emission options (with splitting, now and then parts of at most a few modules).
     emit: EmitOptions,
     log: Vec<String>,
+    /// In cross-process sequences, the persistent cache every step's new workspace opens.
+    cache: Option<Utf8PathBuf>,
+    /// Stored facts the restarted steps found (so the cross-process steps did use the cache).
+    reused: usize,
     node_checks: usize,
     /// Builds compared, and how many of them had no errors.
     compared: usize,
@@ -1405,6 +1413,11 @@ impl Sequence {
             }),
             ..EmitOptions::default()
         };
+        // Every other sequence restarts (a new database on the persistent cache) at each step.
+        let cache = seed.is_multiple_of(2).then(|| root.join("node_modules/.cache/packem"));
+        if let Some(dir) = &cache {
+            assert_eq!(ws.open_cache(dir), None);
+        }
         let formats = match splitting {
             true => vec![Format::Esm],
             false => vec![Format::Esm, if rng.chance(50) { Format::Cjs } else { Format::Iife }],
@@ -1426,6 +1439,8 @@ impl Sequence {
             formats,
             emit,
             log: Vec::new(),
+            cache,
+            reused: 0,
             node_checks: 0,
             compared: 0,
             clean: 0,
@@ -1538,6 +1553,18 @@ impl Sequence {
                     let value = self.rng.range(1, 3);
                     self.ws.set_compile_options(defines(value));
                     descriptions.push(format!("defines set to {value}"));
+                }
+                if let Some(dir) = self.cache.clone() {
+                    // The step's process ends (saving what it computed); the next starts from
+                    // the cache with whatever options the step set.
+                    let saved = self.ws.save_cache().map_err(|w| self.fail(step, "saving the cache failed", &w))?;
+                    self.reused += saved.reused;
+                    let mut next = self.cold();
+                    if let Some(warning) = next.open_cache(&dir) {
+                        return Err(self.fail(step, "opening the cache warned", &warning));
+                    }
+                    self.ws = next;
+                    descriptions.push("(new process on the cache)".into());
                 }
                 self.log.push(descriptions.join("\n     then "));
             }
@@ -1677,6 +1704,7 @@ fn random_edits_incremental_equals_cold() {
     let node_checks = AtomicU64::new(0);
     let compared = AtomicU64::new(0);
     let clean = AtomicU64::new(0);
+    let reused = AtomicU64::new(0);
     let started = std::time::Instant::now();
     std::thread::scope(|scope| {
         for _ in 0..threads {
@@ -1691,6 +1719,7 @@ fn random_edits_incremental_equals_cold() {
                     node_checks.fetch_add(sequence.node_checks as u64, Ordering::Relaxed);
                     compared.fetch_add(sequence.compared as u64, Ordering::Relaxed);
                     clean.fetch_add(sequence.clean as u64, Ordering::Relaxed);
+                    reused.fetch_add(sequence.reused as u64, Ordering::Relaxed);
                     if let Err(message) = result {
                         failures.lock().unwrap().push((seed, message));
                     }
@@ -1700,12 +1729,17 @@ fn random_edits_incremental_equals_cold() {
     });
     eprintln!(
         "random_edits: {count} sequences of {steps} steps from seed {first}: {} builds compared ({} without \
-         errors), {} node comparisons, {:.1?}",
+         errors), {} node comparisons, {} stored facts reused across processes, {:.1?}",
         compared.load(Ordering::Relaxed),
         clean.load(Ordering::Relaxed),
         node_checks.load(Ordering::Relaxed),
+        reused.load(Ordering::Relaxed),
         started.elapsed()
     );
+    // Half the sequences restart on the cache at every step: most of their modules are unchanged.
+    if steps > 1 && (first..first + count).any(|seed| seed.is_multiple_of(2)) {
+        assert!(reused.load(Ordering::Relaxed) > 0, "the cross-process sequences never used the cache");
+    }
     let mut failures = failures.into_inner().unwrap();
     failures.sort_by_key(|f| f.0);
     if let Some((_, message)) = failures.first() {

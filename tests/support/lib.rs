@@ -40,6 +40,21 @@ impl TestProject {
         Self { root, ws, _dir: dir }
     }
 
+    /// Replaces the workspace with a new one on a fresh database (another process, in effect)
+    /// with the same entries, options and compile options, its event log on; with `cache`, it
+    /// opens that persistent cache first and returns the warning opening it gave.
+    pub fn restart(&mut self, cache: Option<&Utf8Path>) -> Option<String> {
+        let (entries, options, compile) = {
+            let db = self.ws.db();
+            let project = self.ws.project();
+            (project.entries(db).clone(), project.options(db).clone(), project.compile(db).clone())
+        };
+        let db = PackemDatabase::new();
+        db.events().enable();
+        self.ws = Workspace::with_compile(db, entries, options, compile);
+        cache.and_then(|dir| self.ws.open_cache(dir))
+    }
+
     /// The absolute path of `rel`.
     pub fn path(&self, rel: &str) -> Utf8PathBuf {
         self.root.join(rel)

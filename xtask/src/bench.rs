@@ -284,8 +284,9 @@ fn cold_command(env: &Env, tool: &str, corpus: &str, entry: &Path, outfile: &Pat
     match tool {
         "packem" => {
             let mut cmd = Command::new(env.packem);
+            // Cold: no persistent cache (the "second process" rows measure it).
             cmd.arg("build").arg(entry).args([&out, "--format=esm", "--platform=browser", "--log-level=warning"]);
-            cmd.args(minify);
+            cmd.args(minify).arg("--no-cache");
             cmd
         }
         "esbuild" => {

@@ -48,7 +48,11 @@ pub fn bench_targets(root: &Path, args: &[String]) -> Result<()> {
     let mut esbuild_process = Vec::new();
     let mut esbuild_builds = Vec::new();
     for _ in 0..runs {
-        one.push(time(Command::new(&packem).current_dir(&extism).args(["build", "--log-level=warning"]))?);
+        one.push(time(Command::new(&packem).current_dir(&extism).args([
+            "build",
+            "--log-level=warning",
+            "--no-cache",
+        ]))?);
         let mut total = Duration::ZERO;
         for name in EXTISM_TARGETS {
             total += time(Command::new(&packem).current_dir(&extism).args([
@@ -56,6 +60,7 @@ pub fn bench_targets(root: &Path, args: &[String]) -> Result<()> {
                 "--only",
                 name,
                 "--log-level=warning",
+                "--no-cache",
             ]))?;
         }
         separate.push(total);
@@ -91,14 +96,22 @@ pub fn bench_targets(root: &Path, args: &[String]) -> Result<()> {
     let (mut three_one, mut three_separate, mut three_esbuild) = (Vec::new(), Vec::new(), Vec::new());
     let mut three_rss = (0, 0);
     for _ in 0..runs {
-        let (wall, rss) =
-            measure(Command::new(&packem).current_dir(&three).args(["build", "--log-level=warning"]), &log)?;
+        let (wall, rss) = measure(
+            Command::new(&packem).current_dir(&three).args(["build", "--log-level=warning", "--no-cache"]),
+            &log,
+        )?;
         three_one.push(wall);
         three_rss.0 = three_rss.0.max(rss);
         let mut total = Duration::ZERO;
         for (name, _) in THREE_TARGETS {
             let (wall, rss) = measure(
-                Command::new(&packem).current_dir(&three).args(["build", "--only", name, "--log-level=warning"]),
+                Command::new(&packem).current_dir(&three).args([
+                    "build",
+                    "--only",
+                    name,
+                    "--log-level=warning",
+                    "--no-cache",
+                ]),
                 &log,
             )?;
             total += wall;

@@ -33,6 +33,26 @@ pub enum Command {
     Watch(BuildArgs),
     /// Run the language server on stdin/stdout (entries from `packem.json` at the workspace root).
     Lsp,
+    /// Inspect or remove the persistent cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+/// `packem cache …`.
+#[derive(Subcommand, Debug)]
+pub enum CacheCommand {
+    /// Print where the cache is, its size, entries and age.
+    Info(CacheArgs),
+    /// Remove the cache.
+    Clean(CacheArgs),
+}
+
+/// Where the cache is (`packem cache info|clean`).
+#[derive(Args, Debug)]
+pub struct CacheArgs {
+    /// The cache directory (default: node_modules/.cache/packem in the working directory).
+    #[arg(long = "cache-dir", value_name = "DIR")]
+    pub cache_dir: Option<Utf8PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -272,6 +292,13 @@ pub struct CommonArgs {
     /// How many errors and warnings to print (0: all).
     #[arg(long = "log-limit", value_name = "N", default_value_t = 6)]
     pub log_limit: usize,
+    /// The persistent cache's directory (default: node_modules/.cache/packem in the working
+    /// directory). Results of earlier runs are kept there, keyed by content and options.
+    #[arg(long = "cache-dir", value_name = "DIR")]
+    pub cache_dir: Option<Utf8PathBuf>,
+    /// Neither read nor write the persistent cache.
+    #[arg(long = "no-cache")]
+    pub no_cache: bool,
     #[command(flatten)]
     pub compile: CompileArgs,
     /// The config file's compile options, when entries came from it (set by `project`).

@@ -30,6 +30,7 @@ pub fn run(mut args: BuildArgs, start: Instant) -> Result<ExitCode> {
     }
     let outcome = builder.build().pop().expect("one target");
     let counts = report::print_diagnostics(&builder.workspace, &outcome.diagnostics, &args.common);
+    crate::cache::save(&mut builder.workspace, args.common.log_level);
     if counts.errors == 0 && args.common.log_level <= LogLevel::Info && !builder.to_stdout() {
         let text = packem_output::summary(&outcome.outputs, start.elapsed(), report::stderr_has_color(), 20);
         let _ = anstream::stderr().lock().write_all(text.as_bytes());
@@ -265,6 +266,7 @@ impl Builder {
         );
         workspace.set_link_options(settings.link.clone());
         workspace.set_incremental(args.watch.is_some());
+        crate::cache::open(&mut workspace, &args.common);
         let project = workspace.project();
         let mut builder = Self { workspace, outs: Vec::new() };
         builder.push(project, settings, args, name, selected);

@@ -6,6 +6,7 @@
 
 mod args;
 mod build;
+mod cache;
 mod declarations;
 mod graph_output;
 mod naming;
@@ -71,7 +72,8 @@ fn run(cli: Cli, raw: Vec<std::ffi::OsString>) -> Result<ExitCode> {
             let (entries, options) = args.common.project()?;
             let compile = args.common.compile_options(&options.cwd, &entries)?;
             report::set_color(args.common.color);
-            let workspace = Workspace::with_compile(PackemDatabase::default(), entries, options, compile);
+            let mut workspace = Workspace::with_compile(PackemDatabase::default(), entries, options, compile);
+            cache::open(&mut workspace, &args.common);
             let graph = workspace.module_graph();
             let diagnostics = workspace.diagnostics();
             let cwd = workspace.project().options(workspace.db()).cwd.clone();
@@ -84,9 +86,11 @@ fn run(cli: Cli, raw: Vec<std::ffi::OsString>) -> Result<ExitCode> {
             stdout.write_all(text.as_bytes())?;
             stdout.flush()?;
             let counts = report::print_diagnostics(&workspace, &diagnostics, &args.common);
+            cache::save(&mut workspace, args.common.log_level);
             std::mem::forget(workspace); // exiting: the OS frees it faster
             Ok(if counts.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
+        Command::Cache(command) => cache::run(command),
         Command::Lsp => {
             packem_lsp::run_stdio()?;
             Ok(ExitCode::SUCCESS)
@@ -103,6 +107,7 @@ fn run(cli: Cli, raw: Vec<std::ffi::OsString>) -> Result<ExitCode> {
             let (name, entries, options, compile) = targets.next().expect("one target at least");
             report::set_color(args.common.color);
             let mut workspace = Workspace::with_compile(PackemDatabase::default(), entries, options, compile);
+            cache::open(&mut workspace, &args.common);
             let mut projects = vec![(name, workspace.project())];
             for (name, entries, options, compile) in targets {
                 let link = packem_db::LinkOptions::default();
@@ -119,6 +124,7 @@ fn run(cli: Cli, raw: Vec<std::ffi::OsString>) -> Result<ExitCode> {
             }
             let counts = report::print_diagnostics(&workspace, &diagnostics, &args.common);
             report::print_check_summary(&counts, modules.len(), start.elapsed(), args.common.log_level);
+            cache::save(&mut workspace, args.common.log_level);
             std::mem::forget(workspace); // exiting: the OS frees it faster
             Ok(if counts.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }

@@ -111,6 +111,8 @@ pub fn run(raw: &[OsString], args: &BuildArgs, cwd: &Utf8Path, start: Instant) -
             let _ = anstream::stderr().lock().write_all(text.as_bytes());
         }
     }
+    let level = builds.first().map_or(LogLevel::Info, |build| build.common.log_level);
+    crate::cache::save(&mut builder.workspace, level);
     std::mem::forget(outcomes);
     // The process is about to exit: freeing every memo one by one is slower than the OS.
     std::mem::forget(builder);

@@ -70,6 +70,8 @@ fn watch(builder: &mut Builder, args: &BuildArgs) -> Result<ExitCode> {
     let elapsed = start.elapsed();
     let diagnostics: Vec<packem_db::Diagnostic> = outcomes.iter().flat_map(|o| o.diagnostics.iter().cloned()).collect();
     let counts = report::print_diagnostics_limited(&builder.workspace, &diagnostics, level, args.common.log_limit);
+    // What the first build computed serves the next process; later edits live in this one.
+    crate::cache::save(&mut builder.workspace, level);
     let mut watched = BTreeSet::new();
     update_watches(&mut watcher, &mut watched, builder);
     // The watch set changes only when the files the build knows or the graph change.

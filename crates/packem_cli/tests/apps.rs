@@ -46,7 +46,9 @@ fn run(cmd: &mut Command) -> Output {
 }
 
 fn packem(dir: &Path, args: &[&str]) -> Output {
-    let out = run(Command::new(env!("CARGO_BIN_EXE_packem")).current_dir(dir).arg("build").args(args));
+    // node_modules is a link to the shared npm fixtures: keep each test's cache in its own directory.
+    let cache = format!("--cache-dir={}", dir.join(".packem-cache").display());
+    let out = run(Command::new(env!("CARGO_BIN_EXE_packem")).current_dir(dir).arg("build").args(args).arg(cache));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("[ERROR]") && !stderr.contains("[WARNING]"), "{stderr}");
     out

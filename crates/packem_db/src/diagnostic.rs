@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use camino::{Utf8Path, Utf8PathBuf};
 
 /// How bad a diagnostic is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Severity {
     /// Fails the build.
     Error,
@@ -18,7 +18,7 @@ pub enum Severity {
 }
 
 /// A stable identifier for a kind of diagnostic, shared by the CLI and the LSP server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum DiagnosticCode {
     /// The source has a syntax error. Fix the syntax at the location shown.
     ParseError,
@@ -87,7 +87,7 @@ impl DiagnosticCode {
 }
 
 /// A location: a file and optionally a byte range in it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Label {
     /// What this location shows ("imported here").
     pub message: String,
@@ -98,7 +98,7 @@ pub struct Label {
 }
 
 /// One problem found in the user's input.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Diagnostic {
     /// Where: file and byte range (primary location).
     pub file: Option<Utf8PathBuf>,

@@ -15,6 +15,7 @@ pub mod diagnostic;
 pub mod events;
 pub mod files;
 pub mod project;
+pub mod stored;
 pub mod syntax;
 
 pub use compile::{

@@ -7,18 +7,21 @@
 //! warmed in parallel by [`Workspace::module_graph`] with one database clone per rayon job
 //! (salsa 0.28 has no parallel query API).
 
+mod cells;
+mod changes;
 pub mod config;
 mod database;
 mod log;
 pub use log::init_tracing_from_env;
 mod outputs;
+mod persist;
 mod prewarm;
+mod snapshot;
 
 use std::sync::Arc;
 
-use camino::{Utf8Path, Utf8PathBuf};
-use packem_db::files::FileChange;
-use packem_db::{CompileOptions, Diagnostic, FileStatus, Files, Project, ProjectOptions, ResolveScope};
+use camino::Utf8PathBuf;
+use packem_db::{CompileOptions, Diagnostic, Files, Project, ProjectOptions, ResolveScope};
 use salsa::Setter;
 
 pub use database::PackemDatabase;
@@ -29,6 +32,10 @@ pub use packem_emit::{
 };
 pub use packem_graph::{Edge, EdgeTarget, ModuleGraph, ModuleId, ModuleNode};
 pub use packem_link::ChunkKind;
+pub use persist::{CACHE_FILE, CacheReport, build_id, default_cache_dir};
+pub use snapshot::Snapshot;
+
+use cells::FactCells;
 
 /// What [`Workspace::apply_changes`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -55,6 +62,8 @@ pub struct Workspace {
     facts: FactCells,
     /// Whether edits will follow (see [`Workspace::set_incremental`]).
     incremental: bool,
+    /// The persistent cache, when one is open.
+    persistence: Option<persist::Persistence>,
     pool: Arc<rayon::ThreadPool>,
     // Declared last so that it is dropped after the inputs' owners (see ty's db.rs).
     db: PackemDatabase,
@@ -100,8 +109,15 @@ impl Workspace {
         // file's chain only.
         packem_db::Db::files(&db).set_cold_contents(true);
         let facts = FactCells::new(&db);
-        let mut workspace =
-            Self { units: Vec::new(), scopes: Default::default(), facts, incremental: true, pool: worker_pool(), db };
+        let mut workspace = Self {
+            units: Vec::new(),
+            scopes: Default::default(),
+            facts,
+            incremental: true,
+            persistence: None,
+            pool: worker_pool(),
+            db,
+        };
         workspace.add_project(entries, options, compile, packem_db::LinkOptions::default());
         workspace
     }
@@ -168,11 +184,6 @@ impl Workspace {
     /// The database, for running queries.
     pub fn db(&self) -> &PackemDatabase {
         &self.db
-    }
-
-    /// The database, mutably (tests and front ends that set inputs directly).
-    pub fn db_mut(&mut self) -> &mut PackemDatabase {
-        &mut self.db
     }
 
     /// The primary project input.
@@ -246,249 +257,6 @@ impl Workspace {
         self.sync_fact_cells();
     }
 
-    /// Applies changes to `paths` (created, modified, deleted or renamed files and directories).
-    ///
-    /// Takes `&mut self`: salsa cancels every running snapshot and waits for it before the first
-    /// input is set, so clearing oxc_resolver's cache afterwards cannot race a resolution.
-    pub fn apply_changes(&mut self, paths: impl IntoIterator<Item = Utf8PathBuf>) -> ChangeSummary {
-        let _span = tracing::info_span!("apply_changes").entered();
-        let mut summary = ChangeSummary::default();
-        let mut structure_changed = false;
-        // Only paths the build looked at, directories holding them, and config files above them
-        // matter. Watching ancestors of missing paths (up to `/` for `node_modules` lookups) sees
-        // unrelated files come and go; those must not invalidate resolution. Each is decided by
-        // lookups (`Files` keeps the ancestors of every known path), never by a scan.
-        let relevant = |files: &Files, path: &Utf8Path| {
-            let holds_known = |dir: &Utf8Path| files.get(dir).is_some() || files.holds_known(dir);
-            holds_known(path) || (is_resolution_config(path) && path.parent().is_some_and(holds_known))
-        };
-        let mut queue: Vec<Utf8PathBuf> = Vec::new();
-        // The paths the caller reported (not ancestors added below).
-        let mut reported = rustc_hash::FxHashSet::default();
-        for path in paths {
-            if packem_db::files::is_virtual(&path) {
-                continue;
-            }
-            // A path appeared in or vanished from a directory a context module lists.
-            if let Some(parent) = path.parent()
-                && Files::sync_listing(&mut self.db, parent)
-            {
-                summary.changed.push(parent.to_owned());
-            }
-            let files = packem_db::Db::files(&self.db);
-            // A file created in a new directory may be reported alone; the directory (which
-            // resolution saw missing) is what the queries depend on: re-check known ancestors.
-            queue.extend(path.ancestors().skip(1).filter(|a| files.get(a).is_some()).map(Utf8Path::to_owned));
-            if relevant(files, &path) {
-                reported.insert(path.clone());
-                queue.push(path);
-            }
-        }
-        let mut seen = rustc_hash::FxHashSet::default();
-        while let Some(path) = queue.pop() {
-            if !seen.insert(path.clone()) {
-                continue;
-            }
-            // A `.json` file someone read that is not a module: a tsconfig `extends` base.
-            let config = is_resolution_config(&path)
-                || (path.extension() == Some("json")
-                    && packem_db::Db::files(&self.db)
-                        .get(&path)
-                        .is_some_and(|file| !self.facts.source_cells.contains_key(&file)));
-            let was_dir =
-                packem_db::Db::files(&self.db).get(&path).is_some_and(|f| f.status(&self.db) == FileStatus::Directory);
-            let is_dir = path.is_dir();
-            let change = Files::sync_path(&mut self.db, &path);
-            // A directory a context module lists, itself created, deleted or moved (or re-checked
-            // by a rescan): its listing is read again.
-            if (is_dir || was_dir) && Files::sync_listing(&mut self.db, &path) {
-                summary.changed.push(path.clone());
-            }
-            match change {
-                Some(FileChange::Unchanged) => {}
-                Some(change) => {
-                    structure_changed |= matches!(change, FileChange::Created | FileChange::Deleted) || config;
-                    summary.changed.push(path.clone());
-                }
-                // Nobody looked at this path, but a new package.json or tsconfig can still change
-                // how an existing import resolves, and the resolver may have cached its absence.
-                None => structure_changed |= config,
-            }
-            if config || is_dir || was_dir {
-                summary.resolution_invalidated = true;
-            }
-            // A directory created, deleted or moved carries its contents along without an event
-            // per file: re-check every known path beneath it. A path that is gone may have been
-            // a directory nobody stat'ed itself (only files in it were read). An ancestor that
-            // stayed a directory (added above for a child's event) carried nothing along.
-            let moved = reported.contains(&path) || change != Some(FileChange::Unchanged);
-            if moved && (is_dir || was_dir || !path.exists()) {
-                let files = packem_db::Db::files(&self.db);
-                let all = files.paths();
-                let start = all.partition_point(|k| k.as_path() <= path.as_path());
-                queue.extend(all[start..].iter().take_while(|p| p.starts_with(&path)).cloned());
-            }
-        }
-        summary.changed.sort();
-        if summary.resolution_invalidated {
-            self.bump_resolution_epoch();
-            structure_changed = true;
-        }
-        if structure_changed {
-            self.db.resolvers_handle().clear_caches();
-            self.mark_cold();
-        }
-        // A tsconfig.json may have changed JSX or target settings: every source is re-derived.
-        if summary.resolution_invalidated {
-            self.facts.stale.extend(self.units.iter().map(|unit| unit.project));
-        }
-        self.sync_fact_cells();
-        summary
-    }
-
-    /// Makes every resolution re-run (each answers the same question again; equal answers
-    /// backdate).
-    fn bump_resolution_epoch(&mut self) {
-        let scopes: Vec<ResolveScope> = self.scopes.values().copied().collect();
-        for scope in scopes {
-            let epoch = scope.epoch(&self.db);
-            scope.set_epoch(&mut self.db).to(epoch + 1);
-        }
-    }
-
-    fn mark_cold(&self) {
-        for unit in &self.units {
-            unit.cold.mark();
-        }
-    }
-
-    /// Re-checks every known path (after a watcher lost events, or on request).
-    pub fn rescan(&mut self) -> ChangeSummary {
-        let paths = packem_db::Db::files(&self.db).paths();
-        let mut summary = self.apply_changes(paths);
-        if !summary.resolution_invalidated {
-            self.bump_resolution_epoch();
-            self.db.resolvers_handle().clear_caches();
-            summary.resolution_invalidated = true;
-        }
-        summary
-    }
-
-    /// Directories a watcher must watch (non-recursively) so that every change that can affect
-    /// the build is seen: the directory of every file read, and for every path that was looked
-    /// for and not found, its nearest existing ancestor (so creating it is seen). Sorted.
-    pub fn watch_directories(&self) -> Vec<Utf8PathBuf> {
-        let files = packem_db::Db::files(&self.db);
-        let mut dirs = std::collections::BTreeSet::new();
-        for path in files.paths() {
-            let Some(file) = files.get(&path) else { continue };
-            if packem_db::files::is_virtual(&path) {
-                continue;
-            }
-            let dir = match file.status(&self.db) {
-                FileStatus::Directory => Some(path.clone()),
-                FileStatus::Exists => path.parent().map(Utf8Path::to_owned),
-                FileStatus::Missing => {
-                    let mut ancestor = path.parent();
-                    while let Some(a) = ancestor {
-                        if a.is_dir() {
-                            break;
-                        }
-                        ancestor = a.parent();
-                    }
-                    ancestor.map(Utf8Path::to_owned)
-                }
-            };
-            dirs.extend(dir);
-        }
-        dirs.into_iter().collect()
-    }
-
-    /// Sets (or with `None` clears) an editor's unsaved text for `path`.
-    pub fn set_overlay(&mut self, path: &Utf8Path, text: Option<Arc<str>>) {
-        Files::set_overlay(&mut self.db, path, text);
-        self.sync_fact_cells();
-    }
-
-    /// Re-derives the facts of every file touched since the last sync that has cells, and sets
-    /// the cells whose facts differ (MEDIUM durability). A body edit sets none, so the graph, its
-    /// diagnostics and the link stay verified without walking their dependencies.
-    fn sync_fact_cells(&mut self) {
-        let _span = tracing::debug_span!("sync_fact_cells").entered();
-        let files: Vec<packem_db::File> = packem_db::Db::files(&self.db)
-            .take_touched()
-            .into_iter()
-            .filter(|file| self.facts.source_cells.contains_key(file))
-            .collect();
-        if files.is_empty() && self.facts.stale.is_empty() {
-            return;
-        }
-        // Projects whose every source is re-derived (options, compile options or a tsconfig
-        // changed), then each touched file in the other projects that have it.
-        let stale = std::mem::take(&mut self.facts.stale);
-        let mut pairs = self.facts.pairs_of(&stale);
-        for file in &files {
-            let projects = self.facts.source_cells[file].iter().map(|(project, _)| *project);
-            pairs.extend(projects.filter(|project| !stale.contains(project)).map(|project| (project, *file)));
-        }
-        self.sync_sources_and_facts(&pairs);
-        // An `--inject` file's exports are part of every other file's settings in its project:
-        // once its own facts are current, every source of that project is derived again.
-        let injected: rustc_hash::FxHashSet<Project> = self
-            .units
-            .iter()
-            .map(|unit| unit.project)
-            .filter(|project| !stale.contains(project))
-            .filter(|project| {
-                let inject = &project.compile(&self.db).inject;
-                files.iter().any(|f| inject.iter().any(|i| i == f.path(&self.db)))
-            })
-            .collect();
-        if !injected.is_empty() {
-            let every = self.facts.pairs_of(&injected);
-            self.sync_sources_and_facts(&every);
-        }
-    }
-
-    /// Re-derives the sources of `pairs` (a file in a project), setting the cells that differ,
-    /// then the facts of their current sources (cells are keyed by source: a file whose settings
-    /// changed has none until the next build makes them; a source several projects share is
-    /// derived once).
-    fn sync_sources_and_facts(&mut self, pairs: &[(Project, packem_db::File)]) {
-        if pairs.is_empty() {
-            return;
-        }
-        let fresh: Vec<packem_parse::Source> =
-            self.in_parallel(pairs, |db, (project, file)| packem_graph::derived_source(db, *project, *file));
-        let medium = salsa::Durability::MEDIUM;
-        for ((project, file), source) in pairs.iter().zip(fresh) {
-            let cell = self.facts.source_cell(*project, *file).expect("pairs have cells");
-            if cell.source(&self.db) != source {
-                cell.set_source(&mut self.db).with_durability(medium).to(source);
-            }
-        }
-        // Each file's current sources, and any other it has cells for (an import attribute's
-        // loader).
-        let mut seen = rustc_hash::FxHashSet::default();
-        let mut touched: Vec<packem_parse::Source> = Vec::new();
-        for (project, file) in pairs {
-            let current = self.facts.source_cell(*project, *file).expect("pairs have cells").source(&self.db);
-            let others = self.facts.by_file.get(file).into_iter().flatten().copied();
-            for source in std::iter::once(current).chain(others) {
-                if self.facts.cells.contains_key(&source) && seen.insert(source) {
-                    touched.push(source);
-                }
-            }
-        }
-        if touched.is_empty() {
-            return;
-        }
-        let facts: Vec<Facts> = self.in_parallel(&touched, |db, source| Facts::derive(db, *source));
-        for (source, fresh) in touched.into_iter().zip(facts) {
-            self.facts.update(&mut self.db, source, fresh);
-        }
-    }
-
     /// `f` of each item, on the worker pool when there are several (a branch switch touches many
     /// files), in order.
     fn in_parallel<T: Sync, R: Send>(&self, items: &[T], f: impl Fn(&PackemDatabase, &T) -> R + Sync) -> Vec<R> {
@@ -511,13 +279,7 @@ impl Workspace {
 
     /// `project`'s module graph, with parsing and resolution warmed up in parallel first.
     pub fn module_graph_of(&self, project: Project) -> Arc<ModuleGraph> {
-        let unit = self.unit(project);
-        if unit.cold.graph.swap(false, std::sync::atomic::Ordering::Relaxed) {
-            // The database is not `Sync`: the pool works on a snapshot, dropped before this returns.
-            let snapshot = self.db.clone();
-            self.pool.install(move || prewarm::prewarm(&snapshot, project));
-        }
-        packem_graph::module_graph(&self.db, project).clone()
+        warm_graph(&self.db, &self.pool, &self.unit(project).cold, project)
     }
 
     /// The primary project's build target for `format` (created on first use; options updated
@@ -670,137 +432,6 @@ impl Workspace {
         graphs
     }
 
-    /// With `--mangle-props`: copies the build's property mapping into the target when it changed
-    /// (renders read the copy; see [`Target::property_names`]). Each module's property facts are
-    /// computed in parallel first on a cold build.
-    fn sync_property_names(&mut self, target: Target, graph: &Arc<ModuleGraph>) {
-        if target.emit(&self.db).mangle_props.is_none() {
-            return;
-        }
-        let _span = tracing::debug_span!("sync_property_names").entered();
-        if self.unit(target.project(&self.db)).cold.render.load(std::sync::atomic::Ordering::Relaxed) {
-            let snapshot = self.db.clone();
-            let graph = graph.clone();
-            self.pool.install(move || {
-                use rayon::prelude::*;
-                graph.modules.par_iter().for_each_with(snapshot, |db, module| {
-                    let _ = packem_emit::property_facts(db, target, module.source);
-                });
-            });
-        }
-        let mapping = packem_emit::property_mapping(&self.db, target).clone();
-        if target.property_names(&self.db).as_ref() != Some(&mapping) {
-            target.set_property_names(&mut self.db).with_durability(salsa::Durability::MEDIUM).to(Some(mapping));
-        }
-    }
-
-    /// Makes the fact cells of modules that have none, in every project (the language server
-    /// calls this after a diagnostics run for the current state finished; builds do it
-    /// themselves).
-    pub fn refresh_fact_cells(&mut self) {
-        let projects: Vec<Project> = self.projects().collect();
-        for project in projects {
-            let graph = self.module_graph_of(project);
-            let _ = packem_graph::graph_diagnostics(&self.db, project);
-            let _ = packem_link::link(&self.db, project);
-            if self.make_fact_cells(project, &graph) {
-                // New cells re-run every module's accessors once: pay that now, not on the next edit.
-                let _ = packem_graph::graph_diagnostics(&self.db, project);
-                let _ = packem_link::link(&self.db, project);
-            }
-        }
-    }
-
-    /// Creates fact cells for the modules of `graph` that have none, from the memos the graph,
-    /// its diagnostics and the link just read. A new cell changes the cell maps, so every
-    /// module's accessors re-run once on the next read (cheaply, and equal, so nothing
-    /// downstream re-runs); callers read the graph again right away (a build's `bundle` does),
-    /// so the next edit does not pay for it. Returns whether it made any.
-    fn make_fact_cells(&mut self, project: Project, graph: &Arc<ModuleGraph>) -> bool {
-        let index = self.unit_index(project);
-        if !self.incremental || self.units[index].facts_graph.as_ref().is_some_and(|old| Arc::ptr_eq(old, graph)) {
-            return false;
-        }
-        let _span = tracing::debug_span!("make_fact_cells").entered();
-        self.units[index].facts_graph = Some(graph.clone());
-        self.facts.create(&mut self.db, project, graph)
-    }
-
-    /// Brings `target`'s link cells (`packem_emit::LinkCell`) up to date with `linked`: a cell is
-    /// set only when its module's link information changed, and created for a module that has
-    /// none. Nothing to do when `link` has not re-run since the last sync.
-    fn sync_link_cells(&mut self, target: Target, graph: &ModuleGraph, linked: Arc<packem_link::LinkOutput>) {
-        let _span = tracing::debug_span!("sync_link_cells").entered();
-        let index = self.unit_index(target.project(&self.db));
-        if self.units[index].synced_link.as_ref().is_some_and(|old| Arc::ptr_eq(old, &linked)) {
-            return;
-        }
-        let cells = target.link_cells(&self.db).clone();
-        let mut created: Vec<(packem_parse::Source, packem_emit::LinkCell)> = Vec::new();
-        let mut changed: Vec<(packem_emit::LinkCell, usize)> = Vec::new();
-        for (index, module) in graph.modules.iter().enumerate() {
-            let info = &linked.modules[index];
-            match cells.get(&module.source) {
-                Some(cell) if cell.info(&self.db) == info => {}
-                Some(cell) => changed.push((*cell, index)),
-                None => created.push((
-                    module.source,
-                    packem_emit::LinkCell::builder(info.clone()).durability(salsa::Durability::MEDIUM).new(&self.db),
-                )),
-            }
-        }
-        for (cell, index) in changed {
-            cell.set_info(&mut self.db).with_durability(salsa::Durability::MEDIUM).to(linked.modules[index].clone());
-        }
-        if !created.is_empty() {
-            let mut map = (*cells).clone();
-            map.extend(created);
-            target.set_link_cells(&mut self.db).with_durability(salsa::Durability::MEDIUM).to(Arc::new(map));
-        }
-        self.units[index].synced_link = Some(linked);
-    }
-
-    /// With code splitting: copies the output names into the target's [`packem_emit::NamesCell`]
-    /// when they changed (the "names firewall": outputs read the cell, so an edit that moves no
-    /// name leaves every other output verifiable in O(1)). Runs after the renders are warm, since
-    /// naming reads every chunk.
-    fn sync_names_cell(&mut self, target: Target) {
-        let project = target.project(&self.db);
-        if !project.link(&self.db).splitting {
-            return;
-        }
-        let _span = tracing::debug_span!("sync_names_cell").entered();
-        let index = self.unit_index(project);
-        let names = packem_emit::output_names(&self.db, target).clone();
-        if self.units[index].synced_names.as_ref().is_some_and(|old| Arc::ptr_eq(old, &names)) {
-            return;
-        }
-        let medium = salsa::Durability::MEDIUM;
-        match target.names_cell(&self.db) {
-            Some(cell) if cell.names(&self.db) == &names => {}
-            Some(cell) => {
-                cell.set_names(&mut self.db).with_durability(medium).to(names.clone());
-            }
-            None => {
-                let cell = packem_emit::NamesCell::builder(names.clone()).durability(medium).new(&self.db);
-                target.set_names_cell(&mut self.db).with_durability(medium).to(Some(cell));
-            }
-        }
-        self.units[index].synced_names = Some(names);
-    }
-
-    /// A read-only handle on the primary project for another thread. Dropped before the next
-    /// change can be applied (applying waits for it; queries running on it unwind with
-    /// `salsa::Cancelled`).
-    pub fn snapshot(&self) -> Snapshot {
-        self.snapshot_of(self.project())
-    }
-
-    /// A read-only handle on `project` for another thread (see [`Workspace::snapshot`]).
-    pub fn snapshot_of(&self, project: Project) -> Snapshot {
-        Snapshot { db: self.db.clone(), project, pool: self.pool.clone(), cold: self.unit(project).cold.clone() }
-    }
-
     /// The primary project's graph diagnostics followed by linking's: what `packem check` and the
     /// language server report (a build adds only the output format's own, such as top-level
     /// await in CommonJS output).
@@ -882,185 +513,6 @@ fn worker_pool() -> Arc<rayon::ThreadPool> {
     .clone()
 }
 
-/// Whether a change to `path` can change how imports resolve anywhere (oxc_resolver reads these
-/// files once and caches them, so their reads are not recorded per query).
-fn is_resolution_config(path: &Utf8Path) -> bool {
-    match path.file_name() {
-        Some("package.json") => true,
-        Some(name) => (name.starts_with("tsconfig") || name.starts_with("jsconfig")) && name.ends_with(".json"),
-        None => false,
-    }
-}
-
-/// A snapshot of a [`Workspace`]'s database for reading on another thread.
-pub struct Snapshot {
-    /// The database snapshot.
-    pub db: PackemDatabase,
-    /// The project.
-    pub project: Project,
-    pool: Arc<rayon::ThreadPool>,
-    cold: Arc<Cold>,
-}
-
-impl Snapshot {
-    /// The module graph (parsing and resolution warmed in parallel first).
-    pub fn module_graph(&self) -> Arc<ModuleGraph> {
-        if self.cold.graph.swap(false, std::sync::atomic::Ordering::Relaxed) {
-            let warm = self.db.clone();
-            let project = self.project;
-            self.pool.install(move || prewarm::prewarm(&warm, project));
-        }
-        packem_graph::module_graph(&self.db, self.project).clone()
-    }
-
-    /// Graph diagnostics plus linking's (missing and ambiguous imports).
-    pub fn diagnostics(&self) -> Vec<Diagnostic> {
-        let _ = self.module_graph();
-        let mut all: Vec<Diagnostic> = packem_graph::graph_diagnostics(&self.db, self.project).to_vec();
-        all.extend(packem_link::link(&self.db, self.project).diagnostics.iter().cloned());
-        all
-    }
-}
-
-/// The host's side of the fact firewall (see `packem_parse`'s crate docs): every cell it made,
-/// and the graph it last made cells for.
-struct FactCells {
-    parse_map: packem_parse::ParseCells,
-    symbols_map: packem_link::SymbolsCells,
-    cells: rustc_hash::FxHashMap<packem_parse::Source, (packem_parse::ParseCell, packem_link::SymbolsCell)>,
-    source_map: packem_graph::SourceCells,
-    /// Each module's [`packem_graph::SourceCell`] (its `derived_source`) in each project that
-    /// has it.
-    source_cells: rustc_hash::FxHashMap<packem_db::File, Vec<(Project, packem_graph::SourceCell)>>,
-    /// The sources other than its own that a file has fact cells for (one per other loader it
-    /// is imported with).
-    by_file: rustc_hash::FxHashMap<packem_db::File, Vec<packem_parse::Source>>,
-    /// Projects whose every source must be re-derived (options, compile options or a tsconfig
-    /// changed).
-    stale: rustc_hash::FxHashSet<Project>,
-}
-
-/// One file's facts as the cells hold them.
-struct Facts {
-    summary: Arc<packem_parse::ModuleSummary>,
-    diagnostics: Arc<[Diagnostic]>,
-    symbols: Arc<packem_link::ModuleSymbols>,
-}
-
-impl Facts {
-    /// `source`'s facts now (the direct queries, not the cells).
-    fn derive(db: &PackemDatabase, source: packem_parse::Source) -> Facts {
-        Facts {
-            summary: packem_parse::parsed_summary(db, source).clone(),
-            diagnostics: packem_parse::parsed_diagnostics(db, source).clone(),
-            symbols: packem_link::parsed_symbols(db, source).clone(),
-        }
-    }
-}
-
-impl FactCells {
-    fn new(db: &PackemDatabase) -> Self {
-        let medium = salsa::Durability::MEDIUM;
-        Self {
-            parse_map: packem_parse::ParseCells::builder(Arc::default()).durability(medium).new(db),
-            symbols_map: packem_link::SymbolsCells::builder(Arc::default()).durability(medium).new(db),
-            cells: Default::default(),
-            source_map: packem_graph::SourceCells::builder(Arc::default()).durability(medium).new(db),
-            source_cells: Default::default(),
-            by_file: Default::default(),
-            stale: Default::default(),
-        }
-    }
-
-    /// `file`'s source cell in `project`.
-    fn source_cell(&self, project: Project, file: packem_db::File) -> Option<packem_graph::SourceCell> {
-        self.source_cells.get(&file)?.iter().find(|(p, _)| *p == project).map(|(_, cell)| *cell)
-    }
-
-    /// Every file with a source cell in one of `projects`, in path-independent but stable order.
-    fn pairs_of(&self, projects: &rustc_hash::FxHashSet<Project>) -> Vec<(Project, packem_db::File)> {
-        if projects.is_empty() {
-            return Vec::new();
-        }
-        self.source_cells
-            .iter()
-            .flat_map(|(file, cells)| {
-                cells
-                    .iter()
-                    .filter(|(project, _)| projects.contains(project))
-                    .map(move |(project, _)| (*project, *file))
-            })
-            .collect()
-    }
-
-    /// Sets the cells of `source` whose value differs from `fresh`.
-    fn update(&self, db: &mut PackemDatabase, source: packem_parse::Source, fresh: Facts) {
-        let Some((parse, symbols)) = self.cells.get(&source) else { return };
-        let medium = salsa::Durability::MEDIUM;
-        if parse.summary(db) != &fresh.summary {
-            parse.set_summary(db).with_durability(medium).to(fresh.summary);
-        }
-        if parse.diagnostics(db) != &fresh.diagnostics {
-            parse.set_diagnostics(db).with_durability(medium).to(fresh.diagnostics);
-        }
-        if symbols.symbols(db) != &fresh.symbols {
-            symbols.set_symbols(db).with_durability(medium).to(fresh.symbols);
-        }
-    }
-
-    /// Cells for the (enabled) modules of `graph` that have none, then the maps, if any was made.
-    fn create(&mut self, db: &mut PackemDatabase, project: Project, graph: &ModuleGraph) -> bool {
-        let medium = salsa::Durability::MEDIUM;
-        let mut created = false;
-        let mut sources_created = false;
-        for module in graph.modules.iter().filter(|m| !m.disabled) {
-            let own = match self.source_cell(project, module.file) {
-                Some(cell) => cell.source(db),
-                None => {
-                    // The file's own source (an import attribute may have made this module another).
-                    let source = packem_graph::derived_source(db, project, module.file);
-                    let cell = packem_graph::SourceCell::builder(source).durability(medium).new(db);
-                    self.source_cells.entry(module.file).or_default().push((project, cell));
-                    sources_created = true;
-                    source
-                }
-            };
-            if let std::collections::hash_map::Entry::Vacant(slot) = self.cells.entry(module.source) {
-                // Sources other than the file's own (an import attribute's loader): the own one
-                // is synced through its source cell, and an old own source (a define no longer
-                // mentioned) must not be re-derived on every edit.
-                if own != module.source {
-                    let others = self.by_file.entry(module.file).or_default();
-                    if !others.contains(&module.source) {
-                        others.push(module.source);
-                    }
-                }
-                let Facts { summary, diagnostics, symbols } = Facts::derive(db, module.source);
-                slot.insert((
-                    packem_parse::ParseCell::builder(summary, diagnostics).durability(medium).new(db),
-                    packem_link::SymbolsCell::builder(symbols).durability(medium).new(db),
-                ));
-                created = true;
-            }
-        }
-        if created {
-            let parse = self.cells.iter().map(|(file, (cell, _))| (*file, *cell)).collect();
-            let symbols = self.cells.iter().map(|(file, (_, cell))| (*file, *cell)).collect();
-            self.parse_map.set_cells(db).with_durability(medium).to(Arc::new(parse));
-            self.symbols_map.set_cells(db).with_durability(medium).to(Arc::new(symbols));
-        }
-        if sources_created {
-            let sources = self
-                .source_cells
-                .iter()
-                .flat_map(|(file, cells)| cells.iter().map(move |(project, cell)| ((*project, *file), *cell)))
-                .collect();
-            self.source_map.set_cells(db).with_durability(medium).to(Arc::new(sources));
-        }
-        created || sources_created
-    }
-}
-
 /// Whether the next graph or build should warm memos in parallel (see [`Workspace`]).
 struct Cold {
     graph: std::sync::atomic::AtomicBool,
@@ -1078,4 +530,16 @@ impl Default for Cold {
     fn default() -> Self {
         Self { graph: true.into(), render: true.into() }
     }
+}
+
+/// `project`'s module graph read from `db`, warming parses and resolutions in parallel first when
+/// `cold` says many memos may be missing (the one implementation behind the workspace's and the
+/// snapshots' graph accessors).
+fn warm_graph(db: &PackemDatabase, pool: &rayon::ThreadPool, cold: &Cold, project: Project) -> Arc<ModuleGraph> {
+    if cold.graph.swap(false, std::sync::atomic::Ordering::Relaxed) {
+        // The database is not `Sync`: the pool works on a snapshot, dropped before this returns.
+        let snapshot = db.clone();
+        pool.install(move || prewarm::prewarm(&snapshot, project));
+    }
+    packem_graph::module_graph(db, project).clone()
 }

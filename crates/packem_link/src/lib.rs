@@ -40,6 +40,6 @@ pub use runtime::Helpers;
 pub use side_effects::side_effect_free;
 pub use statements::StatementFacts;
 pub use symbols::{
-    ImportBinding, Imported, ModuleSymbols, ReExport, SymbolsCell, SymbolsCells, export_name, module_symbols,
-    parsed_symbols, value_module_locals,
+    ImportBinding, Imported, ModuleSymbols, ReExport, SymbolsCell, SymbolsCells, encode_symbols, export_name,
+    module_symbols, parsed_symbols, stored_symbols, value_module_locals,
 };

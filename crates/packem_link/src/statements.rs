@@ -19,7 +19,7 @@ use oxc_ecmascript::side_effects::{MayHaveSideEffects, MayHaveSideEffectsContext
 use rustc_hash::{FxHashMap, FxHashSet};
 
 /// One top-level statement, as tree shaking sees it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct StatementFacts {
     /// Module-scope names it declares (a `var` in a nested block included), as indices into
     /// [`crate::ModuleSymbols::declared`], sorted.

@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 use crate::statements::StatementFacts;
 
 /// What an import binding refers to in the imported module.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Imported {
     /// A named export (`default` included).
     Name(String),
@@ -25,7 +25,7 @@ pub enum Imported {
 }
 
 /// One `import` binding.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ImportBinding {
     /// The local name.
     pub local: String,
@@ -36,7 +36,7 @@ pub struct ImportBinding {
 }
 
 /// One `export … from` entry.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ReExport {
     /// The exported name.
     pub exported: String,
@@ -48,7 +48,7 @@ pub struct ReExport {
 
 /// The symbol-level summary of one module: the linker's input. `Eq` and span-free, so a body edit
 /// that declares no new name compares equal and linking is not re-run.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ModuleSymbols {
     /// Module-scope bindings the module declares itself (imports excluded), sorted. Includes
     /// [`ModuleSymbols::default_local`].
@@ -108,8 +108,33 @@ impl ModuleSymbols {
 pub fn module_symbols(db: &dyn packem_db::Db, source: Source) -> Arc<ModuleSymbols> {
     match SymbolsCells::try_get(db).and_then(|cells| cells.cells(db).get(&source).copied()) {
         Some(cell) => cell.symbols(db).clone(),
-        None => parsed_symbols(db, source).clone(),
+        None => match stored_symbols(db, source) {
+            Some(symbols) => symbols.clone(),
+            None => parsed_symbols(db, source).clone(),
+        },
     }
+}
+
+/// `source`'s symbols as an earlier process stored them, when the host opened a persistent
+/// cache that has them (see [`packem_db::stored`]): equal to [`parsed_symbols`], whose every
+/// input `packem_parse::fact_key` covers.
+#[salsa::tracked(returns(ref))]
+pub fn stored_symbols(db: &dyn packem_db::Db, source: Source) -> Option<Arc<ModuleSymbols>> {
+    packem_db::stored::StoredResults::try_get(db)?;
+    let key = (*packem_parse::fact_key(db, source))?;
+    let bytes = packem_db::stored::stored(db, packem_db::stored::StoredKind::Symbols, key)?;
+    match postcard::from_bytes::<ModuleSymbols>(&bytes) {
+        Ok(symbols) => Some(Arc::new(symbols)),
+        Err(error) => {
+            tracing::debug!(%error, path = %source.file(db).path(db), "stored symbols do not decode");
+            None
+        }
+    }
+}
+
+/// `symbols` encoded for the persistent cache (what [`stored_symbols`] decodes).
+pub fn encode_symbols(symbols: &ModuleSymbols) -> Vec<u8> {
+    postcard::to_allocvec(symbols).unwrap_or_default()
 }
 
 /// The host's copy of one file's [`parsed_symbols`], set with MEDIUM durability and only when

@@ -179,6 +179,13 @@ impl Server {
                     let link = packem_db::LinkOptions::default();
                     targets.push((name, workspace.add_project(config.entries, config.options, config.compile, link)));
                 }
+                // Facts earlier processes computed (keyed by text, so unsaved documents too).
+                if let Some(warning) = workspace.open_cache(&packem_host::default_cache_dir(&root)) {
+                    self.notify(
+                        "window/logMessage",
+                        json!({ "type": 2, "message": format!("packem: the persistent cache: {warning}") }),
+                    );
+                }
                 for (path, text) in &self.documents {
                     workspace.set_overlay(path, Some(Arc::from(text.as_str())));
                 }
@@ -360,6 +367,11 @@ impl Server {
             && let Some(workspace) = &mut self.workspace
         {
             workspace.refresh_fact_cells();
+            // The first time: what this session computed serves the next one (later saves are
+            // no-ops; the session keeps its own state).
+            if let Err(warning) = workspace.save_cache() {
+                tracing::warn!(%warning, "the persistent cache was not written");
+            }
             self.fact_cells_due = false;
         }
     }

@@ -40,6 +40,7 @@ mod source;
 
 use std::sync::Arc;
 
+use packem_db::stored::{KeyHasher, StoredKind};
 use packem_db::{Db, Diagnostic, DiagnosticCode, FileError, Loader, source_text};
 
 pub use compile::{
@@ -141,7 +142,10 @@ pub fn parsed_summary(db: &dyn Db, source: Source) -> Arc<ModuleSummary> {
 pub fn module_summary(db: &dyn Db, source: Source) -> Arc<ModuleSummary> {
     match parse_cell(db, source) {
         Some(cell) => cell.summary(db).clone(),
-        None => parsed_summary(db, source).clone(),
+        None => match stored_parse_facts(db, source) {
+            Some((summary, _)) => summary.clone(),
+            None => parsed_summary(db, source).clone(),
+        },
     }
 }
 
@@ -151,8 +155,54 @@ pub fn module_summary(db: &dyn Db, source: Source) -> Arc<ModuleSummary> {
 pub fn file_diagnostics(db: &dyn Db, source: Source) -> Arc<[Diagnostic]> {
     match parse_cell(db, source) {
         Some(cell) => cell.diagnostics(db).clone(),
-        None => parsed_diagnostics(db, source).clone(),
+        None => match stored_parse_facts(db, source) {
+            Some((_, diagnostics)) => diagnostics.clone(),
+            None => parsed_diagnostics(db, source).clone(),
+        },
     }
+}
+
+/// The key of `source`'s facts in the persistent cache (under each [`StoredKind`] of facts): a hash of everything
+/// [`parsed_summary`], [`parsed_diagnostics`] and `packem_link::parsed_symbols` read (the path,
+/// the text and the compile settings). `None` when the text cannot be read, or the loader is not
+/// a code or JSON loader (an asset's facts cost nothing to compute).
+#[salsa::tracked]
+pub fn fact_key(db: &dyn Db, source: Source) -> Option<u128> {
+    let file = source.file(db);
+    let settings = source.settings(db);
+    if !settings.loader.is_some_and(|l| l.is_code() || l == Loader::Json) {
+        return None;
+    }
+    let text = source_text(db, file);
+    if text.error().is_some() {
+        return None;
+    }
+    let mut key = KeyHasher::new("facts");
+    key.value(file.path(db)).bytes(text.as_str().as_bytes()).value(settings);
+    Some(key.finish())
+}
+
+/// `source`'s summary and diagnostics as an earlier process stored them, when the host opened a
+/// persistent cache that has them (see [`packem_db::stored`]): equal to [`parsed_summary`] and
+/// [`parsed_diagnostics`], since the key covers everything those read.
+#[salsa::tracked(returns(ref))]
+pub fn stored_parse_facts(db: &dyn Db, source: Source) -> Option<(Arc<ModuleSummary>, Arc<[Diagnostic]>)> {
+    packem_db::stored::StoredResults::try_get(db)?;
+    let key = (*fact_key(db, source))?;
+    let bytes = packem_db::stored::stored(db, StoredKind::ParseFacts, key)?;
+    match postcard::from_bytes::<(ModuleSummary, Vec<Diagnostic>)>(&bytes) {
+        Ok((summary, diagnostics)) => Some((Arc::new(summary), diagnostics.into())),
+        Err(error) => {
+            tracing::debug!(%error, path = %source.file(db).path(db), "a stored summary does not decode");
+            None
+        }
+    }
+}
+
+/// `source`'s summary and diagnostics encoded for the persistent cache (what
+/// [`stored_parse_facts`] decodes).
+pub fn encode_parse_facts(summary: &ModuleSummary, diagnostics: &[Diagnostic]) -> Vec<u8> {
+    postcard::to_allocvec(&(summary, diagnostics)).unwrap_or_default()
 }
 
 /// The host's copy of one source's [`parsed_summary`] and [`parsed_diagnostics`] (see the crate

@@ -46,7 +46,7 @@ pub struct ImportRecord {
 }
 
 /// How a dependency is loaded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum ImportKind {
     /// `import … from 'x'` and `import 'x'`.
     Static,
@@ -83,7 +83,7 @@ impl ImportKind {
 }
 
 /// How a module imports and exports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum ModuleFormat {
     /// ECMAScript module: `import`/`export` declarations, `import.meta`, top-level `await`, or `.mjs`/`.mts`.
     Esm,
@@ -108,7 +108,7 @@ pub struct ExportName {
 }
 
 /// Span-free projection of [`ModuleScan`]: what the module graph and linking depend on.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ModuleSummary {
     /// How the module imports and exports.
     pub format: ModuleFormat,
@@ -123,7 +123,7 @@ pub struct ModuleSummary {
 }
 
 /// An [`ImportRecord`] without its span.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ImportRecordSummary {
     /// The specifier as written.
     pub specifier: String,

@@ -1,0 +1,151 @@
+//! Persistence: the host's side of the cache between processes (`packem_cache` owns the file).
+//!
+//! [`Workspace::open_cache`] hands the store to the database (`packem_db::stored`) before the
+//! first query; the fact queries then take a stored value wherever its key (path, text, compile
+//! settings: everything their direct counterpart reads) matches, and parse only what changed.
+//! [`Workspace::save_cache`] adds the facts of every module the build computed and had no entry
+//! for, then commits. The cache never decides anything by itself: a missing, stale or damaged
+//! entry is a miss, and a miss computes.
+//!
+//! Stored today: each source's summary and diagnostics, and its symbols (one entry each, keyed by
+//! `packem_parse::fact_key`). Never stored: ASTs, resolutions (their validity depends on every
+//! probed path), the graph and the link (recomputed from the facts in tens of milliseconds).
+
+use std::sync::Arc;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use packem_db::stored::{ResultStore, StoreHandle, StoredKind, StoredResults};
+
+use crate::Workspace;
+
+/// The cache's file name in its directory.
+pub const CACHE_FILE: &str = "packem.cache";
+
+/// The default cache directory for a project whose working directory is `cwd`:
+/// `node_modules/.cache/packem` in the nearest directory from `cwd` up that has a
+/// `package.json`, else in `cwd` (where babel-loader, terser-webpack-plugin and Rspack keep
+/// theirs, found the same way).
+pub fn default_cache_dir(cwd: &Utf8Path) -> Utf8PathBuf {
+    let root = cwd.ancestors().find(|dir| dir.join("package.json").is_file()).unwrap_or(cwd);
+    root.join("node_modules").join(".cache").join("packem")
+}
+
+/// This binary's identity: the store is only read by the build of packem that wrote it (the
+/// keys hash Rust values whose layout can change between builds).
+pub fn build_id() -> u128 {
+    static ID: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+    *ID.get_or_init(|| {
+        let mut key = packem_db::stored::KeyHasher::new("packem build");
+        key.value(&env!("CARGO_PKG_VERSION"));
+        let exe = std::env::current_exe().ok().and_then(|path| Utf8PathBuf::from_path_buf(path).ok());
+        match exe.as_deref().and_then(packem_cache::FileStamp::of) {
+            Some(stamp) => key.value(&(stamp.size, stamp.mtime_ns, stamp.ino, stamp.dev)),
+            // Without the executable's identity, a rebuilt binary could read keys it hashes
+            // differently: use a key no other process has.
+            None => key.value(&(std::process::id(), packem_cache::now_ns())),
+        };
+        key.finish()
+    })
+}
+
+/// The store as the database reads it.
+struct Cached(Arc<packem_cache::Store>);
+
+impl ResultStore for Cached {
+    fn get(&self, kind: StoredKind, key: u128) -> Option<Arc<[u8]>> {
+        self.0.get(kind as u8, key).map(Arc::from)
+    }
+}
+
+/// The persistent cache a workspace opened.
+pub(crate) struct Persistence {
+    store: Arc<packem_cache::Store>,
+}
+
+/// What [`Workspace::save_cache`] did.
+#[derive(Clone, Debug, Default)]
+pub struct CacheReport {
+    /// Entries added by this process.
+    pub added: usize,
+    /// Entries this process's modules found already stored (used, or there to be used).
+    pub reused: usize,
+    /// Entries in the cache file after the commit.
+    pub entries: usize,
+    /// The cache file's size after the commit, in bytes.
+    pub file_size: u64,
+    /// Bytes written by the commit (0 when nothing was new).
+    pub written: u64,
+}
+
+impl Workspace {
+    /// Opens the persistent cache in `dir` (created when missing) and hands it to the database.
+    /// Call before the first build: results computed earlier do not look at the cache. Returns a
+    /// warning when the cache file was there but unusable (damaged, another version): the build
+    /// then starts cold, which is always correct.
+    pub fn open_cache(&mut self, dir: &Utf8Path) -> Option<String> {
+        let _span = tracing::info_span!("open_cache").entered();
+        let packem_cache::Opened { store, warning } = packem_cache::Store::open(&dir.join(CACHE_FILE), build_id());
+        let store = Arc::new(store);
+        let handle = StoreHandle(Arc::new(Cached(store.clone())));
+        match StoredResults::try_get(&self.db) {
+            Some(existing) => {
+                use salsa::Setter;
+                existing.set_store(&mut self.db).to(handle);
+            }
+            None => {
+                StoredResults::new(&self.db, handle);
+            }
+        }
+        self.persistence = Some(Persistence { store });
+        warning
+    }
+
+    /// Adds the facts of every module of every project's graph that the cache has no entry for,
+    /// then writes the cache. Values come from the fact queries' memos (the build computed them),
+    /// encoded in parallel. Returns a warning when the cache could not be written (a read-only
+    /// directory, a full disk, another process holding it): the outputs are unaffected.
+    pub fn save_cache(&mut self) -> Result<CacheReport, String> {
+        let Some(persistence) = self.persistence.take() else {
+            return Ok(CacheReport::default());
+        };
+        let _span = tracing::info_span!("save_cache").entered();
+        let mut sources: Vec<packem_parse::Source> = Vec::new();
+        let mut seen = rustc_hash::FxHashSet::default();
+        for project in self.projects().collect::<Vec<_>>() {
+            let graph = self.module_graph_of(project);
+            sources.extend(graph.modules.iter().filter(|m| !m.disabled).map(|m| m.source).filter(|s| seen.insert(*s)));
+        }
+        let store = persistence.store.clone();
+        // (added, reused) per source.
+        let counts: Vec<(usize, usize)> = self.in_parallel(&sources, |db, source| {
+            let Some(key) = *packem_parse::fact_key(db, *source) else { return (0, 0) };
+            let (mut added, mut reused) = (0, 0);
+            if store.get(StoredKind::ParseFacts as u8, key).is_none() {
+                let summary = packem_parse::module_summary(db, *source);
+                let diagnostics = packem_parse::file_diagnostics(db, *source);
+                store.put(StoredKind::ParseFacts as u8, key, packem_parse::encode_parse_facts(summary, diagnostics));
+                added += 1;
+            } else {
+                reused += 1;
+            }
+            if store.get(StoredKind::Symbols as u8, key).is_none() {
+                let symbols = packem_link::module_symbols(db, *source);
+                store.put(StoredKind::Symbols as u8, key, packem_link::encode_symbols(symbols));
+                added += 1;
+            } else {
+                reused += 1;
+            }
+            (added, reused)
+        });
+        drop(store);
+        let (added, reused) = counts.into_iter().fold((0, 0), |(a, r), (da, dr)| (a + da, r + dr));
+        let report = persistence.store.commit()?;
+        Ok(CacheReport {
+            added,
+            reused,
+            entries: report.entries,
+            file_size: report.file_size,
+            written: report.bytes_written,
+        })
+    }
+}

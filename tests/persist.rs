@@ -1,0 +1,166 @@
+//! The persistent cache between processes, in process: each `restart` is a fresh database (what a
+//! new process starts from) that opens the cache the previous one saved. Outputs must equal a
+//! build without the cache, and the query events show what the cache spared.
+#![allow(clippy::disallowed_methods)] // tests edit their fixtures directly
+
+use camino::Utf8PathBuf;
+use packem_host::Format;
+use packem_tests::TestProject;
+
+fn app() -> TestProject {
+    TestProject::new(
+        &[
+            (
+                "src/main.js",
+                "import { total } from './math.js';\nimport * as fmt from './format.js';\nconsole.log(fmt.money(total(2, 3)));\n",
+            ),
+            ("src/math.js", "export function total(a, b) {\n  return a + b;\n}\nexport const unused = 1;\n"),
+            ("src/format.js", "export function money(n) {\n  return '$' + n.toFixed(2);\n}\n"),
+        ],
+        &["src/main.js"],
+    )
+}
+
+fn cache_dir(p: &TestProject) -> Utf8PathBuf {
+    p.root().join("node_modules/.cache/packem")
+}
+
+fn build(p: &mut TestProject, format: Format) -> Vec<String> {
+    let target = p.ws.target(format, None);
+    let bundle = p.ws.build(target);
+    bundle.chunks.iter().map(|c| c.code.to_string()).collect()
+}
+
+/// What a build without any cache gives, in a fresh database.
+fn cold(p: &mut TestProject, format: Format) -> Vec<String> {
+    assert_eq!(p.restart(None), None);
+    build(p, format)
+}
+
+/// The fact queries (the ones the cache stands for) among `executed`.
+fn fact_queries(executed: &[String]) -> Vec<String> {
+    executed
+        .iter()
+        .filter(|q| {
+            q.starts_with("parsed_summary") || q.starts_with("parsed_symbols") || q.starts_with("parsed_diagnostics")
+        })
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_second_process_takes_every_fact_from_the_cache() {
+    let mut p = app();
+    let expected = cold(&mut p, Format::Esm);
+    let dir = cache_dir(&p);
+    // The first process finds no cache: no warning, everything computed, then saved.
+    assert_eq!(p.restart(Some(&dir)), None);
+    assert_eq!(build(&mut p, Format::Esm), expected);
+    assert_eq!(fact_queries(&p.executed()).len(), 9, "three modules, three fact queries each");
+    let saved = p.ws.save_cache().unwrap();
+    assert_eq!(saved.added, 6, "summary+diagnostics and symbols of three modules: {saved:?}");
+    // The second builds the same bytes without deriving any fact.
+    assert_eq!(p.restart(Some(&dir)), None);
+    assert_eq!(build(&mut p, Format::Esm), expected);
+    assert_eq!(fact_queries(&p.executed()), Vec::<String>::new());
+    // Nothing new: nothing added, nothing written.
+    let again = p.ws.save_cache().unwrap();
+    assert_eq!((again.added, again.written), (0, 0), "{again:?}");
+}
+
+#[test]
+fn check_in_a_second_process_parses_nothing() {
+    let mut p = app();
+    let dir = cache_dir(&p);
+    p.restart(Some(&dir));
+    let first = p.ws.check_diagnostics();
+    p.ws.save_cache().unwrap();
+    p.restart(Some(&dir));
+    assert_eq!(p.ws.check_diagnostics(), first);
+    let executed = p.executed();
+    assert!(!executed.iter().any(|q| q.starts_with("parsed_module")), "{executed:#?}");
+    assert!(fact_queries(&executed).is_empty(), "{executed:#?}");
+}
+
+#[test]
+fn an_edit_between_processes_derives_only_that_files_facts() {
+    let mut p = app();
+    let dir = cache_dir(&p);
+    p.restart(Some(&dir));
+    build(&mut p, Format::Esm);
+    p.ws.save_cache().unwrap();
+    // Edited while no process ran: the next one sees new text, so a new key.
+    std::fs::write(p.path("src/math.js"), "export function total(a, b) {\n  return b + a + 1;\n}\n").unwrap();
+    let expected = cold(&mut p, Format::Esm);
+    assert!(expected[0].contains("return b + a + 1;"), "{}", expected[0]);
+    p.restart(Some(&dir));
+    assert_eq!(build(&mut p, Format::Esm), expected);
+    assert_eq!(
+        fact_queries(&p.executed()),
+        ["parsed_diagnostics(src/math.js)", "parsed_summary(src/math.js)", "parsed_symbols(src/math.js)"]
+    );
+    assert_eq!(p.ws.save_cache().unwrap().added, 2);
+}
+
+#[test]
+fn another_output_format_keeps_every_fact() {
+    let mut p = app();
+    let dir = cache_dir(&p);
+    p.restart(Some(&dir));
+    build(&mut p, Format::Esm);
+    p.ws.save_cache().unwrap();
+    let expected = cold(&mut p, Format::Cjs);
+    p.restart(Some(&dir));
+    assert_eq!(build(&mut p, Format::Cjs), expected);
+    assert!(fact_queries(&p.executed()).is_empty());
+}
+
+#[test]
+fn a_watch_session_started_from_the_cache_follows_edits() {
+    let mut p = app();
+    let dir = cache_dir(&p);
+    p.restart(Some(&dir));
+    build(&mut p, Format::Esm);
+    p.ws.save_cache().unwrap();
+    p.restart(Some(&dir));
+    build(&mut p, Format::Esm);
+    // The fact cells were made from stored facts; an edit re-derives the file's facts from
+    // its text, and a new import is followed.
+    p.write(
+        "src/format.js",
+        "import { total } from './math.js';\nexport function money(n) {\n  return '€' + total(n, 0);\n}\n",
+    );
+    let incremental = build(&mut p, Format::Esm);
+    assert!(incremental[0].contains("\"€\" + total(n, 0)"), "{}", incremental[0]);
+    assert_eq!(incremental, cold(&mut p, Format::Esm));
+}
+
+#[test]
+fn a_damaged_cache_is_a_warning_and_a_correct_build() {
+    let mut p = app();
+    let dir = cache_dir(&p);
+    p.restart(Some(&dir));
+    let expected = build(&mut p, Format::Esm);
+    p.ws.save_cache().unwrap();
+    let file = dir.join(packem_host::CACHE_FILE);
+    let bytes = std::fs::read(&file).unwrap();
+    // Cut short (a process killed while writing): unusable, said, rebuilt, then rewritten.
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    let warning = p.restart(Some(&dir));
+    assert!(warning.is_some(), "a truncated cache must be reported");
+    assert_eq!(build(&mut p, Format::Esm), expected);
+    assert_eq!(fact_queries(&p.executed()).len(), 9);
+    p.ws.save_cache().unwrap();
+    assert_eq!(p.restart(Some(&dir)), None, "the next save rewrote a valid cache");
+    assert_eq!(build(&mut p, Format::Esm), expected);
+    assert!(fact_queries(&p.executed()).is_empty());
+    // Every byte flipped in turn: never a panic, never other output.
+    let bytes = std::fs::read(&file).unwrap();
+    for at in (0..bytes.len()).step_by((bytes.len() / 64).max(1)) {
+        let mut damaged = bytes.clone();
+        damaged[at] ^= 0x5a;
+        std::fs::write(&file, &damaged).unwrap();
+        p.restart(Some(&dir));
+        assert_eq!(build(&mut p, Format::Esm), expected, "byte {at} flipped");
+    }
+}
