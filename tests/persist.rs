@@ -58,11 +58,14 @@ fn a_second_process_takes_every_fact_from_the_cache() {
     assert_eq!(build(&mut p, Format::Esm), expected);
     assert_eq!(fact_queries(&p.executed()).len(), 9, "three modules, three fact queries each");
     let saved = p.ws.save_cache().unwrap();
-    assert_eq!(saved.added, 6, "summary+diagnostics and symbols of three modules: {saved:?}");
-    // The second builds the same bytes without deriving any fact.
+    assert_eq!(saved.added, 9, "summary+diagnostics, symbols and the render of three modules: {saved:?}");
+    // The second builds the same bytes without deriving any fact or parsing anything: every
+    // render is stored too.
     assert_eq!(p.restart(Some(&dir)), None);
     assert_eq!(build(&mut p, Format::Esm), expected);
-    assert_eq!(fact_queries(&p.executed()), Vec::<String>::new());
+    let executed = p.executed();
+    assert_eq!(fact_queries(&executed), Vec::<String>::new());
+    assert!(!executed.iter().any(|q| q.starts_with("parsed_module") || q.starts_with("module_scan")), "{executed:#?}");
     // Nothing new: nothing added, nothing written.
     let again = p.ws.save_cache().unwrap();
     assert_eq!((again.added, again.written), (0, 0), "{again:?}");
@@ -95,15 +98,19 @@ fn an_edit_between_processes_derives_only_that_files_facts() {
     assert!(expected[0].contains("return b + a + 1;"), "{}", expected[0]);
     p.restart(Some(&dir));
     assert_eq!(build(&mut p, Format::Esm), expected);
+    let executed = p.executed();
     assert_eq!(
-        fact_queries(&p.executed()),
+        fact_queries(&executed),
         ["parsed_diagnostics(src/math.js)", "parsed_summary(src/math.js)", "parsed_symbols(src/math.js)"]
     );
-    assert_eq!(p.ws.save_cache().unwrap().added, 2);
+    // Only the edited module is parsed (its render too is new); the others' renders are stored.
+    let parsed: Vec<&String> = executed.iter().filter(|q| q.starts_with("parsed_module")).collect();
+    assert_eq!(parsed, ["parsed_module(src/math.js)"]);
+    assert_eq!(p.ws.save_cache().unwrap().added, 3);
 }
 
 #[test]
-fn another_output_format_keeps_every_fact() {
+fn another_output_format_keeps_every_fact_and_renders_again() {
     let mut p = app();
     let dir = cache_dir(&p);
     p.restart(Some(&dir));
@@ -112,7 +119,16 @@ fn another_output_format_keeps_every_fact() {
     let expected = cold(&mut p, Format::Cjs);
     p.restart(Some(&dir));
     assert_eq!(build(&mut p, Format::Cjs), expected);
-    assert!(fact_queries(&p.executed()).is_empty());
+    let executed = p.executed();
+    assert!(fact_queries(&executed).is_empty());
+    // Renders are keyed by the format: CommonJS output renders every module again, once.
+    assert_eq!(executed.iter().filter(|q| q.starts_with("parsed_module")).count(), 3, "{executed:#?}");
+    assert_eq!(p.ws.save_cache().unwrap().added, 3);
+    // Both formats' renders are kept: ESM again renders nothing.
+    let esm = cold(&mut p, Format::Esm);
+    p.restart(Some(&dir));
+    assert_eq!(build(&mut p, Format::Esm), esm);
+    assert!(!p.executed().iter().any(|q| q.starts_with("parsed_module")));
 }
 
 #[test]

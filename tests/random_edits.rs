@@ -1555,10 +1555,7 @@ impl Sequence {
                     descriptions.push(format!("defines set to {value}"));
                 }
                 if let Some(dir) = self.cache.clone() {
-                    // The step's process ends (saving what it computed); the next starts from
-                    // the cache with whatever options the step set.
-                    let saved = self.ws.save_cache().map_err(|w| self.fail(step, "saving the cache failed", &w))?;
-                    self.reused += saved.reused;
+                    // A new process starts from the cache with whatever options the step set.
                     let mut next = self.cold();
                     if let Some(warning) = next.open_cache(&dir) {
                         return Err(self.fail(step, "opening the cache warned", &warning));
@@ -1632,6 +1629,11 @@ impl Sequence {
                 if format == Format::Esm && !incremental.errors && self.model.node_comparable() && node_rng.chance(35) {
                     self.node_check(step, &incremental)?;
                 }
+            }
+            if self.cache.is_some() {
+                // The step's process ends: it saves what it computed.
+                let saved = self.ws.save_cache().map_err(|w| self.fail(step, "saving the cache failed", &w))?;
+                self.reused += saved.reused;
             }
         }
         Ok(())

@@ -26,6 +26,8 @@ pub enum StoredKind {
     ParseFacts = 1,
     /// A source's symbols (`packem_link`).
     Symbols = 2,
+    /// A module's render for a target (`packem_emit`).
+    Render = 3,
 }
 
 /// The handle queries read. Compared by identity: the host sets it once per session.

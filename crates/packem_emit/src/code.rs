@@ -95,6 +95,19 @@ impl std::hash::Hash for Piece {
     }
 }
 
+/// Stored as its text (the persistent cache); the hash and the counts are computed again.
+impl serde::Serialize for Piece {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Piece {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Piece::new)
+    }
+}
+
 impl PartialEq for Piece {
     fn eq(&self, other: &Self) -> bool {
         // Unchanged pieces share their allocation, which `Arc`'s `eq` checks first.
@@ -119,7 +132,7 @@ struct Inner {
 }
 
 /// An element of a [`Code`]: a piece, or a shared non-empty code.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 enum Item {
     Piece(Piece),
     Code(Code),
@@ -158,6 +171,26 @@ impl PartialEq for Code {
 }
 
 impl Eq for Code {}
+
+/// Stored as its items, nested codes included: a code read back splits its bytes the same way,
+/// so it has the same [`Code::hash128`] (which depends on the split) and compares equal.
+impl serde::Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(self.items(), serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Code {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let items = Vec::<Item>::deserialize(deserializer)?;
+        if items.is_empty() {
+            return Ok(Code::default());
+        }
+        let len = items.iter().map(Item::len).sum();
+        let hash = Code::hash_items(&items);
+        Ok(Code { inner: Some(Arc::new(Inner { items, len, hash })) })
+    }
+}
 
 impl std::hash::Hash for Code {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {

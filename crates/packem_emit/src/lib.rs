@@ -42,7 +42,7 @@ pub use declarations::{
 pub use mangle_props::{ManglePropsOptions, PropertyFacts, property_facts, property_mapping};
 pub use naming::{NamesCell, OutputNames, output_names};
 
-pub use render::{RenderedModule, rendered_module};
+pub use render::{RenderedModule, encode_render, render_key, rendered_module};
 pub use sourcemap::{MapParts, Mappings, ModuleMap, OutputMap};
 
 /// Output module format.

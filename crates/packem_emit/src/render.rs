@@ -18,6 +18,7 @@ use oxc::codegen::{Codegen, CodegenOptions};
 use oxc::semantic::Scoping;
 use oxc::span::{GetSpan, SPAN};
 use packem_db::source_text;
+use packem_db::stored::StoredKind;
 use packem_db::syntax::{json_expression, quote};
 use packem_link::{Helpers, ModuleLink};
 use packem_parse::{ImportKind, ModuleFormat, Source, module_scan, parsed_module};
@@ -26,7 +27,7 @@ use rustc_hash::FxHashMap;
 use crate::{Format, Piece, Target, spelling};
 
 /// One module's code as it appears in its chunk, and what the chunk's prelude must provide.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct RenderedModule {
     /// The code (wrapped in `__commonJS` or `__esm` when the module is), indented for its place.
     pub code: Piece,
@@ -54,6 +55,15 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Sour
     let _span = tracing::debug_span!("rendered_module", path = %file.path(db)).entered();
     let project = target.project(db);
     let info = crate::link_info(db, target, source);
+    // A render an earlier process stored under the same key (see `render_key`) is this one.
+    if let Some(key) = *render_key(db, target, source)
+        && let Some(bytes) = packem_db::stored::stored(db, StoredKind::Render, key)
+    {
+        match postcard::from_bytes::<RenderedModule>(&bytes) {
+            Ok(stored) => return stored,
+            Err(error) => tracing::debug!(%error, "a stored render does not decode"),
+        }
+    }
     let format = target.format(db);
     let base = u32::from(format == Format::Iife);
     let level = base + u32::from(info.wrap.is_some() || info.lazy.is_some());
@@ -217,6 +227,47 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Sour
         code: Piece::new(out.code),
         map,
     }
+}
+
+/// The key of `target`'s render of `source` in the persistent cache (see [`packem_db::stored`]),
+/// when a cache is open and the render reads nothing the key leaves out: a hash of the source's
+/// fact key (path, text, compile settings), its link information, and the target's and its
+/// project's options, which together are every input [`rendered_module`] reads for a code
+/// module. `None` for what reads more: value modules (JSON and assets read bytes and other
+/// files), `--mangle-props` (a project-wide mapping), and, with source maps, a text that may name
+/// an input source map (another file).
+#[salsa::tracked]
+pub fn render_key(db: &dyn packem_resolve::Db, target: Target, source: Source) -> Option<u128> {
+    packem_db::stored::StoredResults::try_get(db)?;
+    let emit = target.emit(db);
+    let file = source.file(db);
+    if emit.mangle_props.is_some()
+        || file.status(db) != packem_db::FileStatus::Exists
+        || !source.settings(db).loader.is_some_and(|l| l.is_code())
+    {
+        return None;
+    }
+    let facts = (*packem_parse::fact_key(db, source))?;
+    if emit.sourcemap.is_some()
+        && memchr::memmem::find(source_text(db, file).as_str().as_bytes(), b"sourceMappingURL").is_some()
+    {
+        return None;
+    }
+    let project = target.project(db);
+    let mut key = packem_db::stored::KeyHasher::new("render");
+    key.value(&facts)
+        .value(crate::link_info(db, target, source))
+        .value(&target.format(db))
+        .value(target.global_name(db))
+        .value(emit)
+        .value(project.link(db))
+        .value(project.options(db));
+    Some(key.finish())
+}
+
+/// `render` encoded for the persistent cache (what [`rendered_module`] decodes).
+pub fn encode_render(render: &RenderedModule) -> Vec<u8> {
+    postcard::to_allocvec(render).unwrap_or_default()
 }
 
 /// A module's code and, with source maps, its mappings, written together.

@@ -17,7 +17,7 @@ use crate::{Code, CodeBuilder, Piece, SourceMapOptions};
 /// One module's part of a source map: its mappings and, as pieces of JSON that a chunk's map
 /// lists as they are, its sources, their contents and its names (each item preceded by a
 /// comma).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ModuleMap {
     /// The mappings of the module's code.
     pub mappings: Mappings,
@@ -374,7 +374,7 @@ pub(crate) fn relative_path(from: &Utf8Path, to: &Utf8Path) -> String {
 
 /// One mapping: a place in the generated code and the original position it comes from. Source
 /// and name indices count within the piece the segment belongs to.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Segment {
     /// The generated column (from the start of its line).
     pub gen_col: u32,
@@ -391,7 +391,7 @@ pub struct Segment {
 /// The mappings of a piece of generated code, encoded relative to the zero state (see the
 /// module docs): the line breaks before its first segment, that segment, the encoded rest split
 /// around its first name index, and what an appended piece needs to know about its end.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Mappings {
     /// Line breaks before the first segment.
     lead: u32,

@@ -84,6 +84,9 @@ struct Unit {
     synced_names: Option<Arc<packem_emit::OutputNames>>,
     /// The graph fact cells were last made for.
     facts_graph: Option<Arc<ModuleGraph>>,
+    /// The database revision the target was last built at: its renders are current while no
+    /// input changed since (what [`Workspace::save_cache`] stores).
+    built_at: Option<salsa::Revision>,
 }
 
 impl Workspace {
@@ -141,6 +144,7 @@ impl Workspace {
             synced_link: None,
             synced_names: None,
             facts_graph: None,
+            built_at: None,
         });
         project
     }
@@ -379,7 +383,13 @@ impl Workspace {
                 });
             });
         }
-        targets.iter().map(|target| packem_emit::bundle(&self.db, *target).clone()).collect()
+        let bundles = targets.iter().map(|target| packem_emit::bundle(&self.db, *target).clone()).collect();
+        let revision = salsa::plumbing::current_revision(&self.db);
+        for target in targets {
+            let index = self.unit_index(target.project(&self.db));
+            self.units[index].built_at = Some(revision);
+        }
+        bundles
     }
 
     /// The graph's diagnostics followed by linking's and emission's for `target`.

@@ -8,15 +8,17 @@
 //! entry is a miss, and a miss computes.
 //!
 //! Stored today: each source's summary and diagnostics, and its symbols (one entry each, keyed by
-//! `packem_parse::fact_key`). Never stored: ASTs, resolutions (their validity depends on every
-//! probed path), the graph and the link (recomputed from the facts in tens of milliseconds).
+//! `packem_parse::fact_key`), and each code module's render per target (keyed by
+//! `packem_emit::render_key`). Never stored: ASTs, resolutions (their validity depends on every
+//! probed path), the graph and the link (recomputed from the facts in tens of milliseconds), and
+//! chunks (assembled from the renders).
 
 use std::sync::Arc;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use packem_db::stored::{ResultStore, StoreHandle, StoredKind, StoredResults};
 
-use crate::Workspace;
+use crate::{Target, Workspace};
 
 /// The cache's file name in its directory.
 pub const CACHE_FILE: &str = "packem.cache";
@@ -100,8 +102,8 @@ impl Workspace {
         warning
     }
 
-    /// Adds the facts of every module of every project's graph that the cache has no entry for,
-    /// then writes the cache. Values come from the fact queries' memos (the build computed them),
+    /// Adds the facts of every module of every project's graph, and the renders of every built
+    /// target, that the cache has no entry for, then writes the cache. Values come from the fact queries' memos (the build computed them),
     /// encoded in parallel. Returns a warning when the cache could not be written (a read-only
     /// directory, a full disk, another process holding it): the outputs are unaffected.
     pub fn save_cache(&mut self) -> Result<CacheReport, String> {
@@ -137,8 +139,31 @@ impl Workspace {
             }
             (added, reused)
         });
+        // Each built target's renders (a render whose key the cache has was read from it), if no
+        // input changed since the build: a render computed now could read link cells the next
+        // build would sync first.
+        let revision = salsa::plumbing::current_revision(&self.db);
+        let renders: Vec<(Target, packem_parse::Source)> = self
+            .units
+            .iter()
+            .filter(|unit| unit.built_at == Some(revision))
+            .filter_map(|unit| Some((unit.target?, unit.project)))
+            .flat_map(|(target, project)| {
+                let graph = self.module_graph_of(project);
+                graph.modules.iter().filter(|m| !m.disabled).map(|m| (target, m.source)).collect::<Vec<_>>()
+            })
+            .collect();
+        let render_counts: Vec<(usize, usize)> = self.in_parallel(&renders, |db, (target, source)| {
+            let Some(key) = *packem_emit::render_key(db, *target, *source) else { return (0, 0) };
+            if store.get(StoredKind::Render as u8, key).is_some() {
+                return (0, 1);
+            }
+            let render = packem_emit::rendered_module(db, *target, *source);
+            store.put(StoredKind::Render as u8, key, packem_emit::encode_render(render));
+            (1, 0)
+        });
         drop(store);
-        let (added, reused) = counts.into_iter().fold((0, 0), |(a, r), (da, dr)| (a + da, r + dr));
+        let (added, reused) = counts.into_iter().chain(render_counts).fold((0, 0), |(a, r), (da, dr)| (a + da, r + dr));
         let report = persistence.store.commit()?;
         Ok(CacheReport {
             added,

@@ -6,7 +6,7 @@
 //! `Symbol.toStringTag` `"Module"`.
 
 /// A set of runtime helpers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Helpers(u16);
 
 impl Helpers {
