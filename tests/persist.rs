@@ -99,6 +99,12 @@ fn an_edit_between_processes_derives_only_that_files_facts() {
     p.restart(Some(&dir));
     assert_eq!(build(&mut p, Format::Esm), expected);
     let executed = p.executed();
+    // The other files: only their text is read (for the keys) and their stored facts taken
+    // through the accessors; no parse, scan or render work.
+    let reads = ["file_diagnostics(", "module_summary(", "module_symbols(", "node_esm_interop(", "source_text("];
+    for query in executed.iter().filter(|q| q.contains("(src/") && !q.contains("(src/math.js)")) {
+        assert!(reads.iter().any(|r| query.starts_with(r)), "{query} ran for an unchanged file: {executed:#?}");
+    }
     assert_eq!(
         fact_queries(&executed),
         ["parsed_diagnostics(src/math.js)", "parsed_summary(src/math.js)", "parsed_symbols(src/math.js)"]

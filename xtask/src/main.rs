@@ -22,6 +22,7 @@ use std::process::Command;
 use anyhow::{Context as _, Result, bail};
 
 mod bench;
+mod second_process;
 mod targets_bench;
 mod tidy;
 
@@ -51,6 +52,7 @@ fn main() -> Result<()> {
         Some("fixtures") => all_fixtures(&root),
         Some("bench") => bench::bench(&root, &args[1..]),
         Some("bench-targets") => targets_bench::bench_targets(&root, &args[1..]),
+        Some("bench-second") => bench::bench_second(&root, &args[1..]),
         Some("tidy") => tidy::tidy(&root),
         Some("test") => {
             all_fixtures(&root)?;
