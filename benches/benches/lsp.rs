@@ -79,6 +79,30 @@ fn main() {
     wait(&client, |m| matches!(m, Message::Response(r) if r.id == RequestId::from(2)));
     send(Message::Notification(Notification::new("exit".into(), Value::Null)));
     thread.join().unwrap();
+
+    // A second session on the persistent cache the first one saved (after its first
+    // diagnostics): from `initialized` to the first diagnostics of the opened leaf.
+    let (server, client) = Connection::memory();
+    let thread = std::thread::spawn(move || packem_lsp::run(server).unwrap());
+    let send = |m: Message| client.sender.send(m).unwrap();
+    send(Message::Request(Request::new(
+        RequestId::from(1),
+        "initialize".into(),
+        json!({ "rootUri": uri(&root), "capabilities": {} }),
+    )));
+    wait(&client, |m| matches!(m, Message::Response(r) if r.id == RequestId::from(1)));
+    let started = Instant::now();
+    send(Message::Notification(Notification::new("initialized".into(), json!({}))));
+    send(Message::Notification(Notification::new(
+        "textDocument/didOpen".into(),
+        json!({ "textDocument": { "uri": uri(&corpus.leaf), "languageId": "javascript", "version": 1, "text": corpus.leaf_text() } }),
+    )));
+    wait(&client, |m| is_diagnostics_for(m, &uri(&corpus.leaf)));
+    println!("{name}: first diagnostics after initialized (warm persistent cache): {:.1?}", started.elapsed());
+    send(Message::Request(Request::new(RequestId::from(2), "shutdown".into(), Value::Null)));
+    wait(&client, |m| matches!(m, Message::Response(r) if r.id == RequestId::from(2)));
+    send(Message::Notification(Notification::new("exit".into(), Value::Null)));
+    thread.join().unwrap();
 }
 
 fn is_diagnostics_for(message: &Message, uri: &str) -> bool {
