@@ -35,6 +35,8 @@ enum Message {
 pub fn run(mut builder: Builder, args: &BuildArgs) -> Result<ExitCode> {
     let result = watch(&mut builder, args);
     builder.remove_spares();
+    // What the session built last serves the next process.
+    crate::cache::save(&mut builder.workspace, args.common.log_level);
     result
 }
 

@@ -105,9 +105,11 @@ impl Workspace {
     /// Adds the facts of every module of every project's graph, and the renders of every built
     /// target, that the cache has no entry for, then writes the cache. Values come from the fact queries' memos (the build computed them),
     /// encoded in parallel. Returns a warning when the cache could not be written (a read-only
-    /// directory, a full disk, another process holding it): the outputs are unaffected.
+    /// directory, a full disk, another process holding it): the outputs are unaffected. May be
+    /// called again later in a session (a watch session saves after its first build and when it
+    /// ends): each commit adds what is new since the last.
     pub fn save_cache(&mut self) -> Result<CacheReport, String> {
-        let Some(persistence) = self.persistence.take() else {
+        let Some(store) = self.persistence.as_ref().map(|p| p.store.clone()) else {
             return Ok(CacheReport::default());
         };
         let _span = tracing::info_span!("save_cache").entered();
@@ -117,7 +119,6 @@ impl Workspace {
             let graph = self.module_graph_of(project);
             sources.extend(graph.modules.iter().filter(|m| !m.disabled).map(|m| m.source).filter(|s| seen.insert(*s)));
         }
-        let store = persistence.store.clone();
         // (added, reused) per source.
         let counts: Vec<(usize, usize)> = self.in_parallel(&sources, |db, source| {
             let Some(key) = *packem_parse::fact_key(db, *source) else { return (0, 0) };
@@ -162,9 +163,8 @@ impl Workspace {
             store.put(StoredKind::Render as u8, key, packem_emit::encode_render(render));
             (1, 0)
         });
-        drop(store);
         let (added, reused) = counts.into_iter().chain(render_counts).fold((0, 0), |(a, r), (da, dr)| (a + da, r + dr));
-        let report = persistence.store.commit()?;
+        let report = store.commit()?;
         Ok(CacheReport {
             added,
             reused,

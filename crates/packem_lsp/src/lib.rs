@@ -367,8 +367,8 @@ impl Server {
             && let Some(workspace) = &mut self.workspace
         {
             workspace.refresh_fact_cells();
-            // The first time: what this session computed serves the next one (later saves are
-            // no-ops; the session keeps its own state).
+            // What this session computed serves the next one (a save adds only what is new, and
+            // writes nothing when nothing is).
             if let Err(warning) = workspace.save_cache() {
                 tracing::warn!(%warning, "the persistent cache was not written");
             }
