@@ -186,3 +186,29 @@ fn a_damaged_cache_is_a_warning_and_a_correct_build() {
         assert_eq!(build(&mut p, Format::Esm), expected, "byte {at} flipped");
     }
 }
+
+#[test]
+fn a_session_that_saves_again_writes_only_what_is_new() {
+    let mut p = app();
+    let dir = cache_dir(&p);
+    p.restart(Some(&dir));
+    build(&mut p, Format::Esm);
+    assert_eq!(p.ws.save_cache().unwrap().added, 9);
+    // Nothing new since: nothing added, nothing written (the session's own entries are found).
+    let again = p.ws.save_cache().unwrap();
+    assert_eq!((again.added, again.written), (0, 0), "{again:?}");
+    // An edit in the session: its file's facts and render are added, and only they.
+    p.write("src/format.js", "export function money(n) {\n  return '#' + n;\n}\n");
+    build(&mut p, Format::Esm);
+    let edited = p.ws.save_cache().unwrap();
+    assert_eq!(edited.added, 3, "{edited:?}");
+    for _ in 0..12 {
+        let idle = p.ws.save_cache().unwrap();
+        assert_eq!((idle.added, idle.written), (0, 0), "{idle:?}");
+    }
+    // A new process finds all of it.
+    let expected = cold(&mut p, Format::Esm);
+    p.restart(Some(&dir));
+    assert_eq!(build(&mut p, Format::Esm), expected);
+    assert!(!p.executed().iter().any(|q| q.starts_with("parsed_module")));
+}

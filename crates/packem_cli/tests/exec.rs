@@ -384,12 +384,15 @@ fn run_case(case: &Case, bundler: Bundler, bundler_path: &Path) -> CaseOutcomes 
             Ok((run.stdout, run.code))
         }
     };
+    // One persistent cache per case, shared by its variants (later variants take the facts, and
+    // renders where the options agree, from it), outside the source tree.
+    let cache = tempfile::Builder::new().prefix("packem-exec-cache-").tempdir().expect("creating a temp dir");
     formats
         .iter()
         .map(|format| {
             let outcome = match &expected {
                 Err(msg) => Outcome::Fail(msg.clone()),
-                Ok((stdout, code)) => run_format(case, format, bundler, bundler_path, stdout, *code),
+                Ok((stdout, code)) => run_format(case, format, bundler, bundler_path, stdout, *code, cache.path()),
             };
             (format.clone(), outcome)
         })
@@ -403,6 +406,7 @@ fn run_format(
     bundler_path: &Path,
     expected_stdout: &str,
     expected_code: Option<i32>,
+    cache: &Path,
 ) -> Outcome {
     let tmp =
         tempfile::Builder::new().prefix("packem-exec-").tempdir_in(std::env::temp_dir()).expect("creating a temp dir");
@@ -427,7 +431,7 @@ fn run_format(
     build.current_dir(&case.dir);
     match bundler {
         Bundler::Packem => {
-            build.arg("build").arg(case.entry());
+            build.arg("build").arg(case.entry()).arg(format!("--cache-dir={}", cache.display()));
         }
         Bundler::Esbuild => {
             build.arg(case.entry()).arg("--bundle");

@@ -25,11 +25,19 @@ pub const CACHE_FILE: &str = "packem.cache";
 
 /// The default cache directory for a project whose working directory is `cwd`:
 /// `node_modules/.cache/packem` in the nearest directory from `cwd` up that has a
-/// `package.json`, else in `cwd` (where babel-loader, terser-webpack-plugin and Rspack keep
-/// theirs, found the same way).
+/// `package.json` (where babel-loader, terser-webpack-plugin and Rspack keep theirs, found the
+/// same way); outside any package, a directory per working directory under the system's
+/// temporary directory (babel-loader's fallback), so that no `node_modules` appears where there
+/// was none.
 pub fn default_cache_dir(cwd: &Utf8Path) -> Utf8PathBuf {
-    let root = cwd.ancestors().find(|dir| dir.join("package.json").is_file()).unwrap_or(cwd);
-    root.join("node_modules").join(".cache").join("packem")
+    match cwd.ancestors().find(|dir| dir.join("package.json").is_file()) {
+        Some(root) => root.join("node_modules").join(".cache").join("packem"),
+        None => {
+            let temp = Utf8PathBuf::from_path_buf(std::env::temp_dir()).unwrap_or_else(|_| Utf8PathBuf::from("/tmp"));
+            let key = xxhash_rust::xxh3::xxh3_64(cwd.as_str().as_bytes());
+            temp.join("packem-cache").join(format!("{key:016x}"))
+        }
+    }
 }
 
 /// This binary's identity: the store is only read by the build of packem that wrote it (the
@@ -61,7 +69,13 @@ impl ResultStore for Cached {
 
 /// The persistent cache a workspace opened.
 pub(crate) struct Persistence {
+    path: Utf8PathBuf,
+    /// The store the queries read: the file as it was when the session started.
     store: Arc<packem_cache::Store>,
+    /// Whether `store` was committed: later saves then open the file afresh (it holds what the
+    /// first commit wrote, and other processes' commits), so that nothing is put twice and a
+    /// save with nothing new writes nothing.
+    committed: bool,
 }
 
 /// What [`Workspace::save_cache`] did.
@@ -89,16 +103,19 @@ impl Workspace {
         let packem_cache::Opened { store, warning } = packem_cache::Store::open(&dir.join(CACHE_FILE), build_id());
         let store = Arc::new(store);
         let handle = StoreHandle(Arc::new(Cached(store.clone())));
+        // HIGH: the store never changes during a session, so the queries that read it (every
+        // render, the facts of sources without cells) keep their durability.
+        let high = salsa::Durability::HIGH;
         match StoredResults::try_get(&self.db) {
             Some(existing) => {
                 use salsa::Setter;
-                existing.set_store(&mut self.db).to(handle);
+                existing.set_store(&mut self.db).with_durability(high).to(handle);
             }
             None => {
-                StoredResults::new(&self.db, handle);
+                let _ = StoredResults::builder(handle).durability(high).new(&self.db);
             }
         }
-        self.persistence = Some(Persistence { store });
+        self.persistence = Some(Persistence { path: dir.join(CACHE_FILE), store, committed: false });
         warning
     }
 
@@ -109,8 +126,16 @@ impl Workspace {
     /// called again later in a session (a watch session saves after its first build and when it
     /// ends): each commit adds what is new since the last.
     pub fn save_cache(&mut self) -> Result<CacheReport, String> {
-        let Some(store) = self.persistence.as_ref().map(|p| p.store.clone()) else {
+        let Some(persistence) = self.persistence.as_mut() else {
             return Ok(CacheReport::default());
+        };
+        let store = if persistence.committed {
+            // A warning here was already given when the session opened the cache (or concerns
+            // a file another process broke since): this save rewrites it either way.
+            Arc::new(packem_cache::Store::open(&persistence.path, build_id()).store)
+        } else {
+            persistence.committed = true;
+            persistence.store.clone()
         };
         let _span = tracing::info_span!("save_cache").entered();
         let mut sources: Vec<packem_parse::Source> = Vec::new();

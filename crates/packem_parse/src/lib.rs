@@ -178,7 +178,8 @@ pub fn fact_key(db: &dyn Db, source: Source) -> Option<u128> {
         return None;
     }
     let mut key = KeyHasher::new("facts");
-    key.value(file.path(db)).bytes(text.as_str().as_bytes()).value(settings);
+    // The path as bytes: `Path`'s `Hash` joins components without separators.
+    key.bytes(file.path(db).as_str().as_bytes()).bytes(text.as_str().as_bytes()).value(settings);
     Some(key.finish())
 }
 
