@@ -50,7 +50,8 @@ pub enum CacheCommand {
 /// Where the cache is (`packem cache info|clean`).
 #[derive(Args, Debug)]
 pub struct CacheArgs {
-    /// The cache directory (default: node_modules/.cache/packem in the working directory).
+    /// The cache directory (default: node_modules/.cache/packem in the nearest directory up that
+    /// has a package.json, else under the temporary directory).
     #[arg(long = "cache-dir", value_name = "DIR")]
     pub cache_dir: Option<Utf8PathBuf>,
 }
@@ -292,8 +293,9 @@ pub struct CommonArgs {
     /// How many errors and warnings to print (0: all).
     #[arg(long = "log-limit", value_name = "N", default_value_t = 6)]
     pub log_limit: usize,
-    /// The persistent cache's directory (default: node_modules/.cache/packem in the working
-    /// directory). Results of earlier runs are kept there, keyed by content and options.
+    /// The persistent cache's directory (default: node_modules/.cache/packem in the nearest
+    /// directory up that has a package.json, else under the temporary directory). Results of
+    /// earlier runs are kept there, keyed by content and options.
     #[arg(long = "cache-dir", value_name = "DIR")]
     pub cache_dir: Option<Utf8PathBuf>,
     /// Neither read nor write the persistent cache.

@@ -233,9 +233,9 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Sour
 /// when a cache is open and the render reads nothing the key leaves out: a hash of the source's
 /// fact key (path, text, compile settings), its link information, and the target's and its
 /// project's options, which together are every input [`rendered_module`] reads for a code
-/// module. `None` for what reads more: value modules (JSON and assets read bytes and other
-/// files), `--mangle-props` (a project-wide mapping), and, with source maps, a text that may name
-/// an input source map (another file).
+/// or JSON module (whose value code is made from its text). `None` for what reads more: assets
+/// (their bytes, and other files for `file` and `copy`), `--mangle-props` (a project-wide
+/// mapping), and, with source maps, a text that may name an input source map (another file).
 #[salsa::tracked]
 pub fn render_key(db: &dyn packem_resolve::Db, target: Target, source: Source) -> Option<u128> {
     packem_db::stored::StoredResults::try_get(db)?;
@@ -243,7 +243,7 @@ pub fn render_key(db: &dyn packem_resolve::Db, target: Target, source: Source) -
     let file = source.file(db);
     if emit.mangle_props.is_some()
         || file.status(db) != packem_db::FileStatus::Exists
-        || !source.settings(db).loader.is_some_and(|l| l.is_code())
+        || !source.settings(db).loader.is_some_and(|l| l.is_code() || l == packem_db::Loader::Json)
     {
         return None;
     }
