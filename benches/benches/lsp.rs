@@ -25,16 +25,9 @@ fn main() {
     )
     .unwrap();
 
-    let (server, client) = Connection::memory();
-    let thread = std::thread::spawn(move || packem_lsp::run(server).unwrap());
     let uri = |p: &camino::Utf8Path| format!("file://{p}");
+    let (client, thread) = start(&uri(&root));
     let send = |m: Message| client.sender.send(m).unwrap();
-    send(Message::Request(Request::new(
-        RequestId::from(1),
-        "initialize".into(),
-        json!({ "rootUri": uri(&root), "capabilities": {} }),
-    )));
-    wait(&client, |m| matches!(m, Message::Response(r) if r.id == RequestId::from(1)));
     send(Message::Notification(Notification::new("initialized".into(), json!({}))));
 
     let started = Instant::now();
@@ -75,22 +68,12 @@ fn main() {
             samples.len()
         );
     }
-    send(Message::Request(Request::new(RequestId::from(2), "shutdown".into(), Value::Null)));
-    wait(&client, |m| matches!(m, Message::Response(r) if r.id == RequestId::from(2)));
-    send(Message::Notification(Notification::new("exit".into(), Value::Null)));
-    thread.join().unwrap();
+    stop(client, thread);
 
     // A second session on the persistent cache the first one saved (after its first
     // diagnostics): from `initialized` to the first diagnostics of the opened leaf.
-    let (server, client) = Connection::memory();
-    let thread = std::thread::spawn(move || packem_lsp::run(server).unwrap());
+    let (client, thread) = start(&uri(&root));
     let send = |m: Message| client.sender.send(m).unwrap();
-    send(Message::Request(Request::new(
-        RequestId::from(1),
-        "initialize".into(),
-        json!({ "rootUri": uri(&root), "capabilities": {} }),
-    )));
-    wait(&client, |m| matches!(m, Message::Response(r) if r.id == RequestId::from(1)));
     let started = Instant::now();
     send(Message::Notification(Notification::new("initialized".into(), json!({}))));
     send(Message::Notification(Notification::new(
@@ -99,9 +82,30 @@ fn main() {
     )));
     wait(&client, |m| is_diagnostics_for(m, &uri(&corpus.leaf)));
     println!("{name}: first diagnostics after initialized (warm persistent cache): {:.1?}", started.elapsed());
-    send(Message::Request(Request::new(RequestId::from(2), "shutdown".into(), Value::Null)));
+    stop(client, thread);
+}
+
+/// A server in process on `root_uri`, initialized (the client still has to send `initialized`).
+fn start(root_uri: &str) -> (Connection, std::thread::JoinHandle<()>) {
+    let (server, client) = Connection::memory();
+    let thread = std::thread::spawn(move || packem_lsp::run(server).unwrap());
+    client
+        .sender
+        .send(Message::Request(Request::new(
+            RequestId::from(1),
+            "initialize".into(),
+            json!({ "rootUri": root_uri, "capabilities": {} }),
+        )))
+        .unwrap();
+    wait(&client, |m| matches!(m, Message::Response(r) if r.id == RequestId::from(1)));
+    (client, thread)
+}
+
+/// Shuts the server down and waits for it.
+fn stop(client: Connection, thread: std::thread::JoinHandle<()>) {
+    client.sender.send(Message::Request(Request::new(RequestId::from(2), "shutdown".into(), Value::Null))).unwrap();
     wait(&client, |m| matches!(m, Message::Response(r) if r.id == RequestId::from(2)));
-    send(Message::Notification(Notification::new("exit".into(), Value::Null)));
+    client.sender.send(Message::Notification(Notification::new("exit".into(), Value::Null))).unwrap();
     thread.join().unwrap();
 }
 

@@ -132,10 +132,8 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
     let options = Options::parse(root, args)?;
     let started = Instant::now();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    crate::all_fixtures(root)?;
-    let peers = install_peers(root)?;
+    let (peers, packem) = prepare(root)?;
     let cargo = env_or("CARGO", "cargo");
-    run(Command::new(&cargo).current_dir(root).args(["build", "--release", "-p", "packem_cli", "--bin", "packem"]))?;
     run(Command::new(&cargo).current_dir(root).args([
         "bench",
         "-p",
@@ -144,7 +142,6 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
         "latency",
         "--no-run",
     ]))?;
-    let packem = root.join("target/release/packem");
     let driver = root.join("benches/peers/driver.mjs");
     let work = root.join(".fixtures/bench");
     std::fs::create_dir_all(&work)?;
@@ -195,11 +192,7 @@ pub fn bench_second(root: &Path, args: &[String]) -> Result<()> {
         options.out = root.join("docs/benchmarks-persist.md");
     }
     let started = Instant::now();
-    crate::all_fixtures(root)?;
-    let peers = install_peers(root)?;
-    let cargo = env_or("CARGO", "cargo");
-    run(Command::new(&cargo).current_dir(root).args(["build", "--release", "-p", "packem_cli", "--bin", "packem"]))?;
-    let packem = root.join("target/release/packem");
+    let (peers, packem) = prepare(root)?;
     let driver = root.join("benches/peers/driver.mjs");
     let work = root.join(".fixtures/bench");
     std::fs::create_dir_all(&work)?;
@@ -256,6 +249,16 @@ impl Env<'_> {
         }
         json.context("driver.mjs printed no JSON")
     }
+}
+
+/// What every benchmark needs first: the fixtures, the peers (installed), and packem's release
+/// binary (built). Returns the peers' directory and the binary.
+pub(crate) fn prepare(root: &Path) -> Result<(PathBuf, PathBuf)> {
+    crate::all_fixtures(root)?;
+    let peers = install_peers(root)?;
+    let cargo = env_or("CARGO", "cargo");
+    run(Command::new(&cargo).current_dir(root).args(["build", "--release", "-p", "packem_cli", "--bin", "packem"]))?;
+    Ok((peers, root.join("target/release/packem")))
 }
 
 /// Installs `benches/peers/package.json` into `.fixtures/peers` unless the stamp matches.

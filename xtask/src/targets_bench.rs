@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
-use crate::bench::{install_peers, measure, median, ms};
-use crate::{env_or, run};
+use crate::bench::{measure, median, ms};
 
 const EXTISM_TARGETS: &[&str] = &["worker-node", "worker-browser", "node-esm", "node-cjs", "browser-esm"];
 const THREE_TARGETS: &[(&str, &str)] = &[("esm", "esm"), ("cjs", "cjs"), ("iife", "iife")];
@@ -27,11 +26,7 @@ pub fn bench_targets(root: &Path, args: &[String]) -> Result<()> {
         }
     }
     let started = Instant::now();
-    crate::all_fixtures(root)?;
-    let peers = install_peers(root)?;
-    let cargo = env_or("CARGO", "cargo");
-    run(Command::new(&cargo).current_dir(root).args(["build", "--release", "-p", "packem_cli", "--bin", "packem"]))?;
-    let packem = root.join("target/release/packem");
+    let (peers, packem) = crate::bench::prepare(root)?;
     let esbuild = peers.join("node_modules/esbuild/bin/esbuild");
     let work = root.join(".fixtures/bench-targets");
     let _ = std::fs::remove_dir_all(&work);

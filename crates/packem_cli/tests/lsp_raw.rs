@@ -156,3 +156,67 @@ fn diagnostics_say_which_targets_have_them_and_the_module_graph_takes_a_target()
     drop(stdin);
     assert!(child.wait().unwrap().success());
 }
+
+/// Runs one language-server session on `root` (parse spans logged to `log`): waits for the
+/// diagnostics of `file`, then shuts down. Returns them.
+fn session_diagnostics(root: &std::path::Path, file: &std::path::Path, log: &std::path::Path) -> serde_json::Value {
+    let uri = format!("file://{}", root.canonicalize().unwrap().display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_packem"))
+        .arg("lsp")
+        .env("PACKEM_LOG", "packem_parse=debug")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let initialize = serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": { "rootUri": uri, "capabilities": {} } });
+    stdin.write_all(&frame(&initialize.to_string())).unwrap();
+    read_until(&mut stdout, |v| v["id"] == 1);
+    stdin.write_all(&frame(r#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#)).unwrap();
+    let file_uri = format!("file://{}", file.canonicalize().unwrap().display());
+    let published = read_until(&mut stdout, |v| {
+        v["method"] == "textDocument/publishDiagnostics" && v["params"]["uri"] == file_uri.as_str()
+    });
+    stdin.write_all(&frame(r#"{"jsonrpc":"2.0","id":3,"method":"shutdown"}"#)).unwrap();
+    read_until(&mut stdout, |v| v["id"] == 3);
+    stdin.write_all(&frame(r#"{"jsonrpc":"2.0","method":"exit"}"#)).unwrap();
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    published["params"]["diagnostics"].clone()
+}
+
+#[test]
+fn a_second_session_takes_every_fact_from_the_persistent_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("package.json"), "{}").unwrap();
+    std::fs::write(root.join("packem.json"), r#"{ "entries": ["main.js"] }"#).unwrap();
+    std::fs::write(root.join("main.js"), "import { missing } from './lib.js';\nconsole.log(missing);\n").unwrap();
+    std::fs::write(root.join("lib.js"), "export const present = 1;\n").unwrap();
+    let log = root.join("lsp.log");
+    let parses = |log: &std::path::Path| {
+        std::fs::read_to_string(log)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("parsed_module{") && l.contains("close"))
+            .count()
+    };
+    let first = session_diagnostics(root, &root.join("main.js"), &log);
+    assert!(first.to_string().contains("missing"), "{first}");
+    assert_eq!(parses(&log), 2, "{}", std::fs::read_to_string(&log).unwrap());
+    assert!(root.join("node_modules/.cache/packem/packem.cache").is_file());
+    // The next session publishes the same diagnostics without parsing: the import error's span
+    // comes from the scan, so the file with the error is the one module parsed.
+    let second = session_diagnostics(root, &root.join("main.js"), &log);
+    assert_eq!(second, first);
+    let parsed: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("parsed_module{") && l.contains("close"))
+        .map(str::to_owned)
+        .collect();
+    assert!(parsed.len() == 1 && parsed[0].contains("main.js"), "{parsed:#?}");
+}

@@ -106,6 +106,8 @@ struct Server {
     /// A diagnostics run for the current state finished and the workspace's fact cells may be
     /// refreshed (see [`Server::refresh_fact_cells_when_idle`]).
     fact_cells_due: bool,
+    /// Whether this workspace saved the persistent cache after its first diagnostics run.
+    cache_saved: bool,
     pool: Arc<rayon::ThreadPool>,
     next_id: i32,
     shutting_down: bool,
@@ -124,6 +126,7 @@ impl Server {
             generation: 0,
             published: BTreeSet::new(),
             fact_cells_due: false,
+            cache_saved: false,
             pool: Arc::new(
                 rayon::ThreadPoolBuilder::new()
                     .num_threads(2)
@@ -190,6 +193,7 @@ impl Server {
                     workspace.set_overlay(path, Some(Arc::from(text.as_str())));
                 }
                 self.workspace = Some(workspace);
+                self.cache_saved = false;
                 self.targets = targets;
             }
             Err(message) => {
@@ -258,6 +262,9 @@ impl Server {
         if request.method == "shutdown" {
             self.shutting_down = true;
             self.send(Response::new_ok(request.id, Value::Null));
+            if let Some(workspace) = &mut self.workspace {
+                save_cache(workspace);
+            }
             return;
         }
         if self.shutting_down {
@@ -367,10 +374,11 @@ impl Server {
             && let Some(workspace) = &mut self.workspace
         {
             workspace.refresh_fact_cells();
-            // What this session computed serves the next one (a save adds only what is new, and
-            // writes nothing when nothing is).
-            if let Err(warning) = workspace.save_cache() {
-                tracing::warn!(%warning, "the persistent cache was not written");
+            // What the first run computed serves the next session; later edits are saved at
+            // shutdown (a save reads the cache file and every module's keys: not per keystroke).
+            if !self.cache_saved {
+                save_cache(workspace);
+                self.cache_saved = true;
             }
             self.fact_cells_due = false;
         }
@@ -518,4 +526,11 @@ fn collect_diagnostics(
         out.entry(file).or_default().push(convert::diagnostic(&d, &text, &text_of));
     }
     out
+}
+
+/// Saves what the session computed to the persistent cache; a failure only loses speed.
+fn save_cache(workspace: &mut Workspace) {
+    if let Err(warning) = workspace.save_cache() {
+        tracing::warn!(%warning, "the persistent cache was not written");
+    }
 }
