@@ -3,12 +3,12 @@
 //! [`Workspace::open_cache`] hands the store to the database (`packem_db::stored`) before the
 //! first query; the fact queries then take a stored value wherever its key (path, text, compile
 //! settings: everything their direct counterpart reads) matches, and parse only what changed.
-//! [`Workspace::save_cache`] adds the facts of every module the build computed and had no entry
-//! for, then commits. The cache never decides anything by itself: a missing, stale or damaged
+//! [`Workspace::save_cache`] adds the facts and renders the build computed and had no entry for,
+//! then commits. The cache never decides anything by itself: a missing, stale or damaged
 //! entry is a miss, and a miss computes.
 //!
 //! Stored today: each source's summary and diagnostics, and its symbols (one entry each, keyed by
-//! `packem_parse::fact_key`), and each code module's render per target (keyed by
+//! `packem_parse::fact_key`), and each code or JSON module's render per target (keyed by
 //! `packem_emit::render_key`). Never stored: ASTs, resolutions (their validity depends on every
 //! probed path), the graph and the link (recomputed from the facts in tens of milliseconds), and
 //! chunks (assembled from the renders).
@@ -120,8 +120,8 @@ impl Workspace {
     }
 
     /// Adds the facts of every module of every project's graph, and the renders of every built
-    /// target, that the cache has no entry for, then writes the cache. Values come from the fact queries' memos (the build computed them),
-    /// encoded in parallel. Returns a warning when the cache could not be written (a read-only
+    /// target, that the cache has no entry for, then writes the cache. Values come from the
+    /// queries' memos (the build computed them), encoded in parallel. Returns a warning when the cache could not be written (a read-only
     /// directory, a full disk, another process holding it): the outputs are unaffected. May be
     /// called again later in a session (a watch session saves after its first build and when it
     /// ends): each commit adds what is new since the last.
