@@ -272,3 +272,32 @@ fn a_target_embedded_as_bytes_is_a_uint8array_of_its_output() {
         node_eval(dir.path(), "const m = await import('./dist/esm/mod.mjs'); process.stdout.write(m.WORKER_SOURCE);");
     assert_eq!(embedded, std::fs::read_to_string(dir.path().join("dist/worker/node.js")).unwrap());
 }
+
+/// With the persistent cache, a second `packem build` of the five targets parses nothing: the
+/// worker targets' renders are saved too, although the hosts were built after their outputs
+/// were handed over (which the host sets itself, so it does not count as a change).
+#[test]
+fn a_second_build_of_every_target_parses_nothing() {
+    let dir = fixture();
+    let cache = format!("--cache-dir={}", dir.path().join(".cache").display());
+    let out = packem(dir.path(), &["build", &cache]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let first = std::fs::read_to_string(dir.path().join("dist/esm/mod.mjs")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_packem"))
+        .current_dir(dir.path())
+        .args(["build", &cache])
+        .env("NO_COLOR", "1")
+        .env("PACKEM_LOG", "packem_parse=debug")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The embedded outputs are text assets (an empty program; assets are not cached): every
+    // source file's render comes from the cache.
+    let parsed: Vec<&str> = std::str::from_utf8(&out.stderr)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("parsed_module{") && l.contains("close") && !l.contains("path=packem:target/"))
+        .collect();
+    assert!(parsed.is_empty(), "{parsed:#?}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("dist/esm/mod.mjs")).unwrap(), first);
+}

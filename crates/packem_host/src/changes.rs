@@ -17,6 +17,7 @@ impl Workspace {
     /// Takes `&mut self`: salsa cancels every running snapshot and waits for it before the first
     /// input is set, so clearing oxc_resolver's cache afterwards cannot race a resolution.
     pub fn apply_changes(&mut self, paths: impl IntoIterator<Item = Utf8PathBuf>) -> ChangeSummary {
+        self.changes += 1;
         let _span = tracing::info_span!("apply_changes").entered();
         let mut summary = ChangeSummary::default();
         let mut structure_changed = false;
@@ -172,6 +173,7 @@ impl Workspace {
 
     /// Sets (or with `None` clears) an editor's unsaved text for `path`.
     pub fn set_overlay(&mut self, path: &Utf8Path, text: Option<Arc<str>>) {
+        self.changes += 1;
         Files::set_overlay(&mut self.db, path, text);
         self.sync_fact_cells();
     }

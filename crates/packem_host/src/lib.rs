@@ -64,6 +64,10 @@ pub struct Workspace {
     incremental: bool,
     /// The persistent cache, when one is open.
     persistence: Option<persist::Persistence>,
+    /// How many times files, overlays or options were changed through this workspace. Not
+    /// counted: what the host sets itself during builds (cells, and the outputs a target embeds,
+    /// which only the targets built after them read).
+    changes: u64,
     pool: Arc<rayon::ThreadPool>,
     // Declared last so that it is dropped after the inputs' owners (see ty's db.rs).
     db: PackemDatabase,
@@ -84,9 +88,9 @@ struct Unit {
     synced_names: Option<Arc<packem_emit::OutputNames>>,
     /// The graph fact cells were last made for.
     facts_graph: Option<Arc<ModuleGraph>>,
-    /// The database revision the target was last built at: its renders are current while no
-    /// input changed since (what [`Workspace::save_cache`] stores).
-    built_at: Option<salsa::Revision>,
+    /// [`Workspace::changes`] when the target was last built: its renders are current while no
+    /// change was applied since (what [`Workspace::save_cache`] stores).
+    built_at: Option<u64>,
 }
 
 impl Workspace {
@@ -118,6 +122,7 @@ impl Workspace {
             facts,
             incremental: true,
             persistence: None,
+            changes: 0,
             pool: worker_pool(),
             db,
         };
@@ -197,6 +202,7 @@ impl Workspace {
 
     /// Replaces the primary project's entries (a set, so equal lists change nothing).
     pub fn set_entries(&mut self, entries: Vec<Utf8PathBuf>) {
+        self.changes += 1;
         let project = self.project();
         if project.entries(&self.db) != &entries {
             project.set_entries(&mut self.db).to(entries);
@@ -211,6 +217,7 @@ impl Workspace {
 
     /// Replaces the primary project's options.
     pub fn set_options(&mut self, options: ProjectOptions) {
+        self.changes += 1;
         let project = self.project();
         if project.options(&self.db) != &options {
             let scope = self.scope_for(options);
@@ -231,6 +238,7 @@ impl Workspace {
 
     /// Replaces `project`'s compile options (see [`Workspace::set_compile_options`]).
     pub fn set_compile_options_of(&mut self, project: Project, compile: CompileOptions) {
+        self.changes += 1;
         if project.compile(&self.db) != &compile {
             project.set_compile(&mut self.db).with_durability(salsa::Durability::MEDIUM).to(compile);
             self.facts.stale.insert(project);
@@ -247,6 +255,7 @@ impl Workspace {
 
     /// Replaces `project`'s link options.
     pub fn set_link_options_of(&mut self, project: Project, link: packem_db::LinkOptions) {
+        self.changes += 1;
         if project.link(&self.db) != &link {
             project.set_link(&mut self.db).with_durability(salsa::Durability::MEDIUM).to(link);
             self.unit(project).cold.mark();
@@ -310,6 +319,12 @@ impl Workspace {
         let index = self.unit_index(project);
         match self.units[index].target {
             Some(target) => {
+                if target.format(&self.db) != format
+                    || target.global_name(&self.db) != &global_name
+                    || target.emit(&self.db) != &emit
+                {
+                    self.changes += 1;
+                }
                 if target.format(&self.db) != format {
                     target.set_format(&mut self.db).with_durability(medium).to(format);
                     self.units[index].cold.mark();
@@ -384,10 +399,9 @@ impl Workspace {
             });
         }
         let bundles = targets.iter().map(|target| packem_emit::bundle(&self.db, *target).clone()).collect();
-        let revision = salsa::plumbing::current_revision(&self.db);
         for target in targets {
             let index = self.unit_index(target.project(&self.db));
-            self.units[index].built_at = Some(revision);
+            self.units[index].built_at = Some(self.changes);
         }
         bundles
     }

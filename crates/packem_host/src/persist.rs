@@ -166,13 +166,12 @@ impl Workspace {
             (added, reused)
         });
         // Each built target's renders (a render whose key the cache has was read from it), if no
-        // input changed since the build: a render computed now could read link cells the next
-        // build would sync first.
-        let revision = salsa::plumbing::current_revision(&self.db);
+        // change was applied since the build: a render computed now could read link cells the
+        // next build would sync first.
         let renders: Vec<(Target, packem_parse::Source)> = self
             .units
             .iter()
-            .filter(|unit| unit.built_at == Some(revision))
+            .filter(|unit| unit.built_at == Some(self.changes))
             .filter_map(|unit| Some((unit.target?, unit.project)))
             .flat_map(|(target, project)| {
                 let graph = self.module_graph_of(project);
