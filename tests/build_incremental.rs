@@ -2,21 +2,7 @@
 //! after edits, the bundle equals a cold build's, byte for byte.
 
 use packem_host::{Format, Workspace};
-use packem_tests::TestProject;
-
-fn app() -> TestProject {
-    TestProject::new(
-        &[
-            (
-                "src/main.js",
-                "import { total } from './math.js';\nimport * as fmt from './format.js';\nconsole.log(fmt.money(total(2, 3)));\n",
-            ),
-            ("src/math.js", "export function total(a, b) {\n  return a + b;\n}\nexport const unused = 1;\n"),
-            ("src/format.js", "export function money(n) {\n  return '$' + n.toFixed(2);\n}\n"),
-        ],
-        &["src/main.js"],
-    )
-}
+use packem_tests::{TestProject, app};
 
 fn build(p: &mut TestProject, format: Format) -> Vec<String> {
     let target = p.ws.target(format, None);

@@ -5,21 +5,7 @@
 
 use camino::Utf8PathBuf;
 use packem_host::Format;
-use packem_tests::TestProject;
-
-fn app() -> TestProject {
-    TestProject::new(
-        &[
-            (
-                "src/main.js",
-                "import { total } from './math.js';\nimport * as fmt from './format.js';\nconsole.log(fmt.money(total(2, 3)));\n",
-            ),
-            ("src/math.js", "export function total(a, b) {\n  return a + b;\n}\nexport const unused = 1;\n"),
-            ("src/format.js", "export function money(n) {\n  return '$' + n.toFixed(2);\n}\n"),
-        ],
-        &["src/main.js"],
-    )
-}
+use packem_tests::{TestProject, app};
 
 fn cache_dir(p: &TestProject) -> Utf8PathBuf {
     p.root().join("node_modules/.cache/packem")

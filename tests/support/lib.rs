@@ -134,6 +134,22 @@ impl TestProject {
     }
 }
 
+/// The three-module app most build tests start from: `src/main.js` imports `total` from
+/// `src/math.js` (which also exports an unused constant) and `src/format.js` as a namespace.
+pub fn app() -> TestProject {
+    TestProject::new(
+        &[
+            (
+                "src/main.js",
+                "import { total } from './math.js';\nimport * as fmt from './format.js';\nconsole.log(fmt.money(total(2, 3)));\n",
+            ),
+            ("src/math.js", "export function total(a, b) {\n  return a + b;\n}\nexport const unused = 1;\n"),
+            ("src/format.js", "export function money(n) {\n  return '$' + n.toFixed(2);\n}\n"),
+        ],
+        &["src/main.js"],
+    )
+}
+
 fn write_file(path: &Utf8Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();

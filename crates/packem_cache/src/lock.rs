@@ -39,14 +39,10 @@ pub(crate) enum Exclusive {
 /// then take turns instead of skipping their commits).
 pub(crate) fn exclusive_bounded(path: &Utf8Path, patience: Duration) -> Result<Exclusive, String> {
     let file = open_lock_file(path, true).map_err(|e| format!("cannot open lock file {}: {e}", lock_path(path)))?;
-    let start = Instant::now();
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(Exclusive::Locked(LockGuard { _file: file })),
-            Err(TryLockError::WouldBlock) if start.elapsed() < patience => sleep(Duration::from_millis(5)),
-            Err(TryLockError::WouldBlock) => return Ok(Exclusive::Busy),
-            Err(TryLockError::Error(e)) => return Err(format!("cannot lock {}: {e}", lock_path(path))),
-        }
+    match retry(patience, || file.try_lock()) {
+        Ok(true) => Ok(Exclusive::Locked(LockGuard { _file: file })),
+        Ok(false) => Ok(Exclusive::Busy),
+        Err(e) => Err(format!("cannot lock {}: {e}", lock_path(path))),
     }
 }
 
@@ -55,12 +51,19 @@ pub(crate) fn exclusive_bounded(path: &Utf8Path, patience: Duration) -> Result<E
 /// because a torn read fails the footer check.
 pub(crate) fn shared_bounded(path: &Utf8Path, patience: Duration) -> Option<LockGuard> {
     let file = open_lock_file(path, true).or_else(|_| File::open(lock_path(path))).ok()?;
+    matches!(retry(patience, || file.try_lock_shared()), Ok(true)).then_some(LockGuard { _file: file })
+}
+
+/// Calls `try_lock` until it succeeds (`Ok(true)`) or `patience` has passed while the lock stays
+/// held (`Ok(false)`); an error other than "held" ends it at once.
+fn retry(patience: Duration, try_lock: impl Fn() -> Result<(), TryLockError>) -> std::io::Result<bool> {
     let start = Instant::now();
     loop {
-        match file.try_lock_shared() {
-            Ok(()) => return Some(LockGuard { _file: file }),
+        match try_lock() {
+            Ok(()) => return Ok(true),
             Err(TryLockError::WouldBlock) if start.elapsed() < patience => sleep(Duration::from_millis(5)),
-            Err(_) => return None,
+            Err(TryLockError::WouldBlock) => return Ok(false),
+            Err(TryLockError::Error(e)) => return Err(e),
         }
     }
 }

@@ -54,6 +54,8 @@ pub struct Store {
     puts: RwLock<HashMap<Key, Arc<[u8]>>>,
     has_puts: AtomicBool,
     saw_bad: AtomicBool,
+    /// Set by the first [`Store::commit`]: a store commits once (see there).
+    committed: AtomicBool,
 }
 
 /// What [`Store::open`] returns: the store (possibly empty) and why it is empty or partial, if it is.
@@ -272,6 +274,7 @@ impl Store {
             puts: RwLock::new(HashMap::new()),
             has_puts: AtomicBool::new(false),
             saw_bad: AtomicBool::new(false),
+            committed: AtomicBool::new(false),
         };
         Opened { store, warning }
     }
@@ -329,6 +332,11 @@ impl Store {
         base.map_or(0, |i| i.entries.len()) + new
     }
 
+    /// Whether [`Store::commit`] was called (it is then only read from).
+    pub fn is_committed(&self) -> bool {
+        self.committed.load(Ordering::Acquire)
+    }
+
     /// Whether the store holds no entry.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -343,9 +351,17 @@ impl Store {
     /// file valid and is returned as `Err(warning)`.
     ///
     /// Takes `&self` (a store shared with readers can be committed): the puts move into the file,
-    /// so they are no longer served by this store afterwards (a miss, never wrong bytes).
+    /// so they are no longer served by this store afterwards (a miss, never wrong bytes). A store
+    /// commits once: its use marks and its view of the file are those of its open, so a second
+    /// commit would write them again. A second call is an `Err`; open the file again instead.
     pub fn commit(&self) -> Result<CommitReport, String> {
         let _span = tracing::debug_span!("cache_commit", path = %self.path).entered();
+        if self.committed.swap(true, Ordering::AcqRel) {
+            return Err(format!(
+                "cache {}: this store was already committed; open the file again to commit more",
+                self.path
+            ));
+        }
         let puts = std::mem::take(&mut *self.puts.write().unwrap_or_else(PoisonError::into_inner));
         self.has_puts.store(false, Ordering::Release);
         let original = &self.snapshot;

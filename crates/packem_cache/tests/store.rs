@@ -555,3 +555,26 @@ fn torn_tail_keeps_previous_commit_and_next_commit_compacts() {
     assert_eq!(store.len(), 4);
     assert_eq!(&*store.get(0, 11).unwrap(), bytes(11, 33).as_slice());
 }
+
+#[test]
+fn a_store_commits_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = camino::Utf8PathBuf::from_path_buf(dir.path().join("facts.pkc")).unwrap();
+    let store = Store::open(&path, BUILD).store;
+    store.put(0, 1, b"one".to_vec());
+    assert!(!store.is_committed());
+    store.commit().unwrap();
+    assert!(store.is_committed());
+    let len = std::fs::metadata(&path).unwrap().len();
+    // A second commit would write stale use marks again: refused, and the file is untouched.
+    store.put(0, 2, b"two".to_vec());
+    assert!(store.commit().unwrap_err().contains("already committed"));
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), len);
+    // Opening again commits what is new.
+    let again = Store::open(&path, BUILD).store;
+    again.put(0, 2, b"two".to_vec());
+    again.commit().unwrap();
+    let read = Store::open(&path, BUILD).store;
+    assert_eq!(read.get(0, 1).as_deref(), Some(&b"one"[..]));
+    assert_eq!(read.get(0, 2).as_deref(), Some(&b"two"[..]));
+}

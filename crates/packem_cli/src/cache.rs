@@ -13,13 +13,15 @@ use crate::args::{CacheArgs, CacheCommand, CommonArgs, LogLevel};
 /// The cache directory `common` asks for in a project whose working directory is `cwd`, or
 /// `None` with `--no-cache`.
 pub fn dir(common: &CommonArgs, cwd: &Utf8Path) -> Option<Utf8PathBuf> {
-    if common.no_cache {
-        return None;
-    }
-    Some(match &common.cache_dir {
+    (!common.no_cache).then(|| chosen_dir(common.cache_dir.as_deref(), cwd))
+}
+
+/// `--cache-dir` made absolute, else the default for `cwd`.
+fn chosen_dir(flag: Option<&Utf8Path>, cwd: &Utf8Path) -> Utf8PathBuf {
+    match flag {
         Some(dir) => crate::args::absolute(cwd, dir),
         None => packem_host::default_cache_dir(cwd),
-    })
+    }
 }
 
 /// Opens the cache `common` asks for, printing a warning when it was unusable (the run then
@@ -50,10 +52,7 @@ fn warn(level: LogLevel, text: &str) {
 /// `packem cache info` and `packem cache clean`.
 pub fn run(command: CacheCommand) -> Result<ExitCode> {
     let cwd = crate::args::working_directory()?;
-    let dir_of = |args: &CacheArgs| match &args.cache_dir {
-        Some(dir) => crate::args::absolute(&cwd, dir),
-        None => packem_host::default_cache_dir(&cwd),
-    };
+    let dir_of = |args: &CacheArgs| chosen_dir(args.cache_dir.as_deref(), &cwd);
     let mut stdout = std::io::stdout().lock();
     match command {
         CacheCommand::Info(args) => {

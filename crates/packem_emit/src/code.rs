@@ -183,12 +183,8 @@ impl serde::Serialize for Code {
 impl<'de> serde::Deserialize<'de> for Code {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let items = Vec::<Item>::deserialize(deserializer)?;
-        if items.is_empty() {
-            return Ok(Code::default());
-        }
         let len = items.iter().map(Item::len).sum();
-        let hash = Code::hash_items(&items);
-        Ok(Code { inner: Some(Arc::new(Inner { items, len, hash })) })
+        Ok(Code::from_items(items, len))
     }
 }
 
@@ -217,6 +213,15 @@ impl Code {
 
     fn items(&self) -> &[Item] {
         self.inner.as_ref().map_or(&[], |inner| &inner.items)
+    }
+
+    /// The code made of `items` (`len` bytes in all), as they are.
+    fn from_items(items: Vec<Item>, len: usize) -> Code {
+        if items.is_empty() {
+            return Code::default();
+        }
+        let hash = Code::hash_items(&items);
+        Code { inner: Some(Arc::new(Inner { items, len, hash })) }
     }
 
     /// The hash of `items` (0 for none, as `Code::default()` has).
@@ -456,14 +461,10 @@ impl CodeBuilder {
     /// The code built.
     pub fn finish(mut self) -> Code {
         self.flush();
-        if self.items.is_empty() {
-            return Code::default();
-        }
         if let [Item::Code(only)] = &self.items[..] {
             return only.clone();
         }
-        let hash = Code::hash_items(&self.items);
-        Code { inner: Some(Arc::new(Inner { items: self.items, len: self.len, hash })) }
+        Code::from_items(self.items, self.len)
     }
 }
 

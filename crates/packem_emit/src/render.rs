@@ -56,7 +56,8 @@ pub fn rendered_module(db: &dyn packem_resolve::Db, target: Target, source: Sour
     let project = target.project(db);
     let info = crate::link_info(db, target, source);
     // A render an earlier process stored under the same key (see `render_key`) is this one.
-    if let Some(key) = *render_key(db, target, source)
+    if packem_db::stored::StoredResults::try_get(db).is_some()
+        && let Some(key) = *render_key(db, target, source)
         && let Some(bytes) = packem_db::stored::stored(db, StoredKind::Render, key)
     {
         match postcard::from_bytes::<RenderedModule>(&bytes) {

@@ -70,12 +70,11 @@ impl ResultStore for Cached {
 /// The persistent cache a workspace opened.
 pub(crate) struct Persistence {
     path: Utf8PathBuf,
-    /// The store the queries read: the file as it was when the session started.
+    /// The store the queries read: the file as it was when the session started. It commits
+    /// once; later saves open the file afresh (it holds what the first commit wrote, and other
+    /// processes' commits), so that nothing is put twice and a save with nothing new writes
+    /// nothing.
     store: Arc<packem_cache::Store>,
-    /// Whether `store` was committed: later saves then open the file afresh (it holds what the
-    /// first commit wrote, and other processes' commits), so that nothing is put twice and a
-    /// save with nothing new writes nothing.
-    committed: bool,
 }
 
 /// What [`Workspace::save_cache`] did.
@@ -115,7 +114,7 @@ impl Workspace {
                 let _ = StoredResults::builder(handle).durability(high).new(&self.db);
             }
         }
-        self.persistence = Some(Persistence { path: dir.join(CACHE_FILE), store, committed: false });
+        self.persistence = Some(Persistence { path: dir.join(CACHE_FILE), store });
         warning
     }
 
@@ -126,15 +125,14 @@ impl Workspace {
     /// called again later in a session (a watch session saves after its first build and when it
     /// ends): each commit adds what is new since the last.
     pub fn save_cache(&mut self) -> Result<CacheReport, String> {
-        let Some(persistence) = self.persistence.as_mut() else {
+        let Some(persistence) = self.persistence.as_ref() else {
             return Ok(CacheReport::default());
         };
-        let store = if persistence.committed {
+        let store = if persistence.store.is_committed() {
             // A warning here was already given when the session opened the cache (or concerns
             // a file another process broke since): this save rewrites it either way.
             Arc::new(packem_cache::Store::open(&persistence.path, build_id()).store)
         } else {
-            persistence.committed = true;
             persistence.store.clone()
         };
         let _span = tracing::info_span!("save_cache").entered();
