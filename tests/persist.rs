@@ -44,7 +44,10 @@ fn a_second_process_takes_every_fact_from_the_cache() {
     assert_eq!(build(&mut p, Format::Esm), expected);
     assert_eq!(fact_queries(&p.executed()).len(), 9, "three modules, three fact queries each");
     let saved = p.ws.save_cache().unwrap();
-    assert_eq!(saved.added, 9, "summary+diagnostics, symbols and the render of three modules: {saved:?}");
+    // Summary and diagnostics, symbols, render, and whether it mentions `process` (the default
+    // `process.env.NODE_ENV` define of the browser platform), for three modules. No stamps: the
+    // files were written too recently to trust theirs.
+    assert_eq!(saved.added, 12, "{saved:?}");
     // The second builds the same bytes without deriving any fact or parsing anything: every
     // render is stored too.
     assert_eq!(p.restart(Some(&dir)), None);
@@ -98,7 +101,7 @@ fn an_edit_between_processes_derives_only_that_files_facts() {
     // Only the edited module is parsed (its render too is new); the others' renders are stored.
     let parsed: Vec<&String> = executed.iter().filter(|q| q.starts_with("parsed_module")).collect();
     assert_eq!(parsed, ["parsed_module(src/math.js)"]);
-    assert_eq!(p.ws.save_cache().unwrap().added, 3);
+    assert_eq!(p.ws.save_cache().unwrap().added, 4);
 }
 
 #[test]
@@ -179,7 +182,7 @@ fn a_session_that_saves_again_writes_only_what_is_new() {
     let dir = cache_dir(&p);
     p.restart(Some(&dir));
     build(&mut p, Format::Esm);
-    assert_eq!(p.ws.save_cache().unwrap().added, 9);
+    assert_eq!(p.ws.save_cache().unwrap().added, 12);
     // Nothing new since: nothing added, nothing written (the session's own entries are found).
     let again = p.ws.save_cache().unwrap();
     assert_eq!((again.added, again.written), (0, 0), "{again:?}");
@@ -187,7 +190,7 @@ fn a_session_that_saves_again_writes_only_what_is_new() {
     p.write("src/format.js", "export function money(n) {\n  return '#' + n;\n}\n");
     build(&mut p, Format::Esm);
     let edited = p.ws.save_cache().unwrap();
-    assert_eq!(edited.added, 3, "{edited:?}");
+    assert_eq!(edited.added, 4, "{edited:?}");
     for _ in 0..12 {
         let idle = p.ws.save_cache().unwrap();
         assert_eq!((idle.added, idle.written), (0, 0), "{idle:?}");
@@ -197,4 +200,52 @@ fn a_session_that_saves_again_writes_only_what_is_new() {
     p.restart(Some(&dir));
     assert_eq!(build(&mut p, Format::Esm), expected);
     assert!(!p.executed().iter().any(|q| q.starts_with("parsed_module")));
+}
+
+/// Sets the modification time of every file under `src/` an hour back, as for files checked out
+/// long before the build (a stamp taken within the timestamp granularity of its read is never
+/// saved, so the files a test has just written would otherwise be read every time).
+fn age_sources(p: &TestProject) {
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for entry in std::fs::read_dir(p.path("src")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(an_hour_ago).unwrap();
+    }
+}
+
+/// The project files whose text `executed` shows read.
+fn texts_read(executed: &[String]) -> Vec<String> {
+    executed.iter().filter(|q| q.starts_with("source_text(src/")).cloned().collect()
+}
+
+#[test]
+fn a_second_process_reads_only_the_files_that_changed() {
+    let mut p = app();
+    age_sources(&p);
+    let dir = cache_dir(&p);
+    p.restart(Some(&dir));
+    let expected = build(&mut p, Format::Esm);
+    assert_eq!(texts_read(&p.executed()).len(), 3);
+    let saved = p.ws.save_cache().unwrap();
+    // Nine facts and renders, three answers to "does it mention `process`" and three stamps: the
+    // browser build reads texts for the default `process.env.NODE_ENV` define too.
+    assert_eq!(saved.added, 15, "{saved:?}");
+    p.restart(Some(&dir));
+    assert_eq!(build(&mut p, Format::Esm), expected);
+    let executed = p.executed();
+    assert_eq!(texts_read(&executed), Vec::<String>::new(), "{executed:#?}");
+    assert_eq!(executed.iter().filter(|q| q.starts_with("content_hash")).count(), 3, "{executed:#?}");
+    assert_eq!(p.ws.save_cache().unwrap().added, 0);
+    // An edit between processes changes the file's stamp (its ctime, even when size and mtime
+    // are put back): that file alone is read.
+    let math = p.path("src/math.js");
+    let before = std::fs::metadata(&math).unwrap();
+    std::fs::write(&math, "export function total(a, b) {\n  return b + a;\n}\nexport const unused = 1;\n").unwrap();
+    std::fs::File::options().write(true).open(&math).unwrap().set_modified(before.modified().unwrap()).unwrap();
+    assert_eq!(std::fs::metadata(&math).unwrap().len(), before.len());
+    let expected = cold(&mut p, Format::Esm);
+    assert!(expected[0].contains("return b + a;"), "{}", expected[0]);
+    p.restart(Some(&dir));
+    assert_eq!(build(&mut p, Format::Esm), expected);
+    assert_eq!(texts_read(&p.executed()), ["source_text(src/math.js)"]);
 }

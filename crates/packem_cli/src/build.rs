@@ -24,12 +24,36 @@ use crate::report;
 
 pub fn run(mut args: BuildArgs, start: Instant) -> Result<ExitCode> {
     report::set_color(args.common.color);
+    // Before anything is read: inputs modified after this (minus the timestamp granularity)
+    // keep this build from being journaled.
+    let started_ns = packem_cache::now_ns();
     let mut builder = Builder::new(&mut args)?;
     if args.watch.is_some() {
         return crate::watch::run(builder, &args);
     }
+    // A build from the command line's entries to files may be a no-op: nothing it read changed
+    // and its outputs are still on disk (see `packem_host`'s journal).
+    let journal = (!args.common.entries.is_empty() && !builder.to_stdout()).then(|| {
+        let cwd = builder.workspace.project().options(builder.workspace.db()).cwd.clone();
+        packem_host::journal_key(&std::env::args().skip(1).collect::<Vec<_>>(), &cwd)
+    });
+    if let Some(summary) = journal.and_then(|key| builder.workspace.unchanged_since_journal(key)) {
+        if args.common.log_level <= LogLevel::Info {
+            let text = packem_output::summary(&summary, start.elapsed(), report::stderr_has_color(), 20);
+            let _ = anstream::stderr().lock().write_all(text.as_bytes());
+        }
+        std::mem::forget(builder);
+        return Ok(ExitCode::SUCCESS);
+    }
     let outcome = builder.build().pop().expect("one target");
     let counts = report::print_diagnostics(&builder.workspace, &outcome.diagnostics, &args.common);
+    if let Some(key) = journal
+        && outcome.diagnostics.is_empty()
+        && outcome.write.is_some()
+    {
+        let written = builder.written_files();
+        builder.workspace.record_journal(key, started_ns, &written, outcome.outputs.clone());
+    }
     crate::cache::save(&mut builder.workspace, args.common.log_level);
     if counts.errors == 0 && args.common.log_level <= LogLevel::Info && !builder.to_stdout() {
         let text = packem_output::summary(&outcome.outputs, start.elapsed(), report::stderr_has_color(), 20);
@@ -342,6 +366,16 @@ impl Builder {
     /// Whether the (first) target's output goes to stdout.
     pub fn to_stdout(&self) -> bool {
         self.outs.iter().any(|out| out.naming.stdout)
+    }
+
+    /// The absolute paths of every output the last build left on disk (the metafiles included).
+    pub fn written_files(&self) -> Vec<Utf8PathBuf> {
+        let mut files = Vec::new();
+        for out in self.outs.iter().filter(|out| out.write) {
+            files.extend(out.written.paths().map(|path| packem_host::config::normalize(&out.outdir.join(path))));
+            files.extend(out.metafile.clone());
+        }
+        files
     }
 
     /// Whether the target at `index` writes to stdout.

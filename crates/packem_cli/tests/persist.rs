@@ -719,6 +719,7 @@ fn every_step_a_new_process_equals_a_build_without_cache() {
     const SEQUENCES: u64 = 8;
     const STEPS: usize = 8;
     let seed = base_seed();
+    let mut journal_hits = 0;
     for seq in 0..SEQUENCES {
         let seq_seed = Rng::new(seed ^ seq.wrapping_mul(0xA076_1D64_78BD_642F)).next();
         let mut rng = Rng::new(seq_seed);
@@ -733,8 +734,15 @@ fn every_step_a_new_process_equals_a_build_without_cache() {
                 log.iter().enumerate().map(|(i, l)| format!("  {i}. {l}")).collect::<Vec<_>>().join("\n")
             )
         };
+        // Odd sequences build into one output directory that stays, from sources made older than
+        // the timestamp granularity after each step: each build leaves a journal and each next
+        // one checks it (see `packem_host`'s journal), and some steps change nothing at all.
+        let aged = seq % 2 == 1;
+        let mut last_flags = None;
         for step in 0..=STEPS {
-            if step > 0 {
+            if step > 0 && aged && rng.chance(25) {
+                log.push("nothing".to_string());
+            } else if step > 0 {
                 let mut did = Vec::new();
                 for _ in 0..1 + rng.below(3) {
                     if rng.chance(20) {
@@ -748,21 +756,80 @@ fn every_step_a_new_process_equals_a_build_without_cache() {
                 log.push(did.join("; "));
             }
             let flags = opts.flags();
-            let warm = cached(d, "out-cache", &flags);
+            let warm = if aged {
+                // Another command line writes other files, and a new process does not know the
+                // old ones (nor does esbuild delete them): start that output directory afresh.
+                if last_flags.as_ref() != Some(&flags) {
+                    remove_dir(&d.join("out/kept"));
+                    last_flags = Some(flags.clone());
+                }
+                age_recent(d);
+                let out =
+                    run_bin(&packem_bin(), d, &build_args("out/kept", &flags, &[]), &[("PACKEM_LOG", JOURNAL_LOG)]);
+                journal_hits += usize::from(stderr(&out).contains("same=true"));
+                out
+            } else {
+                cached(d, "out/cache", &flags)
+            };
             if !warm.status.success() {
                 fail(&log, format!("the cached build failed: {:?}\n{}", warm.status, stderr(&warm)));
             }
             if warned(&warm) {
                 fail(&log, format!("the cached build warned:\n{}", stderr(&warm)));
             }
-            let cold_out = build_with(&packem_bin(), d, "out-cold", &flags, &["--no-cache"]);
+            // Below `out/`, made once, so that the project directory's stamp stays put.
+            let cold_out = build_with(&packem_bin(), d, "out/cold", &flags, &["--no-cache"]);
             if !cold_out.status.success() {
                 fail(&log, format!("the --no-cache build failed: {:?}\n{}", cold_out.status, stderr(&cold_out)));
             }
-            if let Some(diff) = diff_dirs(&d.join("out-cache"), &d.join("out-cold")) {
+            if aged {
+                // Files an earlier build named by content (split chunks) stay behind in a kept
+                // directory, as with esbuild: the outputs of this build are what must match.
+                for entry in std::fs::read_dir(d.join("out/kept")).unwrap() {
+                    let path = entry.unwrap().path();
+                    if path.is_file() && !d.join("out/cold").join(path.file_name().unwrap()).exists() {
+                        std::fs::remove_file(&path).unwrap();
+                    }
+                }
+            }
+            if let Some(diff) = diff_dirs(&d.join(if aged { "out/kept" } else { "out/cache" }), &d.join("out/cold")) {
                 fail(&log, format!("step {step}: the cached build differs from --no-cache:\n{diff}"));
             }
         }
+    }
+    assert!(journal_hits > 0, "no build of the aged sequences was found unchanged by its journal");
+}
+
+/// Tracing that shows whether a build's journal found nothing changed (`same=true`).
+const JOURNAL_LOG: &str = "packem_host::journal=debug";
+
+/// Sets the mtime of every file and directory under `dir` modified in the last minute an hour
+/// back (output directories and the cache excepted), as if the last edit were long ago. Only
+/// those: setting a time changes a file's ctime, which is part of its stamp.
+fn age_recent(dir: &Path) {
+    let now = SystemTime::now();
+    let old = now - Duration::from_secs(3600);
+    let recent = |path: &Path| std::fs::metadata(path).unwrap().modified().unwrap() > now - Duration::from_secs(60);
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name == "out" || name == ".cache" {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path.clone());
+                if recent(&path) {
+                    std::fs::File::open(&path).unwrap().set_modified(old).unwrap();
+                }
+            } else if recent(&path) {
+                std::fs::File::options().write(true).open(&path).unwrap().set_modified(old).unwrap();
+            }
+        }
+    }
+    if recent(dir) {
+        std::fs::File::open(dir).unwrap().set_modified(old).unwrap();
     }
 }
 
@@ -1262,6 +1329,81 @@ fn an_edit_keeping_size_and_mtime_is_seen() {
         cold(d, &flags);
         assert_same(d, "out-cache", &context);
     }
+}
+
+/// The journal: a build with the same command line whose inputs and outputs are as the last one
+/// left them does nothing (and reports the same outputs); any change to an input (even one that
+/// keeps its size and mtime), a new file beside the inputs, or a damaged output builds again.
+#[test]
+fn an_unchanged_build_is_a_no_op_and_any_change_builds() {
+    let (dir, model, _) = generated(base_seed() ^ 41, 8, 1, 0);
+    let d = dir.path();
+    let flags = default_flags();
+    let kept = |context: &str| -> bool {
+        let out = run_bin(&packem_bin(), d, &build_args("out/kept", &flags, &[]), &[("PACKEM_LOG", JOURNAL_LOG)]);
+        assert_ok(&out, context);
+        assert!(stderr(&out).contains("main.js"), "{context}: the outputs are reported:\n{}", stderr(&out));
+        // Below `out/`, so that the project directory's stamp stays put.
+        assert_ok(&build_with(&packem_bin(), d, "out/cold", &flags, &["--no-cache"]), context);
+        assert_eq!(diff_dirs(&d.join("out/kept"), &d.join("out/cold")), None, "{context}");
+        stderr(&out).contains("same=true")
+    };
+    std::fs::create_dir_all(d.join("out")).unwrap();
+    age_recent(d);
+    assert!(!kept("first build"));
+    // It made `node_modules/.cache`, beside the inputs of `node_modules/pkg`: too recent a change
+    // to journal that build.
+    age_recent(d);
+    assert!(!kept("journaled"));
+    assert!(kept("nothing changed"));
+    assert!(kept("nothing changed, again"));
+
+    // Other bytes, same size and mtime: the ctime differs.
+    let path = d.join(model.name(model.ids()[2]));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let before = std::fs::metadata(&path).unwrap();
+    let id = model.ids()[2];
+    std::fs::write(&path, text.replace(&format!("'m{id}@0'"), &format!("'m{id}@7'"))).unwrap();
+    std::fs::File::options().write(true).open(&path).unwrap().set_modified(before.modified().unwrap()).unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), before.len());
+    assert!(!kept("an edit keeping size and mtime"));
+    let bundle = std::fs::read_to_string(d.join("out/kept/main.js")).unwrap()
+        + &std::fs::read_to_string(d.join("out/kept/other.js")).unwrap();
+    assert!(bundle.contains(&format!("m{id}@7")), "{bundle}");
+    // Its mtime is old, so that build was journaled (git's racy rule looks at mtimes).
+    assert!(kept("a no-op after it"));
+    // An edit just now: its stamp is too recent to trust, so the build after it is not
+    // journaled and the next one builds again.
+    std::fs::write(&path, text.replace(&format!("'m{id}@0'"), &format!("'m{id}@8'"))).unwrap();
+    assert!(!kept("an edit"));
+    assert!(!kept("right after an edit"));
+    age_recent(d);
+    assert!(!kept("aged: journaled again"));
+    assert!(kept("aged: a no-op"));
+
+    // A new file beside the sources (it could be what an import now finds).
+    std::fs::write(d.join("src/new.js"), "export {};\n").unwrap();
+    age_recent(d);
+    assert!(!kept("a file created"));
+    assert!(kept("a no-op after the creation"));
+
+    // An output removed, or changed: written again.
+    std::fs::remove_file(d.join("out/kept/other.js")).unwrap();
+    assert!(!kept("an output deleted"));
+    assert!(kept("a no-op after the deletion"));
+    std::fs::write(d.join("out/kept/main.js"), "tampered").unwrap();
+    assert!(!kept("an output changed"));
+    assert!(kept("a no-op after the change"));
+
+    // Another command line is another journal.
+    let out = run_bin(
+        &packem_bin(),
+        d,
+        &build_args("out/kept", &["--format=cjs".to_string()], &[]),
+        &[("PACKEM_LOG", JOURNAL_LOG)],
+    );
+    assert_ok(&out, "another format");
+    assert!(!stderr(&out).contains("same=true"));
 }
 
 // ---------------------------------------------------------------------------------------------

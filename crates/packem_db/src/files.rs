@@ -131,7 +131,101 @@ pub fn source_text(db: &dyn Db, file: File) -> SourceText {
     if let Err(error) = disk_status(db, file) {
         return SourceText::failed(error);
     }
-    read_text(file.path(db))
+    let path = file.path(db);
+    if !db.files().inner.recording_reads.load(Ordering::Relaxed) {
+        return read_text(path);
+    }
+    // Stamped *before* the read: if the file changes between the two, its stamp changes too (or
+    // is racy), so the pair is never saved (see [`Files::take_reads`]).
+    let read_at_ns = packem_cache::now_ns();
+    let stamp = packem_cache::FileStamp::of(path);
+    let text = read_text(path);
+    if let Some(stamp) = stamp
+        && text.error().is_none()
+    {
+        let read = DiskRead { stamp, read_at_ns, hash: text_hash(text.as_str()) };
+        db.files().inner.reads.insert(path.clone(), read);
+    }
+    text
+}
+
+/// The hash of a text that keys everything derived from it ([`content_hash`]).
+pub fn text_hash(text: &str) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(text.as_bytes())
+}
+
+/// The key under which the persistent cache keeps the [`content_hash`] of the file at `path`
+/// while `stamp` describes it ([`StoredKind::ContentHash`](crate::stored::StoredKind)).
+pub fn stamp_key(path: &Utf8Path, stamp: &packem_cache::FileStamp) -> u128 {
+    let mut key = crate::stored::KeyHasher::new("stamp");
+    key.bytes(path.as_str().as_bytes()).bytes(&stamp.to_bytes());
+    key.finish()
+}
+
+/// The [`text_hash`] of `file`'s text, `None` when it cannot be read as text.
+///
+/// With a persistent cache open, a file whose stamp (size, mtime and ctime in ns, inode, device)
+/// is the one an earlier process saved next to its hash is not read at all: that is how a second
+/// process skips reading the files that did not change (git's index works the same way). Stamps
+/// are saved only when taken before the read and more than the timestamp granularity older than
+/// it (git's "racy" rule, [`packem_cache::is_racy`]), so a file rewritten with the same size and
+/// mtime (which changes its ctime anyway) is read again. Like [`source_text`], covered by the
+/// `revision` the host bumps on every change event.
+#[salsa::tracked]
+pub fn content_hash(db: &dyn Db, file: File) -> Option<u128> {
+    let path = file.path(db);
+    if file.overlay(db).is_none()
+        && !is_virtual(path)
+        && disk_status(db, file).is_ok()
+        && let Some(results) = crate::stored::StoredResults::try_get(db)
+        && let Some(stamp) = packem_cache::FileStamp::of(path)
+        && let Some(bytes) = results.store(db).0.get(crate::stored::StoredKind::ContentHash, stamp_key(path, &stamp))
+        && let Ok(bytes) = <[u8; 16]>::try_from(&bytes[..])
+    {
+        return Some(u128::from_le_bytes(bytes));
+    }
+    let text = source_text(db, file);
+    text.error().is_none().then(|| text_hash(text.as_str()))
+}
+
+/// Whether `file`'s text contains each of `needles` (one answer per needle; all `false` when it
+/// cannot be read). With a persistent cache open, taken from it by [`content_hash`], so that
+/// asking does not read an unchanged file.
+pub fn text_mentions(db: &dyn Db, file: File, needles: &[&str]) -> Vec<bool> {
+    let key = crate::stored::StoredResults::try_get(db).and_then(|results| {
+        let hash = (*content_hash(db, file))?;
+        let mut key = crate::stored::KeyHasher::new("mentions");
+        key.value(&hash).value(&needles);
+        Some((results, key.finish()))
+    });
+    if let Some((results, key)) = key
+        && let Some(bytes) = results.store(db).0.get(crate::stored::StoredKind::Mentions, key)
+        && bytes.len() == needles.len()
+    {
+        return bytes.iter().map(|&b| b == 1).collect();
+    }
+    let text = source_text(db, file).as_str();
+    let found: Vec<bool> =
+        needles.iter().map(|needle| memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some()).collect();
+    if let Some((results, key)) = key {
+        results.store(db).0.offer(
+            crate::stored::StoredKind::Mentions,
+            key,
+            found.iter().map(|&b| u8::from(b)).collect(),
+        );
+    }
+    found
+}
+
+/// What the disk read of one file saw, for the persistent cache ([`Files::take_reads`]).
+#[derive(Clone, Copy, Debug)]
+pub struct DiskRead {
+    /// The file's stamp just before the read.
+    pub stamp: packem_cache::FileStamp,
+    /// When the read started (ns since the Unix epoch).
+    pub read_at_ns: i64,
+    /// The [`text_hash`] of what was read.
+    pub hash: u128,
 }
 
 /// The raw bytes of `file` (the editor overlay's UTF-8 if there is one), for loaders that do not
@@ -231,6 +325,10 @@ struct FilesInner {
     touched: std::sync::Mutex<rustc_hash::FxHashSet<File>>,
     /// The context modules listing each directory (see [`Files::sync_listing`]).
     contexts: DashMap<Utf8PathBuf, Vec<File>, FxBuildHasher>,
+    /// See [`Files::record_reads`].
+    recording_reads: std::sync::atomic::AtomicBool,
+    /// The texts read from disk since the last [`Files::take_reads`], when recording.
+    reads: DashMap<Utf8PathBuf, DiskRead, FxBuildHasher>,
 }
 
 impl Files {
@@ -316,6 +414,22 @@ impl Files {
         }
     }
 
+    /// Records, for each text read from disk from now on, its stamp and hash ([`Files::take_reads`]),
+    /// for the persistent cache to save. Off by default.
+    pub fn record_reads(&self, on: bool) {
+        self.inner.recording_reads.store(on, Ordering::Relaxed);
+    }
+
+    /// The disk reads recorded since the last call (the latest per path), sorted by path. A read
+    /// is worth saving only if the file's stamp is still the one taken before it and that stamp
+    /// is not racy (see [`content_hash`]); the caller checks both.
+    pub fn take_reads(&self) -> Vec<(Utf8PathBuf, DiskRead)> {
+        let paths: Vec<Utf8PathBuf> = self.inner.reads.iter().map(|e| e.key().clone()).collect();
+        let mut reads: Vec<_> = paths.into_iter().filter_map(|path| self.inner.reads.remove(&path)).collect();
+        reads.sort_by(|a, b| a.0.cmp(&b.0));
+        reads
+    }
+
     /// The input for `path` if some query or the host has asked for it.
     pub fn get(&self, path: &Utf8Path) -> Option<File> {
         self.inner.by_path.get(path).map(|file| *file)
@@ -326,6 +440,13 @@ impl Files {
         let mut paths: Vec<_> = self.inner.by_path.iter().map(|e| e.key().clone()).collect();
         paths.sort();
         paths
+    }
+
+    /// Every proper ancestor directory of a known path, sorted.
+    pub fn dirs(&self) -> Vec<Utf8PathBuf> {
+        let mut dirs: Vec<_> = self.inner.dirs.iter().map(|e| e.key().clone()).collect();
+        dirs.sort();
+        dirs
     }
 
     /// Number of known paths.

@@ -16,6 +16,12 @@ use std::sync::Arc;
 pub trait ResultStore: Send + Sync + 'static {
     /// The payload stored under `(kind, key)`, if any.
     fn get(&self, kind: StoredKind, key: u128) -> Option<Arc<[u8]>>;
+
+    /// A value a query computed for a key it missed, for the next save to store. Only for values
+    /// that are a function of their key alone (content-addressed); the default drops it.
+    fn offer(&self, kind: StoredKind, key: u128, payload: Vec<u8>) {
+        let _ = (kind, key, payload);
+    }
 }
 
 /// What a stored payload is (one byte in the store).
@@ -28,6 +34,12 @@ pub enum StoredKind {
     Symbols = 2,
     /// A module's render for a target (`packem_emit`).
     Render = 3,
+    /// A file's content hash under its path and stamp (`files::content_hash`).
+    ContentHash = 4,
+    /// Whether a text contains each of some strings (`files::text_mentions`).
+    Mentions = 5,
+    /// What a build saw on disk and wrote, by command line (the host's no-op check).
+    Journal = 6,
 }
 
 /// The handle queries read. Compared by identity: the host sets it once per session.

@@ -249,9 +249,7 @@ pub fn render_key(db: &dyn packem_resolve::Db, target: Target, source: Source) -
         return None;
     }
     let facts = (*packem_parse::fact_key(db, source))?;
-    if emit.sourcemap.is_some()
-        && memchr::memmem::find(source_text(db, file).as_str().as_bytes(), b"sourceMappingURL").is_some()
-    {
+    if emit.sourcemap.is_some() && packem_db::files::text_mentions(db, file, &["sourceMappingURL"])[0] {
         return None;
     }
     let project = target.project(db);

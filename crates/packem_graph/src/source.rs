@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use packem_db::{CompileOptions, File, JsxMode, Loader, Platform, Project, is_identifier_chain, source_text};
+use packem_db::{CompileOptions, File, JsxMode, Loader, Platform, Project, is_identifier_chain};
 use packem_parse::{CompileSettings, InjectBinding, JsxSettings, Source, module_summary};
 use packem_resolve::tsconfig_compile;
 
@@ -133,32 +133,40 @@ pub fn derived_source(db: &dyn packem_resolve::Db, project: Project, file: File)
     if settings.define.is_empty() && options.inject.is_empty() {
         return Source::new(db, file, settings);
     }
-    let text = source_text(db, file).as_str();
+    let roots: Vec<&str> = settings.define.iter().map(|(key, _)| mention_root(key)).collect();
+    let found = packem_db::files::text_mentions(db, file, &roots);
     let mentioned: Vec<(String, String)> =
-        settings.define.iter().filter(|(key, _)| mentions(text, key)).cloned().collect();
+        settings.define.iter().zip(found).filter(|(_, found)| *found).map(|(define, _)| define.clone()).collect();
     settings.define = mentioned.into();
     if !options.inject.is_empty() && !options.inject.iter().any(|i| i == path) {
         if project.entries(db).iter().any(|e| e == path) {
             settings.prepend_imports = options.inject.iter().cloned().collect();
         }
-        let mut inject = Vec::new();
+        let mut candidates = Vec::new();
         for injected in &options.inject {
             let injected_file = db.files().file(db, injected);
             let summary = module_summary(db, module_source(db, project, injected_file));
             for export in &summary.exports {
-                if export != "default" && is_identifier_chain(export) && mentions(text, export) {
-                    inject.push(InjectBinding { name: export.clone(), path: injected.clone(), export: export.clone() });
+                if export != "default" && is_identifier_chain(export) {
+                    candidates.push(InjectBinding {
+                        name: export.clone(),
+                        path: injected.clone(),
+                        export: export.clone(),
+                    });
                 }
             }
         }
+        let roots: Vec<&str> = candidates.iter().map(|binding| mention_root(&binding.name)).collect();
+        let found = packem_db::files::text_mentions(db, file, &roots);
+        let inject: Vec<InjectBinding> =
+            candidates.into_iter().zip(found).filter(|(_, found)| *found).map(|(binding, _)| binding).collect();
         settings.inject = inject.into();
     }
     Source::new(db, file, settings)
 }
 
-/// Whether `text` mentions the root of `key` (`process` for `process.env.NODE_ENV`,
-/// `import.meta` for `import.meta.env.X`) anywhere, as a superset of referencing it.
-fn mentions(text: &str, key: &str) -> bool {
-    let root = if key.starts_with("import.meta") { "import.meta" } else { key.split('.').next().unwrap_or(key) };
-    text.contains(root)
+/// What a text must contain to possibly reference `key`: its root (`process` for
+/// `process.env.NODE_ENV`, `import.meta` for `import.meta.env.X`).
+fn mention_root(key: &str) -> &str {
+    if key.starts_with("import.meta") { "import.meta" } else { key.split('.').next().unwrap_or(key) }
 }

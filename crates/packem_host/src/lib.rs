@@ -11,6 +11,7 @@ mod cells;
 mod changes;
 pub mod config;
 mod database;
+mod journal;
 mod log;
 pub use log::init_tracing_from_env;
 mod outputs;
@@ -25,6 +26,7 @@ use packem_db::{CompileOptions, Diagnostic, Files, Project, ProjectOptions, Reso
 use salsa::Setter;
 
 pub use database::PackemDatabase;
+pub use journal::journal_key;
 pub use outputs::BundleOutputs;
 pub use packem_emit::{
     Bundle, ChunkNaming, ChunkOutput, EmitOptions, Format, LegalComments, ManglePropsOptions, SourceMapMode,

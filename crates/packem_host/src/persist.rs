@@ -16,6 +16,7 @@
 use std::sync::Arc;
 
 use camino::{Utf8Path, Utf8PathBuf};
+use packem_db::Db as _;
 use packem_db::stored::{ResultStore, StoreHandle, StoredKind, StoredResults};
 
 use crate::{Target, Workspace};
@@ -58,12 +59,19 @@ pub fn build_id() -> u128 {
     })
 }
 
-/// The store as the database reads it.
-struct Cached(Arc<packem_cache::Store>);
+/// The store as the database reads it, and what queries offered it for the next save.
+struct Cached {
+    store: Arc<packem_cache::Store>,
+    offered: Arc<dashmap::DashMap<(u8, u128), Vec<u8>, rustc_hash::FxBuildHasher>>,
+}
 
 impl ResultStore for Cached {
     fn get(&self, kind: StoredKind, key: u128) -> Option<Arc<[u8]>> {
-        self.0.get(kind as u8, key).map(Arc::from)
+        self.store.get(kind as u8, key).map(Arc::from)
+    }
+
+    fn offer(&self, kind: StoredKind, key: u128, payload: Vec<u8>) {
+        self.offered.insert((kind as u8, key), payload);
     }
 }
 
@@ -75,6 +83,17 @@ pub(crate) struct Persistence {
     /// processes' commits), so that nothing is put twice and a save with nothing new writes
     /// nothing.
     store: Arc<packem_cache::Store>,
+    /// Values queries computed and offered (see [`ResultStore::offer`]), until saved.
+    offered: Arc<dashmap::DashMap<(u8, u128), Vec<u8>, rustc_hash::FxBuildHasher>>,
+    /// The journal to save (see `journal.rs`): its key and payload.
+    pub(crate) journal: Option<(u128, Vec<u8>)>,
+}
+
+impl Persistence {
+    /// The payload the cache held for `(kind, key)` when the session opened it.
+    pub(crate) fn stored(&self, kind: StoredKind, key: u128) -> Option<packem_cache::Payload<'_>> {
+        self.store.get(kind as u8, key)
+    }
 }
 
 /// What [`Workspace::save_cache`] did.
@@ -101,7 +120,8 @@ impl Workspace {
         let _span = tracing::info_span!("open_cache").entered();
         let packem_cache::Opened { store, warning } = packem_cache::Store::open(&dir.join(CACHE_FILE), build_id());
         let store = Arc::new(store);
-        let handle = StoreHandle(Arc::new(Cached(store.clone())));
+        let offered = Arc::default();
+        let handle = StoreHandle(Arc::new(Cached { store: store.clone(), offered: Arc::clone(&offered) }));
         // HIGH: the store never changes during a session, so the queries that read it (every
         // render, the facts of sources without cells) keep their durability.
         let high = salsa::Durability::HIGH;
@@ -114,8 +134,37 @@ impl Workspace {
                 let _ = StoredResults::builder(handle).durability(high).new(&self.db);
             }
         }
-        self.persistence = Some(Persistence { path: dir.join(CACHE_FILE), store });
+        self.persistence = Some(Persistence { path: dir.join(CACHE_FILE), store, offered, journal: None });
+        // Every text read from now on is stamped, so that the next process can skip reading it.
+        self.db.files().record_reads(true);
         warning
+    }
+
+    /// Puts the content hash of every text read from disk since the last save under its path
+    /// and stamp, where the stamp still describes the file and is not racy (see
+    /// `packem_db::files::content_hash`). Returns how many were new.
+    fn save_stamps(&self, store: &packem_cache::Store) -> usize {
+        let reads = self.db.files().take_reads();
+        let fresh: Vec<(u128, u128)> = self
+            .in_parallel(&reads, |_, (path, read)| {
+                if packem_cache::is_racy(&read.stamp, read.read_at_ns)
+                    || packem_cache::FileStamp::of(path) != Some(read.stamp)
+                {
+                    return None;
+                }
+                Some((packem_db::files::stamp_key(path, &read.stamp), read.hash))
+            })
+            .into_iter()
+            .flatten()
+            .collect();
+        let mut added = 0;
+        for (key, hash) in fresh {
+            if store.get(StoredKind::ContentHash as u8, key).is_none() {
+                store.put(StoredKind::ContentHash as u8, key, hash.to_le_bytes().to_vec());
+                added += 1;
+            }
+        }
+        added
     }
 
     /// Adds the facts of every module of every project's graph, and the renders of every built
@@ -185,7 +234,23 @@ impl Workspace {
             store.put(StoredKind::Render as u8, key, packem_emit::encode_render(render));
             (1, 0)
         });
-        let (added, reused) = counts.into_iter().chain(render_counts).fold((0, 0), |(a, r), (da, dr)| (a + da, r + dr));
+        let (mut added, reused) =
+            counts.into_iter().chain(render_counts).fold((0, 0), |(a, r), (da, dr)| (a + da, r + dr));
+        added += self.save_stamps(&store);
+        let offered: Vec<((u8, u128), Vec<u8>)> = {
+            let keys: Vec<(u8, u128)> = persistence.offered.iter().map(|e| *e.key()).collect();
+            keys.into_iter().filter_map(|key| persistence.offered.remove(&key)).collect()
+        };
+        if let Some((key, journal)) = self.persistence.as_mut().and_then(|p| p.journal.take()) {
+            store.put(StoredKind::Journal as u8, key, journal);
+            added += 1;
+        }
+        for ((kind, key), payload) in offered {
+            if store.get(kind, key).is_none() {
+                store.put(kind, key, payload);
+                added += 1;
+            }
+        }
         let report = store.commit()?;
         Ok(CacheReport {
             added,

@@ -173,13 +173,11 @@ pub fn fact_key(db: &dyn Db, source: Source) -> Option<u128> {
     if !settings.loader.is_some_and(|l| l.is_code() || l == Loader::Json) {
         return None;
     }
-    let text = source_text(db, file);
-    if text.error().is_some() {
-        return None;
-    }
+    // The text by its hash, which a second process takes from the cache without reading it.
+    let text = (*packem_db::files::content_hash(db, file))?;
     let mut key = KeyHasher::new("facts");
     // The path as bytes: `Path`'s `Hash` joins components without separators.
-    key.bytes(file.path(db).as_str().as_bytes()).bytes(text.as_str().as_bytes()).value(settings);
+    key.bytes(file.path(db).as_str().as_bytes()).value(&text).value(settings);
     Some(key.finish())
 }
 

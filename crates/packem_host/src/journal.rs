@@ -1,0 +1,134 @@
+//! The journal: what a build saw on disk, so that a later process with the same command line can
+//! tell, with a `stat` per path and nothing else, that nothing it depends on changed and the
+//! outputs on disk are the ones it would write (a no-op build). Kept in the persistent cache
+//! under [`StoredKind::Journal`], keyed by [`journal_key`].
+//!
+//! **What is observed.** Every path the database asked about ([`packem_db::Files`]: each file
+//! read, each path the resolver probed, found or missing) with its stamp (size, mtime and ctime
+//! in ns, inode, device) or its absence, and every directory above any of them with its stamp: a
+//! directory's mtime moves whenever an entry is created, deleted or renamed in it, which covers
+//! what the resolver might find now that it did not then (a new `package.json`, `index.js` or
+//! `node_modules` folder) even where it did not report the probe; above the working directory
+//! only the probed paths count, since directories such as the home directory or `/tmp` change
+//! all the time. Then each output the build left in place, with its stamp after the write.
+//!
+//! **Soundness.** A journal is recorded only when every input stamp is older than the build's
+//! start by more than the file system's timestamp granularity (git's racy rule,
+//! [`packem_cache::is_racy`]): a file changed while the build ran, or just before it, could
+//! otherwise keep a stamp equal to the one recorded. Builds with diagnostics record none, so that
+//! a warning prints on every build. Virtual paths (other targets' outputs, context modules) are
+//! not files; they come from files that are. What it cannot see: a change to a file the
+//! resolver reads internally without reporting it (a tsconfig `extends`ed from a package), made
+//! in place; `packem cache clean` or `--no-cache` rebuilds.
+
+use camino::{Utf8Path, Utf8PathBuf};
+use packem_cache::FileStamp;
+use packem_db::Db as _;
+use packem_db::stored::StoredKind;
+use serde::{Deserialize, Serialize};
+
+use crate::Workspace;
+
+/// What one path looked like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+enum Seen {
+    /// Nothing there (or not stat-able).
+    Missing,
+    /// A file or directory with this stamp: size, mtime, ctime, inode, device.
+    Stamp(u64, i64, i64, u64, u64),
+}
+
+impl Seen {
+    fn of(path: &Utf8Path) -> Seen {
+        match FileStamp::of(path) {
+            Some(s) => Seen::Stamp(s.size, s.mtime_ns, s.ctime_ns, s.ino, s.dev),
+            None => Seen::Missing,
+        }
+    }
+
+    /// Whether this stamp is too recent to prove that the path is unchanged later.
+    fn is_racy(&self, started_ns: i64) -> bool {
+        match *self {
+            Seen::Missing => false,
+            Seen::Stamp(_, mtime_ns, ..) => mtime_ns >= started_ns.saturating_sub(packem_cache::GRANULARITY_NS),
+        }
+    }
+}
+
+/// A build's observations and what it reported.
+#[derive(Debug, Serialize, Deserialize)]
+struct Journal {
+    /// Inputs and their directories, sorted by path.
+    inputs: Vec<(String, Seen)>,
+    /// The outputs, as left on disk.
+    outputs: Vec<(String, Seen)>,
+    /// The outputs' display paths and sizes, as the build reported them.
+    summary: Vec<(String, u64)>,
+}
+
+/// The key of the journal of a build run with `args` (every command-line argument) from `cwd`, by
+/// this binary.
+pub fn journal_key(args: &[String], cwd: &Utf8Path) -> u128 {
+    let mut key = packem_db::stored::KeyHasher::new("journal");
+    key.value(&crate::build_id()).bytes(cwd.as_str().as_bytes()).value(&args);
+    key.finish()
+}
+
+impl Workspace {
+    /// When the journal under `key` shows every input and output as it was, the outputs' display
+    /// paths and sizes as that build reported them: the outputs on disk are the ones this build
+    /// would write. `None` otherwise (then build). Needs an open cache and no overlays.
+    pub fn unchanged_since_journal(&self, key: u128) -> Option<Vec<(String, u64)>> {
+        let _span = tracing::info_span!("check_journal").entered();
+        let bytes = self.persistence.as_ref()?.stored(StoredKind::Journal, key)?;
+        let journal: Journal = postcard::from_bytes(&bytes).ok()?;
+        let paths: Vec<&(String, Seen)> = journal.inputs.iter().chain(&journal.outputs).collect();
+        let same = self.pool.install(|| {
+            use rayon::prelude::*;
+            paths.par_iter().all(|(path, seen)| Seen::of(Utf8Path::new(path)) == *seen)
+        });
+        tracing::debug!(same, paths = paths.len(), "journal checked");
+        same.then_some(journal.summary)
+    }
+
+    /// Records, for the next [`Workspace::save_cache`], what this build saw (every path the
+    /// database knows, and their directories) and left (`outputs`, absolute), with the `summary`
+    /// it reported, under `key`. `started_ns` is when the build began: a journal with an input
+    /// modified since shortly before then is not recorded. Returns whether it was.
+    pub fn record_journal(
+        &mut self,
+        key: u128,
+        started_ns: i64,
+        outputs: &[Utf8PathBuf],
+        summary: Vec<(String, u64)>,
+    ) -> bool {
+        let _span = tracing::info_span!("record_journal").entered();
+        if self.persistence.is_none() {
+            return false;
+        }
+        let files = self.db.files();
+        let cwd = self.project().options(&self.db).cwd.clone();
+        let mut paths: Vec<Utf8PathBuf> = files.paths();
+        // Directories above the working directory (the home directory, `/tmp`) change all the
+        // time for reasons of their own; there, the paths the resolver probed stand alone.
+        paths.extend(files.dirs().into_iter().filter(|dir| dir.starts_with(&cwd)));
+        paths.retain(|path| !packem_db::files::is_virtual(path));
+        paths.sort();
+        paths.dedup();
+        let inputs: Vec<(String, Seen)> = self.in_parallel(&paths, |_, path| (path.to_string(), Seen::of(path)));
+        if let Some((path, _)) = inputs.iter().find(|(_, seen)| seen.is_racy(started_ns)) {
+            tracing::debug!(%path, "not journaled: an input changed too recently");
+            return false;
+        }
+        let outputs: Vec<(String, Seen)> = outputs.iter().map(|path| (path.to_string(), Seen::of(path))).collect();
+        if outputs.iter().any(|(_, seen)| *seen == Seen::Missing) {
+            return false;
+        }
+        let journal = Journal { inputs, outputs, summary };
+        let Ok(bytes) = postcard::to_allocvec(&journal) else { return false };
+        if let Some(persistence) = self.persistence.as_mut() {
+            persistence.journal = Some((key, bytes));
+        }
+        true
+    }
+}
