@@ -177,11 +177,13 @@ pub(crate) fn report(w: &mut String, options: &Options, results: &Value) {
     writeln!(
         w,
         "Each round, paired: esbuild's cold build; packem with `--no-cache`; packem on an emptied \
-         cache (the first process, which writes it); packem again with nothing changed; then a \
-         one-file body edit and packem (every packem run a new process on a copy of the corpus). \
-         Medians of {} rounds after a warm-up round; in parentheses the ratio to esbuild's cold \
-         build. The cache holds each module's facts and renders (`ARCHITECTURE.md`, persistence); \
-         its load time is the `open_cache` span.\n",
+         cache (the first process, which writes it; the sources last changed more than 2 s \
+         before, so it leaves a journal); packem again with nothing changed (the journal finds \
+         every input and output as it was and the build ends there); then a one-file body edit \
+         and packem (every packem run a new process on a copy of the corpus). Medians of {} \
+         rounds after a warm-up round; in parentheses the ratio to esbuild's cold build. The \
+         cache holds each file's content hash by stamp, each module's facts and renders, and the \
+         journal (`ARCHITECTURE.md`, persistence); its load time is the `open_cache` span.\n",
         options.runs
     )
     .unwrap();

@@ -68,9 +68,12 @@ struct Journal {
 
 /// The key of the journal of a build run with `args` (every command-line argument) from `cwd`, by
 /// this binary.
-pub fn journal_key(args: &[String], cwd: &Utf8Path) -> u128 {
+pub fn journal_key(args: &[std::ffi::OsString], cwd: &Utf8Path) -> u128 {
     let mut key = packem_db::stored::KeyHasher::new("journal");
-    key.value(&crate::build_id()).bytes(cwd.as_str().as_bytes()).value(&args);
+    key.value(&crate::build_id()).bytes(cwd.as_str().as_bytes());
+    for arg in args {
+        key.bytes(arg.as_encoded_bytes());
+    }
     key.finish()
 }
 
