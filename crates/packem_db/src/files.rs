@@ -329,6 +329,8 @@ struct FilesInner {
     recording_reads: std::sync::atomic::AtomicBool,
     /// The texts read from disk since the last [`Files::take_reads`], when recording.
     reads: DashMap<Utf8PathBuf, DiskRead, FxBuildHasher>,
+    /// Each path's stamp when its status was last read from disk, when recording.
+    stamps: DashMap<Utf8PathBuf, Option<packem_cache::FileStamp>, FxBuildHasher>,
 }
 
 impl Files {
@@ -340,7 +342,13 @@ impl Files {
         if let Some(file) = self.inner.by_path.get(path) {
             return *file;
         }
-        let status = stat(path);
+        let status = if self.inner.recording_reads.load(Ordering::Relaxed) {
+            let (status, stamp) = stat_stamped(path);
+            self.inner.stamps.insert(path.to_owned(), stamp);
+            status
+        } else {
+            stat(path)
+        };
         // `entry` takes the shard lock: two threads racing on one path get the same input.
         let file = *self.inner.by_path.entry(path.to_owned()).or_insert_with(|| {
             File::builder(path.to_owned(), status, self.fresh_revision(), None)
@@ -420,6 +428,12 @@ impl Files {
         self.inner.recording_reads.store(on, Ordering::Relaxed);
     }
 
+    /// The stamp `path` had when its status was last read from disk (`None`: nothing was there),
+    /// if that happened while recording (see [`Files::record_reads`]).
+    pub fn observed_stamp(&self, path: &Utf8Path) -> Option<Option<packem_cache::FileStamp>> {
+        self.inner.stamps.get(path).map(|stamp| *stamp)
+    }
+
     /// The disk reads recorded since the last call (the latest per path), sorted by path. A read
     /// is worth saving only if the file's stamp is still the one taken before it and that stamp
     /// is not racy (see [`content_hash`]); the caller checks both.
@@ -482,7 +496,13 @@ impl Files {
     pub fn sync_path(db: &mut dyn Db, path: &Utf8Path) -> Option<FileChange> {
         let file = db.files().get(path)?;
         let old = file.status(db);
-        let new = stat(path);
+        let new = if db.files().inner.recording_reads.load(Ordering::Relaxed) {
+            let (status, stamp) = stat_stamped(path);
+            db.files().inner.stamps.insert(path.to_owned(), stamp);
+            status
+        } else {
+            stat(path)
+        };
         if old != new {
             file.set_status(db).with_durability(status_durability(path)).to(new);
         }
@@ -556,6 +576,19 @@ pub fn is_virtual(path: &Utf8Path) -> bool {
 /// Whether `path` is a target's output ([`artifact_path`]) rather than a file on disk.
 pub fn is_artifact_path(path: &Utf8Path) -> bool {
     path.as_str().strip_prefix(ARTIFACT_PREFIX).is_some_and(|name| !name.is_empty() && !name.contains('/'))
+}
+
+/// [`stat`], and the path's stamp from the same system call (`None` for virtual paths and when
+/// nothing is there).
+fn stat_stamped(path: &Utf8Path) -> (FileStatus, Option<packem_cache::FileStamp>) {
+    if is_virtual(path) {
+        return (stat(path), None);
+    }
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => (FileStatus::Directory, Some(packem_cache::FileStamp::from_metadata(&meta))),
+        Ok(meta) => (FileStatus::Exists, Some(packem_cache::FileStamp::from_metadata(&meta))),
+        Err(_) => (FileStatus::Missing, None),
+    }
 }
 
 fn stat(path: &Utf8Path) -> FileStatus {

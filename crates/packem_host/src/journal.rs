@@ -38,12 +38,18 @@ enum Seen {
     Stamp(u64, i64, i64, u64, u64),
 }
 
-impl Seen {
-    fn of(path: &Utf8Path) -> Seen {
-        match FileStamp::of(path) {
+impl From<Option<FileStamp>> for Seen {
+    fn from(stamp: Option<FileStamp>) -> Seen {
+        match stamp {
             Some(s) => Seen::Stamp(s.size, s.mtime_ns, s.ctime_ns, s.ino, s.dev),
             None => Seen::Missing,
         }
+    }
+}
+
+impl Seen {
+    fn of(path: &Utf8Path) -> Seen {
+        Seen::from(FileStamp::of(path))
     }
 
     /// Whether this stamp is too recent to prove that the path is unchanged later.
@@ -86,11 +92,12 @@ impl Workspace {
         let bytes = self.persistence.as_ref()?.stored(StoredKind::Journal, key)?;
         let journal: Journal = postcard::from_bytes(&bytes).ok()?;
         let paths: Vec<&(String, Seen)> = journal.inputs.iter().chain(&journal.outputs).collect();
-        let same = self.pool.install(|| {
+        let changed = self.pool.install(|| {
             use rayon::prelude::*;
-            paths.par_iter().all(|(path, seen)| Seen::of(Utf8Path::new(path)) == *seen)
+            paths.par_iter().find_any(|(path, seen)| Seen::of(Utf8Path::new(path)) != *seen).map(|(path, _)| path)
         });
-        tracing::debug!(same, paths = paths.len(), "journal checked");
+        let same = changed.is_none();
+        tracing::debug!(same, paths = paths.len(), changed, "journal checked");
         same.then_some(journal.summary)
     }
 
@@ -111,14 +118,27 @@ impl Workspace {
         }
         let files = self.db.files();
         let cwd = self.project().options(&self.db).cwd.clone();
-        let mut paths: Vec<Utf8PathBuf> = files.paths();
-        // Directories above the working directory (the home directory, `/tmp`) change all the
-        // time for reasons of their own; there, the paths the resolver probed stand alone.
-        paths.extend(files.dirs().into_iter().filter(|dir| dir.starts_with(&cwd)));
-        paths.retain(|path| !packem_db::files::is_virtual(path));
-        paths.sort();
-        paths.dedup();
-        let inputs: Vec<(String, Seen)> = self.in_parallel(&paths, |_, path| (path.to_string(), Seen::of(path)));
+        // The paths the database asked about, as it saw them (stamped by the same `stat` that
+        // read their status: what the build used, with no second system call)...
+        let mut inputs: Vec<(String, Seen)> = files
+            .paths()
+            .into_iter()
+            .filter(|path| !packem_db::files::is_virtual(path))
+            .map(|path| {
+                let seen = match files.observed_stamp(&path) {
+                    Some(stamp) => Seen::from(stamp),
+                    None => Seen::of(&path),
+                };
+                (path.into_string(), seen)
+            })
+            .collect();
+        // ...and their directories, now. Directories above the working directory (the home
+        // directory, `/tmp`) change all the time for reasons of their own; there, the paths the
+        // resolver probed stand alone.
+        let dirs: Vec<Utf8PathBuf> = files.dirs().into_iter().filter(|dir| dir.starts_with(&cwd)).collect();
+        inputs.extend(self.in_parallel(&dirs, |_, dir| (dir.to_string(), Seen::of(dir))));
+        inputs.sort_by(|a, b| a.0.cmp(&b.0));
+        inputs.dedup_by(|a, b| a.0 == b.0);
         if let Some((path, _)) = inputs.iter().find(|(_, seen)| seen.is_racy(started_ns)) {
             tracing::debug!(%path, "not journaled: an input changed too recently");
             return false;

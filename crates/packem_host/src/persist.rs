@@ -141,22 +141,19 @@ impl Workspace {
     }
 
     /// Puts the content hash of every text read from disk since the last save under its path
-    /// and stamp, where the stamp still describes the file and is not racy (see
-    /// `packem_db::files::content_hash`). Returns how many were new.
+    /// and stamp, where the stamp is not racy (see `packem_db::files::content_hash`). Returns how
+    /// many were new.
+    ///
+    /// The stamp was taken before the read, more than the timestamp granularity after the file's
+    /// last modification: if the file changed between the stamp and the read, that change gave it
+    /// a later mtime (and ctime), so no later `stat` can show the stamp saved with the new
+    /// content, and the entry is never used.
     fn save_stamps(&self, store: &packem_cache::Store) -> usize {
         let reads = self.db.files().take_reads();
-        let fresh: Vec<(u128, u128)> = self
-            .in_parallel(&reads, |_, (path, read)| {
-                if packem_cache::is_racy(&read.stamp, read.read_at_ns)
-                    || packem_cache::FileStamp::of(path) != Some(read.stamp)
-                {
-                    return None;
-                }
-                Some((packem_db::files::stamp_key(path, &read.stamp), read.hash))
-            })
-            .into_iter()
-            .flatten()
-            .collect();
+        let fresh = reads
+            .iter()
+            .filter(|(_, read)| !packem_cache::is_racy(&read.stamp, read.read_at_ns))
+            .map(|(path, read)| (packem_db::files::stamp_key(path, &read.stamp), read.hash));
         let mut added = 0;
         for (key, hash) in fresh {
             if store.get(StoredKind::ContentHash as u8, key).is_none() {
