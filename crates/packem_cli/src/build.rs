@@ -52,7 +52,7 @@ pub fn run(mut args: BuildArgs, start: Instant) -> Result<ExitCode> {
         && outcome.write.is_some()
     {
         let written = builder.written_files();
-        builder.workspace.record_journal(key, started_ns, &written, outcome.outputs.clone());
+        builder.workspace.record_journal(key, started_ns, &[], &written, outcome.outputs.clone());
     }
     crate::cache::save(&mut builder.workspace, args.common.log_level);
     if counts.errors == 0 && args.common.log_level <= LogLevel::Info && !builder.to_stdout() {

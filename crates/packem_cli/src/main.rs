@@ -101,13 +101,31 @@ fn run(cli: Cli, raw: Vec<std::ffi::OsString>) -> Result<ExitCode> {
             build::run(args, start)
         }
         Command::Check(mut args) => {
+            // Before the configuration is read (see `packem_host`'s journal).
+            let started_ns = packem_cache::now_ns();
             // Without entries, every target of packem.json, in one database; a diagnostic only
             // some targets have names them.
             let mut targets = args.common.targets()?.into_iter();
             let (name, entries, options, compile) = targets.next().expect("one target at least");
             report::set_color(args.common.color);
+            let cwd = options.cwd.clone();
             let mut workspace = Workspace::with_compile(PackemDatabase::default(), entries, options, compile);
             cache::open(&mut workspace, &args.common);
+            // A check whose inputs (and configuration) are as the last clean check with the same
+            // command line left them reports nothing again.
+            let journal = packem_host::journal_key(&std::env::args_os().skip(1).collect::<Vec<_>>(), &cwd);
+            let configs = [cwd.join("packem.json"), cwd.join("package.json")];
+            if let Some(summary) = workspace.unchanged_since_journal(journal) {
+                let modules = summary.first().map_or(0, |(_, n)| *n as usize);
+                report::print_check_summary(
+                    &report::Counts::default(),
+                    modules,
+                    start.elapsed(),
+                    args.common.log_level,
+                );
+                std::mem::forget(workspace);
+                return Ok(ExitCode::SUCCESS);
+            }
             let mut projects = vec![(name, workspace.project())];
             for (name, entries, options, compile) in targets {
                 let link = packem_db::LinkOptions::default();
@@ -124,6 +142,10 @@ fn run(cli: Cli, raw: Vec<std::ffi::OsString>) -> Result<ExitCode> {
             }
             let counts = report::print_diagnostics(&workspace, &diagnostics, &args.common);
             report::print_check_summary(&counts, modules.len(), start.elapsed(), args.common.log_level);
+            if diagnostics.is_empty() {
+                let summary = vec![("modules".to_string(), modules.len() as u64)];
+                workspace.record_journal(journal, started_ns, &configs, &[], summary);
+            }
             cache::save(&mut workspace, args.common.log_level);
             std::mem::forget(workspace); // exiting: the OS frees it faster
             Ok(if counts.errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })

@@ -1406,6 +1406,31 @@ fn an_unchanged_build_is_a_no_op_and_any_change_builds() {
     assert!(!stderr(&out).contains("same=true"));
 }
 
+/// `packem check` keeps a journal too: a clean check whose inputs and configuration are
+/// unchanged reports the same again without checking; editing `packem.json` checks again.
+#[test]
+fn an_unchanged_check_is_a_no_op_and_a_config_edit_is_not() {
+    let (dir, _model, _) = generated(base_seed() ^ 43, 6, 1, 0);
+    let d = dir.path();
+    std::fs::write(d.join("packem.json"), "{ \"entries\": [\"src/main.js\", \"src/other.js\"] }\n").unwrap();
+    let check = |context: &str| -> bool {
+        let out = run_bin(&packem_bin(), d, &["check".to_string()], &[("PACKEM_LOG", JOURNAL_LOG)]);
+        assert_ok(&out, context);
+        assert!(stderr(&out).contains("modules checked: no problems"), "{context}:\n{}", stderr(&out));
+        stderr(&out).contains("same=true")
+    };
+    age_recent(d);
+    assert!(!check("first check"));
+    age_recent(d);
+    assert!(!check("journaled"));
+    assert!(check("nothing changed"));
+    // The configuration is read by the command line, not the database: it is in the journal too.
+    std::fs::write(d.join("packem.json"), "{ \"entries\": [\"src/main.js\"] }\n").unwrap();
+    age_recent(d);
+    assert!(!check("packem.json edited"));
+    assert!(check("nothing changed since"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // 4. `packem cache info|clean`
 

@@ -1,6 +1,7 @@
 //! The journal: what a build saw on disk, so that a later process with the same command line can
 //! tell, with a `stat` per path and nothing else, that nothing it depends on changed and the
-//! outputs on disk are the ones it would write (a no-op build). Kept in the persistent cache
+//! outputs on disk are the ones it would write (a no-op build; for `packem check`, a check that
+//! would report nothing). Kept in the persistent cache
 //! under [`StoredKind::Journal`], keyed by [`journal_key`].
 //!
 //! **What is observed.** Every path the database asked about ([`packem_db::Files`]: each file
@@ -102,13 +103,15 @@ impl Workspace {
     }
 
     /// Records, for the next [`Workspace::save_cache`], what this build saw (every path the
-    /// database knows, and their directories) and left (`outputs`, absolute), with the `summary`
-    /// it reported, under `key`. `started_ns` is when the build began: a journal with an input
-    /// modified since shortly before then is not recorded. Returns whether it was.
+    /// database knows, their directories, and `read`: files the front end read itself, such as
+    /// `packem.json`) and left (`outputs`, absolute), with the `summary` it reported, under
+    /// `key`. `started_ns` is when the build began: a journal with an input modified since
+    /// shortly before then is not recorded. Returns whether it was.
     pub fn record_journal(
         &mut self,
         key: u128,
         started_ns: i64,
+        read: &[Utf8PathBuf],
         outputs: &[Utf8PathBuf],
         summary: Vec<(String, u64)>,
     ) -> bool {
@@ -137,6 +140,7 @@ impl Workspace {
         // resolver probed stand alone.
         let dirs: Vec<Utf8PathBuf> = files.dirs().into_iter().filter(|dir| dir.starts_with(&cwd)).collect();
         inputs.extend(self.in_parallel(&dirs, |_, dir| (dir.to_string(), Seen::of(dir))));
+        inputs.extend(read.iter().map(|path| (path.to_string(), Seen::of(path))));
         inputs.sort_by(|a, b| a.0.cmp(&b.0));
         inputs.dedup_by(|a, b| a.0 == b.0);
         if let Some((path, _)) = inputs.iter().find(|(_, seen)| seen.is_racy(started_ns)) {
