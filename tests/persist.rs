@@ -249,3 +249,33 @@ fn a_second_process_reads_only_the_files_that_changed() {
     assert_eq!(build(&mut p, Format::Esm), expected);
     assert_eq!(texts_read(&p.executed()), ["source_text(src/math.js)"]);
 }
+
+/// A file changed on disk during a session, after its content hash came from its stamp, is
+/// then read with other contents: nothing computed from those contents may be saved under the
+/// hash of the old ones (it would be taken when the old contents come back).
+#[test]
+fn a_file_changed_during_a_session_saves_nothing_under_its_old_hash() {
+    let mut p = app();
+    age_sources(&p);
+    let dir = cache_dir(&p);
+    p.restart(Some(&dir));
+    build(&mut p, Format::Esm);
+    p.ws.save_cache().unwrap();
+    let math = p.path("src/math.js");
+    let old = std::fs::read_to_string(&math).unwrap();
+    let old_mtime = std::fs::metadata(&math).unwrap().modified().unwrap();
+    // The next session hashes every file by its stamp, then the file changes behind its back and
+    // a CommonJS build (no stored render) reads the new text.
+    p.restart(Some(&dir));
+    build(&mut p, Format::Esm);
+    std::fs::write(&math, old.replace("a + b", "a * b")).unwrap();
+    build(&mut p, Format::Cjs);
+    p.ws.save_cache().unwrap();
+    // The old contents come back (another stamp): a CommonJS build must render them.
+    std::fs::write(&math, &old).unwrap();
+    std::fs::File::options().write(true).open(&math).unwrap().set_modified(old_mtime).unwrap();
+    let expected = cold(&mut p, Format::Cjs);
+    assert!(expected[0].contains("a + b"), "{}", expected[0]);
+    p.restart(Some(&dir));
+    assert_eq!(build(&mut p, Format::Cjs), expected);
+}

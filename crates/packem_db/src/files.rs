@@ -207,7 +207,11 @@ pub fn text_mentions(db: &dyn Db, file: File, needles: &[&str]) -> Vec<bool> {
     let text = source_text(db, file).as_str();
     let found: Vec<bool> =
         needles.iter().map(|needle| memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some()).collect();
-    if let Some((results, key)) = key {
+    // Only when the text read is the one hashed: a file changed on disk after its stamp gave the
+    // hash must not have its new answer saved under the old hash.
+    if let Some((results, key)) = key
+        && (*content_hash(db, file)).is_some_and(|hash| hash == text_hash(text))
+    {
         results.store(db).0.offer(
             crate::stored::StoredKind::Mentions,
             key,

@@ -148,8 +148,7 @@ impl Workspace {
     /// last modification: if the file changed between the stamp and the read, that change gave it
     /// a later mtime (and ctime), so no later `stat` can show the stamp saved with the new
     /// content, and the entry is never used.
-    fn save_stamps(&self, store: &packem_cache::Store) -> usize {
-        let reads = self.db.files().take_reads();
+    fn save_stamps(&self, store: &packem_cache::Store, reads: &[(Utf8PathBuf, packem_db::files::DiskRead)]) -> usize {
         let fresh = reads
             .iter()
             .filter(|(_, read)| !packem_cache::is_racy(&read.stamp, read.read_at_ns))
@@ -182,11 +181,30 @@ impl Workspace {
             persistence.store.clone()
         };
         let _span = tracing::info_span!("save_cache").entered();
+        // A file whose text, read during the session, is not the text its content hash (taken
+        // from its stamp) stands for changed on disk behind the session's back: what was derived
+        // from it is saved under no key (the next session reads it again).
+        let reads = self.db.files().take_reads();
+        let changed: rustc_hash::FxHashSet<packem_db::File> = self
+            .in_parallel(&reads, |db, (path, read)| {
+                let file = db.files().get(path)?;
+                (*packem_db::files::content_hash(db, file) != Some(read.hash)).then_some(file)
+            })
+            .into_iter()
+            .flatten()
+            .collect();
         let mut sources: Vec<packem_parse::Source> = Vec::new();
         let mut seen = rustc_hash::FxHashSet::default();
         for project in self.projects().collect::<Vec<_>>() {
             let graph = self.module_graph_of(project);
-            sources.extend(graph.modules.iter().filter(|m| !m.disabled).map(|m| m.source).filter(|s| seen.insert(*s)));
+            sources.extend(
+                graph
+                    .modules
+                    .iter()
+                    .filter(|m| !m.disabled && !changed.contains(&m.file))
+                    .map(|m| m.source)
+                    .filter(|s| seen.insert(*s)),
+            );
         }
         // (added, reused) per source.
         let counts: Vec<(usize, usize)> = self.in_parallel(&sources, |db, source| {
@@ -219,7 +237,12 @@ impl Workspace {
             .filter_map(|unit| Some((unit.target?, unit.project)))
             .flat_map(|(target, project)| {
                 let graph = self.module_graph_of(project);
-                graph.modules.iter().filter(|m| !m.disabled).map(|m| (target, m.source)).collect::<Vec<_>>()
+                graph
+                    .modules
+                    .iter()
+                    .filter(|m| !m.disabled && !changed.contains(&m.file))
+                    .map(|m| (target, m.source))
+                    .collect::<Vec<_>>()
             })
             .collect();
         let render_counts: Vec<(usize, usize)> = self.in_parallel(&renders, |db, (target, source)| {
@@ -233,7 +256,7 @@ impl Workspace {
         });
         let (mut added, reused) =
             counts.into_iter().chain(render_counts).fold((0, 0), |(a, r), (da, dr)| (a + da, r + dr));
-        added += self.save_stamps(&store);
+        added += self.save_stamps(&store, &reads);
         let offered: Vec<((u8, u128), Vec<u8>)> = {
             let keys: Vec<(u8, u128)> = persistence.offered.iter().map(|e| *e.key()).collect();
             keys.into_iter().filter_map(|key| persistence.offered.remove(&key)).collect()
