@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use camino::Utf8Path;
 
 /// Size, times and identity of a file, as returned by `stat` (symlinks followed).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct FileStamp {
     /// Length in bytes.
     pub size: u64,

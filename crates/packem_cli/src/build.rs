@@ -35,7 +35,7 @@ pub fn run(mut args: BuildArgs, start: Instant) -> Result<ExitCode> {
     // and its outputs are still on disk (see `packem_host`'s journal).
     let journal = (!args.common.entries.is_empty() && !builder.to_stdout()).then(|| {
         let cwd = builder.workspace.project().options(builder.workspace.db()).cwd.clone();
-        packem_host::journal_key(&std::env::args_os().skip(1).collect::<Vec<_>>(), &cwd)
+        crate::cache::journal_key(&cwd)
     });
     if let Some(summary) = journal.and_then(|key| builder.workspace.unchanged_since_journal(key)) {
         if args.common.log_level <= LogLevel::Info {

@@ -34,6 +34,11 @@ pub fn open(workspace: &mut Workspace, common: &CommonArgs) {
     }
 }
 
+/// The journal key of this process's command line run from `cwd` (see `packem_host`'s journal).
+pub fn journal_key(cwd: &Utf8Path) -> u128 {
+    packem_host::journal_key(&std::env::args_os().skip(1).collect::<Vec<_>>(), cwd)
+}
+
 /// Saves what this run computed to the cache (if one is open), printing a warning when it could
 /// not be written.
 pub fn save(workspace: &mut Workspace, level: LogLevel) {

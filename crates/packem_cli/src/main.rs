@@ -113,7 +113,7 @@ fn run(cli: Cli, raw: Vec<std::ffi::OsString>) -> Result<ExitCode> {
             cache::open(&mut workspace, &args.common);
             // A check whose inputs (and configuration) are as the last clean check with the same
             // command line left them reports nothing again.
-            let journal = packem_host::journal_key(&std::env::args_os().skip(1).collect::<Vec<_>>(), &cwd);
+            let journal = cache::journal_key(&cwd);
             let configs = [cwd.join("packem.json"), cwd.join("package.json")];
             if let Some(summary) = workspace.unchanged_since_journal(journal) {
                 let modules = summary.first().map_or(0, |(_, n)| *n as usize);

@@ -169,8 +169,9 @@ pub fn stamp_key(path: &Utf8Path, stamp: &packem_cache::FileStamp) -> u128 {
 /// process skips reading the files that did not change (git's index works the same way). Stamps
 /// are saved only when taken before the read and more than the timestamp granularity older than
 /// it (git's "racy" rule, [`packem_cache::is_racy`]), so a file rewritten with the same size and
-/// mtime (which changes its ctime anyway) is read again. Like [`source_text`], covered by the
-/// `revision` the host bumps on every change event.
+/// mtime (which changes its ctime anyway) is read again. The stamp is the one taken by the `stat`
+/// that read the file's status (no second system call); like [`source_text`], covered by the
+/// `revision` the host bumps, with a fresh stamp, on every change event.
 #[salsa::tracked]
 pub fn content_hash(db: &dyn Db, file: File) -> Option<u128> {
     let path = file.path(db);
@@ -178,7 +179,7 @@ pub fn content_hash(db: &dyn Db, file: File) -> Option<u128> {
         && !is_virtual(path)
         && disk_status(db, file).is_ok()
         && let Some(results) = crate::stored::StoredResults::try_get(db)
-        && let Some(stamp) = packem_cache::FileStamp::of(path)
+        && let Some(stamp) = db.files().observed_stamp(path).unwrap_or_else(|| packem_cache::FileStamp::of(path))
         && let Some(bytes) = results.store(db).0.get(crate::stored::StoredKind::ContentHash, stamp_key(path, &stamp))
         && let Ok(bytes) = <[u8; 16]>::try_from(&bytes[..])
     {
@@ -196,9 +197,9 @@ pub fn text_mentions(db: &dyn Db, file: File, needles: &[&str]) -> Vec<bool> {
         let hash = (*content_hash(db, file))?;
         let mut key = crate::stored::KeyHasher::new("mentions");
         key.value(&hash).value(&needles);
-        Some((results, key.finish()))
+        Some((results, key.finish(), hash))
     });
-    if let Some((results, key)) = key
+    if let Some((results, key, _)) = key
         && let Some(bytes) = results.store(db).0.get(crate::stored::StoredKind::Mentions, key)
         && bytes.len() == needles.len()
     {
@@ -209,8 +210,8 @@ pub fn text_mentions(db: &dyn Db, file: File, needles: &[&str]) -> Vec<bool> {
         needles.iter().map(|needle| memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some()).collect();
     // Only when the text read is the one hashed: a file changed on disk after its stamp gave the
     // hash must not have its new answer saved under the old hash.
-    if let Some((results, key)) = key
-        && (*content_hash(db, file)).is_some_and(|hash| hash == text_hash(text))
+    if let Some((results, key, hash)) = key
+        && hash == text_hash(text)
     {
         results.store(db).0.offer(
             crate::stored::StoredKind::Mentions,
@@ -346,13 +347,7 @@ impl Files {
         if let Some(file) = self.inner.by_path.get(path) {
             return *file;
         }
-        let status = if self.inner.recording_reads.load(Ordering::Relaxed) {
-            let (status, stamp) = stat_stamped(path);
-            self.inner.stamps.insert(path.to_owned(), stamp);
-            status
-        } else {
-            stat(path)
-        };
+        let status = self.stat(path);
         // `entry` takes the shard lock: two threads racing on one path get the same input.
         let file = *self.inner.by_path.entry(path.to_owned()).or_insert_with(|| {
             File::builder(path.to_owned(), status, self.fresh_revision(), None)
@@ -426,8 +421,20 @@ impl Files {
         }
     }
 
-    /// Records, for each text read from disk from now on, its stamp and hash ([`Files::take_reads`]),
-    /// for the persistent cache to save. Off by default.
+    /// What is at `path` now; when recording, also remembers its stamp from the same `stat`
+    /// ([`Files::observed_stamp`]).
+    fn stat(&self, path: &Utf8Path) -> FileStatus {
+        if !self.inner.recording_reads.load(Ordering::Relaxed) {
+            return stat(path);
+        }
+        let (status, stamp) = stat_stamped(path);
+        self.inner.stamps.insert(path.to_owned(), stamp);
+        status
+    }
+
+    /// Records, from now on, each path's stamp when its status is read ([`Files::observed_stamp`])
+    /// and each text read from disk with its stamp and hash ([`Files::take_reads`]), for the
+    /// persistent cache. Off by default.
     pub fn record_reads(&self, on: bool) {
         self.inner.recording_reads.store(on, Ordering::Relaxed);
     }
@@ -439,8 +446,7 @@ impl Files {
     }
 
     /// The disk reads recorded since the last call (the latest per path), sorted by path. A read
-    /// is worth saving only if the file's stamp is still the one taken before it and that stamp
-    /// is not racy (see [`content_hash`]); the caller checks both.
+    /// is worth saving only if its stamp is not racy (see [`content_hash`]); the caller checks.
     pub fn take_reads(&self) -> Vec<(Utf8PathBuf, DiskRead)> {
         let paths: Vec<Utf8PathBuf> = self.inner.reads.iter().map(|e| e.key().clone()).collect();
         let mut reads: Vec<_> = paths.into_iter().filter_map(|path| self.inner.reads.remove(&path)).collect();
@@ -500,13 +506,7 @@ impl Files {
     pub fn sync_path(db: &mut dyn Db, path: &Utf8Path) -> Option<FileChange> {
         let file = db.files().get(path)?;
         let old = file.status(db);
-        let new = if db.files().inner.recording_reads.load(Ordering::Relaxed) {
-            let (status, stamp) = stat_stamped(path);
-            db.files().inner.stamps.insert(path.to_owned(), stamp);
-            status
-        } else {
-            stat(path)
-        };
+        let new = db.files().stat(path);
         if old != new {
             file.set_status(db).with_durability(status_durability(path)).to(new);
         }

@@ -30,37 +30,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::Workspace;
 
-/// What one path looked like.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-enum Seen {
-    /// Nothing there (or not stat-able).
-    Missing,
-    /// A file or directory with this stamp: size, mtime, ctime, inode, device.
-    Stamp(u64, i64, i64, u64, u64),
-}
-
-impl From<Option<FileStamp>> for Seen {
-    fn from(stamp: Option<FileStamp>) -> Seen {
-        match stamp {
-            Some(s) => Seen::Stamp(s.size, s.mtime_ns, s.ctime_ns, s.ino, s.dev),
-            None => Seen::Missing,
-        }
-    }
-}
-
-impl Seen {
-    fn of(path: &Utf8Path) -> Seen {
-        Seen::from(FileStamp::of(path))
-    }
-
-    /// Whether this stamp is too recent to prove that the path is unchanged later.
-    fn is_racy(&self, started_ns: i64) -> bool {
-        match *self {
-            Seen::Missing => false,
-            Seen::Stamp(_, mtime_ns, ..) => mtime_ns >= started_ns.saturating_sub(packem_cache::GRANULARITY_NS),
-        }
-    }
-}
+/// What one path looked like: its stamp, or `None` when nothing was there.
+type Seen = Option<FileStamp>;
 
 /// A build's observations and what it reported.
 #[derive(Debug, Serialize, Deserialize)]
@@ -95,7 +66,7 @@ impl Workspace {
         let paths: Vec<&(String, Seen)> = journal.inputs.iter().chain(&journal.outputs).collect();
         let changed = self.pool.install(|| {
             use rayon::prelude::*;
-            paths.par_iter().find_any(|(path, seen)| Seen::of(Utf8Path::new(path)) != *seen).map(|(path, _)| path)
+            paths.par_iter().find_any(|(path, seen)| FileStamp::of(Utf8Path::new(path)) != *seen).map(|(path, _)| path)
         });
         let same = changed.is_none();
         tracing::debug!(same, paths = paths.len(), changed, "journal checked");
@@ -128,10 +99,7 @@ impl Workspace {
             .into_iter()
             .filter(|path| !packem_db::files::is_virtual(path))
             .map(|path| {
-                let seen = match files.observed_stamp(&path) {
-                    Some(stamp) => Seen::from(stamp),
-                    None => Seen::of(&path),
-                };
+                let seen = files.observed_stamp(&path).unwrap_or_else(|| FileStamp::of(&path));
                 (path.into_string(), seen)
             })
             .collect();
@@ -139,16 +107,18 @@ impl Workspace {
         // directory, `/tmp`) change all the time for reasons of their own; there, the paths the
         // resolver probed stand alone.
         let dirs: Vec<Utf8PathBuf> = files.dirs().into_iter().filter(|dir| dir.starts_with(&cwd)).collect();
-        inputs.extend(self.in_parallel(&dirs, |_, dir| (dir.to_string(), Seen::of(dir))));
-        inputs.extend(read.iter().map(|path| (path.to_string(), Seen::of(path))));
+        inputs.extend(self.in_parallel(&dirs, |_, dir| (dir.to_string(), FileStamp::of(dir))));
+        inputs.extend(read.iter().map(|path| (path.to_string(), FileStamp::of(path))));
         inputs.sort_by(|a, b| a.0.cmp(&b.0));
         inputs.dedup_by(|a, b| a.0 == b.0);
-        if let Some((path, _)) = inputs.iter().find(|(_, seen)| seen.is_racy(started_ns)) {
+        if let Some((path, _)) =
+            inputs.iter().find(|(_, seen)| seen.as_ref().is_some_and(|stamp| packem_cache::is_racy(stamp, started_ns)))
+        {
             tracing::debug!(%path, "not journaled: an input changed too recently");
             return false;
         }
-        let outputs: Vec<(String, Seen)> = outputs.iter().map(|path| (path.to_string(), Seen::of(path))).collect();
-        if outputs.iter().any(|(_, seen)| *seen == Seen::Missing) {
+        let outputs: Vec<(String, Seen)> = outputs.iter().map(|path| (path.to_string(), FileStamp::of(path))).collect();
+        if outputs.iter().any(|(_, seen)| seen.is_none()) {
             return false;
         }
         let journal = Journal { inputs, outputs, summary };
