@@ -13,6 +13,7 @@
 //!   `benches/peers/package.json`, installed into `.fixtures/peers`): cold builds, rebuild latency
 //!   and the parse-only floor, written to `docs/benchmarks.md` (see `bench.rs`; `--quick` for a
 //!   short run on `synth-1000`).
+//! - `cargo xtask fuzz`: the fuzz targets of `fuzz/` under cargo-fuzz (see `fuzz.rs`).
 // Tooling: reads and writes files directly (clippy.toml keeps the product on its file owners).
 #![allow(clippy::disallowed_methods)]
 
@@ -22,6 +23,7 @@ use std::process::Command;
 use anyhow::{Context as _, Result, bail};
 
 mod bench;
+mod fuzz;
 mod second_process;
 mod targets_bench;
 mod tidy;
@@ -54,6 +56,7 @@ fn main() -> Result<()> {
         Some("bench-targets") => targets_bench::bench_targets(&root, &args[1..]),
         Some("bench-second") => bench::bench_second(&root, &args[1..]),
         Some("tidy") => tidy::tidy(&root),
+        Some("fuzz") => fuzz::fuzz(&root, &args[1..]),
         Some("test") => {
             all_fixtures(&root)?;
             let cargo = env_or("CARGO", "cargo");
@@ -70,7 +73,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <fixtures|test [cargo test args]|bench [--quick] [--corpus=NAME] [--reps=N] [--runs=N]|bench-targets [--runs=N]|tidy>"
+                "usage: cargo xtask <fixtures|test [cargo test args]|bench [--quick] [--corpus=NAME] [--reps=N] [--runs=N]|bench-targets [--runs=N]|tidy|fuzz [--time=S] [--parallel=N] [--minimize] [TARGET...]>"
             );
             bail!("unknown or missing task")
         }

@@ -43,8 +43,11 @@ pub fn run(mut builder: Builder, args: &BuildArgs) -> Result<ExitCode> {
 fn watch(builder: &mut Builder, args: &BuildArgs) -> Result<ExitCode> {
     let level = args.common.log_level;
     builder.workspace.db().events().enable();
+    // Stamps of what the builds read, to find edits made before the watches were in place.
+    packem_db::Db::files(builder.workspace.db()).record_reads(true);
     let (tx, rx) = std::sync::mpsc::channel::<Message>();
     let fs_tx = tx.clone();
+    let late_tx = tx.clone();
     let mut watcher = notify::recommended_watcher(move |event| {
         let _ = fs_tx.send(Message::Fs(event));
     })?;
@@ -76,6 +79,7 @@ fn watch(builder: &mut Builder, args: &BuildArgs) -> Result<ExitCode> {
     crate::cache::save(&mut builder.workspace, level);
     let mut watched = BTreeSet::new();
     update_watches(&mut watcher, &mut watched, builder);
+    report_late_changes(builder, &late_tx);
     // The watch set changes only when the files the build knows or the graph change.
     let mut basis_seen = watch_basis(builder);
     // Said once the watches are in place: an edit made after this line is seen.
@@ -139,6 +143,7 @@ fn watch(builder: &mut Builder, args: &BuildArgs) -> Result<ExitCode> {
         let basis = watch_basis(builder);
         if basis != basis_seen || summary.resolution_invalidated {
             update_watches(&mut watcher, &mut watched, builder);
+            report_late_changes(builder, &late_tx);
             basis_seen = basis;
         }
     }
@@ -169,6 +174,18 @@ fn next_batch(rx: &Receiver<Message>) -> Option<Vec<Message>> {
         }
     }
     Some(batch)
+}
+
+/// Queues, as if the watcher had reported them, the paths that changed after the build read them
+/// and before their directories were watched (a save during the build).
+fn report_late_changes(builder: &Builder, tx: &std::sync::mpsc::Sender<Message>) {
+    let late = builder.workspace.changed_since_read();
+    if !late.is_empty() {
+        tracing::debug!(?late, "changed before the watches were in place");
+        let mut event = notify::Event::new(EventKind::Any);
+        event.paths = late.into_iter().map(Utf8PathBuf::into_std_path_buf).collect();
+        let _ = tx.send(Message::Fs(Ok(event)));
+    }
 }
 
 /// Watches the directories the build depends on (non-recursively) and unwatches the rest.

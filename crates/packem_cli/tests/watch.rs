@@ -217,6 +217,30 @@ fn watch_follows_asset_edits_and_copies_one_asset_per_new_import() {
     assert!(status.success(), "{stderr}");
 }
 
+/// An edit made while the first build runs, after it read the file and before the watcher
+/// watches its directory (here: the moment the first output appears, while the session still
+/// saves its cache), is rebuilt all the same: the watcher looks for such changes once its
+/// watches are in place. Without that look the edit was lost until the next one.
+#[test]
+fn an_edit_made_during_the_first_build_is_not_lost() {
+    for round in 0..5 {
+        let w = Watch::start(&[
+            ("src/main.js", "import { a } from './a.js';\nconsole.log(a);\n"),
+            ("src/a.js", "export const a = 'first';\n"),
+        ]);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !w.path("dist/main.js").exists() {
+            assert!(Instant::now() < deadline, "the first build never wrote");
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        write(&w.path("src/a.js"), &format!("export const a = 'second {round}';\n"));
+        w.wait_for_cold_output();
+        assert_eq!(w.run_bundle(), format!("second {round}\n"));
+        let (status, _) = w.stop();
+        assert!(status.success());
+    }
+}
+
 #[test]
 fn watch_forever_ignores_stdin_closing() {
     let dir = tempfile::tempdir().unwrap();

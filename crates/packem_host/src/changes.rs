@@ -129,6 +129,26 @@ impl Workspace {
         }
     }
 
+    /// The files and missing paths whose stamp on disk is no longer the one the database saw
+    /// when it last read their status (needs [`Files::record_reads`]), sorted: changes made after
+    /// a build looked at a path and before a watcher watched its directory. A watcher that starts
+    /// watching after a build asks this once its watches are in place, so an edit made during
+    /// the build is not lost. Directories are left out (writing the outputs moves their stamps).
+    pub fn changed_since_read(&self) -> Vec<Utf8PathBuf> {
+        let files = packem_db::Db::files(&self.db);
+        let seen: Vec<(Utf8PathBuf, Option<packem_cache::FileStamp>)> = files
+            .paths()
+            .into_iter()
+            .filter(|path| !packem_db::files::is_virtual(path))
+            .filter(|path| files.get(path).is_some_and(|file| file.status(&self.db) != FileStatus::Directory))
+            .filter_map(|path| files.observed_stamp(&path).map(|stamp| (path, stamp)))
+            .collect();
+        self.in_parallel(&seen, |_, (path, stamp)| (packem_cache::FileStamp::of(path) != *stamp).then(|| path.clone()))
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
     /// Re-checks every known path (after a watcher lost events, or on request).
     pub fn rescan(&mut self) -> ChangeSummary {
         let paths = packem_db::Db::files(&self.db).paths();

@@ -30,6 +30,9 @@ use serde_json::{Value, json};
 
 use crate::convert::{Lines, path, uri};
 
+/// The stdio reader's framing, public for the fuzz targets (`packem_fuzz`).
+pub use crate::transport::read_frame;
+
 /// Serves LSP on stdin/stdout until the client says `exit`.
 pub fn run_stdio() -> Result<()> {
     let (connection, writer) = transport::stdio();

@@ -49,7 +49,7 @@ pub fn stdio() -> (Connection, JoinHandle<()>) {
 }
 
 /// The next frame's body; `None` at end of input, `Some(Err)` for a malformed frame.
-fn read_frame(input: &mut impl BufRead) -> Option<Result<Vec<u8>, String>> {
+pub fn read_frame(input: &mut impl BufRead) -> Option<Result<Vec<u8>, String>> {
     let mut length = None;
     loop {
         let mut line = String::new();

@@ -447,6 +447,16 @@ pub fn write_changed<O: Outputs + Sync + ?Sized>(
         .iter()
         .map(|norm| dirs.resolve(split_rel(norm).0, true).map(|dir| dir.expect("created on demand")))
         .collect();
+    if !same {
+        // A new list of outputs (a session's first write): temporary files that killed
+        // processes left in these directories go.
+        let mut swept: HashSet<&PathBuf> = HashSet::new();
+        for dir in dir_of.iter().flatten() {
+            if swept.insert(dir) {
+                sweep_orphaned_temps(dir);
+            }
+        }
+    }
     let write = |k: usize| {
         let i = todo[k];
         let norm = validated.normalized[k].as_str();
@@ -706,6 +716,36 @@ pub fn write_file(path: &Utf8Path, bytes: &[u8]) -> io::Result<bool> {
     let name = path.file_name().unwrap_or("file");
     write_atomically(dir.as_std_path(), name, path.as_std_path(), &[bytes], None)?;
     Ok(true)
+}
+
+/// Deletes the temporary files (`.<name>.packem-<pid>-<n>.tmp`, see [`write_atomically`]) in
+/// `dir` whose process no longer runs: what a build killed while writing leaves. Linux only
+/// (it asks `/proc` whether the process runs); elsewhere they stay, hidden and harmless.
+fn sweep_orphaned_temps(dir: &Path) {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let own = std::process::id();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(temp_owner) else { continue };
+        if pid != own
+            && entry.file_type().is_ok_and(|t| t.is_file())
+            && !Path::new("/proc").join(pid.to_string()).exists()
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The process id in a temporary file's name, when `name` is one of ours.
+fn temp_owner(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (_, tail) = rest.rsplit_once(".packem-")?;
+    let (pid, n) = tail.split_once('-')?;
+    n.parse::<u64>().ok()?;
+    pid.parse().ok()
 }
 
 /// Writes `pieces` to a fresh temporary file in `dir`, then renames it onto `target`.

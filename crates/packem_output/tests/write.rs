@@ -553,3 +553,29 @@ fn a_notified_set_still_checks_where_a_changed_output_goes() {
     assert_eq!(errors, ["FILENAME_OUTSIDE_OUTPUT_DIRECTORY chunks/b.js"]);
     assert!(tree(&outside).is_empty());
 }
+
+/// What a build killed while writing leaves: its temporary files. The next write into that
+/// directory deletes those of processes that no longer run and keeps those of running ones
+/// (another build writing there now) and files merely named alike.
+#[test]
+#[cfg(target_os = "linux")]
+fn temporary_files_of_killed_builds_are_swept_and_those_of_running_ones_kept() {
+    let fx = fixture();
+    std::fs::create_dir_all(fx.outdir.join("sub")).unwrap();
+    let mut exited = std::process::Command::new("true").spawn().unwrap();
+    let dead = exited.id();
+    exited.wait().unwrap();
+    let dead_temp = format!(".main.js.packem-{dead}-0.tmp");
+    let dead_nested = format!("sub/.chunk.js.map.packem-{dead}-17.tmp");
+    let live_temp = format!(".main.js.packem-{}-3.tmp", std::process::id());
+    let init_temp = ".main.js.packem-1-0.tmp".to_string();
+    let unrelated = ".notes.packem-x-1.tmp".to_string();
+    for name in [&dead_temp, &dead_nested, &live_temp, &init_temp, &unrelated] {
+        std::fs::write(fx.outdir.join(name), "partial").unwrap();
+    }
+    write(&fx, &[file("main.js", "a"), file("sub/chunk.js.map", "{}")], None).unwrap();
+    let mut expected =
+        vec![init_temp, live_temp, unrelated, "main.js".into(), "sub/".into(), "sub/chunk.js.map".into()];
+    expected.sort();
+    assert_eq!(tree(&fx.outdir), expected);
+}
