@@ -450,7 +450,7 @@ impl CommonArgs {
             }
         }
         if let Some(names) = &c.asset_names {
-            if names.is_empty() || names.contains("..") {
+            if names.is_empty() || names.contains("..") || names.starts_with(['/', '\\']) {
                 bail!(
                     "invalid --asset-names={names}: the template must be a relative path inside the output directory"
                 );

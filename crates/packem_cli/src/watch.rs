@@ -78,7 +78,7 @@ fn watch(builder: &mut Builder, args: &BuildArgs) -> Result<ExitCode> {
     // What the first build computed serves the next process; later edits live in this one.
     crate::cache::save(&mut builder.workspace, level);
     let mut watched = BTreeSet::new();
-    update_watches(&mut watcher, &mut watched, builder);
+    update_watches(&mut watcher, &mut watched, builder, false);
     report_late_changes(builder, &late_tx);
     // The watch set changes only when the files the build knows or the graph change.
     let mut basis_seen = watch_basis(builder);
@@ -142,7 +142,9 @@ fn watch(builder: &mut Builder, args: &BuildArgs) -> Result<ExitCode> {
         }
         let basis = watch_basis(builder);
         if basis != basis_seen || summary.resolution_invalidated {
-            update_watches(&mut watcher, &mut watched, builder);
+            // A directory created, deleted or moved invalidates resolution: watch everything
+            // afresh, since a watch follows the directory it was put on, not its path.
+            update_watches(&mut watcher, &mut watched, builder, summary.resolution_invalidated);
             report_late_changes(builder, &late_tx);
             basis_seen = basis;
         }
@@ -188,8 +190,25 @@ fn report_late_changes(builder: &Builder, tx: &std::sync::mpsc::Sender<Message>)
     }
 }
 
-/// Watches the directories the build depends on (non-recursively) and unwatches the rest.
-fn update_watches(watcher: &mut notify::RecommendedWatcher, watched: &mut BTreeSet<Utf8PathBuf>, builder: &Builder) {
+/// Watches the directories the build depends on (non-recursively) and unwatches the rest; with
+/// `reset`, every directory is unwatched and watched again first.
+///
+/// inotify watches a directory, not a path: after `src/a` is renamed to `src/b` and another
+/// directory to `src/a`, the watch put on `src/a` reports events of what is now `src/b`, and the
+/// new `src/a` is not watched although its path is in the set. A reset after directories moved
+/// puts every watch back on what each path names now (`report_late_changes` then covers edits
+/// made while they were off).
+fn update_watches(
+    watcher: &mut notify::RecommendedWatcher,
+    watched: &mut BTreeSet<Utf8PathBuf>,
+    builder: &Builder,
+    reset: bool,
+) {
+    if reset {
+        for dir in std::mem::take(watched) {
+            let _ = watcher.unwatch(dir.as_std_path());
+        }
+    }
     // Every directory an input lives in, the output directory included when sources sit there
     // (events for the outputs themselves only mark them for a look at the next write:
     // `Builder::is_own_output`, `Builder::output_touched`).
