@@ -351,3 +351,23 @@ fn esbuild_style_bundle_flag_is_accepted() {
     let run = Command::new("node").arg(dir.path().join("out.js")).output().unwrap();
     assert_eq!(stdout(&run), "2\n");
 }
+
+/// An external imported as a namespace is `__toESM(require(…))` in CommonJS and IIFE output: the
+/// helper must be defined before that line runs (found by the differential test, seed 218;
+/// the output threw "__toESM is not a function").
+#[test]
+fn a_namespace_import_of_an_external_runs_in_commonjs_and_iife_output() {
+    let dir = project(&[(
+        "main.mjs",
+        "import * as path from 'node:path';\nexport * as again from 'node:path';\nconsole.log(typeof path.join);\n",
+    )]);
+    for format in ["cjs", "iife"] {
+        let outdir = format!("out-{format}");
+        let out = packem(
+            dir.path(),
+            &["build", "main.mjs", "--platform=node", &format!("--format={format}"), &format!("--outdir={outdir}")],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(common::node(&dir.path().join(outdir).join("main.js")), "function\n", "{format}");
+    }
+}

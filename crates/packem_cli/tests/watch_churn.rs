@@ -210,7 +210,7 @@ impl Churn {
             7 | 8 => {
                 let mut imports = Vec::new();
                 for rel in self.modules.keys() {
-                    if self.rng.0 % 3 != 0 {
+                    if !self.rng.0.is_multiple_of(3) {
                         imports.push(rel.clone());
                     }
                     self.rng.next();

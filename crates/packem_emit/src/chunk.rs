@@ -507,6 +507,9 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     let uses_require =
         uses_require || (helpers.contains(Helpers::COMMON_JS) && format == Format::Esm && platform == Platform::Node);
     let mut prelude = String::new();
+    // CommonJS and IIFE outputs `require` their externals after the runtime helpers, which
+    // `__toESM(require(…))` calls (the helpers are variables, not hoisted functions).
+    let mut required = String::new();
     match format {
         Format::Esm => {
             if uses_require {
@@ -523,7 +526,7 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
                 );
             }
         }
-        Format::Cjs | Format::Iife => prelude.push_str(&required_externals(plan, &mut helpers)),
+        Format::Cjs | Format::Iife => required = required_externals(plan, &mut helpers),
     }
     if uses_import_meta {
         prelude.push_str("var __import_meta_url = require(\"url\").pathToFileURL(__filename).href;\nvar __import_meta_dirname = __dirname;\nvar __import_meta_filename = __filename;\n");
@@ -556,7 +559,8 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
     let runtime = crate::minify::helpers_code(helpers, minify);
     let style = crate::Style::of(db, target);
     let level = u32::from(format == Format::Iife);
-    let (prelude, footer) = (style.glue(&prelude, level), style.glue(&footer, level));
+    let (prelude, required, footer) =
+        (style.glue(&prelude, level), style.glue(&required, level), style.glue(&footer, level));
     let emit = target.emit(db);
     let mut out = Output::new(body_map.is_some());
     // The entry's `#!` line must stay the first line, before the banner (as esbuild does).
@@ -576,6 +580,7 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
             }
             out.text(&prelude);
             out.text(&if style.compact { runtime } else { indent(&runtime, 1) });
+            out.text(&required);
             out.body(&body, body_map.as_ref());
             out.text(&footer);
             out.text("})();\n");
@@ -583,6 +588,7 @@ pub fn rendered_chunk(db: &dyn packem_resolve::Db, target: Target, index: u32) -
         _ => {
             out.text(&prelude);
             out.text(&runtime);
+            out.text(&required);
             out.body(&body, body_map.as_ref());
             out.text(&footer);
         }

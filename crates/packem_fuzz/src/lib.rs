@@ -16,10 +16,14 @@
 //!   its stdio framing.
 //! - [`config`]: `packem.json` read as the CLI reads it.
 //!
+//! [`differential`] runs a generated project with Node, then its bundles (every format, with and
+//! without shaking, splitting and minification), and compares what they print (`tests/`).
+//!
 //! Everything a target writes goes under a scratch directory of its own, removed afterwards.
 #![allow(clippy::disallowed_methods)] // the targets write their inputs to scratch directories
 
 mod config;
+mod differential;
 mod lsp;
 mod one_file;
 mod pipeline;
@@ -29,6 +33,7 @@ mod scratch;
 pub use scratch::Scratch;
 
 pub use config::config;
+pub use differential::{Config, Verdict, differential};
 pub use lsp::lsp;
 pub use one_file::one_file;
 pub use project::{Generated, project};

@@ -21,14 +21,21 @@ pub struct Settings {
     pub spare: bool,
 }
 
-/// What a build left: its diagnostics and the files written (relative to the output directory).
+/// What a build left: its diagnostics, the files written (relative to the output directory) and
+/// each entry's output file (absolute entry path, name under the output directory).
 pub struct Built {
     pub diagnostics: Vec<Diagnostic>,
     pub written: Vec<String>,
+    pub entry_files: Vec<(Utf8PathBuf, String)>,
 }
 
 /// Builds `entries` under `root` with `settings` and writes the outputs to `root/out`.
 pub fn build_and_write(root: &Utf8Path, entries: Vec<Utf8PathBuf>, settings: Settings) -> Built {
+    build_into(root, entries, settings, &root.join("out"))
+}
+
+/// [`build_and_write`] into `outdir`.
+pub fn build_into(root: &Utf8Path, entries: Vec<Utf8PathBuf>, settings: Settings, outdir: &Utf8Path) -> Built {
     let options = ProjectOptions { cwd: root.to_owned(), platform: settings.platform, ..ProjectOptions::default() };
     let mut workspace = Workspace::with_compile(PackemDatabase::default(), entries, options, settings.compile);
     workspace.set_link_options(settings.link);
@@ -39,7 +46,7 @@ pub fn build_and_write(root: &Utf8Path, entries: Vec<Utf8PathBuf>, settings: Set
     diagnostics.extend(workspace.check_diagnostics());
     render_all(&workspace, &diagnostics, root);
     if diagnostics.iter().any(Diagnostic::is_error) {
-        return Built { diagnostics, written: Vec::new() };
+        return Built { diagnostics, written: Vec::new(), entry_files: Vec::new() };
     }
     let extension = if settings.format == Format::Cjs { "cjs" } else { "js" };
     let names: Vec<String> = bundle
@@ -53,8 +60,14 @@ pub fn build_and_write(root: &Utf8Path, entries: Vec<Utf8PathBuf>, settings: Set
     let files = BundleOutputs::new(&bundle, &names, &assets, emit.sourcemap.as_ref(), emit.legal_comments);
     let graph = workspace.module_graph();
     let inputs = InputPaths::new(graph.modules.iter().map(|m| m.path.as_path()));
-    let outdir = root.join("out");
-    let options = WriteOptions { outdir: &outdir, inputs: &inputs, allow_overwrite: false, spare: settings.spare };
+    let entry_files = bundle
+        .chunks
+        .iter()
+        .zip(&names)
+        .filter(|(chunk, _)| chunk.kind == packem_host::ChunkKind::Entry)
+        .map(|(chunk, name)| (chunk.entry.clone(), name.clone()))
+        .collect();
+    let options = WriteOptions { outdir, inputs: &inputs, allow_overwrite: false, spare: settings.spare };
     let mut set = WrittenSet::default();
     let written = match packem_output::write_changed(&files, &options, &mut set) {
         Ok(_) => set.paths().map(str::to_string).collect(),
@@ -62,9 +75,9 @@ pub fn build_and_write(root: &Utf8Path, entries: Vec<Utf8PathBuf>, settings: Set
     };
     for path in &written {
         let full = packem_host::config::normalize(&outdir.join(path));
-        assert!(full.starts_with(&outdir), "an output was written outside the output directory: {full}");
+        assert!(full.starts_with(outdir), "an output was written outside the output directory: {full}");
     }
-    Built { diagnostics, written }
+    Built { diagnostics, written, entry_files }
 }
 
 /// Renders every diagnostic as the CLI prints it (the code frame reads the file's text).
