@@ -48,7 +48,13 @@ fn watch(builder: &mut Builder, args: &BuildArgs) -> Result<ExitCode> {
     let (tx, rx) = std::sync::mpsc::channel::<Message>();
     let fs_tx = tx.clone();
     let late_tx = tx.clone();
-    let mut watcher = notify::recommended_watcher(move |event| {
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        // Reads (opening, reading, closing a file) change nothing, and must not keep a batch
+        // open: a process reading the outputs every few milliseconds (a dev server, a test)
+        // held every rebuild back until the forced flush, 200 ms after the edit.
+        if event.as_ref().is_ok_and(|e| matches!(e.kind, EventKind::Access(_))) {
+            return;
+        }
         let _ = fs_tx.send(Message::Fs(event));
     })?;
     // Ctrl-C ends the session like stdin closing does, so the spare output files are removed.

@@ -198,3 +198,61 @@ fn nesting_10_000_deep_in_every_form_is_built_or_diagnosed() {
         }
     }
 }
+
+/// An unreadable directory and an unreadable file inside the project are diagnosed (root reads
+/// everything, so as root packem runs as `nobody` through `setpriv`, from a copy of the binary
+/// that user may execute).
+#[test]
+#[cfg(target_os = "linux")]
+fn unreadable_directories_and_files_are_diagnosed() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let parent = tempfile::tempdir().unwrap();
+    let set = |path: &Path, mode: u32| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    set(parent.path(), 0o755);
+    let dir = parent.path().join("project");
+    for (path, text) in [
+        ("src/main.js", "import './secret/x.js';\nimport './locked.js';\nimport './ok.js';\nconsole.log(1);\n"),
+        ("src/secret/x.js", "export {};\n"),
+        ("src/locked.js", "export {};\n"),
+        ("src/ok.js", "export {};\n"),
+    ] {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    set(&dir, 0o777);
+    set(&dir.join("src"), 0o755);
+    set(&dir.join("src/secret"), 0o000);
+    set(&dir.join("src/locked.js"), 0o000);
+    let binary = parent.path().join("packem");
+    std::fs::copy(env!("CARGO_BIN_EXE_packem"), &binary).unwrap();
+    set(&binary, 0o755);
+    let root = effective_uid() == 0;
+    let mut command = if root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(&binary);
+        c
+    } else {
+        Command::new(&binary)
+    };
+    let out = command
+        .current_dir(&dir)
+        .args(["build", "src/main.js", "--outdir=out", "--no-cache"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    set(&dir.join("src/secret"), 0o755);
+    set(&dir.join("src/locked.js"), 0o644);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("./secret/x.js"), "{err}");
+    assert!(err.contains("locked.js"), "{err}");
+    assert!(!err.contains("ok.js"), "{err}");
+}
+
+/// The effective user id, from `/proc` (no libc binding needed in a test).
+fn effective_uid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    line.split_whitespace().nth(2).unwrap().parse().unwrap()
+}
