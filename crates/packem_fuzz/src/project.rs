@@ -182,11 +182,6 @@ impl Generated {
             };
             module.items.retain(|item| !matches!(item, Item::Jsx | Item::TypeOnly(_) | Item::Raw(_)));
         }
-        // Known gap (ARCHITECTURE.md, "Known limitations"): Node treats `"exports": null` as no
-        // `exports` field, oxc_resolver as a package that exports nothing.
-        if matches!(self.package.exports, Exports::Null) {
-            self.package.exports = Exports::None;
-        }
     }
 
     /// The project's files: (path relative to the root, contents).

@@ -38,10 +38,14 @@ pub trait Db: packem_db::Db {
     fn resolvers(&self) -> &Resolvers;
 }
 
-/// One resolver per kind for one set of options; both share one cache.
+/// One resolver per kind for one set of options; all share one cache.
 struct Pair {
     import: oxc_resolver::Resolver,
     require: oxc_resolver::Resolver,
+    /// The same without `exports` fields, for packages whose `exports` is `null` (see
+    /// [`exports_is_null`]).
+    import_legacy: oxc_resolver::Resolver,
+    require_legacy: oxc_resolver::Resolver,
 }
 
 /// Holds `oxc_resolver` instances outside salsa: one import and one require resolver per distinct
@@ -84,7 +88,13 @@ impl Resolvers {
         }
         let import = oxc_resolver::Resolver::new(options::resolve_options(options, ResolveKind::Import));
         let require = import.clone_with_options(options::resolve_options(options, ResolveKind::Require));
-        let pair = Arc::new(Pair { import, require });
+        let legacy = |kind| {
+            let mut options = options::resolve_options(options, kind);
+            options.exports_fields = Vec::new();
+            import.clone_with_options(options)
+        };
+        let (import_legacy, require_legacy) = (legacy(ResolveKind::Import), legacy(ResolveKind::Require));
+        let pair = Arc::new(Pair { import, require, import_legacy, require_legacy });
         map.insert(options.clone(), pair.clone());
         pair
     }
@@ -315,6 +325,35 @@ fn resolve_uncached(
 
     record_dependencies(db, &ctx);
 
+    // Node treats `"exports": null` as no `exports` field (`LOAD_PACKAGE_EXPORTS` step 4);
+    // oxc_resolver as a package that exports nothing. Ask again without `exports` then.
+    let result = match result {
+        Err(_) if is_bare(specifier) && exports_is_null(db, specifier, &dir) => {
+            let legacy = match kind {
+                ResolveKind::Import => &pair.import_legacy,
+                ResolveKind::Require => &pair.require_legacy,
+            };
+            let retry = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut ctx = oxc_resolver::ResolveContext::default();
+                let result = legacy.resolve_with_context(dir.as_std_path(), specifier, tsconfig.as_deref(), &mut ctx);
+                (result, ctx)
+            }));
+            match retry {
+                Ok((result, ctx)) => {
+                    record_dependencies(db, &ctx);
+                    result
+                }
+                Err(_) => {
+                    return Resolution::Failed(ResolveFailure::unresolved(
+                        specifier,
+                        Some("The resolver failed unexpectedly (internal error).".into()),
+                    ));
+                }
+            }
+        }
+        result => result,
+    };
+
     match result {
         Ok(resolution) => file_resolution(options, specifier, tsconfig.as_deref(), resolution.path()),
         Err(err) => error_resolution(options, specifier, err),
@@ -431,6 +470,29 @@ impl From<oxc_resolver::ResolveError> for TsconfigError {
 }
 
 /// Records a dependency on the existence of every path the resolver looked at.
+/// Whether the `package.json` of the package `specifier` names, the nearest one Node's lookup
+/// from `dir` finds (`node_modules/<name>/package.json` in `dir` or an ancestor), has
+/// `"exports": null` at its top level. Read through the database, so its edits count.
+fn exports_is_null(db: &dyn Db, specifier: &str, dir: &Utf8Path) -> bool {
+    let mut segments = specifier.split('/');
+    let name = match (segments.next(), segments.next()) {
+        (Some(scope), Some(name)) if scope.starts_with('@') => format!("{scope}/{name}"),
+        (Some(name), _) => name.to_string(),
+        _ => return false,
+    };
+    for ancestor in dir.ancestors() {
+        let manifest = ancestor.join("node_modules").join(&name).join("package.json");
+        let file = db.files().file(db, &manifest);
+        if file.status(db) != packem_db::FileStatus::Exists {
+            continue;
+        }
+        let text = packem_db::source_text(db, file);
+        return serde_json::from_str::<serde_json::Value>(text.as_str())
+            .is_ok_and(|json| json.get("exports").is_some_and(serde_json::Value::is_null));
+    }
+    false
+}
+
 fn record_dependencies(db: &dyn Db, ctx: &oxc_resolver::ResolveContext) {
     let mut paths: Vec<Utf8PathBuf> = ctx
         .file_dependencies

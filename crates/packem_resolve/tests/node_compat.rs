@@ -151,6 +151,9 @@ const PACKAGES_BOTH: &[&str] = &[
     "exports-cond/feature/a",
     "exports-cond/package.json",
     "exports-sugar",
+    // `"exports": null` is no `exports` field to Node.
+    "exports-null",
+    "exports-null/lib/other.js",
     "@scope/pkg",
     "@scope/pkg/dist/extra.js",
     "@scope/exp",
