@@ -256,3 +256,21 @@ fn effective_uid() -> u32 {
     let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
     line.split_whitespace().nth(2).unwrap().parse().unwrap()
 }
+
+/// A symlinked output directory is followed (esbuild's behavior), and one that leads into the
+/// sources is caught before an input is overwritten.
+#[test]
+fn symlinked_output_directories_are_followed_but_never_over_inputs() {
+    let (_parent, dir) = nested_project(&[("src/main.js", "console.log(1);\n")]);
+    std::os::unix::fs::symlink("src", dir.join("out")).unwrap();
+    let out = packem_limited(&dir, &["build", "src/main.js", "--outdir=out"], Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("OUTPUT_OVERWRITES_INPUT"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(dir.join("src/main.js")).unwrap(), "console.log(1);\n");
+    std::fs::remove_file(dir.join("out")).unwrap();
+    std::fs::create_dir(dir.join("elsewhere")).unwrap();
+    std::os::unix::fs::symlink("elsewhere", dir.join("out")).unwrap();
+    let out = packem_limited(&dir, &["build", "src/main.js", "--outdir=out"], Duration::from_secs(60));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(dir.join("elsewhere/main.js").is_file());
+}
