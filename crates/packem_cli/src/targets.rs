@@ -29,6 +29,8 @@ pub fn applies(args: &BuildArgs, cwd: &Utf8Path) -> bool {
 /// every target.
 pub fn run(raw: &[OsString], args: &BuildArgs, cwd: &Utf8Path, start: Instant) -> Result<ExitCode> {
     report::set_color(args.common.color);
+    // Before the configuration is read (see `packem_host`'s journal).
+    let started_ns = packem_cache::now_ns();
     let file = packem_host::config::read(&cwd.join("packem.json"))?;
     let selected: Vec<String> = file.select(&args.only)?.into_iter().map(|t| t.name).collect();
     let all = file.targets()?;
@@ -86,9 +88,30 @@ pub fn run(raw: &[OsString], args: &BuildArgs, cwd: &Utf8Path, start: Instant) -
         let first = builds.into_iter().next().expect("one target at least");
         return crate::watch::run(builder, &first);
     }
-    let outcomes = builder.build();
     let several = selected.len() > 1;
+    // Like a build of entries on the command line, a build of the targets may be a no-op: nothing
+    // it read (packem.json and package.json included) changed and its outputs are on disk.
+    let journal = (!builder.to_stdout()).then(|| crate::cache::journal_key(cwd));
+    let configs = [cwd.join("packem.json"), cwd.join("package.json")];
+    let level = builds.first().map_or(LogLevel::Info, |build| build.common.log_level);
+    if let Some(summary) = journal.and_then(|key| builder.workspace.unchanged_since_journal(key)) {
+        if level <= LogLevel::Info {
+            for (name, outputs) in sections(&summary) {
+                if several {
+                    let _ = writeln!(anstream::stderr(), "target {name}:");
+                }
+                let text = packem_output::summary(&outputs, start.elapsed(), report::stderr_has_color(), 20);
+                let _ = anstream::stderr().lock().write_all(text.as_bytes());
+            }
+        }
+        std::mem::forget(builder);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let outcomes = builder.build();
     let mut errors = 0;
+    // What a no-op build of the same command line prints again: each chosen target's outputs.
+    let mut summary: Vec<(String, u64)> = Vec::new();
+    let mut journaled = outcomes.iter().all(|outcome| outcome.diagnostics.is_empty());
     for (index, (outcome, build)) in outcomes.iter().zip(&builds).enumerate() {
         // Targets built only to be embedded report their errors; their outputs are not listed.
         let chosen = builder.selected(index);
@@ -96,6 +119,11 @@ pub fn run(raw: &[OsString], args: &BuildArgs, cwd: &Utf8Path, start: Instant) -
             continue;
         }
         let name = builder.target_names().nth(index).flatten().unwrap_or_default().to_string();
+        if chosen {
+            journaled &= outcome.write.is_some();
+            summary.push((format!("{SECTION}{name}"), 0));
+            summary.extend(outcome.outputs.iter().cloned());
+        }
         if several && build.common.log_level <= LogLevel::Info {
             let _ = writeln!(anstream::stderr(), "target {name}:");
         }
@@ -111,12 +139,37 @@ pub fn run(raw: &[OsString], args: &BuildArgs, cwd: &Utf8Path, start: Instant) -
             let _ = anstream::stderr().lock().write_all(text.as_bytes());
         }
     }
-    let level = builds.first().map_or(LogLevel::Info, |build| build.common.log_level);
+    if let Some(key) = journal
+        && journaled
+        && errors == 0
+    {
+        let written = builder.written_files();
+        builder.workspace.record_journal(key, started_ns, &configs, &written, summary);
+    }
     crate::cache::save(&mut builder.workspace, level);
     std::mem::forget(outcomes);
     // The process is about to exit: freeing every memo one by one is slower than the OS.
     std::mem::forget(builder);
     Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// In a journaled summary, what starts the entry that names the target of the outputs after it.
+const SECTION: &str = "\0target ";
+
+/// A journaled summary split back into each target's name and outputs.
+fn sections(summary: &[(String, u64)]) -> Vec<(String, Vec<(String, u64)>)> {
+    let mut out: Vec<(String, Vec<(String, u64)>)> = Vec::new();
+    for (path, size) in summary {
+        match path.strip_prefix(SECTION) {
+            Some(name) => out.push((name.to_string(), Vec::new())),
+            None => {
+                if let Some((_, outputs)) = out.last_mut() {
+                    outputs.push((path.clone(), *size));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// `packem.json:LINE: target "NAME"`, for errors in a target's settings.

@@ -1431,6 +1431,45 @@ fn an_unchanged_check_is_a_no_op_and_a_config_edit_is_not() {
     assert!(check("nothing changed since"));
 }
 
+/// `packem build` of packem.json's targets keeps a journal too: unchanged, it prints each
+/// target's outputs again without building; an edit of packem.json, of a source, or a deleted
+/// output builds. (Without packem.json among the journal's inputs, the edited target would be
+/// a no-op with stale outputs.)
+#[test]
+fn an_unchanged_targets_build_is_a_no_op_and_a_config_edit_is_not() {
+    let (dir, _model, _) = generated(base_seed() ^ 47, 6, 1, 0);
+    let d = dir.path();
+    let config = |format: &str| {
+        format!(
+            "{{ \"targets\": [ {{ \"name\": \"esm\", \"entries\": [\"src/main.js\"], \"outdir\": \"out/esm\", \"format\": \"esm\" }}, {{ \"name\": \"other\", \"entries\": [\"src/other.js\"], \"outdir\": \"out/other\", \"format\": \"{format}\" }} ] }}\n"
+        )
+    };
+    std::fs::write(d.join("packem.json"), config("cjs")).unwrap();
+    let build = |context: &str| -> (bool, String) {
+        let out = run_bin(&packem_bin(), d, &["build".to_string()], &[("PACKEM_LOG", JOURNAL_LOG)]);
+        assert_ok(&out, context);
+        let err = stderr(&out);
+        assert!(err.contains("target esm:") && err.contains("target other:"), "{context}:\n{err}");
+        assert!(err.contains("out/esm/main.js") && err.contains("out/other/other.js"), "{context}:\n{err}");
+        (err.contains("same=true"), std::fs::read_to_string(d.join("out/other/other.js")).unwrap())
+    };
+    age_recent(d);
+    assert!(!build("first build").0);
+    age_recent(d);
+    let (hit, cjs) = build("journaled");
+    assert!(!hit);
+    assert!(build("nothing changed").0);
+    std::fs::write(d.join("packem.json"), config("esm")).unwrap();
+    age_recent(d);
+    let (hit, esm) = build("packem.json edited");
+    assert!(!hit, "an edited packem.json must build");
+    assert_ne!(cjs, esm, "the format changed");
+    assert!(build("nothing changed since").0);
+    std::fs::remove_file(d.join("out/esm/main.js")).unwrap();
+    assert!(!build("an output deleted").0);
+    assert!(d.join("out/esm/main.js").is_file());
+}
+
 // ---------------------------------------------------------------------------------------------
 // 4. `packem cache info|clean`
 
