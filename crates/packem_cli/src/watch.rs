@@ -49,10 +49,10 @@ fn watch(builder: &mut Builder, args: &BuildArgs) -> Result<ExitCode> {
     let fs_tx = tx.clone();
     let late_tx = tx.clone();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        // Reads (opening, reading, closing a file) change nothing, and must not keep a batch
-        // open: a process reading the outputs every few milliseconds (a dev server, a test)
-        // held every rebuild back until the forced flush, 200 ms after the edit.
-        if event.as_ref().is_ok_and(|e| matches!(e.kind, EventKind::Access(_))) {
+        // Reads (opening, reading, closing a file read) change nothing, and must not keep a
+        // batch open: a process reading the outputs every few milliseconds (a dev server, a
+        // test) held every rebuild back until the forced flush, 200 ms after the edit.
+        if event.as_ref().is_ok_and(|e| matches!(e.kind, EventKind::Access(kind) if !closed_after_writing(kind))) {
             return;
         }
         let _ = fs_tx.send(Message::Fs(event));
@@ -108,7 +108,8 @@ fn watch(builder: &mut Builder, args: &BuildArgs) -> Result<ExitCode> {
                 Message::Stop => return Ok(ExitCode::SUCCESS),
                 Message::Fs(Ok(event)) => {
                     rescan |= event.need_rescan();
-                    if matches!(event.kind, EventKind::Access(_)) {
+                    // A write through a mapping shows only as closing the file after writing.
+                    if matches!(event.kind, EventKind::Access(kind) if !closed_after_writing(kind)) {
                         continue;
                     }
                     for path in event.paths {
@@ -182,6 +183,11 @@ fn next_batch(rx: &Receiver<Message>) -> Option<Vec<Message>> {
         }
     }
     Some(batch)
+}
+
+/// Whether an access event is a file closed after writing (inotify's `IN_CLOSE_WRITE`).
+fn closed_after_writing(kind: notify::event::AccessKind) -> bool {
+    matches!(kind, notify::event::AccessKind::Close(notify::event::AccessMode::Write))
 }
 
 /// Queues, as if the watcher had reported them, the paths that changed after the build read them

@@ -38,24 +38,28 @@ fn seed() -> u64 {
     std::env::var("PACKEM_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20261208)
 }
 
-/// Writes version `v` of the sources: a 40,000-line table (about 3.5 MB) both entries import.
+/// Writes version `v` of the sources. Only `src/big.js`, a 40,000-line table (about 3.5 MB) both
+/// entries import, carries the version, and it is replaced in one rename: every build, whenever
+/// it reads, sees one whole version.
 fn write_sources(dir: &Path, v: u32) {
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    for (name, text) in [
+        ("main.js", "import { table, version } from './big.js';\nconsole.log('main', version, table.length);\n"),
+        ("other.js", "import { table, version } from './big.js';\nconsole.log('other', version, table[1]);\n"),
+    ] {
+        if !src.join(name).exists() {
+            std::fs::write(src.join(name), text).unwrap();
+        }
+    }
     let mut big = String::with_capacity(4 << 20);
-    big.push_str("export const table = [\n");
+    big.push_str(&format!("export const version = {v};\nexport const table = [\n"));
     for i in 0..40_000 {
         big.push_str(&format!("  \"row {i} of version {v}: lorem ipsum dolor sit amet, consectetur\",\n"));
     }
     big.push_str("];\n");
-    let files = [
-        ("src/big.js", big),
-        ("src/main.js", format!("import {{ table }} from './big.js';\nconsole.log('main', {v}, table.length);\n")),
-        ("src/other.js", format!("import {{ table }} from './big.js';\nconsole.log('other', {v}, table[{v}]);\n")),
-    ];
-    for (path, text) in files {
-        let path = dir.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
+    std::fs::write(src.join(".big.js.tmp"), big).unwrap();
+    std::fs::rename(src.join(".big.js.tmp"), src.join("big.js")).unwrap();
 }
 
 fn build_args(outdir: &Path) -> Vec<String> {
@@ -150,12 +154,11 @@ fn a_build_killed_at_any_moment_leaves_each_output_old_or_new() {
             std::thread::sleep(delay);
             format!("after {delay:?}")
         } else {
-            // Inside a write: as soon as a temporary output appears, give or take a moment.
+            // Inside a write: as soon as a temporary output appears.
             let deadline = Instant::now() + full * 4 + Duration::from_secs(5);
             while temp_files(&outdir).is_empty() && child.try_wait().unwrap().is_none() && Instant::now() < deadline {
                 std::hint::spin_loop();
             }
-            std::thread::sleep(Duration::from_micros(rng.below(3000)));
             "inside a write".to_string()
         };
         kill(&mut child);
@@ -186,6 +189,9 @@ fn a_watch_rebuild_killed_at_any_moment_leaves_each_output_old_or_new() {
     write_sources(&dir, version);
     let mut rebuild = Duration::from_millis(500);
     for round in 0..10 {
+        // Outputs of the killed session may already be the current version: start from none,
+        // so that the wait below sees this session's first build finish.
+        let _ = std::fs::remove_dir_all(&outdir);
         let mut args = build_args(&outdir);
         args.push("--watch".into());
         let mut child =

@@ -12,8 +12,10 @@ use std::time::{Duration, Instant};
 
 use common::{files_under, stderr};
 
-/// Runs packem in `dir` with a time limit (a hang fails the test instead of stalling it).
+/// Runs packem in `dir` with a time limit (a hang fails the test instead of stalling it); its
+/// output is read while it runs, so a long one cannot fill a pipe and stall it.
 fn packem_limited(dir: &Path, args: &[&str], limit: Duration) -> Output {
+    use std::io::Read as _;
     let mut child = Command::new(env!("CARGO_BIN_EXE_packem"))
         .current_dir(dir)
         .args(args)
@@ -23,15 +25,27 @@ fn packem_limited(dir: &Path, args: &[&str], limit: Duration) -> Output {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
     let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
         if started.elapsed() > limit {
             let _ = child.kill();
             panic!("packem {args:?} hung (over {limit:?})");
         }
         std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().unwrap()
+    };
+    Output { status, stdout: stdout.join().unwrap(), stderr: stderr.join().unwrap() }
 }
 
 /// A build or a diagnostic: exit 0, or exit 1 with an error printed. Never a panic or a signal.

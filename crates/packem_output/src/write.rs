@@ -722,7 +722,8 @@ pub fn write_file(path: &Utf8Path, bytes: &[u8]) -> io::Result<bool> {
 /// `dir` whose process no longer runs: what a build killed while writing leaves. Linux only
 /// (it asks `/proc` whether the process runs); elsewhere they stay, hidden and harmless.
 fn sweep_orphaned_temps(dir: &Path) {
-    if !cfg!(target_os = "linux") {
+    // Without a `/proc` that shows this process, whether another one runs is unknown.
+    if !cfg!(target_os = "linux") || !Path::new("/proc/self").exists() {
         return;
     }
     let Ok(entries) = std::fs::read_dir(dir) else { return };

@@ -328,7 +328,9 @@ fn resolve_uncached(
     // Node treats `"exports": null` as no `exports` field (`LOAD_PACKAGE_EXPORTS` step 4);
     // oxc_resolver as a package that exports nothing. Ask again without `exports` then.
     let result = match result {
-        Err(_) if is_bare(specifier) && exports_is_null(db, specifier, &dir) => {
+        Err(oxc_resolver::ResolveError::NotFound(_) | oxc_resolver::ResolveError::PackagePathNotExported { .. })
+            if is_bare(specifier) && !is_builtin(specifier) && exports_is_null(db, specifier, &dir) =>
+        {
             let legacy = match kind {
                 ResolveKind::Import => &pair.import_legacy,
                 ResolveKind::Require => &pair.require_legacy,
@@ -469,7 +471,6 @@ impl From<oxc_resolver::ResolveError> for TsconfigError {
     }
 }
 
-/// Records a dependency on the existence of every path the resolver looked at.
 /// Whether the `package.json` of the package `specifier` names, the nearest one Node's lookup
 /// from `dir` finds (`node_modules/<name>/package.json` in `dir` or an ancestor), has
 /// `"exports": null` at its top level. Read through the database, so its edits count.
@@ -480,7 +481,11 @@ fn exports_is_null(db: &dyn Db, specifier: &str, dir: &Utf8Path) -> bool {
         (Some(name), _) => name.to_string(),
         _ => return false,
     };
-    for ancestor in dir.ancestors() {
+    if name.contains("..") || name.contains('\\') {
+        return false;
+    }
+    // Node's NODE_MODULES_PATHS: no `node_modules/node_modules`.
+    for ancestor in dir.ancestors().filter(|a| a.file_name() != Some("node_modules")) {
         let manifest = ancestor.join("node_modules").join(&name).join("package.json");
         let file = db.files().file(db, &manifest);
         if file.status(db) != packem_db::FileStatus::Exists {
@@ -493,6 +498,7 @@ fn exports_is_null(db: &dyn Db, specifier: &str, dir: &Utf8Path) -> bool {
     false
 }
 
+/// Records a dependency on the existence of every path the resolver looked at.
 fn record_dependencies(db: &dyn Db, ctx: &oxc_resolver::ResolveContext) {
     let mut paths: Vec<Utf8PathBuf> = ctx
         .file_dependencies
