@@ -45,7 +45,7 @@ fn node(cwd: &Utf8Path, file: &Utf8Path) -> Option<(bool, String)> {
         .stderr(Stdio::null())
         .spawn()
         .expect("node must be installed");
-    let mut pipe = child.stdout.take()?;
+    let mut pipe = child.stdout.take().expect("stdout is piped");
     let reader = std::thread::spawn(move || {
         let mut bytes = Vec::new();
         let _ = pipe.read_to_end(&mut bytes);
@@ -53,7 +53,7 @@ fn node(cwd: &Utf8Path, file: &Utf8Path) -> Option<(bool, String)> {
     });
     let started = Instant::now();
     let status = loop {
-        if let Some(status) = child.try_wait().ok()? {
+        if let Ok(Some(status)) = child.try_wait() {
             break status;
         }
         if started.elapsed() > Duration::from_secs(10) {
