@@ -10,29 +10,16 @@
 //! printed on failure.
 #![allow(clippy::disallowed_methods)] // tests write their fixtures directly
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::Rng;
+
 const ENTRIES: [&str; 2] = ["src/main.js", "src/other.js"];
-
-/// splitmix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 fn seed() -> u64 {
     std::env::var("PACKEM_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20261208)
@@ -150,7 +137,7 @@ fn a_build_killed_at_any_moment_leaves_each_output_old_or_new() {
         let mut child = packem(&dir, &build_args(&outdir)).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         let how = if round % 2 == 0 {
             // Anywhere in the build.
-            let delay = Duration::from_micros(rng.below(full.as_micros() as u64 * 11 / 10));
+            let delay = Duration::from_micros(rng.below(full.as_micros() as usize * 11 / 10) as u64);
             std::thread::sleep(delay);
             format!("after {delay:?}")
         } else {
@@ -217,7 +204,7 @@ fn a_watch_rebuild_killed_at_any_moment_leaves_each_output_old_or_new() {
             kill(&mut child);
             continue;
         }
-        let delay = Duration::from_micros(rng.below(rebuild.as_micros() as u64 * 12 / 10));
+        let delay = Duration::from_micros(rng.below(rebuild.as_micros() as usize * 12 / 10) as u64);
         std::thread::sleep(delay);
         kill(&mut child);
         assert_old_or_new(
