@@ -221,21 +221,33 @@ fn watch_follows_asset_edits_and_copies_one_asset_per_new_import() {
 /// watches its directory (here: the moment the first output appears, while the session still
 /// saves its cache), is rebuilt all the same: the watcher looks for such changes once its
 /// watches are in place. Without that look the edit was lost until the next one.
+/// Both an imported module and the entry (whose status the workspace read before the watcher
+/// started recording stamps), with and without the persistent cache.
 #[test]
 fn an_edit_made_during_the_first_build_is_not_lost() {
-    for round in 0..5 {
-        let w = Watch::start(&[
-            ("src/main.js", "import { a } from './a.js';\nconsole.log(a);\n"),
-            ("src/a.js", "export const a = 'first';\n"),
-        ]);
+    for round in 0..8 {
+        let extra: &[&str] = if round < 4 { &[] } else { &["--no-cache"] };
+        let w = Watch::start_with(
+            &[
+                ("src/main.js", "import { a } from './a.js';\nconsole.log(a);\n"),
+                ("src/a.js", "export const a = 'first';\n"),
+            ],
+            extra,
+        );
         let deadline = Instant::now() + Duration::from_secs(20);
         while !w.path("dist/main.js").exists() {
             assert!(Instant::now() < deadline, "the first build never wrote");
             std::thread::sleep(Duration::from_micros(200));
         }
-        write(&w.path("src/a.js"), &format!("export const a = 'second {round}';\n"));
+        let expected = if round % 2 == 0 {
+            write(&w.path("src/a.js"), &format!("export const a = 'second {round}';\n"));
+            format!("second {round}\n")
+        } else {
+            write(&w.path("src/main.js"), &format!("import {{ a }} from './a.js';\nconsole.log(a, {round});\n"));
+            format!("first {round}\n")
+        };
         w.wait_for_cold_output();
-        assert_eq!(w.run_bundle(), format!("second {round}\n"));
+        assert_eq!(w.run_bundle(), expected);
         let (status, _) = w.stop();
         assert!(status.success());
     }
