@@ -371,3 +371,19 @@ fn a_namespace_import_of_an_external_runs_in_commonjs_and_iife_output() {
         assert_eq!(common::node(&dir.path().join(outdir).join("main.js")), "function\n", "{format}");
     }
 }
+
+/// A nested `import` declaration in a `.cjs` file (`label: import …`) is a parse error; with
+/// `--minify` it reached oxc's minifier, which asserts on it (a fuzzing find:
+/// `fuzz/regressions/project/minifier-labeled-import`).
+#[test]
+fn a_nested_import_declaration_in_a_commonjs_file_is_an_error_even_when_minifying() {
+    let dir = project(&[("m.cjs", "const a = 1;\nlabel:\nimport * as ns from './m.cjs';\nconsole.log(a, ns);\n")]);
+    for extra in [&[][..], &["--minify"][..]] {
+        let mut args = vec!["build", "m.cjs", "--outdir=out", "--platform=node"];
+        args.extend_from_slice(extra);
+        let out = packem(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("[PARSE_ERROR]"), "{extra:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked"), "{extra:?}: {}", stderr(&out));
+    }
+}

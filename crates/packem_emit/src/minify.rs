@@ -61,6 +61,12 @@ pub(crate) fn minify_module<'a>(
         return None;
     }
     let source_type = program.source_type;
+    // A nested `import` or `export` declaration (`label: import …`, which a `.cjs` file's parse
+    // lets through) is a parse error the module's facts report; the minifier, which sees a
+    // script, must not meet it (it asserts). One walk of the tree, beside the compressor's many.
+    if packem_parse::nested_module_declaration(program).is_some() {
+        return None;
+    }
     // The chunk's top level: what is declared there stays (see the module docs).
     program.source_type = source_type.with_script(true);
     let compress = options.minify.syntax.then(|| CompressOptions {

@@ -109,6 +109,17 @@ pub fn compile<'a>(
         .build(&program);
     if report && !parse_failed {
         errors.extend(semantic.diagnostics.iter().map(convert));
+        // oxc checks that `import` and `export` declarations sit at the top level of modules,
+        // not of CommonJS files (`.cjs`), where packem still reads ESM syntax: a nested one
+        // (`label: import …`) reached the renderer, which cannot remove it.
+        if source_type.is_commonjs()
+            && let Some(span) = nested_module_declaration(&program)
+        {
+            errors.push(parse_error(
+                "An \"import\" or \"export\" declaration can only be used at the top level of a module",
+                (span.start, span.end),
+            ));
+        }
     }
     let mut scoping = semantic.semantic.into_scoping();
     let final_source_type = program.source_type;
@@ -485,6 +496,28 @@ pub fn oxc_diagnostic(d: &OxcDiagnostic, code: DiagnosticCode) -> Diagnostic {
 }
 
 /// A `ParseError` at `range`, with no file yet.
+/// The first `import` or `export` declaration below the top level of `program`, if any (a
+/// parse error that oxc reports for modules only).
+pub fn nested_module_declaration(program: &Program) -> Option<Span> {
+    struct Nested(Option<Span>);
+    impl<'a> Visit<'a> for Nested {
+        fn visit_module_declaration(&mut self, declaration: &oxc::ast::ast::ModuleDeclaration<'a>) {
+            use oxc::span::GetSpan as _;
+            self.0.get_or_insert(declaration.span());
+        }
+    }
+    let mut nested = Nested(None);
+    guard(|| {
+        for statement in &program.body {
+            match statement.as_module_declaration() {
+                Some(declaration) => walk::walk_module_declaration(&mut nested, declaration),
+                None => nested.visit_statement(statement),
+            }
+        }
+    });
+    nested.0
+}
+
 pub(crate) fn parse_error(message: impl Into<String>, range: (u32, u32)) -> Diagnostic {
     let mut d = Diagnostic::error(DiagnosticCode::ParseError, message);
     d.range = Some(range);

@@ -44,7 +44,8 @@ use packem_db::stored::{KeyHasher, StoredKind};
 use packem_db::{Db, Diagnostic, DiagnosticCode, FileError, Loader, source_text};
 
 pub use compile::{
-    Compiled, INJECTED_SPAN_BASE, check_target, compile, is_injected_span, oxc_diagnostic, source_type_for,
+    Compiled, INJECTED_SPAN_BASE, check_target, compile, is_injected_span, nested_module_declaration, oxc_diagnostic,
+    source_type_for,
 };
 pub use nesting::{MAX_NESTING_DEPTH, with_stack_for_text};
 pub use parsed::ParsedModule;
