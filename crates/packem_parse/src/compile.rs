@@ -495,7 +495,6 @@ pub fn oxc_diagnostic(d: &OxcDiagnostic, code: DiagnosticCode) -> Diagnostic {
     out
 }
 
-/// A `ParseError` at `range`, with no file yet.
 /// The first `import` or `export` declaration below the top level of `program`, if any (a
 /// parse error that oxc reports for modules only).
 pub fn nested_module_declaration(program: &Program) -> Option<Span> {
@@ -518,6 +517,7 @@ pub fn nested_module_declaration(program: &Program) -> Option<Span> {
     nested.0
 }
 
+/// A `ParseError` at `range`, with no file yet.
 pub(crate) fn parse_error(message: impl Into<String>, range: (u32, u32)) -> Diagnostic {
     let mut d = Diagnostic::error(DiagnosticCode::ParseError, message);
     d.range = Some(range);
